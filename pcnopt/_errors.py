@@ -28,6 +28,8 @@ class Problem:
         so the first practice is row 2); empty when the problem is not about rows.
     column
         The column concerned, if any.
+    row_word
+        What a row is called in this file ("row" for tables, "feature" for vector files).
     """
 
     file: str
@@ -35,6 +37,7 @@ class Problem:
     fix: str = ""
     rows: tuple[int, ...] = ()
     column: str | None = None
+    row_word: str = "row"
 
     def render(self) -> str:
         """Return the problem as one readable paragraph."""
@@ -42,7 +45,8 @@ class Problem:
         if self.rows:
             shown = ", ".join(str(r) for r in self.rows[:10])
             more = f" and {len(self.rows) - 10} more" if len(self.rows) > 10 else ""
-            where.append(f"row{'s' if len(self.rows) > 1 else ''} {shown}{more}")
+            plural = "s" if len(self.rows) > 1 else ""
+            where.append(f"{self.row_word}{plural} {shown}{more}")
         if self.column:
             where.append(f"column '{self.column}'")
         text = f"{', '.join(where)}: {self.message}"

@@ -1,0 +1,176 @@
+"""pcnopt command line: a thin layer that parses arguments and calls the library.
+
+Run ``python cli.py --help`` (or ``pcnopt --help`` once installed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _column_pair(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not CANONICAL=COLUMN (e.g. list_size=Patients)"
+        )
+    canonical, column = text.split("=", 1)
+    return canonical.strip(), column.strip()
+
+
+def _add_inputs(parser: argparse.ArgumentParser, *, practices_required: bool) -> None:
+    parser.add_argument("--practices", type=Path, required=practices_required,
+                        help="practices table (CSV, GeoJSON, GeoPackage, Parquet)"
+                        + ("" if practices_required else "; default: the embedded demo in data/"))
+    parser.add_argument("--places", type=Path, help="place boundaries (any polygon file, any CRS)")
+    parser.add_argument("--place-column", help="id column of the places file (e.g. SICBL23CD)")
+    parser.add_argument("--place-field",
+                        help="take each practice's place from this column of the practices table")
+    parser.add_argument("--column", dest="columns", type=_column_pair, action="append", default=[],
+                        metavar="CANONICAL=COLUMN",
+                        help="map a practices column explicitly, e.g. list_size=Patients "
+                        "(repeatable)")
+    parser.add_argument("--min-size", type=float, default=30_000, help="smallest PCN (patients)")
+    parser.add_argument("--max-size", type=float, default=50_000, help="largest PCN (patients)")
+    parser.add_argument("--population", choices=["registered", "weighted"], default="registered",
+                        help="population for the size band (default: registered list)")
+    parser.add_argument("--snap-distance", type=float, default=5_000.0, metavar="METRES",
+                        help="snap practices up to this far outside every place (default 5000)")
+    parser.add_argument("--repair-geometries", action="store_true",
+                        help="repair invalid place polygons instead of stopping")
+
+
+def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from pcnopt.pipeline import RunConfig
+
+    return RunConfig(
+        practices=args.practices, places=args.places, place_column=args.place_column,
+        place_field=args.place_field, columns=tuple(args.columns), min_size=args.min_size,
+        max_size=args.max_size, population=args.population, snap_distance_m=args.snap_distance,
+        repair_geometries=args.repair_geometries,
+    )
+
+
+def cmd_optimise(args: argparse.Namespace) -> int:
+    """Group practices into PCNs and write the outputs."""
+    from pcnopt.io.outputs import check_output_folder
+    from pcnopt.pipeline import run_optimise, write_run
+
+    config = _config(args)
+    check_output_folder(args.out)
+    result = run_optimise(config, progress=sys.stderr.isatty())
+    out = write_run(result, args.out)
+    s = result.summary
+    print(
+        f"{s['practices_in']} practices in {s['places']} place(s) -> {s['pcns']} PCNs "
+        f"({s['pcns_in_band']} within {config.min_size:,.0f}-{config.max_size:,.0f}, "
+        f"{s['named_exceptions']} named exceptions); method: {', '.join(s['method'])}"
+    )
+    if s["snapped_practices"]:
+        print(f"{len(s['snapped_practices'])} practice(s) just outside every place were snapped "
+              "to the nearest place (see summary.json).")
+    print(result.validation.to_text())
+    print(f"outputs written to {out}/")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Audit a configuration; exit 1 when any rule is broken."""
+    from pcnopt.io.assignments import assignments_from_file
+    from pcnopt.pipeline import POPULATIONS, load_inputs
+    from pcnopt import geography
+    from pcnopt.validation import validate_configuration
+
+    config = _config(args)
+    practices, places, _ = load_inputs(config)
+    assignments = assignments_from_file(args.assignments, pcn_column=args.pcn_column)
+    catchments = geography.catchments_from_practices(practices, places)
+    edges = geography.adjacency_from_catchments(catchments)
+    report = validate_configuration(
+        practices=practices, assignments=assignments, edges=edges, min_size=args.min_size,
+        max_size=args.max_size, population=POPULATIONS[args.population],
+    )
+    print(report.to_text())
+    if args.report:
+        from pcnopt.io.outputs import write_table
+
+        write_table(report.pcns, args.report)
+        print(f"per-PCN report written to {args.report}")
+    return 0 if report.ok else 1
+
+
+def cmd_prepare_nhs(args: argparse.Namespace) -> int:
+    """Join the published NHS files into one practices table."""
+    from pcnopt.io.nhs import practices_from_nhs_files
+    from pcnopt.io.outputs import write_table
+
+    joined = practices_from_nhs_files(
+        epraccur=args.epraccur, list_sizes=args.list_sizes, postcodes=args.postcodes,
+        epcn=args.epcn, payments=args.payments, pcn_map=args.pcn_map,
+    )
+    write_table(joined.practices, args.out)
+    print(joined.report.to_text())
+    print(f"{len(joined.practices)} practices written to {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every pcnopt command."""
+    parser = argparse.ArgumentParser(
+        prog="pcnopt",
+        description="Design Primary Care Networks: contiguous groups of GP practices within the "
+        "size band, inside place boundaries.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    optimise = sub.add_parser("optimise", help="group practices into PCNs and write the outputs",
+                              description=cmd_optimise.__doc__)
+    _add_inputs(optimise, practices_required=False)
+    optimise.add_argument("--out", type=Path, required=True, help="output folder")
+    optimise.set_defaults(func=cmd_optimise)
+
+    validate = sub.add_parser("validate", help="audit a configuration against every rule",
+                              description=cmd_validate.__doc__)
+    _add_inputs(validate, practices_required=True)
+    validate.add_argument("--assignments", type=Path, required=True,
+                          help="practice -> PCN table (CSV; e.g. an optimise assignments.csv, or "
+                          "the practices file itself with --pcn-column current_pcn)")
+    validate.add_argument("--pcn-column", help="PCN column of the assignments file "
+                          "(default: pcn_id, else current_pcn)")
+    validate.add_argument("--report", type=Path, help="write the per-PCN findings to this CSV")
+    validate.set_defaults(func=cmd_validate)
+
+    nhs = sub.add_parser("prepare-nhs", help="build a practices table from the published NHS files",
+                         description=cmd_prepare_nhs.__doc__)
+    nhs.add_argument("--epraccur", type=Path, required=True, help="epraccur.csv (as published)")
+    nhs.add_argument("--list-sizes", type=Path, required=True, help="gp-reg-pat-prac-all.csv")
+    nhs.add_argument("--postcodes", type=Path, required=True,
+                     help="postcode centroids: OS Code-Point Open or ONS NSPL/ONSPD (.csv/.gz)")
+    nhs.add_argument("--epcn", type=Path, help="ePCN.xlsx (current PCN membership)")
+    nhs.add_argument("--payments", type=Path,
+                     help="NHS Payments to General Practice CSV (weighted populations)")
+    nhs.add_argument("--pcn-map", type=Path, help="gp-reg-pat-prac-map.csv (practice -> PCN)")
+    nhs.add_argument("--out", type=Path, required=True,
+                     help="practices table to write (.csv, .geojson, .gpkg, .parquet)")
+    nhs.set_defaults(func=cmd_prepare_nhs)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run a command, print errors without a traceback, return the exit code."""
+    from pcnopt._errors import PcnoptError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except PcnoptError as exc:
+        print(f"pcnopt: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("pcnopt: interrupted; nothing was written.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Read a practice → PCN assignment (a configuration) from a table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from pcnopt._errors import InputError, Problem
+from pcnopt.io._tables import check_readable, read_csv_text
+from pcnopt.io.practices import ALIASES, _key
+
+PCN_COLUMNS = ("pcn_id", "current_pcn", "pcn_code", "pcn")
+
+
+def assignments_from_file(path: str | Path, *, pcn_column: str | None = None) -> pd.DataFrame:
+    """Read ``practice_code`` and ``pcn_id`` from a CSV table.
+
+    Parameters
+    ----------
+    path
+        CSV with one row per practice (e.g. ``assignments.csv`` from ``optimise``, or a
+        practices table with a ``current_pcn`` column).
+    pcn_column
+        Column naming each practice's PCN; by default ``pcn_id``, else ``current_pcn``.
+    """
+    path = Path(path)
+    check_readable(path)
+    frame = read_csv_text(path)
+    by_key = {_key(c): c for c in frame.columns}
+    code = next((by_key[a] for a in ALIASES["practice_code"] if a in by_key), None)
+    if pcn_column is not None:
+        pcn = pcn_column if pcn_column in frame.columns else by_key.get(_key(pcn_column))
+    else:
+        pcn = next((by_key[a] for a in PCN_COLUMNS if a in by_key), None)
+    missing = [n for n, c in (("practice_code", code), (pcn_column or "pcn_id", pcn)) if c is None]
+    if missing:
+        raise InputError(
+            Problem(
+                str(path),
+                f"required column(s) missing: {', '.join(missing)}.",
+                f"the file's columns are: {', '.join(frame.columns)}; name the PCN column with "
+                "--pcn-column.",
+            )
+        )
+    out = pd.DataFrame(
+        {
+            "practice_code": frame[code].astype(str).str.strip().str.upper(),
+            "pcn_id": frame[pcn].astype(str).str.strip(),
+        }
+    )
+    return out[out["practice_code"] != ""].reset_index(drop=True)

@@ -1,0 +1,155 @@
+"""Read place boundaries: any polygon file with an id column, in any declared CRS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from pcnopt._errors import InputError, Problem
+from pcnopt.io._tables import check_readable
+from pcnopt.io.practices import BNG, GB_EASTING, GB_NORTHING
+
+
+def places_from_file(
+    path: str | Path, *, id_column: str, name_column: str | None = None, repair: bool = False
+) -> gpd.GeoDataFrame:
+    """Read place polygons and return them in British National Grid.
+
+    Parameters
+    ----------
+    path
+        Any polygon file geopandas reads (GeoJSON, GeoPackage, Shapefile, GeoParquet) in any
+        declared CRS.
+    id_column
+        Column holding the place id (e.g. ``SICBL23CD``). Features sharing an id are merged.
+    name_column
+        Optional column with a readable name; guessed from ``*NM``/``name`` columns if omitted.
+    repair
+        Repair invalid polygons with :func:`shapely.make_valid` instead of stopping.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``place_id``, ``place_name``, ``geometry`` (EPSG:27700), sorted by ``place_id``.
+
+    Raises
+    ------
+    InputError
+        For a missing id column, missing CRS, coordinates that contradict the declared CRS,
+        invalid, empty or non-polygon geometries.
+    """
+    path = Path(path)
+    file = str(path)
+    check_readable(path)
+    try:
+        if path.suffix.lower() in {".parquet", ".geoparquet", ".pq"}:
+            frame = gpd.read_parquet(path)
+        else:
+            frame = gpd.read_file(path)
+    except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear message
+        raise InputError(
+            Problem(
+                file,
+                f"cannot be read as a polygon file ({type(exc).__name__}: {exc}).",
+                "give a GeoJSON, GeoPackage, Shapefile or GeoParquet file of place polygons.",
+            )
+        ) from None
+    if len(frame) == 0:
+        raise InputError(Problem(file, "the file has no features.", "export the places again."))
+    if id_column not in frame.columns:
+        raise InputError(
+            Problem(
+                file,
+                f"no column '{id_column}' to take place ids from.",
+                f"pass --place-column with one of: {', '.join(c for c in frame.columns if c != 'geometry')}.",
+                column=id_column,
+            )
+        )
+    if frame.crs is None:
+        raise InputError(
+            Problem(
+                file,
+                "the file does not say which coordinate reference system (CRS) it uses.",
+                "save it with its CRS (EPSG:27700 for British National Grid, EPSG:4326 for WGS84).",
+            )
+        )
+    problems: list[Problem] = []
+    rows = pd.Series(range(1, len(frame) + 1), index=frame.index)
+
+    def prob(message: str, fix: str, mask: pd.Series, column: str | None = "geometry") -> None:
+        problems.append(
+            Problem(file, message, fix, rows=tuple(rows[mask]), column=column, row_word="feature")
+        )
+
+    ids = frame[id_column].astype("string").fillna("").str.strip()
+    if (ids == "").any():
+        prob("the place id is blank.", f"fill '{id_column}' for every feature.", ids == "",
+             id_column)
+    geometry = frame.geometry
+    empty = geometry.isna() | geometry.is_empty
+    if empty.any():
+        prob("the feature has no geometry.", "remove the feature or draw its boundary.", empty)
+    kinds = geometry.geom_type.where(~empty)
+    not_polygon = ~empty & ~kinds.isin(["Polygon", "MultiPolygon"])
+    if not_polygon.any():
+        prob("the geometry is not a polygon.", "places must be areas (Polygon/MultiPolygon).",
+             not_polygon)
+    minx, miny, maxx, maxy = geometry[~empty].total_bounds if (~empty).any() else (0, 0, 0, 0)
+    if frame.crs.is_geographic and (abs(minx) > 180 or abs(maxx) > 180 or abs(maxy) > 90):
+        raise InputError(
+            Problem(
+                file,
+                f"the file says its CRS is {frame.crs.to_string()} (degrees), but its coordinates "
+                f"look like metres ({minx:.0f}..{maxx:.0f}).",
+                "set the file's CRS to EPSG:27700 (British National Grid) without reprojecting.",
+            )
+        )
+    if problems:
+        raise InputError(problems)
+    invalid = ~geometry.is_valid
+    if invalid.any():
+        if repair:
+            geometry = geometry.where(~invalid, shapely.make_valid(geometry[invalid].values))
+            geometry = geometry.apply(_polygonal_part)
+        else:
+            reasons = "; ".join(
+                f"feature {rows[i]}: {shapely.is_valid_reason(geometry[i])}"
+                for i in geometry.index[invalid][:3]
+            )
+            prob(
+                f"invalid polygon ({reasons}).",
+                "repair it (QGIS 'Fix geometries', or pass --repair-geometries to let pcnopt "
+                "repair it with shapely.make_valid).",
+                invalid,
+            )
+            raise InputError(problems)
+    places = gpd.GeoDataFrame({"place_id": ids.values}, geometry=geometry.values, crs=frame.crs)
+    places = places.to_crs(BNG)
+    minx, miny, maxx, maxy = places.total_bounds
+    if maxx < GB_EASTING[0] or minx > GB_EASTING[1] or maxy < GB_NORTHING[0] or miny > GB_NORTHING[1]:
+        raise InputError(
+            Problem(
+                file,
+                f"the places do not lie in Great Britain once read in {frame.crs.to_string()}.",
+                "check that the file's declared CRS is the one its coordinates are in.",
+            )
+        )
+    if name_column is None:
+        candidates = [c for c in frame.columns if str(c).lower().endswith("nm") or
+                      str(c).lower() in {"name", "place_name"}]
+        name_column = candidates[0] if candidates else None
+    names = frame[name_column].astype("string").fillna("") if name_column else ids
+    places["place_name"] = names.values
+    places = places.dissolve(by="place_id", aggfunc="first", as_index=False, sort=True)
+    return places[["place_id", "place_name", "geometry"]].reset_index(drop=True)
+
+
+def _polygonal_part(geometry: shapely.Geometry) -> shapely.Geometry:
+    """Keep only the polygonal part of a repaired geometry."""
+    if geometry.geom_type in {"Polygon", "MultiPolygon"}:
+        return geometry
+    parts = [g for g in getattr(geometry, "geoms", []) if g.geom_type in {"Polygon", "MultiPolygon"}]
+    return shapely.union_all(parts)

@@ -1,0 +1,429 @@
+"""Run orchestration: practices and places in, a PCN configuration and its outputs out.
+
+``run_optimise`` does the whole job behind ``pcnopt optimise``: read and check the inputs,
+place the practices, build catchment cells and the adjacency graph, group the practices into
+PCNs place by place, check the result with the independent validator, and assemble the output
+tables. Writing them is left to :func:`write_run`, so nothing is written when anything fails.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from pcnopt import __version__, geography
+from pcnopt._baseline import METHOD as BASELINE_METHOD
+from pcnopt._baseline import greedy_groups
+from pcnopt._errors import InputError, OptionError, Problem
+from pcnopt.io import outputs
+from pcnopt.io.places import places_from_file
+from pcnopt.io.practices import practices_from_file
+from pcnopt.validation import ValidationReport, validate_configuration
+
+PROJECT_DATA = Path(__file__).resolve().parents[1] / "data"
+DEFAULT_PRACTICES = PROJECT_DATA / "practices.csv"
+DEFAULT_PLACES = PROJECT_DATA / "places.geojson"
+DEFAULT_PLACE_COLUMN = "place_id"
+POPULATIONS = {"registered": "list_size", "weighted": "weighted_population"}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Settings of one ``optimise`` run (validated on creation).
+
+    Parameters
+    ----------
+    practices
+        Practices file; ``None`` runs on the embedded default in ``data/``.
+    places
+        Place boundary file (with ``place_column``); ``None`` with ``place_field`` takes the
+        place from a column of the practices table.
+    place_column
+        Id column of the places file.
+    place_field
+        Column of the practices table holding each practice's place.
+    columns
+        Explicit (canonical, file column) pairs for the practices table.
+    min_size, max_size
+        The PCN size band.
+    population
+        "registered" (list size) or "weighted" (Carr-Hill weighted population) for the band.
+    snap_distance_m
+        Practices up to this far outside every place are snapped to the nearest one.
+    repair_geometries
+        Repair invalid place polygons instead of stopping.
+    """
+
+    practices: Path | None = None
+    places: Path | None = None
+    place_column: str | None = None
+    place_field: str | None = None
+    columns: tuple[tuple[str, str], ...] = ()
+    min_size: float = 30_000
+    max_size: float = 50_000
+    population: str = "registered"
+    snap_distance_m: float = 5_000.0
+    repair_geometries: bool = False
+    extra: tuple[tuple[str, Any], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.min_size < 0 or self.max_size <= 0:
+            raise OptionError("--min-size and --max-size must be positive numbers of patients.")
+        if self.min_size > self.max_size:
+            raise OptionError(
+                f"--min-size ({self.min_size:,.0f}) is larger than --max-size "
+                f"({self.max_size:,.0f}); give a band with min <= max."
+            )
+        if self.population not in POPULATIONS:
+            raise OptionError(f"--population must be one of {', '.join(POPULATIONS)}.")
+        if self.places is not None and self.place_field is not None:
+            raise OptionError("give either --places (with --place-column) or --place-field, not both.")
+        if self.places is not None and not self.place_column:
+            raise OptionError("--places needs --place-column naming the file's place id column.")
+        if self.places is None and self.place_column and self.practices is not None:
+            raise OptionError("--place-column needs --places (the boundary file).")
+        if self.practices is not None and self.places is None and self.place_field is None:
+            raise OptionError(
+                "say where the places come from: --places FILE --place-column COL, or "
+                "--place-field COL (a column of the practices table)."
+            )
+        if self.snap_distance_m < 0:
+            raise OptionError("--snap-distance must be >= 0 metres.")
+
+
+@dataclass(frozen=True)
+class PlaceOutcome:
+    """How one place was grouped."""
+
+    place_id: str
+    status: str
+    method: str
+    groups: tuple[tuple[str, ...], ...]
+    hubs: tuple[str, ...]
+    notes: tuple[str, ...]
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    seconds: float = 0.0
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything an ``optimise`` run produced, ready to be written."""
+
+    practices: gpd.GeoDataFrame
+    places: gpd.GeoDataFrame
+    catchments: gpd.GeoDataFrame
+    edges: pd.DataFrame
+    assignments: pd.DataFrame
+    pcns: gpd.GeoDataFrame
+    places_table: pd.DataFrame
+    validation: ValidationReport
+    summary: dict[str, Any]
+
+
+def load_inputs(config: RunConfig) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame]:
+    """Read the practices and places and place every practice.
+
+    Returns
+    -------
+    practices, places, snapped
+        Practices with ``place_id``; place regions; practices snapped to a place.
+    """
+    practices_path = config.practices or DEFAULT_PRACTICES
+    if config.practices is None:
+        places_path: Path | None = config.places or DEFAULT_PLACES
+        place_column = config.place_column or DEFAULT_PLACE_COLUMN
+        if not practices_path.exists():
+            raise InputError(Problem(str(practices_path), "the embedded default data is missing.",
+                                     "run 'python data/make_default_data.py', or pass --practices."))
+    else:
+        places_path, place_column = config.places, config.place_column
+    practices = practices_from_file(practices_path, columns=dict(config.columns))
+    population = POPULATIONS[config.population]
+    if population == "weighted_population" and practices[population].isna().any():
+        bad = practices[practices[population].isna()]
+        raise InputError(
+            Problem(
+                str(practices_path),
+                "--population weighted needs a weighted population for every practice.",
+                "fill 'weighted_population' or use --population registered.",
+                rows=tuple(int(r) for r in bad["source_row"]),
+                column="weighted_population",
+            )
+        )
+    if config.place_field is not None:
+        field_name = config.place_field
+        raw = practices_from_file(practices_path, columns={**dict(config.columns),
+                                                           "place_id": field_name})
+        practices = practices.assign(place_id=raw["place_id"].values)
+        blank = practices["place_id"].isna()
+        if blank.any():
+            raise InputError(
+                Problem(
+                    str(practices_path),
+                    "the place is blank.",
+                    f"fill '{field_name}' for every practice.",
+                    rows=tuple(int(r) for r in practices.loc[blank, "source_row"]),
+                    column=field_name,
+                )
+            )
+        practices = practices.assign(place_method="field", snap_m=0.0)
+        places = geography.places_from_field(practices)
+        snapped = practices.iloc[0:0][["practice_code", "name", "place_id", "snap_m"]]
+    else:
+        assert places_path is not None and place_column is not None
+        places = places_from_file(places_path, id_column=place_column,
+                                  repair=config.repair_geometries)
+        assigned = geography.assign_places(
+            practices, places, snap_distance_m=config.snap_distance_m,
+            practices_file=str(practices_path),
+        )
+        practices, snapped = assigned.practices, assigned.snapped
+        places = places[places["place_id"].isin(practices["place_id"])].reset_index(drop=True)
+    return practices, places, snapped
+
+
+def run_optimise(config: RunConfig, *, progress: bool = False) -> RunResult:
+    """Run the whole ``optimise`` job in memory (nothing is written).
+
+    Parameters
+    ----------
+    config
+        The run's settings.
+    progress
+        Show a progress bar over places on standard error.
+    """
+    started = time.perf_counter()
+    practices, places, snapped = load_inputs(config)
+    catchments = geography.catchments_from_practices(practices, places)
+    edges = geography.adjacency_from_catchments(catchments)
+    population = POPULATIONS[config.population]
+    outcomes = _group_places(practices, edges, config, progress=progress)
+    assignments, pcns, places_table = _tables(practices, places, catchments, outcomes, population,
+                                              config)
+    validation = validate_configuration(
+        practices=practices, assignments=assignments, edges=edges,
+        min_size=config.min_size, max_size=config.max_size, population=population,
+    )
+    named = dict(zip(validation.pcns["pcn_id"], validation.pcns["exception"], strict=True))
+    pcns["exception"] = [
+        note or named.get(pcn_id, "") for pcn_id, note in zip(pcns["pcn_id"], pcns["exception"],
+                                                                strict=True)
+    ]
+    summary = _summary(config, practices, snapped, pcns, places_table, validation, edges,
+                       time.perf_counter() - started)
+    return RunResult(practices, places, catchments, edges, assignments, pcns, places_table,
+                     validation, summary)
+
+
+def _group_places(
+    practices: gpd.GeoDataFrame, edges: pd.DataFrame, config: RunConfig, *, progress: bool
+) -> list[PlaceOutcome]:
+    from tqdm import tqdm
+
+    population = POPULATIONS[config.population]
+    graph = geography.graph_from_adjacency(list(practices["practice_code"]), edges)
+    outcomes = []
+    groups_by_place = list(practices.groupby("place_id", sort=True))
+    for place_id, group in tqdm(groups_by_place, desc="places", unit="place",
+                                disable=not progress, leave=False):
+        started = time.perf_counter()
+        codes = list(group["practice_code"])
+        xy = np.column_stack([group.geometry.x, group.geometry.y])
+        groups = greedy_groups(
+            codes=codes, population=group[population].to_numpy(float), xy=xy, graph=graph,
+            min_size=config.min_size, max_size=config.max_size,
+        )
+        outcomes.append(
+            PlaceOutcome(
+                place_id=str(place_id),
+                status="baseline",
+                method=BASELINE_METHOD,
+                groups=tuple(tuple(g) for g in groups),
+                hubs=tuple(_medoid(g, group, population) for g in groups),
+                notes=tuple("" for _ in groups),
+                seconds=time.perf_counter() - started,
+                message="grouped by a greedy baseline; sizes and contiguity are checked but the "
+                "configuration is not optimised",
+            )
+        )
+    return outcomes
+
+
+def _medoid(members: list[str] | tuple[str, ...], practices: pd.DataFrame, population: str) -> str:
+    """The member minimising patient-weighted distance to the other members."""
+    sub = practices.set_index("practice_code").loc[list(members)]
+    xy = np.column_stack([sub.geometry.x, sub.geometry.y])
+    weights = sub[population].to_numpy(float)
+    cost = [(float(weights @ np.hypot(*(xy - xy[k]).T)), code) for k, code in enumerate(sub.index)]
+    return min(cost)[1]
+
+
+def _tables(
+    practices: gpd.GeoDataFrame,
+    places: gpd.GeoDataFrame,
+    catchments: gpd.GeoDataFrame,
+    outcomes: list[PlaceOutcome],
+    population: str,
+    config: RunConfig,
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame, pd.DataFrame]:
+    info = practices.set_index("practice_code")
+    place_names = dict(zip(places["place_id"], places["place_name"], strict=True))
+    assignment_rows, pcn_rows, place_rows = [], [], []
+    cell_of = dict(zip(catchments["practice_code"], catchments.geometry, strict=True))
+    for outcome in outcomes:
+        for k, (members, hub, note) in enumerate(
+            zip(outcome.groups, outcome.hubs, outcome.notes, strict=True), start=1
+        ):
+            pcn_id = f"{outcome.place_id}-{k:02d}"
+            sub = info.loc[list(members)]
+            hub_point = info.geometry[hub]
+            distance = sub.geometry.distance(hub_point).round(1)
+            weights = sub[population].astype(float)
+            size = float(weights.sum())
+            for code in members:
+                assignment_rows.append(
+                    {
+                        "practice_code": code,
+                        "name": info.at[code, "name"],
+                        "pcn_id": pcn_id,
+                        "place_id": outcome.place_id,
+                        "list_size": int(info.at[code, "list_size"]),
+                        "weighted_population": info.at[code, "weighted_population"],
+                        "current_pcn": info.at[code, "current_pcn"],
+                        "is_hub": code == hub,
+                        "distance_to_hub_m": float(distance[code]),
+                        "place_method": info.at[code, "place_method"],
+                        "lat": info.at[code, "lat"],
+                        "lon": info.at[code, "lon"],
+                    }
+                )
+            in_band = config.min_size <= size <= config.max_size
+            pcn_rows.append(
+                {
+                    "pcn_id": pcn_id,
+                    "place_id": outcome.place_id,
+                    "place_name": place_names.get(outcome.place_id, outcome.place_id),
+                    "list_size": int(sub["list_size"].sum()),
+                    "weighted_population": float(sub["weighted_population"].sum(min_count=1))
+                    if sub["weighted_population"].notna().all() else None,
+                    "population_basis": config.population,
+                    "n_practices": len(members),
+                    "in_band": in_band,
+                    "band_status": "in band" if in_band else
+                    ("below band" if size < config.min_size else "above band"),
+                    "exception": note,
+                    "hub_practice": hub,
+                    "mean_distance_to_hub_m": round(float((weights * distance).sum() / size), 1)
+                    if size > 0 else 0.0,
+                    "practices": ";".join(members),
+                    "geometry": _union([cell_of[c] for c in members]),
+                }
+            )
+        place_rows.append(
+            {
+                "place_id": outcome.place_id,
+                "place_name": place_names.get(outcome.place_id, outcome.place_id),
+                "status": outcome.status,
+                "method": outcome.method,
+                "n_practices": sum(len(g) for g in outcome.groups),
+                "n_pcns": len(outcome.groups),
+                "objective": outcome.objective,
+                "bound": outcome.bound,
+                "gap": outcome.gap,
+                "seconds": round(outcome.seconds, 2),
+                "message": outcome.message,
+            }
+        )
+    assignments = pd.DataFrame(assignment_rows).sort_values("practice_code").reset_index(drop=True)
+    pcns = gpd.GeoDataFrame(pcn_rows, geometry="geometry", crs=practices.crs)
+    return assignments, pcns, pd.DataFrame(place_rows)
+
+
+def _union(cells: list[Any]) -> Any:
+    import shapely
+
+    return shapely.union_all(cells)
+
+
+def _summary(
+    config: RunConfig,
+    practices: pd.DataFrame,
+    snapped: pd.DataFrame,
+    pcns: pd.DataFrame,
+    places_table: pd.DataFrame,
+    validation: ValidationReport,
+    edges: pd.DataFrame,
+    seconds: float,
+) -> dict[str, Any]:
+    population = POPULATIONS[config.population]
+    sizes = pcns[population] if population in pcns else pcns["list_size"]
+    patients = float(sizes.sum())
+    in_band = pcns["in_band"]
+    return {
+        "pcnopt_version": __version__,
+        "inputs": {
+            "practices": str(config.practices or DEFAULT_PRACTICES),
+            "places": None if config.place_field else str(config.places or DEFAULT_PLACES),
+            "place_column": config.place_column or (None if config.practices else DEFAULT_PLACE_COLUMN),
+            "place_field": config.place_field,
+            "embedded_default": config.practices is None,
+        },
+        "settings": {
+            "min_size": config.min_size,
+            "max_size": config.max_size,
+            "population": config.population,
+            "snap_distance_m": config.snap_distance_m,
+        },
+        "method": sorted(set(places_table["method"])),
+        "practices_in": len(practices),
+        "practices_out": int(pcns["n_practices"].sum()),
+        "patients": int(practices["list_size"].sum()),
+        "places": len(places_table),
+        "pcns": len(pcns),
+        "pcns_in_band": int(in_band.sum()),
+        "share_pcns_in_band": round(float(in_band.mean()), 4) if len(pcns) else None,
+        "share_patients_in_band": round(float(sizes[in_band].sum() / patients), 4)
+        if patients else None,
+        "named_exceptions": int((pcns["exception"] != "").sum()),
+        "adjacency_edges": len(edges),
+        "snapped_practices": snapped.to_dict(orient="records"),
+        "valid": validation.ok,
+        "rules_broken": list(validation.problems),
+        "place_status": places_table["status"].value_counts().sort_index().to_dict(),
+        "seconds": round(seconds, 1),
+    }
+
+
+def write_run(result: RunResult, out: str | Path) -> Path:
+    """Write a run's files into ``out`` atomically.
+
+    Files: ``assignments.csv``, ``pcns.csv``, ``pcns.geojson``, ``places.csv``,
+    ``catchments.geojson``, ``adjacency.csv``, ``validation.csv`` and ``summary.json``.
+    """
+    pcns_table = pd.DataFrame(result.pcns.drop(columns="geometry"))
+    catchments = result.catchments.merge(
+        result.assignments[["practice_code", "pcn_id"]], on="practice_code", how="left"
+    )
+    writers = {
+        "assignments.csv": outputs.csv_writer(result.assignments),
+        "pcns.csv": outputs.csv_writer(pcns_table),
+        "pcns.geojson": outputs.geojson_writer(
+            result.pcns[["pcn_id", "place_id", "list_size", "n_practices", "band_status",
+                         "exception", "hub_practice", "geometry"]]
+        ),
+        "places.csv": outputs.csv_writer(result.places_table),
+        "catchments.geojson": outputs.geojson_writer(catchments),
+        "adjacency.csv": outputs.csv_writer(result.edges),
+        "validation.csv": outputs.csv_writer(result.validation.pcns),
+        "summary.json": outputs.json_writer(result.summary),
+    }
+    return outputs.write_folder(out, writers)

@@ -1,0 +1,195 @@
+"""The independent rule checker behind ``pcnopt validate``.
+
+It knows nothing about how a configuration was made: it takes practices, a practice → PCN
+assignment and the adjacency graph, and checks every rule pcnopt enforces. The optimiser's
+answers are checked by it after solving, and a user can audit any configuration with it (for
+example the real one from ePCN).
+
+Rules checked, per PCN:
+
+- every practice appears in exactly one PCN, and every assigned practice exists;
+- the PCN lies within one place;
+- the PCN is contiguous on the catchment adjacency graph;
+- ``min_size <= population <= max_size``, unless a named exception applies: a single practice
+  above ``max_size`` forming its own PCN, or a PCN covering a whole connected part of its place
+  (an island or an isolated practice) whose total is below ``min_size`` ("below minimum, needs
+  commissioner approval").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+import pandas as pd
+
+EXCEPTION_SINGLE_LARGE = "single practice above maximum: own PCN"
+EXCEPTION_SMALL_ISLAND = "below minimum, needs commissioner approval (whole island/part too small)"
+EXCEPTION_APPROVED_SMALL = "below minimum, approved small PCN"
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What the validator found.
+
+    Attributes
+    ----------
+    pcns
+        One row per PCN: ``pcn_id``, ``place_id`` (``;``-joined if several), ``population``,
+        ``n_practices``, ``n_components``, ``in_band``, ``exception`` and ``problems``.
+    problems
+        Every rule broken, as readable sentences (empty when the configuration is valid).
+    missing
+        Practices in the practices table but in no PCN.
+    unknown
+        Practices in the assignment but not in the practices table.
+    duplicated
+        Practices assigned more than once.
+    """
+
+    pcns: pd.DataFrame
+    problems: tuple[str, ...]
+    missing: tuple[str, ...] = field(default=())
+    unknown: tuple[str, ...] = field(default=())
+    duplicated: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        """True when no rule is broken (named exceptions are not breaches)."""
+        return not self.problems
+
+    def to_text(self) -> str:
+        """A readable summary for the terminal."""
+        n = len(self.pcns)
+        in_band = int(self.pcns["in_band"].sum()) if n else 0
+        exceptions = int((self.pcns["exception"] != "").sum()) if n else 0
+        lines = [
+            f"{n} PCNs checked: {in_band} within the size band, {exceptions} named exceptions, "
+            f"{len(self.problems)} rule(s) broken."
+        ]
+        lines += [f"  - {p}" for p in self.problems[:50]]
+        if len(self.problems) > 50:
+            lines.append(f"  … and {len(self.problems) - 50} more (see the report file).")
+        return "\n".join(lines)
+
+
+def validate_configuration(
+    *,
+    practices: pd.DataFrame,
+    assignments: pd.DataFrame,
+    edges: pd.DataFrame,
+    min_size: float,
+    max_size: float,
+    population: str = "list_size",
+    approved_small_places: frozenset[str] = frozenset(),
+    excluded: frozenset[str] = frozenset(),
+) -> ValidationReport:
+    """Check a configuration against every rule.
+
+    Parameters
+    ----------
+    practices
+        Practices with ``practice_code``, ``place_id`` and the ``population`` column.
+    assignments
+        ``practice_code`` and ``pcn_id`` (one row per practice).
+    edges
+        Adjacency (``a``, ``b``) from :func:`pcnopt.geography.adjacency_from_catchments`.
+    min_size, max_size
+        The size band.
+    population
+        Column of ``practices`` whose sum is a PCN's size.
+    approved_small_places
+        Places where PCNs below ``min_size`` have commissioner approval.
+    excluded
+        Practices deliberately left out of every PCN (not reported as missing).
+    """
+    problems: list[str] = []
+    codes = pd.Index(practices["practice_code"])
+    assigned = assignments[["practice_code", "pcn_id"]].copy()
+    assigned["practice_code"] = assigned["practice_code"].astype(str)
+    assigned["pcn_id"] = assigned["pcn_id"].astype("string")
+    blank = assigned["pcn_id"].isna() | (assigned["pcn_id"].str.strip() == "")
+    assigned = assigned[~blank]
+    duplicated = sorted(set(assigned.loc[assigned["practice_code"].duplicated(), "practice_code"]))
+    unknown = sorted(set(assigned["practice_code"]) - set(codes))
+    missing = sorted(set(codes) - set(assigned["practice_code"]) - set(excluded))
+    if missing:
+        problems.append(
+            f"{len(missing)} practice(s) are in no PCN: {', '.join(missing[:10])}"
+            + (" …" if len(missing) > 10 else "")
+        )
+    if unknown:
+        problems.append(
+            f"{len(unknown)} assigned practice(s) are not in the practices table: "
+            f"{', '.join(unknown[:10])}" + (" …" if len(unknown) > 10 else "")
+        )
+    if duplicated:
+        problems.append(
+            f"{len(duplicated)} practice(s) are in more than one PCN: {', '.join(duplicated[:10])}"
+        )
+    info = practices.set_index("practice_code")
+    assigned = assigned[assigned["practice_code"].isin(codes)].drop_duplicates("practice_code")
+
+    graph = nx.Graph()
+    graph.add_nodes_from(codes)
+    graph.add_edges_from(edges[["a", "b"]].itertuples(index=False, name=None))
+    # connected parts of each place's own graph (islands), to recognise the small-island exception
+    part_total: dict[str, float] = {}
+    part_of: dict[str, str] = {}
+    for place_id, group in info.groupby("place_id"):
+        sub = graph.subgraph(group.index)
+        for k, component in enumerate(nx.connected_components(sub)):
+            key = f"{place_id}#{k}"
+            for code in component:
+                part_of[code] = key
+            part_total[key] = float(group.loc[list(component), population].sum())
+
+    rows = []
+    for pcn_id, group in assigned.groupby("pcn_id", sort=True):
+        members = list(group["practice_code"])
+        places = sorted(set(info.loc[members, "place_id"].astype(str)))
+        size = float(info.loc[members, population].sum())
+        n_components = nx.number_connected_components(graph.subgraph(members))
+        in_band = min_size <= size <= max_size
+        exception = ""
+        issues: list[str] = []
+        if len(places) > 1:
+            issues.append(f"crosses places {', '.join(places)}")
+        if n_components > 1:
+            issues.append(f"not contiguous ({n_components} separate parts)")
+        if not in_band:
+            whole_part = (
+                len({part_of[m] for m in members}) == 1
+                and abs(part_total[part_of[members[0]]] - size) < 1e-6
+            )
+            if size > max_size and len(members) == 1:
+                exception = EXCEPTION_SINGLE_LARGE
+            elif size < min_size and whole_part and part_total[part_of[members[0]]] < min_size:
+                exception = EXCEPTION_SMALL_ISLAND
+            elif size < min_size and places and places[0] in approved_small_places:
+                exception = EXCEPTION_APPROVED_SMALL
+            else:
+                side = "below" if size < min_size else "above"
+                issues.append(f"size {size:,.0f} is {side} the band {min_size:,.0f}–{max_size:,.0f}")
+        problems += [f"PCN {pcn_id}: {issue}" for issue in issues]
+        rows.append(
+            {
+                "pcn_id": pcn_id,
+                "place_id": ";".join(places),
+                "population": size,
+                "n_practices": len(members),
+                "n_components": n_components,
+                "in_band": in_band,
+                "exception": exception,
+                "problems": "; ".join(issues),
+            }
+        )
+    columns = ["pcn_id", "place_id", "population", "n_practices", "n_components", "in_band",
+               "exception", "problems"]
+    return ValidationReport(
+        pcns=pd.DataFrame(rows, columns=columns),
+        problems=tuple(problems),
+        missing=tuple(missing),
+        unknown=tuple(unknown),
+        duplicated=tuple(duplicated),
+    )
