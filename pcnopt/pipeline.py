@@ -313,7 +313,7 @@ def _tables(
                     "place_id": outcome.place_id,
                     "place_name": place_names.get(outcome.place_id, outcome.place_id),
                     "list_size": int(sub["list_size"].sum()),
-                    "weighted_population": float(sub["weighted_population"].sum(min_count=1))
+                    "weighted_population": round(float(sub["weighted_population"].sum()), 2)
                     if sub["weighted_population"].notna().all() else None,
                     "population_basis": config.population,
                     "n_practices": len(members),

@@ -1,0 +1,85 @@
+"""The independent validator, against hand-made good and broken configurations.
+
+The practices form a path inside one place, plus an island practice::
+
+    P1:  A — B — C — D        P1 (island):  E
+        20k 15k 25k 20k                     10k
+
+and a second place P2 with one practice F (60k, larger than the band).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pcnopt.validation import (
+    EXCEPTION_SINGLE_LARGE,
+    EXCEPTION_SMALL_ISLAND,
+    validate_configuration,
+)
+
+PRACTICES = pd.DataFrame(
+    {
+        "practice_code": list("ABCDEF"),
+        "place_id": ["P1"] * 5 + ["P2"],
+        "list_size": [20_000, 15_000, 25_000, 20_000, 10_000, 60_000],
+    }
+)
+EDGES = pd.DataFrame({"a": ["A", "B", "C"], "b": ["B", "C", "D"]})
+
+
+def check(mapping: dict[str, str], **kwargs):
+    assignments = pd.DataFrame({"practice_code": list(mapping), "pcn_id": list(mapping.values())})
+    return validate_configuration(practices=PRACTICES, assignments=assignments, edges=EDGES,
+                                  min_size=30_000, max_size=50_000, **kwargs)
+
+
+GOOD = {"A": "n1", "B": "n1", "C": "n2", "D": "n2", "E": "n3", "F": "n4"}
+
+
+def test_good_configuration_passes_with_named_exceptions():
+    report = check(GOOD)
+    assert report.ok, report.problems
+    exceptions = report.pcns.set_index("pcn_id")["exception"]
+    assert exceptions["n3"] == EXCEPTION_SMALL_ISLAND
+    assert exceptions["n4"] == EXCEPTION_SINGLE_LARGE
+    assert exceptions["n1"] == ""
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"B": "n2", "C": "n1"}, "not contiguous"),             # A+C and B+D: both broken
+        ({"E": "n2"}, "not contiguous"),                         # island joined across water
+        ({"F": "n2"}, "crosses places P1, P2"),
+        ({"A": "n0"}, "size 20,000 is below the band"),
+        ({"D": "n1"}, "size 55,000 is above the band"),
+    ],
+)
+def test_broken_configurations_are_caught(change, expected):
+    report = check({**GOOD, **change})
+    assert not report.ok
+    assert any(expected in p for p in report.problems), report.problems
+
+
+def test_missing_unknown_and_duplicated_practices():
+    assignments = pd.DataFrame(
+        {"practice_code": ["A", "B", "C", "C", "D", "F", "Z"],
+         "pcn_id": ["n1", "n1", "n2", "n3", "n2", "n4", "n2"]}
+    )
+    report = validate_configuration(practices=PRACTICES, assignments=assignments, edges=EDGES,
+                                    min_size=30_000, max_size=50_000)
+    assert report.missing == ("E",)
+    assert report.unknown == ("Z",)
+    assert report.duplicated == ("C",)
+    assert len(report.problems) == 3
+
+
+def test_approved_small_places_and_exclusions():
+    small = {**GOOD, "A": "n0"}
+    assert not check(small).ok
+    assert check(small, approved_small_places=frozenset({"P1"})).ok
+    without_e = {k: v for k, v in GOOD.items() if k != "E"}
+    assert not check(without_e).ok
+    assert check(without_e, excluded=frozenset({"E"})).ok
