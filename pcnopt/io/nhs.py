@@ -642,7 +642,10 @@ def _read_pcn_map(path: Path) -> pd.DataFrame:
             )
         )
     pcn = _clean_codes(frame[pcn_col])
-    unallocated = pcn.isin(["", "UNALLOCATED", "NULL"])
+    # Practices in no PCN are written with code "U" and name "Unallocated".
+    unallocated = pcn.isin(["", "U", "UNALLOCATED", "NULL"])
+    if name_col is not None:
+        unallocated |= _clean_codes(frame[name_col]) == "UNALLOCATED"
     out = pd.DataFrame(
         {
             "practice_code": _clean_codes(frame[code_col]).to_numpy(),
@@ -859,10 +862,10 @@ def _postcode_layout(head: bytes) -> tuple[_PostcodeLayout | None, list[str]]:
     def has(*names: str) -> str | None:
         return next((first[lower.index(n)] for n in names if n in lower), None)
 
-    pc = has("pcds", "pcd", "pcd7", "pcd8", "postcode", "pc")
+    pc = has("pcds", "pcd", "pcd7", "pcd8", "postcode")
     lat, lon = has("lat", "latitude"), has("long", "lon", "longitude", "lng")
-    east = has("easting", "oseast1m", "eastings", "ea")
-    north = has("northing", "osnrth1m", "northings", "no")
+    east = has("easting", "oseast1m", "eastings")
+    north = has("northing", "osnrth1m", "northings")
     if pc is not None and lat is not None and lon is not None:
         return _PostcodeLayout("latlon", 0, (pc, lat, lon), encoding), first
     if pc is not None and east is not None and north is not None:
