@@ -19,6 +19,79 @@ def _column_pair(text: str) -> tuple[str, str]:
     return canonical.strip(), column.strip()
 
 
+def _objective(text: str) -> str | tuple[tuple[str, float], ...]:
+    """``compact`` or ``compact=1,boundary=50`` (weights) or ``compact,boundary`` (order)."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if len(parts) == 1 and "=" not in parts[0]:
+        return parts[0]
+    pairs = []
+    for part in parts:
+        name, _, weight = part.partition("=")
+        try:
+            pairs.append((name.strip(), float(weight) if weight else 1.0))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"weight '{weight}' of {name} is not a number") from None
+    return tuple(pairs)
+
+
+def _codes(text: str) -> tuple[str, ...]:
+    codes = tuple(c.strip().upper() for c in text.split(",") if c.strip())
+    if len(codes) < 2:
+        raise argparse.ArgumentTypeError(f"'{text}' needs two or more practice codes, comma-separated")
+    return codes
+
+
+def _fix(text: str) -> tuple[str, str]:
+    code, sep, label = text.partition("=")
+    if not sep or not code.strip() or not label.strip():
+        raise argparse.ArgumentTypeError(f"'{text}' is not CODE=LABEL (e.g. C84001=north)")
+    return code.strip().upper(), label.strip()
+
+
+def _n_pcns(text: str) -> int | str:
+    if text == "fewest":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number or 'fewest'") from None
+
+
+def _add_solver(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("optimisation")
+    group.add_argument("--objective", type=_objective, default="compact",
+                       help="compact (default: patient-weighted distance to the PCN hub), "
+                       "boundary (border length between PCNs), disruption (patients moving from "
+                       "current_pcn); combine with weights, e.g. compact=1,boundary=50, or list "
+                       "names with --lexicographic to optimise them in order")
+    group.add_argument("--lexicographic", action="store_true",
+                       help="optimise the listed objectives one after another")
+    group.add_argument("--squared", action="store_true",
+                       help="use squared distances in the compact objective")
+    group.add_argument("--n-pcns", type=_n_pcns, help="PCNs per place: a number, or 'fewest'")
+    group.add_argument("--min-pcns", type=int, help="at least this many PCNs per place")
+    group.add_argument("--max-pcns", type=int, help="at most this many PCNs per place")
+    group.add_argument("--time-limit", type=float, metavar="SECONDS",
+                       help="per place; the best configuration found is returned with its gap")
+    group.add_argument("--solver", default="cbc",
+                       help="cbc (default, bundled), highs, or any PuLP solver name")
+    group.add_argument("--mip-gap", type=float, default=0.0,
+                       help="stop when proven within this relative gap (default 0: optimal)")
+    group.add_argument("--jobs", type=int, default=0,
+                       help="places solved in parallel (default 0: every core)")
+    rules = parser.add_argument_group("commissioners' rules")
+    rules.add_argument("--keep-together", type=_codes, action="append", default=[],
+                       metavar="CODE,CODE[,...]", help="these practices share a PCN (repeatable)")
+    rules.add_argument("--keep-apart", type=_codes, action="append", default=[],
+                       metavar="CODE,CODE[,...]", help="these practices are in different PCNs")
+    rules.add_argument("--fix", type=_fix, action="append", default=[], metavar="CODE=LABEL",
+                       help="put a practice in a named PCN; equal labels share a PCN")
+    rules.add_argument("--exclude", action="append", default=[], metavar="CODE",
+                       help="leave a practice out of every PCN (repeatable)")
+    rules.add_argument("--approve-small", action="append", default=[], metavar="PLACE",
+                       help="PCNs below --min-size are approved in this place where unavoidable")
+
+
 def _add_inputs(parser: argparse.ArgumentParser, *, practices_required: bool) -> None:
     parser.add_argument("--practices", type=Path, required=practices_required,
                         help="practices table (CSV, GeoJSON, GeoPackage, Parquet)"
@@ -49,7 +122,22 @@ def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         place_field=args.place_field, columns=tuple(args.columns), min_size=args.min_size,
         max_size=args.max_size, population=args.population, snap_distance_m=args.snap_distance,
         repair_geometries=args.repair_geometries,
+        **_solver_settings(args),
     )
+
+
+def _solver_settings(args: argparse.Namespace) -> dict[str, object]:
+    if not hasattr(args, "objective"):
+        return {}
+    return {
+        "objective": args.objective, "lexicographic": args.lexicographic,
+        "squared": args.squared, "n_pcns": args.n_pcns, "min_pcns": args.min_pcns,
+        "max_pcns": args.max_pcns, "time_limit": args.time_limit, "solver": args.solver,
+        "mip_gap": args.mip_gap, "jobs": args.jobs,
+        "keep_together": tuple(args.keep_together), "keep_apart": tuple(args.keep_apart),
+        "fixed": tuple(args.fix), "excluded": tuple(c.strip().upper() for c in args.exclude),
+        "approved_small_places": tuple(args.approve_small),
+    }
 
 
 def cmd_optimise(args: argparse.Namespace) -> int:
@@ -127,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     optimise = sub.add_parser("optimise", help="group practices into PCNs and write the outputs",
                               description=cmd_optimise.__doc__)
     _add_inputs(optimise, practices_required=False)
+    _add_solver(optimise)
     optimise.add_argument("--out", type=Path, required=True, help="output folder")
     optimise.set_defaults(func=cmd_optimise)
 

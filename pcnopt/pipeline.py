@@ -9,7 +9,7 @@ tables. Writing them is left to :func:`write_run`, so nothing is written when an
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,8 @@ import numpy as np
 import pandas as pd
 
 from pcnopt import __version__, geography
-from pcnopt._baseline import METHOD as BASELINE_METHOD
-from pcnopt._baseline import greedy_groups
 from pcnopt._errors import InputError, OptionError, Problem
+from pcnopt.model import PlaceGraph, PlaceSolution, SolveOptions, solve_place
 from pcnopt.io import outputs
 from pcnopt.io.places import places_from_file
 from pcnopt.io.practices import practices_from_file
@@ -58,6 +57,18 @@ class RunConfig:
         Practices up to this far outside every place are snapped to the nearest one.
     repair_geometries
         Repair invalid place polygons instead of stopping.
+    objective, lexicographic, squared, n_pcns, min_pcns, max_pcns, time_limit, solver, mip_gap
+        Passed to :class:`pcnopt.model.SolveOptions` for every place.
+    keep_together, keep_apart
+        Groups of practice codes that must share / must not share a PCN.
+    fixed
+        ``(practice code, label)`` pairs: equal labels share a PCN, different labels do not.
+    excluded
+        Practices left out of every PCN (listed in ``assignments.csv`` with no PCN).
+    approved_small_places
+        Places where PCNs below ``min_size`` are approved where the band cannot be met.
+    jobs
+        Places solved in parallel (processes); 1 solves in this process.
     """
 
     practices: Path | None = None
@@ -70,7 +81,21 @@ class RunConfig:
     population: str = "registered"
     snap_distance_m: float = 5_000.0
     repair_geometries: bool = False
-    extra: tuple[tuple[str, Any], ...] = field(default=())
+    objective: str | tuple[tuple[str, float], ...] = "compact"
+    lexicographic: bool = False
+    squared: bool = False
+    n_pcns: int | str | None = None
+    min_pcns: int | None = None
+    max_pcns: int | None = None
+    time_limit: float | None = None
+    solver: str = "cbc"
+    mip_gap: float = 0.0
+    keep_together: tuple[tuple[str, ...], ...] = ()
+    keep_apart: tuple[tuple[str, ...], ...] = ()
+    fixed: tuple[tuple[str, str], ...] = ()
+    excluded: tuple[str, ...] = ()
+    approved_small_places: tuple[str, ...] = ()
+    jobs: int = 0
 
     def __post_init__(self) -> None:
         if self.min_size < 0 or self.max_size <= 0:
@@ -95,6 +120,23 @@ class RunConfig:
             )
         if self.snap_distance_m < 0:
             raise OptionError("--snap-distance must be >= 0 metres.")
+        if self.jobs < 0:
+            raise OptionError("--jobs must be >= 0 (0 uses every core).")
+        # the model checks its own options (objective names, counts, contradictory rules)
+        self.solve_options()
+
+    def solve_options(self, **overrides: Any) -> SolveOptions:
+        """The :class:`pcnopt.model.SolveOptions` shared by every place."""
+        settings: dict[str, Any] = {
+            "min_size": self.min_size, "max_size": self.max_size, "objective": self.objective,
+            "lexicographic": self.lexicographic, "squared": self.squared,
+            "n_pcns": self.n_pcns, "min_pcns": self.min_pcns, "max_pcns": self.max_pcns,
+            "time_limit": self.time_limit, "solver": self.solver, "mip_gap": self.mip_gap,
+            "keep_together": self.keep_together, "keep_apart": self.keep_apart,
+            "fixed": self.fixed, "excluded": self.excluded,
+        }
+        settings.update(overrides)
+        return SolveOptions(**settings)
 
 
 @dataclass(frozen=True)
@@ -112,6 +154,8 @@ class PlaceOutcome:
     gap: float | None = None
     seconds: float = 0.0
     message: str = ""
+    names: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -212,6 +256,8 @@ def run_optimise(config: RunConfig, *, progress: bool = False) -> RunResult:
     validation = validate_configuration(
         practices=practices, assignments=assignments, edges=edges,
         min_size=config.min_size, max_size=config.max_size, population=population,
+        approved_small_places=frozenset(config.approved_small_places),
+        excluded=frozenset(config.excluded),
     )
     named = dict(zip(validation.pcns["pcn_id"], validation.pcns["exception"], strict=True))
     pcns["exception"] = [
@@ -224,38 +270,151 @@ def run_optimise(config: RunConfig, *, progress: bool = False) -> RunResult:
                      validation, summary)
 
 
+METHOD = "integer program (Hess p-median, cut-based contiguity)"
+
+
+def place_graphs(
+    practices: gpd.GeoDataFrame, edges: pd.DataFrame, *, population: str
+) -> list[PlaceGraph]:
+    """One :class:`pcnopt.model.PlaceGraph` per place, practices sorted by code."""
+    graphs = []
+    edge_groups = dict(list(edges.groupby("place_id", sort=True)))
+    for place_id, group in practices.groupby("place_id", sort=True):
+        group = group.sort_values("practice_code")
+        codes = tuple(group["practice_code"])
+        index = {c: i for i, c in enumerate(codes)}
+        place_edges = edge_groups.get(place_id, edges.iloc[0:0])
+        pairs = sorted(
+            (min(index[a], index[b]), max(index[a], index[b]), float(length))
+            for a, b, length in place_edges[["a", "b", "length_m"]].itertuples(index=False)
+        )
+        current = group["current_pcn"]
+        graphs.append(
+            PlaceGraph(
+                place_id=str(place_id),
+                codes=codes,
+                population=tuple(float(v) for v in group[population]),
+                x=tuple(float(v) for v in group.geometry.x),
+                y=tuple(float(v) for v in group.geometry.y),
+                edges=tuple(pairs),
+                current=tuple(None if pd.isna(c) else str(c) for c in current)
+                if current.notna().any() else None,
+            )
+        )
+    return graphs
+
+
+def _options_for(graph: PlaceGraph, config: RunConfig) -> SolveOptions:
+    """The run's options restricted to the practices of one place."""
+    members = set(graph.codes)
+    together = tuple(tuple(c for c in g if c in members) for g in config.keep_together)
+    apart = tuple(tuple(c for c in g if c in members) for g in config.keep_apart)
+    return config.solve_options(
+        keep_together=tuple(g for g in together if len(g) > 1),
+        keep_apart=tuple(g for g in apart if len(g) > 1),
+        fixed=tuple((c, label) for c, label in config.fixed if c in members),
+        excluded=tuple(c for c in config.excluded if c in members),
+        approved_small=graph.place_id in set(config.approved_small_places),
+    )
+
+
+def _check_rules_across_places(practices: pd.DataFrame, config: RunConfig) -> None:
+    """Refuse commissioners' rules that name unknown practices or span places."""
+    place_of = dict(zip(practices["practice_code"], practices["place_id"], strict=True))
+    problems = []
+    named = [c for g in (*config.keep_together, *config.keep_apart) for c in g]
+    named += [c for c, _ in config.fixed] + list(config.excluded)
+    unknown = sorted({c for c in named if c not in place_of})
+    if unknown:
+        problems.append(f"practices not in the practices table: {', '.join(unknown)}")
+    for group in config.keep_together:
+        places = sorted({place_of[c] for c in group if c in place_of})
+        if len(places) > 1:
+            problems.append(f"keep-together {','.join(group)} spans places {', '.join(places)}; "
+                            "a PCN cannot cross a place boundary")
+    label_places: dict[str, set[str]] = {}
+    for code, label in config.fixed:
+        if code in place_of:
+            label_places.setdefault(label, set()).add(place_of[code])
+    for label, places_ in sorted(label_places.items()):
+        if len(places_) > 1:
+            problems.append(f"practices fixed to {label!r} are in different places "
+                            f"({', '.join(sorted(places_))}); a PCN cannot cross a place boundary")
+    if problems:
+        raise OptionError("; ".join(problems) + ".")
+
+
+def solve_places(
+    graphs: list[PlaceGraph], config: RunConfig, *, progress: bool = False
+) -> list[PlaceSolution]:
+    """Solve every place, in parallel processes when ``config.jobs`` allows.
+
+    Results come back in the order of ``graphs`` whichever process finished first, so the
+    outputs do not depend on the number of processes.
+    """
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    from tqdm import tqdm
+
+    jobs = config.jobs or (os.cpu_count() or 1)
+    jobs = max(1, min(jobs, len(graphs)))
+    options = [_options_for(g, config) for g in graphs]
+    bar = tqdm(total=len(graphs), desc="places solved", unit="place", disable=not progress,
+               leave=False)
+    results: list[PlaceSolution | None] = [None] * len(graphs)
+    try:
+        if jobs == 1:
+            for k, (graph, option) in enumerate(zip(graphs, options, strict=True)):
+                results[k] = solve_place(graph, options=option)
+                bar.update()
+        else:
+            # largest places first, so no core waits on one big place at the end
+            order = sorted(range(len(graphs)), key=lambda k: -len(graphs[k].codes))
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+                futures = {pool.submit(solve_place, graphs[k], options=options[k]): k
+                           for k in order}
+                for future in as_completed(futures):
+                    results[futures[future]] = future.result()
+                    bar.update()
+    finally:
+        bar.close()
+    return [r for r in results if r is not None]
+
+
+def _outcome(graph: PlaceGraph, solution: PlaceSolution) -> PlaceOutcome:
+    k = len(solution.hubs)
+    groups: list[list[str]] = [[] for _ in range(k)]
+    for code, label in zip(graph.codes, solution.labels, strict=True):
+        if label >= 0:
+            groups[label].append(code)
+    excluded = tuple(c for c, label in zip(graph.codes, solution.labels, strict=True) if label < 0)
+    names = solution.names or tuple("" for _ in range(k))
+    return PlaceOutcome(
+        place_id=graph.place_id,
+        status=solution.status,
+        method=f"{METHOD}, {solution.solver}",
+        groups=tuple(tuple(g) for g in groups),
+        hubs=tuple(graph.codes[h] for h in solution.hubs),
+        notes=solution.notes,
+        objective=solution.objective,
+        bound=solution.bound,
+        gap=solution.gap,
+        seconds=solution.seconds,
+        message=solution.message,
+        names=names,
+        excluded=excluded,
+    )
+
+
 def _group_places(
     practices: gpd.GeoDataFrame, edges: pd.DataFrame, config: RunConfig, *, progress: bool
 ) -> list[PlaceOutcome]:
-    from tqdm import tqdm
-
-    population = POPULATIONS[config.population]
-    graph = geography.graph_from_adjacency(list(practices["practice_code"]), edges)
-    outcomes = []
-    groups_by_place = list(practices.groupby("place_id", sort=True))
-    for place_id, group in tqdm(groups_by_place, desc="places", unit="place",
-                                disable=not progress, leave=False):
-        started = time.perf_counter()
-        codes = list(group["practice_code"])
-        xy = np.column_stack([group.geometry.x, group.geometry.y])
-        groups = greedy_groups(
-            codes=codes, population=group[population].to_numpy(float), xy=xy, graph=graph,
-            min_size=config.min_size, max_size=config.max_size,
-        )
-        outcomes.append(
-            PlaceOutcome(
-                place_id=str(place_id),
-                status="baseline",
-                method=BASELINE_METHOD,
-                groups=tuple(tuple(g) for g in groups),
-                hubs=tuple(_medoid(g, group, population) for g in groups),
-                notes=tuple("" for _ in groups),
-                seconds=time.perf_counter() - started,
-                message="grouped by a greedy baseline; sizes and contiguity are checked but the "
-                "configuration is not optimised",
-            )
-        )
-    return outcomes
+    _check_rules_across_places(practices, config)
+    graphs = place_graphs(practices, edges, population=POPULATIONS[config.population])
+    solutions = solve_places(graphs, config, progress=progress)
+    return [_outcome(g, s) for g, s in zip(graphs, solutions, strict=True)]
 
 
 def _medoid(members: list[str] | tuple[str, ...], practices: pd.DataFrame, population: str) -> str:
@@ -280,8 +439,9 @@ def _tables(
     assignment_rows, pcn_rows, place_rows = [], [], []
     cell_of = dict(zip(catchments["practice_code"], catchments.geometry, strict=True))
     for outcome in outcomes:
-        for k, (members, hub, note) in enumerate(
-            zip(outcome.groups, outcome.hubs, outcome.notes, strict=True), start=1
+        names = outcome.names or tuple("" for _ in outcome.groups)
+        for k, (members, hub, note, label) in enumerate(
+            zip(outcome.groups, outcome.hubs, outcome.notes, names, strict=True), start=1
         ):
             pcn_id = f"{outcome.place_id}-{k:02d}"
             sub = info.loc[list(members)]
@@ -302,6 +462,7 @@ def _tables(
                         "is_hub": code == hub,
                         "distance_to_hub_m": float(distance[code]),
                         "place_method": info.at[code, "place_method"],
+                        "note": "",
                         "lat": info.at[code, "lat"],
                         "lon": info.at[code, "lon"],
                     }
@@ -310,6 +471,7 @@ def _tables(
             pcn_rows.append(
                 {
                     "pcn_id": pcn_id,
+                    "pcn_label": label,
                     "place_id": outcome.place_id,
                     "place_name": place_names.get(outcome.place_id, outcome.place_id),
                     "list_size": int(sub["list_size"].sum()),
@@ -328,13 +490,25 @@ def _tables(
                     "geometry": _union([cell_of[c] for c in members]),
                 }
             )
+        for code in outcome.excluded:
+            assignment_rows.append(
+                {
+                    "practice_code": code, "name": info.at[code, "name"], "pcn_id": None,
+                    "place_id": outcome.place_id, "list_size": int(info.at[code, "list_size"]),
+                    "weighted_population": info.at[code, "weighted_population"],
+                    "current_pcn": info.at[code, "current_pcn"], "is_hub": False,
+                    "distance_to_hub_m": None, "place_method": info.at[code, "place_method"],
+                    "note": "left out of every PCN by the commissioner (--exclude)",
+                    "lat": info.at[code, "lat"], "lon": info.at[code, "lon"],
+                }
+            )
         place_rows.append(
             {
                 "place_id": outcome.place_id,
                 "place_name": place_names.get(outcome.place_id, outcome.place_id),
                 "status": outcome.status,
                 "method": outcome.method,
-                "n_practices": sum(len(g) for g in outcome.groups),
+                "n_practices": sum(len(g) for g in outcome.groups) + len(outcome.excluded),
                 "n_pcns": len(outcome.groups),
                 "objective": outcome.objective,
                 "bound": outcome.bound,
@@ -386,6 +560,7 @@ def _summary(
         "method": sorted(set(places_table["method"])),
         "practices_in": len(practices),
         "practices_out": int(pcns["n_practices"].sum()),
+        "practices_excluded": list(config.excluded),
         "patients": int(practices["list_size"].sum()),
         "places": len(places_table),
         "pcns": len(pcns),
