@@ -6,6 +6,7 @@ The fixtures in ``tests/fixtures/nhs`` copy each file's published layout and qui
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import time
 import zipfile
@@ -238,6 +239,35 @@ def test_sector_centroid_is_the_mean_of_the_sectors_postcodes() -> None:
     # TS18 1 in the fixture: TS18 1AA, TS18 1AF, TS18 1HU
     assert row["lat"] == pytest.approx(np.mean([54.561855, 54.56256, 54.56168]))
     assert row["lon"] == pytest.approx(np.mean([-1.313291, -1.312382, -1.318938]))
+
+
+def test_zipped_and_gzipped_files_as_downloaded(tmp_path: Path) -> None:
+    """ODS publishes epraccur.zip; a list-size file may be kept gzipped."""
+    epraccur_zip = tmp_path / "epraccur.zip"
+    with zipfile.ZipFile(epraccur_zip, "w") as archive:
+        archive.write(EPRACCUR, "epraccur.csv")
+    list_gz = tmp_path / "gp-reg-pat-prac-all.csv.gz"
+    list_gz.write_bytes(gzip.compress(LIST_SIZES.read_bytes()))
+    result = _join(epraccur=epraccur_zip, list_sizes=list_gz)
+    assert list(result.practices["practice_code"]) == ["A81001", "A81002", "A81004", "A81006"]
+
+
+def test_windows_1252_payments_file(tmp_path: Path) -> None:
+    text = PAYMENTS.read_bytes().decode("latin-1").replace("CAFÉ", "ST MARY’S")
+    path = tmp_path / "payments.csv"
+    path.write_bytes(text.encode("cp1252"))  # a curly apostrophe: byte 0x92
+    result = _join(payments=path)
+    weighted = result.practices.set_index("practice_code")["weighted_population"]
+    assert weighted["A81002"] == pytest.approx(22363.06)
+
+
+def test_welsh_practices_are_explained(tmp_path: Path) -> None:
+    row = EPRACCUR.read_text().splitlines()[0].replace("A81001", "W00005")
+    path = tmp_path / "epraccur.csv"
+    path.write_text(EPRACCUR.read_text() + row + "\n")
+    report = _join(epraccur=path).report
+    assert "W00005" in report.no_list_size
+    assert "Welsh (W) practices, not in England's list-size file: 1]" in report.to_text()
 
 
 # --- wrong, missing and unreadable files ------------------------------------------------------

@@ -180,6 +180,9 @@ class JoinReport:
             if codes is None:
                 continue
             line = f"{text}: {len(codes):,}"
+            welsh = sum(code.startswith("W") for code in codes)
+            if name == "no_list_size" and welsh:
+                line += f" [Welsh (W) practices, not in England's list-size file: {welsh:,}]"
             if codes:
                 line += " (" + ", ".join(codes[:10]) + (", ..." if len(codes) > 10 else "") + ")"
             lines.append(line)
@@ -278,8 +281,12 @@ def _is_workbook(path: Path) -> bool:
         return any(n.startswith("xl/") for n in archive.namelist())
 
 
-def _encoding(path: Path, what: str, how: str, *, preferred: str = "utf-8-sig") -> str:
-    """Return the encoding to read a text file with, or raise if it is not text."""
+def _encoding(path: Path, what: str, how: str) -> str:
+    """Return the encoding to read a text file with, or raise if it is not a text file.
+
+    UTF-8 (with or without a byte-order mark) is tried first; files that are not UTF-8 are
+    read as Windows-1252 (the NHS Payments files are), and failing that latin-1.
+    """
     head = _raw_bytes(path)
     if _is_workbook(path):
         raise InputError(
@@ -297,15 +304,26 @@ def _encoding(path: Path, what: str, how: str, *, preferred: str = "utf-8-sig") 
                 fix=f"Give the CSV as published, or re-save it as 'CSV UTF-8'. {how}",
             )
         )
-    for encoding in (preferred, "utf-8-sig"):
+    for encoding in ("utf-8-sig", "cp1252"):
         try:
             head.decode(encoding)
         except UnicodeDecodeError as err:
-            if err.start >= len(head) - 4:  # a character cut at the end of the sample
-                return encoding
+            if encoding == "utf-8-sig" and err.start >= len(head) - 3:
+                return encoding  # a character cut at the end of the sample
             continue
         return encoding
     return "latin-1"
+
+
+def _compression(path: Path) -> str | None:
+    """Return the compression pandas should use, from the file's first bytes."""
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    if magic[:2] == b"\x1f\x8b":
+        return "gzip"
+    if magic == b"PK\x03\x04":
+        return "zip"
+    return None
 
 
 def _first_line(path: Path, encoding: str) -> list[str]:
@@ -330,21 +348,23 @@ def _looks_like(headers: Iterable[str]) -> str:
 def _read_text_csv(
     path: Path, *, encoding: str, what: str, how: str, header: int | None = 0
 ) -> pd.DataFrame:
-    """Read a small CSV as strings (blank cells as empty strings)."""
+    """Read a small CSV (plain, gzip or a one-file zip) as strings, blank cells as ``""``."""
+    options: dict[str, object] = {
+        "header": header,
+        "dtype": str,
+        "keep_default_na": False,
+        "compression": _compression(path),
+    }
     try:
-        frame = pd.read_csv(
-            path,
-            header=header,
-            dtype=str,
-            keep_default_na=False,
-            encoding=encoding,
-            skipinitialspace=False,
-        )
-    except UnicodeDecodeError:
-        frame = pd.read_csv(
-            path, header=header, dtype=str, keep_default_na=False, encoding="latin-1"
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        try:
+            frame = pd.read_csv(path, encoding=encoding, **options)
+        except UnicodeDecodeError:
+            # The sample was UTF-8 but a later row is not: a Windows-1252 or latin-1 file.
+            try:
+                frame = pd.read_csv(path, encoding="cp1252", **options)
+            except UnicodeDecodeError:
+                frame = pd.read_csv(path, encoding="latin-1", **options)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
         raise InputError(
             Problem(
                 file=str(path),
@@ -573,7 +593,7 @@ _PAY_HOW = (
 
 def _read_payments(path: Path) -> pd.DataFrame:
     _check_exists(path, _PAY_WHAT, _PAY_HOW)
-    encoding = _encoding(path, _PAY_WHAT, _PAY_HOW, preferred="utf-8-sig")
+    encoding = _encoding(path, _PAY_WHAT, _PAY_HOW)
     frame = _read_text_csv(path, encoding=encoding, what=_PAY_WHAT, how=_PAY_HOW)
     code_col = _column(frame, "Practice Code")
     weighted_col = _column(
