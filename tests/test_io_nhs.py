@@ -320,6 +320,13 @@ def test_missing_file(tmp_path: Path, role: str) -> None:
     assert str(missing) in str(err.value)
 
 
+def test_all_missing_files_are_reported_together(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as err:
+        _join(postcodes=tmp_path / "codepo.csv", payments=tmp_path / "pay.csv")
+    assert [Path(p.file).name for p in err.value.problems] == ["codepo.csv", "pay.csv"]
+    assert str(err.value).startswith("2 problems found:")
+
+
 @pytest.mark.parametrize("role", ["epraccur", "list_sizes", "postcodes", "payments", "pcn_map"])
 def test_empty_file(tmp_path: Path, role: str) -> None:
     empty = tmp_path / "empty.csv"

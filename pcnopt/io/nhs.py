@@ -224,31 +224,35 @@ class NhsJoin:
 # --------------------------------------------------------------------------------------------
 
 
-def _check_exists(path: Path, what: str, how: str) -> None:
+def _file_problem(path: Path, what: str, how: str, *, folder_ok: bool = False) -> Problem | None:
+    """Return the problem with a file that is missing, a folder, or empty; else None."""
     if not path.exists():
-        raise InputError(
-            Problem(
-                file=str(path),
-                message=f"file not found; expected {what}.",
-                fix=f"Check the path. {how}",
-            )
+        return Problem(
+            file=str(path),
+            message=f"file not found; expected {what}.",
+            fix=f"Check the path. {how}",
         )
     if path.is_dir():
-        raise InputError(
-            Problem(
-                file=str(path),
-                message=f"is a folder; expected {what}.",
-                fix=f"Give the file itself, not its folder. {how}",
-            )
+        if folder_ok:
+            return None
+        return Problem(
+            file=str(path),
+            message=f"is a folder; expected {what}.",
+            fix=f"Give the file itself, not its folder. {how}",
         )
     if path.stat().st_size == 0:
-        raise InputError(
-            Problem(
-                file=str(path),
-                message=f"is empty; expected {what}.",
-                fix=f"Download the file again. {how}",
-            )
+        return Problem(
+            file=str(path),
+            message=f"is empty; expected {what}.",
+            fix=f"Download the file again. {how}",
         )
+    return None
+
+
+def _check_exists(path: Path, what: str, how: str) -> None:
+    problem = _file_problem(path, what, how)
+    if problem is not None:
+        raise InputError(problem)
 
 
 def _raw_bytes(path: Path, n: int = 65536) -> bytes:
@@ -931,14 +935,9 @@ def _read_postcodes(path: Path, wanted: pd.Series) -> pd.DataFrame:
     (sector centroids, the mean of the sector's unit postcodes), with ``lat`` and ``lon``.
     Only the postcode and position columns are read, and only rows in a wanted sector kept.
     """
-    if not path.exists():
-        raise InputError(
-            Problem(file=str(path), message=f"not found; expected {_PC_WHAT}.", fix=_PC_HOW)
-        )
-    if path.is_file() and path.stat().st_size == 0:
-        raise InputError(
-            Problem(file=str(path), message=f"is empty; expected {_PC_WHAT}.", fix=_PC_HOW)
-        )
+    problem = _file_problem(path, _PC_WHAT, _PC_HOW, folder_ok=True)
+    if problem is not None:
+        raise InputError(problem)
     if path.is_file() and _is_workbook(path):
         raise InputError(
             Problem(
@@ -1062,15 +1061,35 @@ def practices_from_nhs_files(
         When a file is missing, empty, unreadable, or not the file it was given as; the
         message names the file, what was expected and how to fix it.
     """
-    epraccur, list_sizes, postcodes = Path(epraccur), Path(list_sizes), Path(postcodes)
-    files = [
-        ("epraccur", str(epraccur)),
-        ("list_sizes", str(list_sizes)),
-        ("postcodes", str(postcodes)),
+    given: list[tuple[str, Path, str, str]] = [
+        ("epraccur", Path(epraccur), _EPRACCUR_WHAT, _EPRACCUR_HOW),
+        ("list_sizes", Path(list_sizes), _LIST_WHAT, _LIST_HOW),
+        ("postcodes", Path(postcodes), _PC_WHAT, _PC_HOW),
     ]
+    optional = (
+        ("epcn", epcn, _EPCN_WHAT, _EPCN_HOW),
+        ("payments", payments, _PAY_WHAT, _PAY_HOW),
+        ("pcn_map", pcn_map, _MAP_WHAT, _MAP_HOW),
+    )
+    given += [(role, Path(path), what, how) for role, path, what, how in optional if path]
+    # Every missing or empty file is reported at once, before any file is read.
+    problems = [
+        _file_problem(path, what, how, folder_ok=role == "postcodes")
+        for role, path, what, how in given
+    ]
+    if any(problems):
+        raise InputError([p for p in problems if p is not None])
+    paths = {role: path for role, path, _what, _how in given}
 
-    ep = _read_epraccur(epraccur)
-    ls = _read_list_sizes(list_sizes)
+    # The small files first, so a wrong file is reported before the postcode file is read.
+    ep = _read_epraccur(paths["epraccur"])
+    ls = _read_list_sizes(paths["list_sizes"])
+    pay = _read_payments(paths["payments"]) if "payments" in paths else None
+    pcn_sources = []
+    if "epcn" in paths:
+        pcn_sources.append(("epcn", _read_epcn(paths["epcn"], today=dt.date.today())))
+    if "pcn_map" in paths:
+        pcn_sources.append(("map", _read_pcn_map(paths["pcn_map"])))
 
     active = ep["status"] == "A"
     gp = ep["setting"] == _GP_SETTING
@@ -1080,75 +1099,48 @@ def practices_from_nhs_files(
     inactive_codes = set(ep.loc[~active, "practice_code"])
     not_gp_codes = set(ep.loc[active & ~gp, "practice_code"])
 
-    joined = active_gp.merge(ls[["practice_code", "list_size"]], on="practice_code", how="left")
-    no_list = joined["list_size"].isna()
-    joined = joined[~no_list].copy()
+    joined = active_gp.merge(ls[["practice_code", "list_size"]], on="practice_code", how="inner")
     joined["postcode"] = normalise_postcode(joined["postcode_raw"].fillna(""))
     valid = joined["postcode"].str.fullmatch(_POSTCODE_RE.pattern).astype(bool)
 
-    points = _read_postcodes(postcodes, joined.loc[valid, "postcode"])
-    unit = joined["postcode"].map(points["lat"].to_dict()).notna() & valid
+    points = _read_postcodes(paths["postcodes"], joined.loc[valid, "postcode"])
+    lat_of, lon_of = points["lat"].to_dict(), points["lon"].to_dict()
     sector_key = "sector:" + joined["postcode"].str[:-2]
-    lat = (
-        joined["postcode"]
-        .map(points["lat"].to_dict())
-        .where(unit, sector_key.map(points["lat"].to_dict()))
-    )
-    lon = (
-        joined["postcode"]
-        .map(points["lon"].to_dict())
-        .where(unit, sector_key.map(points["lon"].to_dict()))
-    )
-    lat, lon = lat.where(valid), lon.where(valid)
-    placed = lat.notna() & lon.notna()
-    joined["lat"], joined["lon"] = lat.astype(float), lon.astype(float)
+    unit = valid & joined["postcode"].isin(lat_of.keys())
+    in_sector = valid & ~unit & sector_key.isin(lat_of.keys())
+    joined["lat"] = np.where(unit, joined["postcode"].map(lat_of), sector_key.map(lat_of))
+    joined["lon"] = np.where(unit, joined["postcode"].map(lon_of), sector_key.map(lon_of))
     joined["geocode"] = np.where(unit, "postcode", "postcode_sector")
-    no_coords = joined.loc[~placed, "practice_code"]
-    sector = joined.loc[placed & ~unit, "practice_code"]
+    placed = unit | in_sector
     kept = joined[placed].copy()
+    kept["lat"], kept["lon"] = kept["lat"].astype(float), kept["lon"].astype(float)
     kept["list_size"] = kept["list_size"].round().astype("int64")
     kept["postcode"] = _display_postcode(kept["postcode"])
 
-    no_weighted: tuple[str, ...] | None = None
     kept["weighted_population"] = np.nan
-    if payments is not None:
-        payments = Path(payments)
-        files.append(("payments", str(payments)))
-        pay = _read_payments(payments)
-        kept["weighted_population"] = (
-            kept["practice_code"]
-            .map(pay.set_index("practice_code")["weighted_population"])
-            .astype(float)
-        )
+    no_weighted: tuple[str, ...] | None = None
+    if pay is not None:
+        weighted = pay.set_index("practice_code")["weighted_population"]
+        kept["weighted_population"] = kept["practice_code"].map(weighted).astype(float)
         no_weighted = _codes(kept.loc[kept["weighted_population"].isna(), "practice_code"])
 
-    kept["current_pcn"] = pd.Series(pd.NA, index=kept.index, dtype="str")
-    kept["current_pcn_name"] = pd.Series(pd.NA, index=kept.index, dtype="str")
-    kept["pcn_source"] = pd.Series(pd.NA, index=kept.index, dtype="str")
-    no_pcn: tuple[str, ...] | None = None
+    for column in ("current_pcn", "current_pcn_name", "pcn_source"):
+        kept[column] = pd.Series(pd.NA, index=kept.index, dtype="str")
     from_map: tuple[str, ...] | None = None
-    for role, source, reader in (
-        ("epcn", epcn, lambda p: _read_epcn(p, today=dt.date.today())),
-        ("map", pcn_map, _read_pcn_map),
-    ):
-        if source is None:
-            continue
-        source = Path(source)
-        files.append(("epcn" if role == "epcn" else "pcn_map", str(source)))
-        pcns = reader(source).set_index("practice_code")
+    for source, table in pcn_sources:
+        pcns = table.set_index("practice_code")
         fill = kept["current_pcn"].isna() & kept["practice_code"].isin(pcns.index)
         codes = kept.loc[fill, "practice_code"]
         kept.loc[fill, "current_pcn"] = codes.map(pcns["current_pcn"]).to_numpy()
         kept.loc[fill, "current_pcn_name"] = codes.map(pcns["current_pcn_name"]).to_numpy()
-        kept.loc[fill, "pcn_source"] = role
-        if role == "map" and epcn is not None:
+        kept.loc[fill, "pcn_source"] = source
+        if source == "map" and "epcn" in paths:
             from_map = _codes(codes)
-    if epcn is not None or pcn_map is not None:
-        no_pcn = _codes(kept.loc[kept["current_pcn"].isna(), "practice_code"])
+    no_pcn = _codes(kept.loc[kept["current_pcn"].isna(), "practice_code"]) if pcn_sources else None
 
     practices = kept[list(OUTPUT_COLUMNS)].sort_values("practice_code").reset_index(drop=True)
     report = JoinReport(
-        files=tuple(files),
+        files=tuple((role, str(path)) for role, path in paths.items()),
         n_epraccur_rows=len(ep),
         n_active_gp=len(active_gp),
         n_list_size_rows=len(ls),
@@ -1159,8 +1151,8 @@ def practices_from_nhs_files(
         no_list_size=_codes(
             active_gp.loc[~active_gp["practice_code"].isin(ls_codes), "practice_code"]
         ),
-        no_coordinates=_codes(no_coords),
-        sector_geocoded=_codes(sector),
+        no_coordinates=_codes(joined.loc[~placed, "practice_code"]),
+        sector_geocoded=_codes(kept.loc[kept["geocode"] == "postcode_sector", "practice_code"]),
         no_weighted=no_weighted,
         no_pcn=no_pcn,
         pcn_from_map=from_map,
