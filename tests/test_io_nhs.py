@@ -381,6 +381,7 @@ def test_epraccur_bad_status_rows_are_named(tmp_path: Path) -> None:
 # --- the real all-England files ---------------------------------------------------------------
 
 
+@pytest.mark.shared
 def test_england_join(shared_dir: Path) -> None:
     nhs = shared_dir / "data" / "nhs-files"
     start = time.perf_counter()
