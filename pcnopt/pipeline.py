@@ -578,11 +578,65 @@ def _summary(
     }
 
 
+def report_markdown(result: RunResult) -> str:
+    """A readable report of a run: headline figures, every place, every exception."""
+    s = result.summary
+    pcns, places = result.pcns, result.places_table
+    band = f"{s['settings']['min_size']:,.0f}–{s['settings']['max_size']:,.0f}"
+    lines = [
+        "# PCN configuration report",
+        "",
+        f"- Practices: {s['practices_in']:,} in, {s['practices_out']:,} in a PCN"
+        + (f", {len(s['practices_excluded'])} left out by rule" if s["practices_excluded"] else ""),
+        f"- Patients: {s['patients']:,} (band on the {s['settings']['population']} population)",
+        f"- PCNs: {s['pcns']:,} in {s['places']} place(s); {s['pcns_in_band']:,} within {band} "
+        f"({100 * (s['share_pcns_in_band'] or 0):.1f} % of PCNs, "
+        f"{100 * (s['share_patients_in_band'] or 0):.1f} % of patients)",
+        f"- Named exceptions: {s['named_exceptions']}",
+        f"- Method: {', '.join(s['method'])}",
+        f"- Independent validator: {'all rules met' if s['valid'] else 'RULES BROKEN'}"
+        + ("" if s["valid"] else f" ({len(s['rules_broken'])}, see validation.csv)"),
+        "",
+        "## Places",
+        "",
+        "| place | name | status | practices | PCNs | in band | gap | seconds |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    in_band = pcns.groupby("place_id")["in_band"].sum()
+    for row in places.itertuples(index=False):
+        gap = "" if row.gap is None or pd.isna(row.gap) else f"{100 * row.gap:.2f} %"
+        lines.append(
+            f"| {row.place_id} | {row.place_name} | {row.status} | {row.n_practices} | "
+            f"{row.n_pcns} | {int(in_band.get(row.place_id, 0))} | {gap} | {row.seconds:.1f} |"
+        )
+    flagged = places[places["status"] != "optimal"]
+    if len(flagged):
+        lines += ["", "## What the places that are not simply optimal need", ""]
+        lines += [f"- **{r.place_id} {r.place_name}** ({r.status}): {r.message}"
+                  for r in flagged.itertuples(index=False)]
+    exceptions = pcns[pcns["exception"] != ""]
+    if len(exceptions):
+        lines += ["", "## Named exceptions", "", "| PCN | place | patients | practices | exception |",
+                  "|---|---|---:|---:|---|"]
+        lines += [f"| {r.pcn_id} | {r.place_id} | {r.list_size:,} | {r.n_practices} | {r.exception} |"
+                  for r in exceptions.itertuples(index=False)]
+    if s["snapped_practices"]:
+        lines += ["", "## Practices snapped to the nearest place", "",
+                  "Generalised boundaries left these practices just outside every place.", "",
+                  "| practice | name | place | metres |", "|---|---|---|---:|"]
+        lines += [f"| {r['practice_code']} | {r['name']} | {r['place_id']} | {r['snap_m']:,.0f} |"
+                  for r in s["snapped_practices"]]
+    if not s["valid"]:
+        lines += ["", "## Rules broken", ""] + [f"- {p}" for p in s["rules_broken"]]
+    return "\n".join(lines) + "\n"
+
+
 def write_run(result: RunResult, out: str | Path) -> Path:
     """Write a run's files into ``out`` atomically.
 
     Files: ``assignments.csv``, ``pcns.csv``, ``pcns.geojson``, ``places.csv``,
-    ``catchments.geojson``, ``adjacency.csv``, ``validation.csv`` and ``summary.json``.
+    ``catchments.geojson``, ``adjacency.csv``, ``validation.csv``, ``report.md`` and
+    ``summary.json`` (written last: its presence marks a complete run).
     """
     pcns_table = pd.DataFrame(result.pcns.drop(columns="geometry"))
     catchments = result.catchments.merge(
@@ -599,6 +653,7 @@ def write_run(result: RunResult, out: str | Path) -> Path:
         "catchments.geojson": outputs.geojson_writer(catchments),
         "adjacency.csv": outputs.csv_writer(result.edges),
         "validation.csv": outputs.csv_writer(result.validation.pcns),
+        "report.md": outputs.text_writer(report_markdown(result)),
         "summary.json": outputs.json_writer(result.summary),
     }
     return outputs.write_folder(out, writers)
