@@ -171,3 +171,50 @@ def test_real_place_adjacency_is_planar_and_connected(shared_dir, tmp_path):
     # every practice's own site lies in its cell (or on it, when snapped)
     own = cells.set_index("practice_code").geometry
     assert all(own[c].distance(p) < 1.0 for c, p in zip(placed["practice_code"], placed.geometry))
+
+
+# ---------------------------------------------------------------------------------------------
+# Properties on random practices
+# ---------------------------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+coordinate = st.integers(min_value=1, max_value=99).map(lambda v: v * 100.0)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    points=st.lists(st.tuples(coordinate, coordinate), min_size=1, max_size=25),
+    island=st.booleans(),
+)
+def test_cells_tile_each_place_and_neighbours_make_sense(points, island):
+    """For random sites (repeats allowed) in a 10 km square, optionally with an empty island:
+
+    - the distinct cells tile the place exactly (areas add up, union is the place);
+    - each practice's site lies in its own cell; co-located practices share a cell;
+    - the adjacency within the square is connected (Voronoi of a convex region);
+    - every pair of sites at one location is joined, and no practice neighbours itself.
+    """
+    codes = [f"Q{k:03d}" for k in range(len(points))]
+    practices = practices_at(dict(zip(codes, points, strict=True)))
+    shape = square(0, 0, 10_000, 10_000)
+    if island:
+        shape = MultiPolygon([shape, square(12_000, 0, 1000, 1000)])
+    places = places_of({"P1": shape})
+    placed, cells, edges = build(practices, places)
+    distinct = cells.drop_duplicates("site")
+    assert distinct.geometry.area.sum() == pytest.approx(shape.area, rel=1e-9)
+    assert distinct.geometry.union_all().area == pytest.approx(shape.area, rel=1e-9)
+    own = cells.set_index("practice_code").geometry
+    for code, point in zip(placed["practice_code"], placed.geometry, strict=True):
+        assert own[code].distance(point) < 1e-6
+    graph = geography.graph_from_adjacency(codes, edges)
+    assert nx.is_connected(graph)
+    assert (edges["a"] < edges["b"]).all()
+    by_location: dict[tuple[float, float], list[str]] = {}
+    for code, point in zip(codes, points, strict=True):
+        by_location.setdefault(point, []).append(code)
+    same = pairs(edges, "same_site")
+    expected = {(a, b) for group in by_location.values() for a in group for b in group if a < b}
+    assert same == expected
