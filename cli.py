@@ -203,6 +203,47 @@ def cmd_prepare_nhs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_funding(args: argparse.Namespace) -> int:
+    """Each PCN's ARRS sum, entitlements and a role mix it can recruit, for one contract year."""
+    from pcnopt import funding
+    from pcnopt.io.assignments import assignments_from_file
+    from pcnopt.io.outputs import check_output_folder
+    from pcnopt.io.practices import practices_from_file
+
+    check_output_folder(args.out)
+    rates = funding.rates_from_file(args.rates)
+    rates.year(args.year)
+    target = funding.TargetMix.parse(args.target_mix) if args.target_mix else None
+    practices = practices_from_file(args.practices, columns=dict(args.columns))
+    assignments = assignments_from_file(args.assignments, pcn_column=args.pcn_column)
+    options = {"year": args.year, "rates": rates, "wte_step": args.wte_step, "target": target,
+               "area": args.area, "practices_file": str(args.practices)}
+    result = funding.funding_from_assignments(
+        practices=practices, assignments=assignments, assignments_file=str(args.assignments),
+        **options)
+    comparison = None
+    if args.compare:
+        before = assignments_from_file(args.compare,
+                                       pcn_column=args.compare_pcn_column or args.pcn_column)
+        comparison = funding.compare_configurations(
+            practices=practices, before=before, after=assignments, before_file=str(args.compare),
+            after_file=str(args.assignments), **options)
+    out = funding.write_funding(args.out, result=result, comparison=comparison)
+    for warning in result.warnings:
+        print(f"pcnopt: warning: {warning}", file=sys.stderr)
+    s = result.summary()
+    print(f"{args.year}: {s['pcns']} PCNs, {s['practices']} practices; ARRS sums "
+          f"£{s['totals_gbp']['arrs_sum_gbp']:,.0f}{' (ESTIMATE)' if s['estimate'] else ''}; "
+          f"all known lines £{s['totals_gbp']['total_known_gbp']:,.0f}")
+    for item in result.missing:
+        print(f"missing from the rates file: {item}")
+    if comparison is not None:
+        print(f"compared with {args.compare}: {int(comparison.practices['moved'].sum())} "
+              "practice(s) change PCN")
+    print(f"outputs written to {out}/")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every pcnopt command."""
     parser = argparse.ArgumentParser(
@@ -243,6 +284,35 @@ def build_parser() -> argparse.ArgumentParser:
     nhs.add_argument("--out", type=Path, required=True,
                      help="practices table to write (.csv, .geojson, .gpkg, .parquet)")
     nhs.set_defaults(func=cmd_prepare_nhs)
+
+    money = sub.add_parser("funding", help="ARRS sum, entitlements and role mix of each PCN",
+                           description=cmd_funding.__doc__)
+    money.add_argument("--practices", type=Path, required=True,
+                       help="practices table (list_size; weighted_population for exact sums)")
+    money.add_argument("--column", dest="columns", type=_column_pair, action="append", default=[],
+                       metavar="CANONICAL=COLUMN",
+                       help="map a practices column, e.g. weighted_population=Weighted")
+    money.add_argument("--assignments", type=Path, required=True,
+                       help="practice -> PCN table (e.g. an optimise assignments.csv)")
+    money.add_argument("--pcn-column", help="PCN column of the assignments file "
+                       "(default: pcn_id, else current_pcn)")
+    money.add_argument("--year", required=True, help="contract year, 2019/20 to 2025/26")
+    money.add_argument("--rates", type=Path,
+                       help="your own rates file (schema: pcnopt/rates/README.md); "
+                       "default: the project's pcnopt/rates/ncdes.yaml")
+    money.add_argument("--wte-step", type=float, default=0.5,
+                       help="role-mix granularity in WTE (default 0.5)")
+    money.add_argument("--target-mix", metavar="ROLE>=WTE,... | ROLE=SHARE%,...",
+                       help="minimum WTE of named roles (clinical_pharmacist>=1,...) or shares "
+                       "of the WTE (clinical_pharmacist=40%%,care_coordinator=60%%); default: "
+                       "maximise total WTE")
+    money.add_argument("--area", choices=["national", "inner_london", "outer_london"],
+                       default="national", help="which maximum £ per WTE to use")
+    money.add_argument("--compare", type=Path, metavar="ASSIGNMENTS",
+                       help="a second configuration (before, e.g. the real one) to compare with")
+    money.add_argument("--compare-pcn-column", help="PCN column of the --compare file")
+    money.add_argument("--out", type=Path, required=True, help="output folder")
+    money.set_defaults(func=cmd_funding)
     return parser
 
 
