@@ -425,7 +425,9 @@ class _RatesReader:
                              "add the role with its maximum £ per WTE under roles:.")
             elif wte is not None:
                 per_pcn_roles.append((role, wte))
-        if arrs and per_patient.value is None and not per_pcn_roles:
+        raw_ppw = arrs.get("per_weighted_patient")
+        if arrs and isinstance(raw_ppw, dict) and "value" in raw_ppw and raw_ppw["value"] is None \
+                and not per_pcn_roles and not arrs.get("per_pcn_roles"):
             self.problem((*path, "arrs", "per_weighted_patient", "value"),
                          "is null and there is no per_pcn_roles allowance, so no ARRS sum can be "
                          "worked out.", "give the £ per weighted patient for the year.")
