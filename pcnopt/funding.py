@@ -353,7 +353,8 @@ class _RatesReader:
             return ()
         unknown = [k for k in keys if str(k) not in self.source_keys]
         if unknown:
-            self.problem((*path, "sources"), f"unknown source key(s): {', '.join(map(str, unknown))}.",
+            self.problem((*path, "sources"),
+                         f"unknown source key(s): {', '.join(map(str, unknown))}.",
                          "add them to the file's sources: map with their URL.")
         return tuple(str(k) for k in keys)
 
@@ -447,7 +448,8 @@ class _RatesReader:
         caps = []
         caps_raw = entry.get("caps") or []
         if not isinstance(caps_raw, list):
-            self.problem((*path, "caps"), "should be a list.", "write caps: [] when there are none.")
+            self.problem((*path, "caps"), "should be a list.",
+                         "write caps: [] when there are none.")
             caps_raw = []
         for i, item in enumerate(caps_raw):
             cpath = (*path, "caps", i)
@@ -1246,11 +1248,10 @@ def compare_configurations(
 def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
-        if col.endswith("_gbp") or col.endswith("_gbp_before") or col.endswith("_gbp_after") \
-                or col in ("registered", "weighted") or col.startswith(("registered_",
-                                                                          "weighted_")):
-            if pd.api.types.is_numeric_dtype(out[col]):
-                out[col] = out[col].round(2)
+        money = col.endswith(("_gbp", "_gbp_before", "_gbp_after")) or col.startswith(
+            ("registered", "weighted"))
+        if money and pd.api.types.is_numeric_dtype(out[col]):
+            out[col] = out[col].round(2)
     return out
 
 
