@@ -244,6 +244,39 @@ def cmd_funding(args: argparse.Namespace) -> int:
     return 0
 
 
+def _named_file(text: str) -> tuple[str, Path]:
+    """``FILE`` or ``NAME=FILE`` (the layer name; default: the file name without extension)."""
+    name, sep, path = text.partition("=")
+    if not sep or not name.strip() or Path(text).exists():
+        return Path(text).stem, Path(text)
+    return name.strip(), Path(path.strip())
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    """Draw configurations as an interactive HTML map (one file) and a PNG beside it."""
+    from pcnopt import maps
+
+    inputs = maps.configurations_from_files(
+        practices=args.practices, assignments=[args.assignments, *args.compare],
+        places=args.places, place_column=args.place_column, place_field=args.place_field,
+        pcn_column=args.pcn_column, columns=dict(args.columns), min_size=args.min_size,
+        max_size=args.max_size, population=args.population, snap_distance_m=args.snap_distance,
+        repair_geometries=args.repair_geometries,
+    )
+    fmap = maps.map_from_configurations(
+        inputs.configurations, practices=inputs.practices, places=inputs.places,
+        tiles=not args.no_tiles, colour_by=args.colour_by, title=args.title,
+    )
+    png = args.png or args.out.with_suffix(".png")
+    maps.write_map(fmap, args.out)
+    maps.static_map_png(inputs.configurations[0], png, practices=inputs.practices,
+                        places=inputs.places, colour_by=args.colour_by)
+    for configuration in inputs.configurations:
+        print(f"{configuration.name}: {maps.summary_line(configuration.summary)}")
+    print(f"map written to {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) and {png}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every pcnopt command."""
     parser = argparse.ArgumentParser(
@@ -313,6 +346,26 @@ def build_parser() -> argparse.ArgumentParser:
     money.add_argument("--compare-pcn-column", help="PCN column of the --compare file")
     money.add_argument("--out", type=Path, required=True, help="output folder")
     money.set_defaults(func=cmd_funding)
+
+    draw = sub.add_parser("map", help="draw configurations as an interactive HTML map and a PNG",
+                          description=cmd_map.__doc__)
+    _add_inputs(draw, practices_required=True)
+    draw.add_argument("--assignments", type=_named_file, required=True, metavar="[NAME=]FILE",
+                      help="practice -> PCN table (e.g. an optimise assignments.csv, or the "
+                      "practices file itself for its current_pcn); NAME labels the layer")
+    draw.add_argument("--pcn-column", help="PCN column of the --assignments file "
+                      "(default: pcn_id, else current_pcn)")
+    draw.add_argument("--compare", type=_named_file, action="append", default=[],
+                      metavar="[NAME=]FILE",
+                      help="another configuration, as a layer to switch to (repeatable)")
+    draw.add_argument("--colour-by", choices=["pcn", "status"], default="pcn",
+                      help="pcn: neighbouring PCNs differ (default); status: below/in/above band")
+    draw.add_argument("--no-tiles", action="store_true",
+                      help="no base-map tiles: the map works with no internet")
+    draw.add_argument("--title", default="Primary Care Networks", help="page title")
+    draw.add_argument("--png", type=Path, help="static PNG (default: beside --out, .png)")
+    draw.add_argument("--out", type=Path, required=True, help="HTML file to write (map.html)")
+    draw.set_defaults(func=cmd_map)
     return parser
 
 

@@ -46,6 +46,7 @@ from jinja2 import Template
 from pcnopt._errors import InputError, OptionError, Problem
 
 if TYPE_CHECKING:
+    from pcnopt.funding import FundingResult
     from pcnopt.pipeline import RunResult
 
 BNG = "EPSG:27700"
@@ -66,12 +67,16 @@ STATUS_COLOURS: Mapping[str, str] = {
 }
 COLOUR_BY = ("pcn", "status")
 
-#: Funding columns shown in a PCN's popup, with their labels (others ending ``_gbp`` are shown too).
+#: Funding columns shown first in a PCN's popup, with their labels; other ``*_gbp`` columns
+#: follow, labelled from their names, and ``total_known_gbp`` comes last.
 FUNDING_LABELS: Mapping[str, str] = {
     "arrs_sum_gbp": "ARRS sum",
     "core_funding_gbp": "Core PCN funding",
+    "core_pcn_funding_gbp": "Core PCN funding",
     "clinical_director_gbp": "Clinical director",
-    "unspent_gbp": "ARRS not spent by the role mix",
+    "planned_cost_gbp": "Cost of the suggested role mix",
+    "unspent_gbp": "ARRS left unspent by the role mix",
+    "total_known_gbp": "Total of the known lines",
 }
 ROLE_MIX_COLUMNS = ("role_mix", "role_mix_text", "suggested_role_mix")
 
@@ -130,7 +135,7 @@ class MapInputs:
 
 
 def configuration_from_run(
-    result: RunResult, *, name: str = "Proposed (pcnopt)", funding: pd.DataFrame | None = None
+    result: RunResult, *, name: str = "Proposed (pcnopt)", funding: Any = None
 ) -> MapConfiguration:
     """The configuration an ``optimise`` run produced.
 
@@ -141,7 +146,7 @@ def configuration_from_run(
     name
         Layer name.
     funding
-        Optional funding table keyed by ``pcn_id`` (see :class:`MapConfiguration`).
+        Optional funding (see :func:`funding_table`).
     """
     basis = result.summary.get("settings", {}).get("population", "registered")
     population = "weighted_population" if basis == "weighted" else "list_size"
@@ -154,7 +159,7 @@ def configuration_from_run(
     summary = _summary(result.assignments, pcns, weights=result.assignments[population]
                        if population in result.assignments else result.assignments["list_size"])
     return MapConfiguration(name=name, assignments=assignments, pcns=_pcn_columns(pcns),
-                            summary=summary, funding=funding)
+                            summary=summary, funding=funding_table(funding))
 
 
 def configuration_from_assignments(
@@ -168,7 +173,7 @@ def configuration_from_assignments(
     min_size: float = 30_000,
     max_size: float = 50_000,
     population: str = "list_size",
-    funding: pd.DataFrame | None = None,
+    funding: Any = None,
 ) -> MapConfiguration:
     """Any configuration (real, proposed, scenario) from a practice → PCN table.
 
@@ -189,7 +194,7 @@ def configuration_from_assignments(
     population
         Column of ``practices`` the band applies to.
     funding
-        Optional funding table keyed by ``pcn_id``.
+        Optional funding (see :func:`funding_table`).
     """
     from pcnopt.metrics import hub_distances
     from pcnopt.validation import validate_configuration
@@ -250,7 +255,7 @@ def configuration_from_assignments(
     return MapConfiguration(
         name=name,
         assignments=per_practice[["practice_code", "pcn_id", "distance_to_hub_m", "is_hub"]],
-        pcns=_pcn_columns(pcns), summary=summary, funding=funding,
+        pcns=_pcn_columns(pcns), summary=summary, funding=funding_table(funding),
     )
 
 
@@ -390,7 +395,7 @@ def adjacency_of_areas(geometry: gpd.GeoSeries, *, tolerance_m: float = 1.0) -> 
 def map_from_run(
     result: RunResult,
     *,
-    funding: pd.DataFrame | None = None,
+    funding: pd.DataFrame | FundingResult | None = None,
     tiles: bool = True,
     colour_by: str = "pcn",
     compare: Sequence[MapConfiguration] = (),
@@ -403,8 +408,9 @@ def map_from_run(
     result
         The run.
     funding
-        Optional funding table by ``pcn_id`` (``arrs_sum_gbp``, ``core_funding_gbp``,
-        ``role_mix`` …); without it the popups say funding was not calculated.
+        Optional funding of the proposed PCNs: a :class:`pcnopt.funding.FundingResult` or a
+        table by ``pcn_id`` (``arrs_sum_gbp``, ``core_funding_gbp``, ``role_mix`` …), see
+        :func:`funding_table`; without it the popups say funding was not calculated.
     tiles
         Draw base-map tiles (fetched from the internet when viewed); ``False`` gives a map that
         works offline.
@@ -574,7 +580,7 @@ def static_map_png(
     ax.set_aspect("equal")
     s = configuration.summary
     heading = title or configuration.name
-    ax.set_title(f"{heading}\n{_summary_line(s)}", fontsize=11)
+    ax.set_title(f"{heading}\n{summary_line(s)}", fontsize=11)
     handles: list[Any] = []
     if colour_by == "status":
         handles += [Patch(facecolor=c, edgecolor="white", label=k)
@@ -658,7 +664,8 @@ def _summary(assignments: pd.DataFrame, pcns: pd.DataFrame, *, weights: pd.Serie
     }
 
 
-def _summary_line(s: Mapping[str, Any]) -> str:
+def summary_line(s: Mapping[str, Any]) -> str:
+    """One line of a configuration's headline figures (PCNs, share in band, mean distance)."""
     parts = [f"{s.get('pcns', 0):,} PCNs"]
     if s.get("share_pcns_in_band") is not None:
         parts.append(f"{100 * float(s['share_pcns_in_band']):.0f}% within the size band")
@@ -737,21 +744,60 @@ def _money(value: Any) -> str | None:
         return str(value)
 
 
+def funding_table(funding: Any) -> pd.DataFrame | None:
+    """One row per PCN of funding figures to show on a map.
+
+    Parameters
+    ----------
+    funding
+        ``None``; a table with ``pcn_id`` and money columns (``arrs_sum_gbp``,
+        ``core_funding_gbp`` … and optionally a ``role_mix`` text); or a
+        :class:`pcnopt.funding.FundingResult`, whose role mix becomes text such as
+        "2 WTE clinical pharmacist; 1.5 WTE social prescribing link worker".
+    """
+    if funding is None:
+        return None
+    if isinstance(funding, pd.DataFrame):
+        return funding
+    pcns = getattr(funding, "pcns", None)
+    mix = getattr(funding, "role_mix", None)
+    if not isinstance(pcns, pd.DataFrame):
+        raise OptionError("funding must be a table with 'pcn_id' or a pcnopt.funding result.")
+    table = pcns.copy()
+    if isinstance(mix, pd.DataFrame) and {"pcn_id", "role", "wte"} <= set(mix.columns):
+        planned = mix[pd.to_numeric(mix["wte"], errors="coerce").fillna(0) > 0]
+        text: dict[str, list[str]] = {}
+        for pcn_id, role, wte in planned[["pcn_id", "role", "wte"]].itertuples(index=False):
+            text.setdefault(str(pcn_id), []).append(
+                f"{float(wte):g} WTE {str(role).replace('_', ' ')}")
+        table["role_mix"] = [
+            "; ".join(text[str(p)]) if str(p) in text else "none planned" for p in table["pcn_id"]
+        ]
+    return table
+
+
 def _funding_rows(funding: pd.DataFrame | None) -> dict[str, list[list[str | None]]]:
     """pcn_id → [[label, text], …] ready to show (escaped later, in the page)."""
     if funding is None:
         return {}
-    money = [c for c in FUNDING_LABELS if c in funding]
-    money += [c for c in funding.columns if str(c).endswith("_gbp") and c not in FUNDING_LABELS]
+    first = [c for c in FUNDING_LABELS if c in funding and c != "total_known_gbp"]
+    others = [c for c in funding.columns if str(c).endswith("_gbp") and c not in FUNDING_LABELS]
+    last = ["total_known_gbp"] if "total_known_gbp" in funding else []
     mix = next((c for c in ROLE_MIX_COLUMNS if c in funding), None)
     rows: dict[str, list[list[str | None]]] = {}
     for record in funding.to_dict(orient="records"):
         lines: list[list[str | None]] = []
-        for column in money:
+        for column in [*first, *others, *last]:
             label = FUNDING_LABELS.get(column) or str(column)[:-4].replace("_", " ").capitalize()
             lines.append([label, _money(record.get(column))])
         if mix is not None:
-            lines.append(["Suggested role mix", _clean(record.get(mix))])
+            lines.insert(1, ["Suggested role mix", _clean(record.get(mix))])
+        if "planned_wte" in funding:
+            lines.insert(2 if mix else 1, ["Role mix WTE", _clean(record.get("planned_wte"))])
+        if _clean(record.get("estimate")):
+            lines.append(["Note", "estimate: registered list used for a weighted figure"])
+        if _clean(record.get("missing_lines")):
+            lines.append(["Not in the rates file", _clean(record.get("missing_lines"))])
         rows[str(record["pcn_id"])] = lines
     return rows
 
