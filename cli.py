@@ -238,8 +238,11 @@ def cmd_funding(args: argparse.Namespace) -> int:
     for item in result.missing:
         print(f"missing from the rates file: {item}")
     if comparison is not None:
-        print(f"compared with {args.compare}: {int(comparison.practices['moved'].sum())} "
-              "practice(s) change PCN")
+        moves = comparison.practices
+        print(f"compared with {args.compare}: {int(moves['moved'].sum())} practice(s) change "
+              f"PCN id, {int(moves['partners_changed'].sum())} have different PCN partners; "
+              f"totals {'identical' if comparison.same_population else 'differ'} "
+              "(see comparison_totals.csv)")
     print(f"outputs written to {out}/")
     return 0
 

@@ -1136,7 +1136,9 @@ class Comparison:
     ----------
     practices
         Per practice: ``practice_code, pcn_before, pcn_after, moved, registered, weighted,
-        arrs_sum_before_gbp, arrs_sum_after_gbp`` (the sums of its PCN before and after).
+        partners_changed, arrs_sum_before_gbp, arrs_sum_after_gbp``: ``moved`` when the PCN id
+        differs, ``partners_changed`` when the practice's PCN has different members (which does
+        not depend on how PCNs are named), and the ARRS sums of its PCN before and after.
     pcns
         Per PCN id (outer join of both): registered, weighted, ARRS sum, planned WTE, and total
         known money before and after, with the change.
@@ -1210,6 +1212,15 @@ def compare_configurations(
     moves = moves.merge(pop, on="practice_code", how="left")
     moves["moved"] = moves["pcn_before"].astype("string").fillna("") != \
         moves["pcn_after"].astype("string").fillna("")
+    partners = {}
+    for label in ("before", "after"):
+        groups = moves.dropna(subset=[f"pcn_{label}"]).groupby(f"pcn_{label}")["practice_code"]
+        members_of = {pcn: frozenset(codes) for pcn, codes in groups}
+        partners[label] = moves[f"pcn_{label}"].map(members_of)
+    moves["partners_changed"] = [
+        (b if isinstance(b, frozenset) else frozenset()) != (a if isinstance(a, frozenset)
+                                                            else frozenset())
+        for b, a in zip(partners["before"], partners["after"], strict=True)]
     for label, res in (("before", fb), ("after", fa)):
         sums = res.pcns.set_index("pcn_id")["arrs_sum_gbp"]
         moves[f"arrs_sum_{label}_gbp"] = moves[f"pcn_{label}"].map(sums).astype(float)
@@ -1275,10 +1286,14 @@ def write_funding(out: str | Path, *, result: FundingResult,
     if comparison is not None:
         writers["comparison_practices.csv"] = outputs.csv_writer(_rounded(comparison.practices))
         writers["comparison_pcns.csv"] = outputs.csv_writer(_rounded(comparison.pcns))
-        writers["comparison_totals.csv"] = outputs.csv_writer(comparison.totals.round(2))
+        totals = comparison.totals.copy()
+        for col in ("before", "after", "difference"):
+            totals[col] = totals[col].round(2) + 0.0
+        writers["comparison_totals.csv"] = outputs.csv_writer(totals)
         summary["comparison"] = {
             "same_population": comparison.same_population,
             "practices_moved": int(comparison.practices["moved"].sum()),
+            "practices_with_new_partners": int(comparison.practices["partners_changed"].sum()),
             "before": comparison.before.summary()["totals_gbp"],
         }
     writers["summary.json"] = outputs.json_writer(summary)

@@ -446,3 +446,17 @@ def test_england_2020_21_national_total_is_near_the_published_pot(shared_dir, ra
     assert len(result.pcns) == 1250
     ratio = result.pcns["arrs_sum_gbp"].sum() / 430e6
     assert 0.9 < ratio < 1.05
+
+
+def test_partners_changed_does_not_depend_on_pcn_names(practices, rates):
+    renamed = _assign(REAL).replace({"pcn_id": {"NORTH": "N1", "SOUTH": "S1", "CITY": "C1"}})
+    comp = funding.compare_configurations(practices=practices, before=_assign(REAL),
+                                          after=renamed, year="2023/24", rates=rates,
+                                          plan_roles=False)
+    assert comp.practices["moved"].all() and not comp.practices["partners_changed"].any()
+    proposed = funding.compare_configurations(practices=practices, before=_assign(REAL),
+                                              after=_assign(PROPOSED), year="2023/24",
+                                              rates=rates, plan_roles=False)
+    changed = proposed.practices.set_index("practice_code")["partners_changed"]
+    assert sorted(changed[changed].index) == ["P00001", "P00002", "P00003", "P00004",
+                                              "P00005", "P00006"]
