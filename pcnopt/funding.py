@@ -19,13 +19,14 @@ maximum reimbursable £ per WTE :math:`c_r`, WTE step :math:`s` and caps :math:`
 
 .. math::
 
-    \\max\\; \\sum_r s\\,n_r + \\varepsilon \\sum_r c_r s\\,n_r
+    \\max\\; \\sum_r (M + \\lfloor 100\\,c_r s \\rceil)\\, n_r
     \\quad\\text{s.t.}\\quad \\sum_r c_r s\\,n_r \\le B,\\;
     s\\,n_r \\le u_r,\\; n_r \\in \\mathbb{Z}_{\\ge 0}
 
-with :math:`\\varepsilon = 1/(2(B+1))`, so that total WTE comes first and, among plans with the
-same WTE, the one spending most (leaving least unspent) wins. A target mix adds either
-:math:`s\\,n_r \\ge m_r` (at least :math:`m_r` WTE of role :math:`r`) or
+with :math:`M = \\lfloor 100 B \\rfloor + 1` (the sum in pence, plus one), so that total WTE
+comes first and, among plans with the same WTE, the one spending most (leaving least unspent)
+wins; every coefficient is a whole number, so the solver compares plans exactly. A target mix
+adds either :math:`s\\,n_r \\ge m_r` (at least :math:`m_r` WTE of role :math:`r`) or
 :math:`|s\\,n_r - p_r T| \\le s` with :math:`T = \\sum_r s\\,n_r` (role :math:`r` within one step
 of its share :math:`p_r` of the WTE; only named roles are recruited).
 """
@@ -33,6 +34,7 @@ of its share :math:`p_r` of the WTE; only named roles are recruited).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -562,14 +564,10 @@ class _RatesReader:
                            str(included) if included is not None else None)
 
 
-_DEFAULT: dict[str, Rates] = {}
-
-
+@functools.lru_cache(maxsize=1)
 def default_rates() -> Rates:
-    """The project's rates file, read and checked once per process."""
-    if "rates" not in _DEFAULT:
-        _DEFAULT["rates"] = rates_from_file()
-    return _DEFAULT["rates"]
+    """The project's rates file, read and checked once per process (it is immutable)."""
+    return rates_from_file()
 
 
 # --------------------------------------------------------------------------------------------
@@ -645,9 +643,11 @@ class FundingResult:
     year
         Contract year.
     pcns
-        One row per PCN: ``pcn_id, n_practices, registered, weighted, population_basis,
-        estimate, arrs_sum_gbp, …, <line>_gbp, total_known_gbp, missing_lines,
-        planned_wte, planned_cost_gbp, unspent_gbp, <line>_basis``.
+        One row per PCN: ``pcn_id, n_practices, registered, weighted, estimate,
+        population_basis, arrs_sum_gbp``, any ring-fenced ``<name>_sum_gbp``, one
+        ``<line>_gbp`` per entitlement of the year (NaN when its figure is missing),
+        ``total_known_gbp, missing_lines``, with the role mix ``planned_wte,
+        planned_cost_gbp, unspent_gbp``, then ``<line>_basis`` for every money column.
     role_mix
         One row per PCN and costed role: ``pcn_id, role, wte, max_per_wte_gbp, rate_from,
         cost_gbp, cap_wte``.
@@ -1068,8 +1068,9 @@ def role_mix_model(*, budget: float, costs: Mapping[str, float], caps: Mapping[s
         n[r] = pulp.LpVariable(f"n_{i}", lowBound=0, upBound=max(hi, 0), cat="Integer")
     total = pulp.lpSum(step * n[r] for r in roles)
     spend = pulp.lpSum(costs[r] * step * n[r] for r in roles)
-    eps = 1.0 / (2.0 * (budget + 1.0))
-    prob += total + eps * spend
+    # integral objective: steps weigh more than every penny of the sum, pennies break ties
+    big = int(math.floor(budget * 100)) + 1
+    prob += pulp.lpSum((big + round(costs[r] * step * 100)) * n[r] for r in roles)
     _add_budget(prob, spend, budget)
     if target is not None and target.kind == "minimum":
         _add_minimums(prob, n, dict(target.roles), step)
