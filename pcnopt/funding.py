@@ -1069,7 +1069,7 @@ def role_mix_model(*, budget: float, costs: Mapping[str, float], caps: Mapping[s
     total = pulp.lpSum(step * n[r] for r in roles)
     spend = pulp.lpSum(costs[r] * step * n[r] for r in roles)
     # integral objective: steps weigh more than every penny of the sum, pennies break ties
-    big = int(math.floor(budget * 100)) + 1
+    big = math.floor(budget * 100) + 1
     prob += pulp.lpSum((big + round(costs[r] * step * 100)) * n[r] for r in roles)
     _add_budget(prob, spend, budget)
     if target is not None and target.kind == "minimum":
