@@ -491,7 +491,6 @@ def map_from_configurations(
     root.title = html.escape(title)
     root.header.add_child(Element(_inline_assets()), name="pcnopt_assets")
     if tiles:
-        folium.TileLayer("CartoDB positron", name="Light base map (CARTO)").add_to(fmap)
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap").add_to(fmap)
     _BlankBase(name="No base map", show=not tiles).add_to(fmap)
     main = _PcnoptScript(data, bounds=[[lonlat[1], lonlat[0]], [lonlat[3], lonlat[2]]])
@@ -981,7 +980,8 @@ _CSS = """
 .leaflet-container { background: #f3f3f0; font-family: system-ui, -apple-system, "Segoe UI",
   Roboto, Arial, sans-serif; }
 .pcnopt-panel { background: rgba(255,255,255,0.95); padding: 8px 10px; border-radius: 6px;
-  box-shadow: 0 1px 4px rgba(0,0,0,0.3); font-size: 13px; line-height: 1.35; max-width: 320px; }
+  box-shadow: 0 1px 4px rgba(0,0,0,0.3); font-size: 13px; line-height: 1.35;
+  max-width: min(460px, 45vw); overflow-wrap: anywhere; }
 .pcnopt-panel h3 { margin: 0 0 4px; font-size: 14px; }
 .pcnopt-panel table { border-collapse: collapse; }
 .pcnopt-panel td, .pcnopt-panel th { padding: 1px 6px 1px 0; text-align: left;
@@ -1123,9 +1123,12 @@ function pcnoptMap(map, D, bounds) {
     group.on("add", function () {
       if (!built[k]) { build(k, group); built[k] = true; }
       active = k;
-      groups.forEach(function (g, other) {
-        if (other !== k && map.hasLayer(g)) map.removeLayer(g);
-      });
+      // one configuration at a time; after the layer control has finished handling its click
+      setTimeout(function () {
+        groups.forEach(function (g, other) {
+          if (other !== active && map.hasLayer(g)) map.removeLayer(g);
+        });
+      }, 0);
       updateSummary();
     });
     groups[k] = group;

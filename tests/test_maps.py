@@ -1,0 +1,444 @@
+"""Engagement maps as a person sees them.
+
+The maps are opened in real headless Chromium (Debian's ``chromium`` and ``chromium-driver``,
+installed by ``.ci/run``): no JavaScript errors, one SVG path per PCN area and per practice,
+popups that open on click, a search box that finds practices, and names from input files that
+show as text and run nothing. Browser tests skip when Chromium is missing locally and fail in
+CI (``CI=true``).
+
+The fixture is two places side by side with eight practices and two configurations::
+
+    8 km +-----------------------+-----------------------+
+         |      X00001    A0004  |      B0002      B0004 |     X00001 is called
+         |                       |                       |     <img src=x onerror=alert(1)>
+         |  A0001       A0003    |  B0001      B0003     |
+    0    +-----------------------+-----------------------+
+         0   place PA (hostile) 12 km    place PB       24 km
+
+    "Real": A1 = A0001+X00001, A2 = A0003+A0004, hostile-id = B0001+B0002, B2 = B0003+B0004
+    "Proposed": A = all of PA (above band), B-1 = B0001+B0003, B-2 = B0002+B0004
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import MultiPoint, box
+
+import cli
+from pcnopt import maps
+from pcnopt._errors import InputError, OptionError
+from pcnopt.pipeline import RunConfig, run_optimise
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+X0, Y0 = 450_000.0, 300_000.0
+XSS = "<img src=x onerror=alert(1)>"
+HOSTILE_PCN = "B1</script><script>alert(2)</script>"
+HOSTILE_PLACE = "North <svg onload=alert(3)>"
+HOSTILE_CONFIG = "Real <b onmouseover=alert(4)>2019</b>"
+HOSTILE_MIX = "2 WTE pharmacist; <iframe src=javascript:alert(5)>"
+
+PRACTICES = [
+    # code, name, list size, x km, y km, real PCN, proposed PCN
+    ("A0001", "Abbey Surgery", 18_000, 1.0, 2.0, "A1", "A"),
+    ("X00001", XSS, 14_000, 3.0, 6.0, "A1", "A"),
+    ("A0003", "Castle Medical Centre", 16_000, 8.0, 2.0, "A2", "A"),
+    ("A0004", "Dale Practice", 17_000, 10.0, 6.0, "A2", "A"),
+    ("B0001", "Elm Tree Surgery", 15_000, 14.0, 2.0, HOSTILE_PCN, "B-1"),
+    ("B0002", "Fenside Practice", 16_000, 16.0, 6.0, HOSTILE_PCN, "B-2"),
+    ("B0003", "Grange Surgery", 9_000, 20.0, 2.0, "B2", "B-1"),
+    ("B0004", "Heath Lane Practice", 8_000, 22.0, 6.0, "B2", "B-2"),
+]
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("map_inputs")
+    table = pd.DataFrame(
+        [{"practice_code": c, "name": n, "list_size": s, "easting": X0 + 1000 * x,
+          "northing": Y0 + 1000 * y, "current_pcn": real}
+         for c, n, s, x, y, real, _ in PRACTICES])
+    table.to_csv(folder / "practices.csv", index=False)
+    pd.DataFrame({"practice_code": [p[0] for p in PRACTICES],
+                  "pcn_id": [p[6] for p in PRACTICES]}).to_csv(folder / "proposed.csv",
+                                                                index=False)
+    places = gpd.GeoDataFrame(
+        {"place_id": ["PA", "PB"], "place_name": [HOSTILE_PLACE, "South"]},
+        geometry=[box(X0, Y0, X0 + 12_000, Y0 + 8_000),
+                  box(X0 + 12_000, Y0, X0 + 24_000, Y0 + 8_000)], crs="EPSG:27700")
+    places.to_file(folder / "places.geojson", driver="GeoJSON")
+    return {"practices": folder / "practices.csv", "proposed": folder / "proposed.csv",
+            "places": folder / "places.geojson", "folder": folder}
+
+
+@pytest.fixture(scope="module")
+def inputs(files) -> maps.MapInputs:
+    return maps.configurations_from_files(
+        practices=files["practices"], places=files["places"], place_column="place_id",
+        assignments=[(HOSTILE_CONFIG, files["practices"]), ("Proposed", files["proposed"])],
+    )
+
+
+FUNDING = pd.DataFrame({
+    "pcn_id": ["A1", "A2"],
+    "arrs_sum_gbp": [852_000.4, 880_000.0],
+    "core_funding_gbp": [48_000.0, None],
+    "role_mix": [HOSTILE_MIX, "1 WTE care coordinator"],
+})
+
+
+@pytest.fixture(scope="module")
+def offline_map(inputs, tmp_path_factory) -> tuple[Path, str]:
+    """The two configurations, the first with funding, no base tiles."""
+    real = dataclasses.replace(inputs.configurations[0], funding=FUNDING)
+    fmap = maps.map_from_configurations(
+        [real, inputs.configurations[1]], practices=inputs.practices, places=inputs.places,
+        tiles=False, title="Test <map>")
+    path = maps.write_map(fmap, tmp_path_factory.mktemp("map") / "map.html")
+    return path, fmap.get_name()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium via chromedriver; window.alert records instead of showing."""
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        missing.append("the selenium package")
+    if missing:
+        message = (f"headless Chromium tests need {', '.join(missing)} (apt-get install chromium "
+                   "chromium-driver; pip install -e '.[test]')")
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{message}; .ci/run must install them")
+        pytest.skip(message)
+    import tempfile
+
+    profile = tempfile.mkdtemp(prefix="pcnopt-test-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 f"--user-data-dir={profile}", "--window-size=1280,900"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
+        "window.__alerts = []; window.alert = function (m) { window.__alerts.push(String(m)); };"
+    )})
+    yield driver
+    driver.quit()
+
+
+def open_map(driver, path: Path) -> list[dict]:
+    """Load a map, wait until it is drawn; return the browser log of the load."""
+    driver.get_log("browser")  # discard earlier pages' messages
+    driver.get(path.resolve().as_uri())
+    deadline = time.monotonic() + 30
+    while not driver.execute_script("return window.pcnoptReady || null"):
+        assert time.monotonic() < deadline, "the map did not finish drawing in 30 s"
+        time.sleep(0.05)
+    return driver.get_log("browser")
+
+
+def script_errors(log: list[dict]) -> list[str]:
+    """Errors other than resources that could not load (base tiles without internet)."""
+    return [e["message"] for e in log if e["level"] == "SEVERE"
+            and "Failed to load resource" not in e["message"]]
+
+
+def lonlat(x_km: float, y_km: float) -> tuple[float, float]:
+    point = gpd.GeoSeries(gpd.points_from_xy([X0 + 1000 * x_km], [Y0 + 1000 * y_km]),
+                          crs="EPSG:27700").to_crs("EPSG:4326")
+    return float(point.y.iloc[0]), float(point.x.iloc[0])
+
+
+def click_at(driver, map_name: str, x_km: float, y_km: float) -> None:
+    """Click the map where a person would, at a point given in the fixture's km grid."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    lat, lon = lonlat(x_km, y_km)
+    x, y = driver.execute_script(
+        f"var p = {map_name}.latLngToContainerPoint([arguments[0], arguments[1]]);"
+        "return [p.x, p.y];", lat, lon)
+    container = driver.find_element("css selector", ".folium-map")
+    size = container.size
+    ActionChains(driver).move_to_element_with_offset(
+        container, int(x - size["width"] / 2), int(y - size["height"] / 2)).click().perform()
+
+
+def wait_for(condition, what: str, seconds: float = 5.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not (value := condition()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+    return value
+
+
+def popup_text(driver) -> str:
+    """The visible text of the open popup (once its fade-in has made it visible)."""
+    def text() -> str:
+        popups = driver.find_elements("css selector", ".leaflet-popup-content")
+        return popups[0].text if popups else ""
+    return wait_for(text, "no popup opened")
+
+
+def nothing_ran(driver) -> None:
+    assert driver.execute_script("return window.__alerts") == []
+    assert driver.execute_script(
+        "return document.querySelectorAll('img[src=\"x\"], iframe, svg[onload], b[onmouseover]')"
+        ".length") == 0
+
+
+# --------------------------------------------------------------------------- library
+
+
+def test_configuration_from_files_has_band_status_hubs_and_areas(inputs):
+    real, proposed = inputs.configurations
+    table = real.pcns.set_index("pcn_id")
+    assert sorted(table.index) == sorted({"A1", "A2", HOSTILE_PCN, "B2"})
+    assert table.at["A1", "list_size"] == 32_000 and table.at["A1", "band_status"] == "in band"
+    assert table.at["B2", "band_status"] == "below band"
+    assert proposed.pcns.set_index("pcn_id").at["A", "band_status"] == "above band"
+    assert table["n_practices"].sum() == len(PRACTICES)
+    # each area is the union of its members' cells: the PCN areas tile the two places
+    assert real.pcns.geometry.area.sum() == pytest.approx(2 * 12_000 * 8_000, rel=1e-6)
+    assert real.summary["pcns"] == 4 and real.summary["share_pcns_in_band"] == 0.75
+    hubs = real.assignments[real.assignments["is_hub"]]
+    assert len(hubs) == 4 and (hubs["distance_to_hub_m"] == 0).all()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_neighbouring_areas_never_share_a_colour(seed):
+    rng = np.random.default_rng(seed)
+    points = MultiPoint(rng.uniform(0, 50_000, size=(300, 2)))
+    cells = shapely.voronoi_polygons(points, extend_to=box(0, 0, 50_000, 50_000))
+    areas = gpd.GeoSeries(list(cells.geoms), crs="EPSG:27700").clip(box(0, 0, 50_000, 50_000))
+    colours = maps.pcn_colours(areas)
+    assert len(colours) == len(areas)
+    assert set(colours) <= set(maps.PCN_PALETTE)
+    left, right = areas.sindex.query(areas.values, predicate="intersects")
+    clashes = [(i, j) for i, j in zip(left, right, strict=True)
+               if i < j and colours[i] == colours[j]]
+    assert clashes == []
+    assert len(set(colours)) <= 6  # greedy colouring of a planar map stays small
+
+
+def test_colouring_refuses_a_palette_too_short():
+    squares = gpd.GeoSeries([box(0, 0, 1, 1), box(1, 0, 2, 1), box(0, 1, 1, 2), box(1, 1, 2, 2)])
+    with pytest.raises(OptionError, match="needs 4 colours but the palette has 2"):
+        maps.pcn_colours(squares, palette=["#000000", "#ffffff"])
+
+
+def test_html_is_one_file_and_carries_no_raw_hostile_text(offline_map):
+    path, _ = offline_map
+    text = path.read_text(encoding="utf-8")
+    assert "<script src=" not in text and "<link" not in text  # Leaflet is inlined
+    assert "tile.openstreetmap" not in text and "cartocdn" not in text  # no tiles asked for
+    for hostile in (XSS, HOSTILE_PCN, HOSTILE_PLACE, HOSTILE_CONFIG, HOSTILE_MIX, "<map>"):
+        assert hostile not in text
+    assert not list(path.parent.glob(".map.html*"))  # the atomic write left no temporary file
+
+
+def test_bad_options_and_inputs_are_refused_with_a_fix(inputs, tmp_path):
+    config = inputs.configurations[0]
+    with pytest.raises(OptionError, match="colour_by must be one of pcn, status"):
+        maps.map_from_configurations([config], practices=inputs.practices, colour_by="rainbow")
+    with pytest.raises(OptionError, match="names must differ"):
+        maps.map_from_configurations([config, config], practices=inputs.practices)
+    with pytest.raises(InputError, match="'pcn_id'.*give one row per PCN"):
+        dataclasses.replace(config, funding=pd.DataFrame({"pcn": ["A1"], "arrs_sum_gbp": [1.0]}))
+    fmap = maps.map_from_configurations([config], practices=inputs.practices, tiles=False)
+    with pytest.raises(InputError, match=r"map\.txt: a map is written as an HTML page"):
+        maps.write_map(fmap, tmp_path / "map.txt")
+    assert not (tmp_path / "map.txt").exists()
+
+
+def test_funding_result_becomes_a_role_mix_line():
+    result = SimpleNamespace(
+        pcns=pd.DataFrame({"pcn_id": ["A1", "A2"], "arrs_sum_gbp": [1.0, 2.0]}),
+        role_mix=pd.DataFrame({"pcn_id": ["A1", "A1", "A2"],
+                               "role": ["clinical_pharmacist", "care_coordinator", "paramedic"],
+                               "wte": [2.0, 1.5, 0.0]}))
+    table = maps.funding_table(result).set_index("pcn_id")
+    assert table.at["A1", "role_mix"] == "2 WTE clinical pharmacist; 1.5 WTE care coordinator"
+    assert table.at["A2", "role_mix"] == "none planned"
+
+
+def test_static_png_of_a_configuration(inputs, tmp_path):
+    from matplotlib.image import imread
+
+    path = maps.static_map_png(inputs.configurations[0], tmp_path / "map.png",
+                               practices=inputs.practices, places=inputs.places,
+                               colour_by="status", dpi=80)
+    image = imread(path)
+    assert image.shape[0] >= 600 and image.shape[1] >= 600
+    assert image[..., :3].std() > 0.05  # something was drawn
+
+
+def test_map_of_an_optimise_run_with_funding(files, tmp_path):
+    result = run_optimise(RunConfig(practices=files["practices"], places=files["places"],
+                                    place_column="place_id", min_size=15_000, max_size=40_000,
+                                    jobs=1))
+    funding = pd.DataFrame({"pcn_id": result.pcns["pcn_id"], "arrs_sum_gbp": 1_000.0})
+    fmap = maps.map_from_run(result, funding=funding, tiles=False)
+    text = maps.write_map(fmap, tmp_path / "map.html").read_text(encoding="utf-8")
+    assert "Proposed (pcnopt)" in text and "ARRS sum" in text and "£1,000" in text
+
+
+def test_cli_map_writes_html_and_png(files, tmp_path, capsys):
+    out = tmp_path / "map.html"
+    code = cli.main([
+        "map", "--practices", str(files["practices"]), "--places", str(files["places"]),
+        "--place-column", "place_id", "--assignments", f"Proposed={files['proposed']}",
+        "--compare", f"Real={files['practices']}", "--no-tiles", "--colour-by", "status",
+        "--out", str(out),
+    ])
+    assert code == 0
+    assert out.is_file() and out.with_suffix(".png").is_file()
+    printed = capsys.readouterr().out
+    assert "Proposed: 3 PCNs" in printed and "Real: 4 PCNs" in printed
+
+
+def test_cli_map_names_the_file_and_column_of_unknown_practices(files, tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("practice_code,pcn_id\nA0001,A\nZZZ999,A\n")
+    code = cli.main(["map", "--practices", str(files["practices"]), "--places",
+                     str(files["places"]), "--place-column", "place_id", "--assignments",
+                     str(bad), "--out", str(tmp_path / "map.html")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "bad.csv, row 3, column 'practice_code'" in err and "ZZZ999" in err
+    assert not (tmp_path / "map.html").exists()
+
+
+# --------------------------------------------------------------------------- in the browser
+
+
+def test_map_draws_every_pcn_and_practice_without_errors(browser, offline_map, inputs,
+                                                         tmp_path):
+    path, _ = offline_map
+    log = open_map(browser, path)
+    assert script_errors(log) == []
+    assert [e for e in log if e["level"] == "SEVERE"] == []  # offline: nothing failed to load
+    pcn_paths = browser.find_elements("css selector", "path.pcn-area")
+    assert len(pcn_paths) == len(inputs.configurations[0].pcns) == 4
+    assert len(browser.find_elements("css selector", "path.practice-marker")) == len(PRACTICES)
+    assert len(browser.find_elements("css selector", "path.place-outline")) == 2
+    # neighbouring PCNs have different fills
+    fills = {p.get_attribute("fill") for p in pcn_paths}
+    assert len(fills) >= 2
+    summary = browser.find_element("css selector", ".pcnopt-summary").text
+    assert "PCNs in size band" in summary and "75%" in summary
+    legend = browser.find_element("css selector", ".pcnopt-legend").text
+    assert "neighbouring PCNs never share a colour" in legend
+    shot = tmp_path / "map.png"
+    browser.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10_000
+
+
+def test_clicking_a_pcn_opens_its_members_and_funding(browser, offline_map, tmp_path):
+    path, name = offline_map
+    open_map(browser, path)
+    click_at(browser, name, 0.5, 4.0)  # inside A1, away from its practices and the panels
+    text = popup_text(browser)
+    assert text.startswith("A1")
+    assert "Registered patients 32,000" in text and "Size band in band" in text
+    assert "Abbey Surgery" in text and XSS in text  # members, the hostile name as text
+    assert "ARRS sum £852,000" in text and "Core PCN funding £48,000" in text
+    assert f"Suggested role mix {HOSTILE_MIX}" in text
+    browser.save_screenshot(str(tmp_path / "pcn_popup.png"))
+    nothing_ran(browser)
+
+
+def test_clicking_a_practice_opens_its_details(browser, offline_map):
+    path, name = offline_map
+    open_map(browser, path)
+    click_at(browser, name, 10.0, 6.0)  # Dale Practice, A2
+    text = popup_text(browser)
+    assert text.startswith("Dale Practice")
+    assert "Code A0004" in text and "List size 17,000" in text and "PCN A2" in text
+    assert "Distance to PCN hub" in text
+
+
+def test_pcn_without_funding_says_so(browser, offline_map):
+    path, name = offline_map
+    open_map(browser, path)
+    click_at(browser, name, 23.5, 4.0)  # B2 has no row in the funding table
+    assert "Funding not in the funding table" in popup_text(browser)
+
+
+def test_hostile_names_show_as_text_and_run_nothing(browser, offline_map, tmp_path):
+    from selenium.webdriver.common.keys import Keys
+
+    path, name = offline_map
+    open_map(browser, path)
+    control = browser.find_element("css selector", ".leaflet-control-layers").text
+    assert HOSTILE_CONFIG in control
+    search = browser.find_element("css selector", ".pcnopt-search input")
+    search.send_keys("x0000")
+    results = browser.find_elements("css selector", ".pcnopt-search li")
+    assert [r.text for r in results] == [f"{XSS} (X00001)"]
+    search.send_keys(Keys.ENTER)
+    text = popup_text(browser)
+    assert text.startswith(XSS) and "PCN A1" in text
+    nothing_ran(browser)
+    open_map(browser, path)  # the search zoomed in: start again from the whole map
+    click_at(browser, name, 13.0, 4.0)  # the PCN with a hostile id, in the hostile place
+    text = popup_text(browser)
+    assert text.startswith(HOSTILE_PCN) and "Place South" in text
+    browser.save_screenshot(str(tmp_path / "hostile.png"))
+    nothing_ran(browser)
+    assert script_errors(browser.get_log("browser")) == []
+
+
+def test_switching_configuration_shows_one_at_a_time(browser, offline_map):
+    path, name = offline_map
+    open_map(browser, path)
+    labels = browser.find_elements("css selector", ".leaflet-control-layers-overlays label")
+    proposed = next(label for label in labels if label.text.strip() == "Proposed")
+    proposed.click()
+    wait_for(lambda: len(browser.find_elements("css selector", "path.pcn-area")) == 3,
+             "the proposed PCNs did not replace the real ones")
+    assert len(browser.find_elements("css selector", "path.practice-marker")) == len(PRACTICES)
+    boxes = {label.text.strip(): label.find_element("css selector", "input").is_selected()
+             for label in browser.find_elements(
+                 "css selector", ".leaflet-control-layers-overlays label")}
+    assert boxes == {HOSTILE_CONFIG: False, "Proposed": True, "Place boundaries": True}
+    click_at(browser, name, 6.0, 4.0)
+    assert popup_text(browser).startswith("A") and "Size band above band" in popup_text(browser)
+
+
+def test_colour_by_status_uses_the_status_colours(browser, inputs, tmp_path):
+    fmap = maps.map_from_configurations(inputs.configurations[:1], practices=inputs.practices,
+                                        places=inputs.places, tiles=False, colour_by="status")
+    open_map(browser, maps.write_map(fmap, tmp_path / "status.html"))
+    fills = sorted(p.get_attribute("fill").upper()
+                   for p in browser.find_elements("css selector", "path.pcn-area"))
+    assert fills == sorted([maps.STATUS_COLOURS["in band"]] * 3
+                           + [maps.STATUS_COLOURS["below band"]])
+    assert "below band" in browser.find_element("css selector", ".pcnopt-legend").text
+
+
+def test_map_with_base_tiles_runs_without_script_errors(browser, inputs, tmp_path):
+    fmap = maps.map_from_configurations(inputs.configurations, practices=inputs.practices,
+                                        places=inputs.places, tiles=True)
+    log = open_map(browser, maps.write_map(fmap, tmp_path / "tiles.html"))
+    assert script_errors(log) == []  # tiles may fail to load here (no internet); scripts may not
+    bases = browser.find_element("css selector", ".leaflet-control-layers-base").text
+    assert "OpenStreetMap" in bases and "No base map" in bases
+    assert len(browser.find_elements("css selector", "path.pcn-area")) == 4
