@@ -79,6 +79,12 @@ def _add_solver(parser: argparse.ArgumentParser) -> None:
                        help="stop when proven within this relative gap (default 0: optimal)")
     group.add_argument("--jobs", type=int, default=0,
                        help="places solved in parallel (default 0: every core)")
+    money = parser.add_argument_group("funding")
+    money.add_argument("--year", default="2025/26",
+                       help="contract year of the ARRS sums and entitlements written with the "
+                       "configuration (default 2025/26; 'none' to skip)")
+    money.add_argument("--rates", type=Path,
+                       help="rates file replacing the shipped one (same schema)")
     rules = parser.add_argument_group("commissioners' rules")
     rules.add_argument("--keep-together", type=_codes, action="append", default=[],
                        metavar="CODE,CODE[,...]", help="these practices share a PCN (repeatable)")
@@ -137,6 +143,8 @@ def _solver_settings(args: argparse.Namespace) -> dict[str, object]:
         "keep_together": tuple(args.keep_together), "keep_apart": tuple(args.keep_apart),
         "fixed": tuple(args.fix), "excluded": tuple(c.strip().upper() for c in args.exclude),
         "approved_small_places": tuple(args.approve_small),
+        "funding_year": None if str(args.year).lower() == "none" else args.year,
+        "rates": args.rates,
     }
 
 

@@ -69,6 +69,11 @@ class RunConfig:
         Places where PCNs below ``min_size`` are approved where the band cannot be met.
     jobs
         Places solved in parallel (processes); 1 solves in this process.
+    funding_year
+        Contract year of the ARRS sums and entitlements written with the configuration
+        (``None``: no funding tables).
+    rates
+        A rates file replacing the shipped ``pcnopt/rates/ncdes.yaml``.
     """
 
     practices: Path | None = None
@@ -96,6 +101,8 @@ class RunConfig:
     excluded: tuple[str, ...] = ()
     approved_small_places: tuple[str, ...] = ()
     jobs: int = 0
+    funding_year: str | None = "2025/26"
+    rates: Path | None = None
 
     def __post_init__(self) -> None:
         if self.min_size < 0 or self.max_size <= 0:
@@ -122,6 +129,15 @@ class RunConfig:
             raise OptionError("--snap-distance must be >= 0 metres.")
         if self.jobs < 0:
             raise OptionError("--jobs must be >= 0 (0 uses every core).")
+        if self.funding_year is not None:
+            from pcnopt.funding import default_rates, rates_from_file
+
+            rates = default_rates() if self.rates is None else rates_from_file(self.rates)
+            if self.funding_year not in rates.years:
+                raise OptionError(
+                    f"--year {self.funding_year} is not in the rates file; use one of "
+                    f"{', '.join(sorted(rates.years))}, or give --rates with that year."
+                )
         # the model checks its own options (objective names, counts, contradictory rules)
         self.solve_options()
 
@@ -171,6 +187,7 @@ class RunResult:
     places_table: pd.DataFrame
     validation: ValidationReport
     summary: dict[str, Any]
+    funding: Any = None
 
 
 def load_inputs(config: RunConfig) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame]:
@@ -266,8 +283,19 @@ def run_optimise(config: RunConfig, *, progress: bool = False) -> RunResult:
     ]
     summary = _summary(config, practices, snapped, pcns, places_table, validation, edges,
                        time.perf_counter() - started)
+    funding = None
+    if config.funding_year is not None:
+        from pcnopt.funding import funding_from_assignments, rates_from_file
+
+        funding = funding_from_assignments(
+            practices=practices, assignments=assignments, year=config.funding_year,
+            rates=None if config.rates is None else rates_from_file(config.rates),
+        )
+        summary["funding"] = funding.summary()
+        arrs = funding.pcns.set_index("pcn_id")["arrs_sum_gbp"]
+        pcns["arrs_sum_gbp"] = pcns["pcn_id"].map(arrs).round(2)
     return RunResult(practices, places, catchments, edges, assignments, pcns, places_table,
-                     validation, summary)
+                     validation, summary, funding)
 
 
 METHOD = "integer program (Hess p-median, cut-based contiguity)"
@@ -594,6 +622,13 @@ def report_markdown(result: RunResult) -> str:
         f"{100 * (s['share_patients_in_band'] or 0):.1f} % of patients)",
         f"- Named exceptions: {s['named_exceptions']}",
         f"- Method: {', '.join(s['method'])}",
+        *(
+            [f"- ARRS {s['funding']['year']}: £{s['funding']['totals_gbp'].get('arrs_sum_gbp') or 0:,.0f}"
+             f" in all, by PCN in pcns.csv and funding.csv"
+             + (" (ESTIMATE: registered list used, no weighted population)"
+                if s["funding"]["estimate"] else "")]
+            if "funding" in s else []
+        ),
         f"- Independent validator: {'all rules met' if s['valid'] else 'RULES BROKEN'}"
         + ("" if s["valid"] else f" ({len(s['rules_broken'])}, see validation.csv)"),
         "",
@@ -631,6 +666,12 @@ def report_markdown(result: RunResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    from pcnopt.funding import _rounded as rounded
+
+    return rounded(frame)
+
+
 def write_run(result: RunResult, out: str | Path) -> Path:
     """Write a run's files into ``out`` atomically.
 
@@ -654,6 +695,14 @@ def write_run(result: RunResult, out: str | Path) -> Path:
         "adjacency.csv": outputs.csv_writer(result.edges),
         "validation.csv": outputs.csv_writer(result.validation.pcns),
         "report.md": outputs.text_writer(report_markdown(result)),
+        **(
+            {
+                "funding.csv": outputs.csv_writer(_rounded(result.funding.pcns)),
+                "role_mix.csv": outputs.csv_writer(_rounded(result.funding.role_mix)),
+                "funding_basis.csv": outputs.csv_writer(result.funding.lines),
+            }
+            if result.funding is not None else {}
+        ),
         "summary.json": outputs.json_writer(result.summary),
     }
     return outputs.write_folder(out, writers)
