@@ -143,8 +143,12 @@ def grow_and_improve(
     best: HeuristicResult | None = None
     for k in k_values:
         k = max(1, min(int(k), len(node_list)))
-        for _ in range(starts if k > 1 else 1):
-            parts = _grow(node_list, adj, pop, dist, k, rng)
+        for start in range(starts if k > 1 else 1):
+            if start % 2 == 0:
+                parts = _grow(node_list, adj, pop, dist, k, rng)
+            else:
+                parts = _grow_capacitated(node_list, adj, pop, dist, k, rng, max_size,
+                                          part_cost)
             parts = _local_search(parts, adj, scorer, max_passes=max_passes,
                                   allow_merge=len(k_values) > 1 or min_size > 0)
             label = {v: idx for idx, part in enumerate(parts) for v in part}
@@ -218,6 +222,64 @@ def _grow(
             regions.append({v})
             sizes.append(float(pop[v]))
             owner[v] = len(regions) - 1
+    return regions
+
+
+def _grow_capacitated(
+    nodes: list[int],
+    adj: Sequence[set[int]],
+    pop: np.ndarray,
+    dist: np.ndarray,
+    k: int,
+    rng: np.random.Generator,
+    max_size: float,
+    part_cost: Callable[[tuple[int, ...]], float],
+    lloyd: int = 4,
+) -> list[set[int]]:
+    """Grow regions from hubs by nearest-first under the size cap, re-centring (k-medoids)."""
+    regions = _grow(nodes, adj, pop, dist, k, rng)
+    for _ in range(lloyd):
+        seeds = []
+        for region in regions:
+            idx = sorted(region)
+            sub = pop[idx][:, None] * dist[np.ix_(idx, idx)]
+            seeds.append(idx[int(np.argmin(sub.sum(axis=0)))])
+        members = set(nodes)
+        owner = {s: r for r, s in enumerate(seeds)}
+        new = [{s} for s in seeds]
+        sizes = [float(pop[s]) for s in seeds]
+        while len(owner) < len(members):
+            best = None
+            for r, region in enumerate(new):
+                for u in region:
+                    for v in adj[u]:
+                        if v in members and v not in owner and sizes[r] + pop[v] <= max_size:
+                            key = (float(dist[seeds[r], v]), v, r)
+                            if best is None or key < best:
+                                best = key
+            if best is None:  # cap blocks every move: give the rest to the smallest neighbour
+                for v in sorted(members - set(owner)):
+                    near = [owner[u] for u in adj[v] if u in owner]
+                    if near:
+                        r = min(near, key=lambda q: (sizes[q], q))
+                        new[r].add(v)
+                        owner[v] = r
+                        sizes[r] += float(pop[v])
+                        break
+                else:
+                    v = min(members - set(owner))
+                    new.append({v})
+                    seeds.append(v)
+                    sizes.append(float(pop[v]))
+                    owner[v] = len(new) - 1
+                continue
+            _, v, r = best
+            new[r].add(v)
+            owner[v] = r
+            sizes[r] += float(pop[v])
+        if new == regions:
+            break
+        regions = new
     return regions
 
 
