@@ -9,7 +9,7 @@ tables. Writing them is left to :func:`write_run`, so nothing is written when an
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pcnopt import __version__, geography
-from pcnopt._errors import InputError, OptionError, Problem
+from pcnopt._errors import InputError, OptionError, Problem, SolverError
 from pcnopt.model import PlaceGraph, PlaceSolution, SolveOptions, solve_place
 from pcnopt.io import outputs
 from pcnopt.io.places import places_from_file
@@ -372,6 +372,64 @@ def _check_rules_across_places(practices: pd.DataFrame, config: RunConfig) -> No
         raise OptionError("; ".join(problems) + ".")
 
 
+def solve_place_safely(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
+    """Solve one place; a solver that is missing or crashes never sinks the whole run.
+
+    If the chosen solver fails, the place is solved again with HiGHS (or CBC if HiGHS was
+    the one that failed). If that fails too, the place gets the greedy contiguous grouping of
+    :mod:`pcnopt._baseline` with status ``"solver_failed"``, clearly marked in its notes and
+    message, and the rest of the run goes on.
+    """
+    started = time.perf_counter()
+    try:
+        return solve_place(graph, options=options)
+    except SolverError as first:
+        other = "highs" if options.solver.lower() != "highs" else "cbc"
+        try:
+            retry = solve_place(graph, options=replace(options, solver=other))
+            return replace(retry, message=f"{options.solver} failed ({first}); solved with "
+                           f"{other} instead. {retry.message}")
+        except SolverError as second:
+            return _greedy_fallback(graph, options, f"{first}; {second}", started)
+
+
+def _greedy_fallback(
+    graph: PlaceGraph, options: SolveOptions, reason: str, started: float
+) -> PlaceSolution:
+    import networkx as nx
+
+    from pcnopt._baseline import greedy_groups
+
+    excluded = set(options.excluded)
+    codes = [c for c in graph.codes if c not in excluded]
+    index = {c: i for i, c in enumerate(graph.codes)}
+    network = nx.Graph()
+    network.add_nodes_from(graph.codes)
+    network.add_edges_from((graph.codes[i], graph.codes[j]) for i, j, _ in graph.edges)
+    population = np.array(graph.population)
+    xy = np.column_stack([graph.x, graph.y])
+    groups = greedy_groups(codes=codes, population=population[[index[c] for c in codes]],
+                           xy=xy[[index[c] for c in codes]], graph=network.subgraph(codes),
+                           min_size=options.min_size, max_size=options.max_size)
+    labels = [-1] * len(graph.codes)
+    hubs = []
+    for k, group in enumerate(groups):
+        members = [index[c] for c in group]
+        for m in members:
+            labels[m] = k
+        cost = [(population[members] @ np.hypot(*(xy[members] - xy[m]).T), m) for m in members]
+        hubs.append(min(cost)[1])
+    note = "solver failed: greedy grouping, not optimised"
+    return PlaceSolution(
+        place_id=graph.place_id, status="solver_failed", objective=None, bound=None, gap=None,
+        seconds=time.perf_counter() - started, labels=tuple(labels), hubs=tuple(hubs),
+        notes=tuple(note for _ in groups),
+        message=f"The solver failed in this place ({reason}); it was given a greedy contiguous "
+        "grouping that is not optimised. Re-run the place, or try --solver highs.",
+        solver="none",
+    )
+
+
 def solve_places(
     graphs: list[PlaceGraph], config: RunConfig, *, progress: bool = False
 ) -> list[PlaceSolution]:
@@ -395,13 +453,13 @@ def solve_places(
     try:
         if jobs == 1:
             for k, (graph, option) in enumerate(zip(graphs, options, strict=True)):
-                results[k] = solve_place(graph, options=option)
+                results[k] = solve_place_safely(graph, options=option)
                 bar.update()
         else:
             # largest places first, so no core waits on one big place at the end
             order = sorted(range(len(graphs)), key=lambda k: -len(graphs[k].codes))
             with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-                futures = {pool.submit(solve_place, graphs[k], options=options[k]): k
+                futures = {pool.submit(solve_place_safely, graphs[k], options=options[k]): k
                            for k in order}
                 for future in as_completed(futures):
                     results[futures[future]] = future.result()
