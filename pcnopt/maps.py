@@ -66,6 +66,8 @@ STATUS_COLOURS: Mapping[str, str] = {
     "no PCN": "#BBBBBB",
 }
 COLOUR_BY = ("pcn", "status")
+#: Above this many practices, ``renderer="auto"`` draws practice markers on a canvas.
+CANVAS_PRACTICES = 2_000
 
 #: Funding columns shown first in a PCN's popup, with their labels; other ``*_gbp`` columns
 #: follow, labelled from their names, and ``total_known_gbp`` comes last.
@@ -222,28 +224,36 @@ def configuration_from_assignments(
     cells = catchments[["practice_code", "geometry"]].merge(known, on="practice_code")
     areas = cells.dissolve(by="pcn_id", as_index=False)[["pcn_id", "geometry"]]
     checked = report.pcns.set_index("pcn_id")
+    # per_practice is in the order of practices: positions index both
+    population_of = practices[population].to_numpy(float)
+    list_of = practices["list_size"].to_numpy(float)
+    weighted_of = practices["weighted_population"].to_numpy(float)
+    place_of = practices["place_id"].astype("string").to_numpy()
+    code_of = per_practice["practice_code"].to_numpy()
+    hub_of = per_practice["is_hub"].to_numpy(bool)
+    distance_of = per_practice["distance_to_hub_m"].to_numpy(float)
+    exception_of = dict(zip(checked.index, checked["exception"], strict=True))
     rows = []
-    for pcn_id, group in per_practice.dropna(subset=["pcn_id"]).groupby("pcn_id", sort=True):
-        members = info.loc[list(group["practice_code"])]
-        size = float(members[population].sum())
-        weights = members[population].to_numpy(float)
-        distance = group["distance_to_hub_m"].to_numpy(float)
-        place_ids = sorted({str(p) for p in members["place_id"].dropna()})
+    for pcn_id, at in per_practice.dropna(subset=["pcn_id"]).groupby(
+            "pcn_id", sort=True).indices.items():
+        weights = population_of[at]
+        size = float(weights.sum())
+        place_ids = sorted({str(p) for p in place_of[at] if not pd.isna(p)})
+        hubs = code_of[at][hub_of[at]]
         rows.append({
             "pcn_id": str(pcn_id),
             "pcn_label": "",
             "place_name": "; ".join(str(place_names.get(p, p)) for p in place_ids),
-            "list_size": int(members["list_size"].sum()),
-            "weighted_population": float(members["weighted_population"].sum())
-            if members["weighted_population"].notna().all() else None,
+            "list_size": int(list_of[at].sum()),
+            "weighted_population": float(weighted_of[at].sum())
+            if not np.isnan(weighted_of[at]).any() else None,
             "population": size,
-            "n_practices": len(members),
+            "n_practices": len(at),
             "band_status": _band_status(size, min_size, max_size),
-            "exception": str(checked.at[pcn_id, "exception"]) if pcn_id in checked.index else "",
-            "hub_practice": str(group.loc[group["is_hub"], "practice_code"].iloc[0])
-            if group["is_hub"].any() else "",
-            "mean_distance_to_hub_m": float(weights @ distance / weights.sum())
-            if weights.sum() > 0 else 0.0,
+            "exception": str(exception_of.get(pcn_id, "") or ""),
+            "hub_practice": str(hubs[0]) if len(hubs) else "",
+            "mean_distance_to_hub_m": float(weights @ np.nan_to_num(distance_of[at]) / size)
+            if size > 0 else 0.0,
         })
     table = pd.DataFrame(rows, columns=[
         "pcn_id", "pcn_label", "place_name", "list_size", "weighted_population", "population",
@@ -337,7 +347,7 @@ def pcn_colours(
     Neighbours are areas within ``tolerance_m`` of each other (so PCNs touching across a place
     boundary count, and so do corners). The adjacency graph is coloured greedily with several
     orderings (DSATUR, largest first, smallest last) and the one using fewest colours is kept;
-    for a map of PCNs that is four to six colours.
+    for a map of PCNs that is four or five colours.
 
     Parameters
     ----------
@@ -360,17 +370,37 @@ def pcn_colours(
     """
     geometry = areas.geometry if isinstance(areas, gpd.GeoDataFrame) else areas
     graph = adjacency_of_areas(geometry, tolerance_m=tolerance_m)
-    best: dict[int, int] | None = None
-    for strategy in ("saturation_largest_first", "largest_first", "smallest_last"):
+    best = _dsatur(graph)
+    for strategy in ("largest_first", "smallest_last"):
         colouring = nx.greedy_color(graph, strategy=strategy)
-        if best is None or max(colouring.values(), default=-1) < max(best.values(), default=-1):
+        if max(colouring.values(), default=-1) < max(best.values(), default=-1):
             best = colouring
-    assert best is not None
     needed = max(best.values(), default=-1) + 1
     if needed > len(palette):
         raise OptionError(f"colouring the PCNs needs {needed} colours but the palette has "
                           f"{len(palette)}; give a longer palette or use colour_by='status'.")
     return [palette[best[k]] for k in range(len(geometry))]
+
+
+def _dsatur(graph: nx.Graph) -> dict[int, int]:
+    """Brélaz's DSATUR colouring (most-constrained node first), with a heap: O(E log V)."""
+    import heapq
+
+    colour: dict[int, int] = {}
+    seen: dict[int, set[int]] = {n: set() for n in graph}
+    heap = [(0, -graph.degree(n), n) for n in graph]
+    heapq.heapify(heap)
+    while heap:
+        saturation, _, node = heapq.heappop(heap)
+        if node in colour or -saturation != len(seen[node]):
+            continue  # already coloured, or a stale entry
+        used = seen[node]
+        colour[node] = next(c for c in range(len(used) + 1) if c not in used)
+        for other in graph[node]:
+            if other not in colour and colour[node] not in seen[other]:
+                seen[other].add(colour[node])
+                heapq.heappush(heap, (-len(seen[other]), -graph.degree(other), other))
+    return colour
 
 
 def adjacency_of_areas(geometry: gpd.GeoSeries, *, tolerance_m: float = 1.0) -> nx.Graph:
@@ -460,8 +490,9 @@ def map_from_configurations(
         Display simplification of areas, metres; default grows with the map's extent
         (about 1/2,000 of its width: ~25 m for a place, ~250 m for England).
     renderer
-        "svg" (every area and marker is a DOM element), "canvas" (faster for very large maps)
-        or "auto" (canvas above 20,000 drawn features).
+        "svg" (every area and marker is an SVG element in the page), "canvas" (everything
+        drawn on canvases), or "auto": SVG, except practice markers on a canvas when there are
+        more than :data:`CANVAS_PRACTICES` of them (all of England draws twice as fast).
     """
     if colour_by not in COLOUR_BY:
         raise OptionError(f"colour_by must be one of {', '.join(COLOUR_BY)}, not {colour_by!r}.")
@@ -478,8 +509,8 @@ def map_from_configurations(
         simplify_m = max(5.0, round((bounds_bng[2] - bounds_bng[0]) / 2_000.0, -1))
     data = _page_data(configurations, points, places, colour_by=colour_by, title=title,
                       simplify_m=simplify_m)
-    n_features = len(points) + sum(len(c.pcns) for c in configurations[:1])
-    use_canvas = renderer == "canvas" or (renderer == "auto" and n_features > 20_000)
+    use_canvas = renderer == "canvas"
+    data["practiceCanvas"] = use_canvas or (renderer == "auto" and len(points) > CANVAS_PRACTICES)
 
     lonlat = gpd.GeoSeries(shapely.box(*bounds_bng), crs=BNG).to_crs(WGS84).total_bounds
     fmap = folium.Map(location=[(lonlat[1] + lonlat[3]) / 2, (lonlat[0] + lonlat[2]) / 2],
@@ -1011,7 +1042,7 @@ _JS = r"""
 function pcnoptMap(map, D, bounds) {
   "use strict";
   var P = D.practices, configs = D.configs, built = {}, groups = [], active = 0;
-  var markerOf = {};
+  var markerOf = {}, counts = {};
   function esc(v) {
     return String(v === null || v === undefined ? "" : v).replace(/[&<>"'`=\/]/g, function (c) {
       return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
@@ -1035,6 +1066,8 @@ function pcnoptMap(map, D, bounds) {
   ["pcnoptAreas", "pcnoptPlaces", "pcnoptPractices"].forEach(function (name, k) {
     map.createPane(name).style.zIndex = 400 + 10 * k;
   });
+  var practiceRenderer = D.practiceCanvas
+    ? L.canvas({pane: "pcnoptPractices", tolerance: 2}) : undefined;
 
   function members(c, i) {
     var out = [];
@@ -1104,7 +1137,8 @@ function pcnoptMap(map, D, bounds) {
     for (var j = 0; j < P.code.length; j++) {
       var i = c.pcnOf[j], hub = i >= 0 && c.pcns[i].hub === j;
       var m = L.circleMarker([P.lat[j], P.lon[j]], {
-        pane: "pcnoptPractices", radius: P.radius[j], color: "#fff", weight: 1,
+        pane: "pcnoptPractices", renderer: practiceRenderer, radius: P.radius[j],
+        color: "#fff", weight: 1,
         fillColor: i < 0 ? "#999" : (hub ? "#000" : "#555"), fillOpacity: 0.85,
         className: "practice-marker"
       });
@@ -1116,6 +1150,7 @@ function pcnoptMap(map, D, bounds) {
       group.addLayer(m);
     }
     markerOf[k] = markers;
+    counts[k] = {areas: areas.getLayers().length, practices: Object.keys(markers).length};
   }
   function configLayer(k) {
     var group = L.featureGroup();
@@ -1261,9 +1296,11 @@ function pcnoptMap(map, D, bounds) {
     configLayer: configLayer,
     placesLayer: placesLayer,
     go: go,
+    drawn: function () { return counts[active]; },
     ready: function () {
       requestAnimationFrame(function () {
         requestAnimationFrame(function () {
+          window.pcnoptDrawn = counts[active];
           window.pcnoptReady = performance.now();
           document.body.setAttribute("data-pcnopt-ready", "1");
         });

@@ -260,7 +260,7 @@ def test_bad_options_and_inputs_are_refused_with_a_fix(inputs, tmp_path):
         maps.map_from_configurations([config], practices=inputs.practices, colour_by="rainbow")
     with pytest.raises(OptionError, match="names must differ"):
         maps.map_from_configurations([config, config], practices=inputs.practices)
-    with pytest.raises(InputError, match="'pcn_id'.*give one row per PCN"):
+    with pytest.raises(InputError, match=r"'pcn_id'.*give one row per PCN"):
         dataclasses.replace(config, funding=pd.DataFrame({"pcn": ["A1"], "arrs_sum_gbp": [1.0]}))
     fmap = maps.map_from_configurations([config], practices=inputs.practices, tiles=False)
     with pytest.raises(InputError, match=r"map\.txt: a map is written as an HTML page"):
