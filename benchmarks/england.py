@@ -36,8 +36,11 @@ from pcnopt.pipeline import RunConfig, run_optimise  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 PLACES = {
-    "subicb": ("Sub-ICB April 2023", "boundaries/SubICB_April_2023_EN_BSC_wgs84.geojson",
-               "SICBL23CD"),
+    "subicb": (
+        "Sub-ICB April 2023",
+        "boundaries/SubICB_April_2023_EN_BSC_wgs84.geojson",
+        "SICBL23CD",
+    ),
     "ccg": ("CCG April 2019", "boundaries/CCG_April_2019_EN_BUC_wgs84.geojson", "CCG19CD"),
 }
 REAL = {"real Dec 2019 (ePCN)": "pcn2019_code", "real Oct 2024 (ePCN)": "pcn2024_10_code"}
@@ -47,8 +50,18 @@ def practices_table(folder: Path) -> Path:
     """Every practice with a January 2021 list size and coordinates, with real PCNs."""
     joined = pd.read_csv(SHARED / "england/practices_england_joined.csv", dtype=str)
     keep = joined["list_size_2021_01"].notna() & joined["lat"].notna()
-    table = joined.loc[keep, ["practice_code", "name", "lat", "lon", "list_size_2021_01",
-                              "weighted_2018_19", *REAL.values()]]
+    table = joined.loc[
+        keep,
+        [
+            "practice_code",
+            "name",
+            "lat",
+            "lon",
+            "list_size_2021_01",
+            "weighted_2018_19",
+            *REAL.values(),
+        ],
+    ]
     path = folder / "england.csv"
     table.rename(columns={"list_size_2021_01": "list_size"}).to_csv(path, index=False)
     return path
@@ -57,8 +70,13 @@ def practices_table(folder: Path) -> Path:
 def run(kind: str, table: Path, *, time_limit: float, jobs: int, gap: float) -> list[dict]:
     label, boundary, column = PLACES[kind]
     config = RunConfig(
-        practices=table, places=SHARED / boundary, place_column=column,
-        repair_geometries=True, time_limit=time_limit, jobs=jobs, mip_gap=gap,
+        practices=table,
+        places=SHARED / boundary,
+        place_column=column,
+        repair_geometries=True,
+        time_limit=time_limit,
+        jobs=jobs,
+        mip_gap=gap,
     )
     started = time.perf_counter()
     result = run_optimise(config, progress=sys.stderr.isatty())
@@ -69,13 +87,17 @@ def run(kind: str, table: Path, *, time_limit: float, jobs: int, gap: float) -> 
     configurations = {"pcnopt (optimised)": result.assignments[["practice_code", "pcn_id"]]}
     for name, col in REAL.items():
         pcn = practices["practice_code"].map(raw[col])
-        configurations[name] = pd.DataFrame({"practice_code": practices["practice_code"],
-                                             "pcn_id": pcn})
+        configurations[name] = pd.DataFrame(
+            {"practice_code": practices["practice_code"], "pcn_id": pcn}
+        )
     distance = {}
     for name, assignments in configurations.items():
         metrics = configuration_metrics(
-            practices=practices, assignments=assignments.dropna(subset=["pcn_id"]),
-            edges=result.edges, min_size=30_000, max_size=50_000,
+            practices=practices,
+            assignments=assignments.dropna(subset=["pcn_id"]),
+            edges=result.edges,
+            min_size=30_000,
+            max_size=50_000,
         )
         distance[name] = mean_distance_by_place(practices, assignments.dropna(subset=["pcn_id"]))
         rows.append({"places": label, "configuration": name, **metrics})
@@ -85,11 +107,14 @@ def run(kind: str, table: Path, *, time_limit: float, jobs: int, gap: float) -> 
     solver = {
         "places": len(places),
         "optimal": int((places["status"] == "optimal").sum()),
-        "below_minimum (optimal, named exception)": int((places["status"] == "below_minimum").sum()),
+        "below_minimum (optimal, named exception)": int(
+            (places["status"] == "below_minimum").sum()
+        ),
         "feasible (time limit, gap shown)": int((places["status"] == "feasible").sum()),
         "infeasible (fallback)": int((places["status"] == "infeasible").sum()),
-        "other": int((~places["status"].isin(
-            ["optimal", "below_minimum", "feasible", "infeasible"])).sum()),
+        "other": int(
+            (~places["status"].isin(["optimal", "below_minimum", "feasible", "infeasible"])).sum()
+        ),
         "largest gap %": round(100 * float(places["gap"].fillna(0).max()), 2),
         "median place seconds": round(float(places["seconds"].median()), 1),
         "slowest place seconds": round(float(places["seconds"].max()), 1),
@@ -109,18 +134,24 @@ def main() -> None:
     args = parser.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"needs the shared data at {SHARED}")
-    print(f"# England benchmark\n\nMachine: {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, {platform.system()}; time limit "
-          f"{args.time_limit:g} s per place, gap {args.mip_gap:g}, jobs {args.jobs or 'all'}.\n")
+    print(
+        f"# England benchmark\n\nMachine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.system()}; time limit "
+        f"{args.time_limit:g} s per place, gap {args.mip_gap:g}, jobs {args.jobs or 'all'}.\n"
+    )
     kinds = ["subicb", "ccg"] if args.places == "both" else [args.places]
     with tempfile.TemporaryDirectory() as tmp:
         table = practices_table(Path(tmp))
         for kind in kinds:
-            rows, solver = run(kind, table, time_limit=args.time_limit, jobs=args.jobs,
-                               gap=args.mip_gap)
+            rows, solver = run(
+                kind, table, time_limit=args.time_limit, jobs=args.jobs, gap=args.mip_gap
+            )
             frame = pd.DataFrame(rows)
-            for column in ("share_pcns_in_band", "share_patients_in_band",
-                           "share_patients_in_band_or_exception"):
+            for column in (
+                "share_pcns_in_band",
+                "share_patients_in_band",
+                "share_patients_in_band_or_exception",
+            ):
                 frame[column] = (100 * frame[column]).round(1)
             frame["mean_distance_m"] = frame["mean_distance_m"].round(0).astype(int)
             print(f"## {PLACES[kind][0]}\n")

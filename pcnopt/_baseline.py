@@ -63,7 +63,8 @@ def greedy_groups(
                     continue
                 members = set(g)
                 neighbours = [
-                    j for j, h in enumerate(local)
+                    j
+                    for j, h in enumerate(local)
                     if j != k and any(n in members for m in h for n in sub[m])
                 ]
                 if neighbours:

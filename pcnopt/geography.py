@@ -113,7 +113,9 @@ def assign_places(
     return PlaceAssignment(practices=result, snapped=snapped.reset_index(drop=True))
 
 
-def places_from_field(practices: gpd.GeoDataFrame, *, hull_buffer_m: float = 2_000.0) -> gpd.GeoDataFrame:
+def places_from_field(
+    practices: gpd.GeoDataFrame, *, hull_buffer_m: float = 2_000.0
+) -> gpd.GeoDataFrame:
     """Build place regions from a ``place_id`` column when no boundary file is given.
 
     Each region is the convex hull of the place's practices, buffered by ``hull_buffer_m``.
@@ -122,8 +124,9 @@ def places_from_field(practices: gpd.GeoDataFrame, *, hull_buffer_m: float = 2_0
     rows = []
     for place_id, group in practices.groupby("place_id", sort=True):
         hull = shapely.convex_hull(shapely.union_all(group.geometry.values))
-        rows.append({"place_id": place_id, "place_name": place_id,
-                     "geometry": hull.buffer(hull_buffer_m)})
+        rows.append(
+            {"place_id": place_id, "place_name": place_id, "geometry": hull.buffer(hull_buffer_m)}
+        )
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=BNG)
 
 
@@ -195,7 +198,8 @@ def _place_cells(group: gpd.GeoDataFrame, region: shapely.Geometry) -> pd.DataFr
             continue
         # a site snapped from outside moves onto the part's boundary for the diagram
         located = [
-            site_points[s] if part.covers(site_points[s])
+            site_points[s]
+            if part.covers(site_points[s])
             else shapely.ops.nearest_points(part, site_points[s])[0]
             for s in members
         ]
@@ -207,8 +211,11 @@ def _place_cells(group: gpd.GeoDataFrame, region: shapely.Geometry) -> pd.DataFr
         tree = shapely.STRtree(polygons)
         for s, point in zip(members, located, strict=True):
             candidates = tree.query(point, predicate="intersects")
-            best = min(candidates, key=lambda c: polygons[c].distance(point)) if len(candidates) else \
-                int(np.argmin([poly.distance(point) for poly in polygons]))
+            best = (
+                min(candidates, key=lambda c: polygons[c].distance(point))
+                if len(candidates)
+                else int(np.argmin([poly.distance(point) for poly in polygons]))
+            )
             site_cell[int(s)] = shapely.intersection(polygons[best], part)
     # parts holding no practice join the nearest site's cell
     for p, part in enumerate(parts):
@@ -249,7 +256,7 @@ def adjacency_from_catchments(catchments: gpd.GeoDataFrame) -> pd.DataFrame:
         cells = [group.loc[group["site"] == s, "geometry"].iloc[0] for s in site_ids]
         for codes in codes_at.values():
             for i, a in enumerate(codes):
-                rows.extend((a, b, place_id, 0.0, "same_site") for b in codes[i + 1:])
+                rows.extend((a, b, place_id, 0.0, "same_site") for b in codes[i + 1 :])
         if len(cells) < 2:
             continue
         tree = shapely.STRtree(cells)
@@ -271,7 +278,7 @@ def adjacency_from_catchments(catchments: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def graph_from_adjacency(codes: list[str] | pd.Series, edges: pd.DataFrame) -> nx.Graph:
-    """Return the adjacency as a :class:`networkx.Graph` over ``codes`` (border lengths on edges)."""
+    """The adjacency as a :class:`networkx.Graph` over ``codes``, border lengths on edges."""
     graph = nx.Graph()
     graph.add_nodes_from(codes)
     present = set(graph.nodes)

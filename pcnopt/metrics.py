@@ -15,7 +15,9 @@ from pcnopt.validation import validate_configuration
 def hub_distances(
     practices: pd.DataFrame, assignments: pd.DataFrame, *, population: str = "list_size"
 ) -> pd.DataFrame:
-    """Distance from each practice to its PCN's hub (the member minimising patient-weighted distance).
+    """Distance from each practice to its PCN's hub.
+
+    The hub is the member that minimises the patient-weighted distance to the others.
 
     Parameters
     ----------
@@ -62,13 +64,18 @@ def configuration_metrics(
     -------
     dict
         ``pcns``, ``practices_unassigned``, ``share_pcns_in_band``, ``share_patients_in_band``
-        (patients in PCNs within the band, over all patients), ``share_patients_in_band_or_exception``,
+        (patients in PCNs within the band, over all patients),
+        ``share_patients_in_band_or_exception``,
         ``pcns_not_contiguous``, ``pcns_crossing_places``, ``mean_distance_m``
         (patient-weighted distance to the PCN hub) and ``rules_broken``.
     """
     report = validate_configuration(
-        practices=practices, assignments=assignments, edges=edges, min_size=min_size,
-        max_size=max_size, population=population,
+        practices=practices,
+        assignments=assignments,
+        edges=edges,
+        min_size=min_size,
+        max_size=max_size,
+        population=population,
     )
     pcns = report.pcns
     patients = float(practices[population].sum())
@@ -82,7 +89,8 @@ def configuration_metrics(
         "share_pcns_in_band": float(in_band.mean()) if len(pcns) else float("nan"),
         "share_patients_in_band": float(pcns.loc[in_band, "population"].sum() / patients),
         "share_patients_in_band_or_exception": float(
-            pcns.loc[allowed, "population"].sum() / patients),
+            pcns.loc[allowed, "population"].sum() / patients
+        ),
         "pcns_not_contiguous": int((pcns["n_components"] > 1).sum()),
         "pcns_crossing_places": int(pcns["place_id"].str.contains(";").sum()),
         "mean_distance_m": float((weights * distances["distance_m"]).sum() / weights.sum()),

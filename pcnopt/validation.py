@@ -170,7 +170,9 @@ def validate_configuration(
                 exception = EXCEPTION_APPROVED_SMALL
             else:
                 side = "below" if size < min_size else "above"
-                issues.append(f"size {size:,.0f} is {side} the band {min_size:,.0f}–{max_size:,.0f}")
+                issues.append(
+                    f"size {size:,.0f} is {side} the band {min_size:,.0f}–{max_size:,.0f}"
+                )
         problems += [f"PCN {pcn_id}: {issue}" for issue in issues]
         rows.append(
             {
@@ -184,8 +186,16 @@ def validate_configuration(
                 "problems": "; ".join(issues),
             }
         )
-    columns = ["pcn_id", "place_id", "population", "n_practices", "n_components", "in_band",
-               "exception", "problems"]
+    columns = [
+        "pcn_id",
+        "place_id",
+        "population",
+        "n_practices",
+        "n_components",
+        "in_band",
+        "exception",
+        "problems",
+    ]
     return ValidationReport(
         pcns=pd.DataFrame(rows, columns=columns),
         problems=tuple(problems),

@@ -46,9 +46,19 @@ def test_optimise_on_embedded_default_writes_the_four_outputs(default_run):
 
 
 def test_validate_accepts_the_default_run_and_exits_by_rules(default_run, capsys):
-    code = cli.main(["validate", "--practices", str(PROJECT / "data/practices.csv"),
-                     "--places", str(PROJECT / "data/places.geojson"), "--place-column",
-                     "place_id", "--assignments", str(default_run / "assignments.csv")])
+    code = cli.main(
+        [
+            "validate",
+            "--practices",
+            str(PROJECT / "data/practices.csv"),
+            "--places",
+            str(PROJECT / "data/places.geojson"),
+            "--place-column",
+            "place_id",
+            "--assignments",
+            str(default_run / "assignments.csv"),
+        ]
+    )
     summary = json.loads((default_run / "summary.json").read_text())
     assert code == (0 if summary["valid"] else 1)
     assert "PCNs checked" in capsys.readouterr().out
@@ -56,10 +66,21 @@ def test_validate_accepts_the_default_run_and_exits_by_rules(default_run, capsys
 
 def test_validate_flags_the_current_configuration(capsys):
     """The demo's current PCNs are deliberately out of band in places: exit 1 and say which."""
-    code = cli.main(["validate", "--practices", str(PROJECT / "data/practices.csv"),
-                     "--places", str(PROJECT / "data/places.geojson"), "--place-column",
-                     "place_id", "--assignments", str(PROJECT / "data/practices.csv"),
-                     "--pcn-column", "current_pcn"])
+    code = cli.main(
+        [
+            "validate",
+            "--practices",
+            str(PROJECT / "data/practices.csv"),
+            "--places",
+            str(PROJECT / "data/places.geojson"),
+            "--place-column",
+            "place_id",
+            "--assignments",
+            str(PROJECT / "data/practices.csv"),
+            "--pcn-column",
+            "current_pcn",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 1
     assert "is below the band" in out or "is above the band" in out
@@ -74,11 +95,15 @@ def bad_practices(tmp_path):
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (lambda t: ["--practices", str(bad_practices(t)), "--place-field", "place_id"],
-         "row 2, column 'list_size': list size is not a number"),
+        (
+            lambda t: ["--practices", str(bad_practices(t)), "--place-field", "place_id"],
+            "row 2, column 'list_size': list size is not a number",
+        ),
         (lambda t: ["--min-size", "60000"], "--min-size (60,000) is larger than --max-size"),
-        (lambda t: ["--places", str(PROJECT / "data/places.geojson"), "--place-column", "nope"],
-         "no column 'nope'"),
+        (
+            lambda t: ["--places", str(PROJECT / "data/places.geojson"), "--place-column", "nope"],
+            "no column 'nope'",
+        ),
         (lambda t: ["--practices", str(PROJECT / "data/practices.csv")], "say where the places"),
     ],
 )
@@ -98,8 +123,9 @@ def test_invalid_polygon_is_refused_with_the_feature_named(tmp_path, capsys):
     places = gpd.GeoDataFrame({"pid": ["P1"]}, geometry=[bowtie], crs="EPSG:4326")
     path = tmp_path / "places.geojson"
     places.to_file(path)
-    code = cli.main(["optimise", "--places", str(path), "--place-column", "pid",
-                     "--out", str(tmp_path / "out")])
+    code = cli.main(
+        ["optimise", "--places", str(path), "--place-column", "pid", "--out", str(tmp_path / "out")]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "feature 1, column 'geometry': invalid polygon" in err
@@ -126,9 +152,19 @@ def test_a_previous_run_is_replaced_whole(tmp_path):
 
 def test_real_process_prints_no_traceback(tmp_path):
     run = subprocess.run(
-        [sys.executable, str(PROJECT / "cli.py"), "optimise", "--min-size", "-5",
-         "--out", str(tmp_path / "o")],
-        capture_output=True, text=True, cwd=PROJECT, check=False,
+        [
+            sys.executable,
+            str(PROJECT / "cli.py"),
+            "optimise",
+            "--min-size",
+            "-5",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        check=False,
     )
     assert run.returncode == 2
     assert run.stderr.startswith("pcnopt: error:")

@@ -24,23 +24,42 @@ def england(shared_dir, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("england")
     files = shared_dir / "data/nhs-files"
     table = tmp / "england.csv"
-    code = cli.main([
-        "prepare-nhs",
-        "--epraccur", str(files / "epraccur-2023-01/epraccur.csv"),
-        "--list-sizes", str(files / "gp-reg-pat-prac-all-2021-01/gp-reg-pat-prac-all.csv"),
-        "--postcodes", str(files / "codepoint-open-2014-08/codepo_gb_2014-08_latlon.csv.gz"),
-        "--epcn", str(files / "epcn-2019-12/ePCN.xlsx"),
-        "--payments", str(files / "payments-2018-19/nhspaymentsgp-18-19-csv.csv"),
-        "--out", str(table),
-    ])
+    code = cli.main(
+        [
+            "prepare-nhs",
+            "--epraccur",
+            str(files / "epraccur-2023-01/epraccur.csv"),
+            "--list-sizes",
+            str(files / "gp-reg-pat-prac-all-2021-01/gp-reg-pat-prac-all.csv"),
+            "--postcodes",
+            str(files / "codepoint-open-2014-08/codepo_gb_2014-08_latlon.csv.gz"),
+            "--epcn",
+            str(files / "epcn-2019-12/ePCN.xlsx"),
+            "--payments",
+            str(files / "payments-2018-19/nhspaymentsgp-18-19-csv.csv"),
+            "--out",
+            str(table),
+        ]
+    )
     assert code == 0
     out = tmp / "out"
-    code = cli.main([
-        "optimise", "--practices", str(table),
-        "--places", str(shared_dir / "data/boundaries/SubICB_April_2023_EN_BSC_wgs84.geojson"),
-        "--place-column", "SICBL23CD", "--time-limit", "20", "--mip-gap", "0.01",
-        "--out", str(out),
-    ])
+    code = cli.main(
+        [
+            "optimise",
+            "--practices",
+            str(table),
+            "--places",
+            str(shared_dir / "data/boundaries/SubICB_April_2023_EN_BSC_wgs84.geojson"),
+            "--place-column",
+            "SICBL23CD",
+            "--time-limit",
+            "20",
+            "--mip-gap",
+            "0.01",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     return table, out
 

@@ -71,8 +71,20 @@ def test_grid_cells_are_squares_and_neighbours_share_sides(grid):
     practices, places = grid
     _, cells, edges = build(practices, places)
     assert cells.geometry.area.round().tolist() == [1_000_000.0] * 9
-    expected = {("A", "B"), ("B", "C"), ("D", "E"), ("E", "F"), ("G", "H"), ("H", "I"),
-                ("A", "D"), ("D", "G"), ("B", "E"), ("E", "H"), ("C", "F"), ("F", "I")}
+    expected = {
+        ("A", "B"),
+        ("B", "C"),
+        ("D", "E"),
+        ("E", "F"),
+        ("G", "H"),
+        ("H", "I"),
+        ("A", "D"),
+        ("D", "G"),
+        ("B", "E"),
+        ("E", "H"),
+        ("C", "F"),
+        ("F", "I"),
+    }
     assert pairs(edges) == expected
     assert edges["length_m"].tolist() == pytest.approx([1000.0] * 12, abs=0.5)
     # the cells tile the place exactly
@@ -95,10 +107,11 @@ def test_colocated_practices_share_a_cell_and_are_neighbours(grid):
 def test_place_of_two_islands_has_no_bridge():
     """Two islands 1 km apart; the small one holds one practice, an empty islet none::
 
-        [ A   B ]   ~~~   [ C ]   ~~~  [  ]
+    [ A   B ]   ~~~   [ C ]   ~~~  [  ]
     """
-    islands = MultiPolygon([square(0, 0, 2000, 1000), square(3000, 0, 1000, 1000),
-                            square(5000, 0, 200, 200)])
+    islands = MultiPolygon(
+        [square(0, 0, 2000, 1000), square(3000, 0, 1000, 1000), square(5000, 0, 200, 200)]
+    )
     practices = practices_at({"A": (500, 500), "B": (1500, 500), "C": (3500, 500)})
     _, cells, edges = build(practices, places_of({"P1": islands}))
     assert pairs(edges) == {("A", "B")}
@@ -112,13 +125,16 @@ def test_place_of_two_islands_has_no_bridge():
 def test_neighbours_never_cross_a_place_boundary():
     """Two places side by side; A and B face each other across the boundary::
 
-        | P1: A | P2: B |
+    | P1: A | P2: B |
     """
     places = places_of({"P1": square(0, 0, 1000, 1000), "P2": square(1000, 0, 1000, 1000)})
     practices = practices_at({"A": (900, 500), "B": (1100, 500), "C": (1500, 500)})
     placed, _, edges = build(practices, places)
     assert placed.set_index("practice_code")["place_id"].to_dict() == {
-        "A": "P1", "B": "P2", "C": "P2"}
+        "A": "P1",
+        "B": "P2",
+        "C": "P2",
+    }
     assert pairs(edges) == {("B", "C")}
 
 
@@ -147,8 +163,11 @@ def test_real_place_adjacency_is_planar_and_connected(shared_dir, tmp_path):
     from pcnopt.io.practices import practices_from_file
 
     joined = pd.read_csv(shared_dir / "data/england/practices_england_joined.csv", dtype=str)
-    joined = joined[(joined["sicbl23cd"] == "E38000243") & joined["list_size_2021_01"].notna()
-                    & joined["lat"].notna()]
+    joined = joined[
+        (joined["sicbl23cd"] == "E38000243")
+        & joined["list_size_2021_01"].notna()
+        & joined["lat"].notna()
+    ]
     assert len(joined) > 100
     places = places_from_file(
         shared_dir / "data/boundaries/SubICB_April_2023_EN_BSC_wgs84.geojson",
@@ -164,13 +183,17 @@ def test_real_place_adjacency_is_planar_and_connected(shared_dir, tmp_path):
     sites = cells["site"].nunique()
     # a planar graph on v sites has at most 3v - 6 edges
     site_of = cells.set_index("practice_code")["site"]
-    site_pairs = {tuple(sorted((site_of[a], site_of[b]))) for a, b in zip(borders["a"], borders["b"])}
+    site_pairs = {
+        tuple(sorted((site_of[a], site_of[b])))
+        for a, b in zip(borders["a"], borders["b"], strict=True)
+    }
     assert len(site_pairs) <= 3 * sites - 6
     assert nx.is_connected(graph)
     assert cells.geometry.union_all().area == pytest.approx(places.geometry[0].area, rel=1e-6)
     # every practice's own site lies in its cell (or on it, when snapped)
     own = cells.set_index("practice_code").geometry
-    assert all(own[c].distance(p) < 1.0 for c, p in zip(placed["practice_code"], placed.geometry))
+    sites = zip(placed["practice_code"], placed.geometry, strict=True)
+    assert all(own[c].distance(p) < 1.0 for c, p in sites)
 
 
 # ---------------------------------------------------------------------------------------------

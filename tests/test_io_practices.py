@@ -56,8 +56,13 @@ def test_explicit_column_mapping_wins(tmp_path):
     text = "ods,label,y,x,Patients Jan 2024,Patients Jan 2020\nC1,Dale,53.0,-1.2,7000,6000\n"
     practices = practices_from_file(
         write(tmp_path, text),
-        columns={"practice_code": "ods", "name": "label", "lat": "y", "lon": "x",
-                 "list_size": "Patients Jan 2024"},
+        columns={
+            "practice_code": "ods",
+            "name": "label",
+            "lat": "y",
+            "lon": "x",
+            "list_size": "Patients Jan 2024",
+        },
     )
     assert practices.loc[0, "list_size"] == 7000
 
@@ -76,8 +81,9 @@ def test_geojson_points(tmp_path):
 
 
 def test_parquet_with_eastings(tmp_path):
-    frame = pd.DataFrame({"practice_code": ["A1"], "list_size": [100],
-                          "easting": [457000.0], "northing": [340000.0]})
+    frame = pd.DataFrame(
+        {"practice_code": ["A1"], "list_size": [100], "easting": [457000.0], "northing": [340000.0]}
+    )
     path = tmp_path / "p.parquet"
     frame.to_parquet(path)
     practices = practices_from_file(path)
@@ -89,9 +95,15 @@ def test_parquet_with_eastings(tmp_path):
     [
         ("practice_code,name,lat,lon\nA1,x,52.9,-1.1\n", "required column missing: list_size"),
         (GOOD + "A00001,Again,52.9,-1.1,100\n", "rows 2, 4, column 'practice_code': duplicate"),
-        (GOOD + "A00003,x,52.9,-1.1,lots\n", "row 4, column 'list_size': list size is not a number"),
+        (
+            GOOD + "A00003,x,52.9,-1.1,lots\n",
+            "row 4, column 'list_size': list size is not a number",
+        ),
         (GOOD + "A00003,x,52.9,-1.1,-5\n", "row 4, column 'list_size': list size is negative"),
-        (GOOD + "A00003,x,-1.1,52.9,100\n", "row 4, column 'lat/lon': latitude and longitude appear"),
+        (
+            GOOD + "A00003,x,-1.1,52.9,100\n",
+            "row 4, column 'lat/lon': latitude and longitude appear",
+        ),
         (GOOD + "A00003,x,40.0,10.0,100\n", "row 4, column 'lat/lon': coordinates are outside"),
         (GOOD + "A00003,x,,,100\n", "row 4, column 'lat/lon': coordinates are missing"),
         ("practice_code,name,lat,lon,list_size\n", "header but no practices"),

@@ -31,8 +31,14 @@ EDGES = pd.DataFrame({"a": ["A", "B", "C"], "b": ["B", "C", "D"]})
 
 def check(mapping: dict[str, str], **kwargs):
     assignments = pd.DataFrame({"practice_code": list(mapping), "pcn_id": list(mapping.values())})
-    return validate_configuration(practices=PRACTICES, assignments=assignments, edges=EDGES,
-                                  min_size=30_000, max_size=50_000, **kwargs)
+    return validate_configuration(
+        practices=PRACTICES,
+        assignments=assignments,
+        edges=EDGES,
+        min_size=30_000,
+        max_size=50_000,
+        **kwargs,
+    )
 
 
 GOOD = {"A": "n1", "B": "n1", "C": "n2", "D": "n2", "E": "n3", "F": "n4"}
@@ -50,8 +56,8 @@ def test_good_configuration_passes_with_named_exceptions():
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"B": "n2", "C": "n1"}, "not contiguous"),             # A+C and B+D: both broken
-        ({"E": "n2"}, "not contiguous"),                         # island joined across water
+        ({"B": "n2", "C": "n1"}, "not contiguous"),  # A+C and B+D: both broken
+        ({"E": "n2"}, "not contiguous"),  # island joined across water
         ({"F": "n2"}, "crosses places P1, P2"),
         ({"A": "n0"}, "size 20,000 is below the band"),
         ({"D": "n1"}, "size 55,000 is above the band"),
@@ -65,11 +71,14 @@ def test_broken_configurations_are_caught(change, expected):
 
 def test_missing_unknown_and_duplicated_practices():
     assignments = pd.DataFrame(
-        {"practice_code": ["A", "B", "C", "C", "D", "F", "Z"],
-         "pcn_id": ["n1", "n1", "n2", "n3", "n2", "n4", "n2"]}
+        {
+            "practice_code": ["A", "B", "C", "C", "D", "F", "Z"],
+            "pcn_id": ["n1", "n1", "n2", "n3", "n2", "n4", "n2"],
+        }
     )
-    report = validate_configuration(practices=PRACTICES, assignments=assignments, edges=EDGES,
-                                    min_size=30_000, max_size=50_000)
+    report = validate_configuration(
+        practices=PRACTICES, assignments=assignments, edges=EDGES, min_size=30_000, max_size=50_000
+    )
     assert report.missing == ("E",)
     assert report.unknown == ("Z",)
     assert report.duplicated == ("C",)

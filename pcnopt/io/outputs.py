@@ -31,8 +31,9 @@ def check_output_folder(out: str | Path) -> Path:
     out = Path(out)
     if out.exists():
         if not out.is_dir():
-            raise InputError(Problem(str(out), "exists and is not a folder.",
-                                     "choose a folder name for --out."))
+            raise InputError(
+                Problem(str(out), "exists and is not a folder.", "choose a folder name for --out.")
+            )
         contents = list(out.iterdir())
         if contents and not (out / MARKER).exists():
             raise InputError(
@@ -110,8 +111,13 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in {".csv", ".geojson", ".gpkg", ".parquet"}:
-        raise InputError(Problem(str(path), f"cannot write a '{suffix}' file.",
-                                 "use .csv, .geojson, .gpkg or .parquet."))
+        raise InputError(
+            Problem(
+                str(path),
+                f"cannot write a '{suffix}' file.",
+                "use .csv, .geojson, .gpkg or .parquet.",
+            )
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)

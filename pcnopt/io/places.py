@@ -49,7 +49,7 @@ def places_from_file(
             frame = gpd.read_parquet(path)
         else:
             frame = gpd.read_file(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear message
+    except Exception as exc:
         raise InputError(
             Problem(
                 file,
@@ -64,7 +64,9 @@ def places_from_file(
             Problem(
                 file,
                 f"no column '{id_column}' to take place ids from.",
-                f"pass --place-column with one of: {', '.join(c for c in frame.columns if c != 'geometry')}.",
+                "pass --place-column with one of: "
+                + ", ".join(str(c) for c in frame.columns if c != "geometry")
+                + ".",
                 column=id_column,
             )
         )
@@ -86,8 +88,9 @@ def places_from_file(
 
     ids = frame[id_column].astype("string").fillna("").str.strip()
     if (ids == "").any():
-        prob("the place id is blank.", f"fill '{id_column}' for every feature.", ids == "",
-             id_column)
+        prob(
+            "the place id is blank.", f"fill '{id_column}' for every feature.", ids == "", id_column
+        )
     geometry = frame.geometry
     empty = geometry.isna() | geometry.is_empty
     if empty.any():
@@ -95,8 +98,11 @@ def places_from_file(
     kinds = geometry.geom_type.where(~empty)
     not_polygon = ~empty & ~kinds.isin(["Polygon", "MultiPolygon"])
     if not_polygon.any():
-        prob("the geometry is not a polygon.", "places must be areas (Polygon/MultiPolygon).",
-             not_polygon)
+        prob(
+            "the geometry is not a polygon.",
+            "places must be areas (Polygon/MultiPolygon).",
+            not_polygon,
+        )
     minx, miny, maxx, maxy = geometry[~empty].total_bounds if (~empty).any() else (0, 0, 0, 0)
     if frame.crs.is_geographic and (abs(minx) > 180 or abs(maxx) > 180 or abs(maxy) > 90):
         raise InputError(
@@ -129,7 +135,12 @@ def places_from_file(
     places = gpd.GeoDataFrame({"place_id": ids.values}, geometry=geometry.values, crs=frame.crs)
     places = places.to_crs(BNG)
     minx, miny, maxx, maxy = places.total_bounds
-    if maxx < GB_EASTING[0] or minx > GB_EASTING[1] or maxy < GB_NORTHING[0] or miny > GB_NORTHING[1]:
+    if (
+        maxx < GB_EASTING[0]
+        or minx > GB_EASTING[1]
+        or maxy < GB_NORTHING[0]
+        or miny > GB_NORTHING[1]
+    ):
         raise InputError(
             Problem(
                 file,
@@ -138,8 +149,11 @@ def places_from_file(
             )
         )
     if name_column is None:
-        candidates = [c for c in frame.columns if str(c).lower().endswith("nm") or
-                      str(c).lower() in {"name", "place_name"}]
+        candidates = [
+            c
+            for c in frame.columns
+            if str(c).lower().endswith("nm") or str(c).lower() in {"name", "place_name"}
+        ]
         name_column = candidates[0] if candidates else None
     names = frame[name_column].astype("string").fillna("") if name_column else ids
     places["place_name"] = names.values
@@ -151,5 +165,7 @@ def _polygonal_part(geometry: shapely.Geometry) -> shapely.Geometry:
     """Keep only the polygonal part of a repaired geometry."""
     if geometry.geom_type in {"Polygon", "MultiPolygon"}:
         return geometry
-    parts = [g for g in getattr(geometry, "geoms", []) if g.geom_type in {"Polygon", "MultiPolygon"}]
+    parts = [
+        g for g in getattr(geometry, "geoms", []) if g.geom_type in {"Polygon", "MultiPolygon"}
+    ]
     return shapely.union_all(parts)

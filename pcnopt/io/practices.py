@@ -55,21 +55,40 @@ OPTIONAL_NUMBERS = ("weighted_population", "patients_65_plus")
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "practice_code": (
-        "practice_code", "code", "ods_code", "org_code", "organisation_code", "practice",
-        "practice_id", "gp_code", "partner_organisation_code",
+        "practice_code",
+        "code",
+        "ods_code",
+        "org_code",
+        "organisation_code",
+        "practice",
+        "practice_id",
+        "gp_code",
+        "partner_organisation_code",
     ),
     "name": ("name", "practice_name", "organisation_name", "org_name", "partner_name"),
     "list_size": (
-        "list_size", "patients", "number_of_patients", "registered_patients", "list",
-        "registered", "total_patients", "registered_list", "list_size_2021_01",
+        "list_size",
+        "patients",
+        "number_of_patients",
+        "registered_patients",
+        "list",
+        "registered",
+        "total_patients",
+        "registered_list",
+        "list_size_2021_01",
     ),
     "lat": ("lat", "latitude", "y_lat"),
     "lon": ("lon", "long", "lng", "longitude", "x_lon"),
     "easting": ("easting", "eastings", "x_bng", "bng_e", "oseast1m"),
     "northing": ("northing", "northings", "y_bng", "bng_n", "osnrth1m"),
     "weighted_population": (
-        "weighted_population", "weighted", "weighted_patients", "weighted_list",
-        "average_number_of_weighted_patients", "carr_hill", "weighted_2018_19",
+        "weighted_population",
+        "weighted",
+        "weighted_patients",
+        "weighted_list",
+        "average_number_of_weighted_patients",
+        "carr_hill",
+        "weighted_2018_19",
     ),
     "place_id": ("place_id", "place", "place_code"),
     "current_pcn": ("current_pcn", "pcn", "pcn_code", "pcn_id"),
@@ -78,8 +97,17 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 COLUMNS_OUT = (
-    "practice_code", "name", "list_size", "weighted_population", "patients_65_plus",
-    "current_pcn", "place_id", "postcode", "lat", "lon", "source_row",
+    "practice_code",
+    "name",
+    "list_size",
+    "weighted_population",
+    "patients_65_plus",
+    "current_pcn",
+    "place_id",
+    "postcode",
+    "lat",
+    "lon",
+    "source_row",
 )
 
 
@@ -102,7 +130,7 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, str]:
             return gpd.read_file(path), "feature"
     except InputError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear message
+    except Exception as exc:
         raise InputError(
             Problem(
                 str(path),
@@ -247,7 +275,9 @@ def practices_from_file(
     if blank.any():
         prob("list size is missing.", "give the number of registered patients.", blank, size_col)
     if (sizes < 0).any():
-        prob("list size is negative.", "give the number of registered patients.", sizes < 0, size_col)
+        prob(
+            "list size is negative.", "give the number of registered patients.", sizes < 0, size_col
+        )
     fractional = sizes.notna() & (sizes != np.round(sizes))
     if fractional.any():
         prob(
@@ -263,11 +293,19 @@ def practices_from_file(
         if column in found:
             values, bad = parse_numbers(raw[found[column]])
             if bad.any():
-                prob(f"{column} is not a number.", "give a number or leave it blank.", bad,
-                     found[column])
+                prob(
+                    f"{column} is not a number.",
+                    "give a number or leave it blank.",
+                    bad,
+                    found[column],
+                )
             if (values < 0).any():
-                prob(f"{column} is negative.", "give a number >= 0 or leave it blank.",
-                     values < 0, found[column])
+                prob(
+                    f"{column} is negative.",
+                    "give a number >= 0 or leave it blank.",
+                    values < 0,
+                    found[column],
+                )
             out[column] = values
         else:
             out[column] = np.nan
@@ -294,7 +332,7 @@ def practices_from_file(
 
 def _coordinates(raw, found, geometry, file, prob) -> gpd.GeoSeries:  # type: ignore[no-untyped-def]
     """Return practice points in EPSG:27700, recording coordinate problems via ``prob``."""
-    n = len(raw)
+    len(raw)
     if "lat" in found and "lon" in found:
         lat, bad_lat = parse_numbers(raw[found["lat"]])
         lon, bad_lon = parse_numbers(raw[found["lon"]])
@@ -318,7 +356,7 @@ def _coordinates(raw, found, geometry, file, prob) -> gpd.GeoSeries:  # type: ig
         if swapped.any():
             prob(
                 "latitude and longitude appear to be swapped.",
-                "swap the two columns (latitude is about 50-56 in England, longitude about -6 to 2).",
+                "swap the two columns (in England latitude is about 50-56, longitude -6 to 2).",
                 swapped,
                 f"{found['lat']}/{found['lon']}",
             )
