@@ -1066,6 +1066,15 @@ function pcnoptMap(map, D, bounds) {
   ["pcnoptAreas", "pcnoptPlaces", "pcnoptPractices"].forEach(function (name, k) {
     map.createPane(name).style.zIndex = 400 + 10 * k;
   });
+  // practices shrink when zoomed out below level 10, so a region's PCNs stay visible
+  function scale() { return Math.min(1, Math.max(0.2, Math.pow(2, (map.getZoom() - 10) / 2))); }
+  function rescale() {
+    var f = scale(), markers = markerOf[active] || {};
+    Object.keys(markers).forEach(function (j) {
+      markers[j].setRadius(Math.max(1, P.radius[j] * f));
+    });
+  }
+  map.on("zoomend", rescale);
   var practiceRenderer = D.practiceCanvas
     ? L.canvas({pane: "pcnoptPractices", tolerance: 2}) : undefined;
 
@@ -1137,7 +1146,8 @@ function pcnoptMap(map, D, bounds) {
     for (var j = 0; j < P.code.length; j++) {
       var i = c.pcnOf[j], hub = i >= 0 && c.pcns[i].hub === j;
       var m = L.circleMarker([P.lat[j], P.lon[j]], {
-        pane: "pcnoptPractices", renderer: practiceRenderer, radius: P.radius[j],
+        pane: "pcnoptPractices", renderer: practiceRenderer,
+        radius: Math.max(1, P.radius[j] * scale()),
         color: "#fff", weight: 1,
         fillColor: i < 0 ? "#999" : (hub ? "#000" : "#555"), fillOpacity: 0.85,
         className: "practice-marker"
@@ -1158,6 +1168,7 @@ function pcnoptMap(map, D, bounds) {
     group.on("add", function () {
       if (!built[k]) { build(k, group); built[k] = true; }
       active = k;
+      rescale();
       // one configuration at a time; after the layer control has finished handling its click
       setTimeout(function () {
         groups.forEach(function (g, other) {
@@ -1229,6 +1240,7 @@ function pcnoptMap(map, D, bounds) {
         + "</span>named exception</div>";
       h += "<div><span class='pcnopt-swatch' style='background:none;border:2px solid #222'>"
         + "</span>place boundary</div>";
+      h += "<div>Practices (shrink when zoomed out):</div>";
       [[5000, "5,000"], [20000, "20,000"]].forEach(function (s) {
         var r = Math.max(3, Math.min(16, Math.sqrt(s[0]) / 25));
         h += "<div><span class='pcnopt-dot' style='width:" + 2 * r + "px;height:" + 2 * r
