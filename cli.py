@@ -288,6 +288,37 @@ def cmd_map(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run scenario files (what-if runs), each into DIR/<name>/, on local cores or a Dask cluster."""
+    from pcnopt import scenarios
+
+    batch = scenarios.scenarios_from_files(args.scenarios)
+    report = scenarios.run_scenarios(
+        batch, out=args.out, scheduler=args.scheduler, jobs=args.jobs,
+        progress=sys.stderr.isatty() and not args.no_progress, resume=not args.no_resume,
+    )
+    for run in report.runs:
+        s = run.summary
+        state = "finished before, skipped" if run.status == "skipped" else f"{run.seconds:.1f} s"
+        print(f"{run.name}: {s['pcns']} PCNs, {s['pcns_in_band']} in band, "
+              f"{'valid' if s['valid'] else 'RULES BROKEN'} ({state}) -> {run.folder}/")
+    print(f"{len(report.runs)} scenario(s) on {report.engine}: {report.places_solved} place(s) "
+          f"solved, {report.places_reused} reused, {report.seconds:.1f} s")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Compare scenario runs: a table (CSV and HTML) and one map with a layer per scenario."""
+    from pcnopt import scenarios
+
+    comparison = scenarios.comparison_from_runs(args.runs)
+    out = scenarios.write_comparison(comparison, args.out, tiles=not args.no_tiles)
+    print(comparison.table.drop(columns=["folder"]).to_string(index=False))
+    print(f"comparison written to {out}/ (compare.csv, compare.html, practices.csv, pcns.csv, "
+          "map.html)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every pcnopt command."""
     parser = argparse.ArgumentParser(
@@ -377,6 +408,31 @@ def build_parser() -> argparse.ArgumentParser:
     draw.add_argument("--png", type=Path, help="static PNG (default: beside --out, .png)")
     draw.add_argument("--out", type=Path, required=True, help="HTML file to write (map.html)")
     draw.set_defaults(func=cmd_map)
+
+    run = sub.add_parser("run", help="run scenario files (what-if runs) into DIR/<name>/",
+                         description=cmd_run.__doc__)
+    run.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO.toml",
+                     help="scenario files (schema: examples/README.md)")
+    run.add_argument("--out", type=Path, required=True, help="batch folder")
+    run.add_argument("--scheduler", metavar="ADDRESS|local",
+                     help="solve on a Dask cluster: a scheduler address (tcp://host:8786), or "
+                     "'local' to start a LocalCluster (default: local processes)")
+    run.add_argument("--jobs", type=int, default=0,
+                     help="local processes, or LocalCluster workers (default 0: every core; "
+                     "2 workers for --scheduler local)")
+    run.add_argument("--no-resume", action="store_true",
+                     help="run every scenario again, even those finished in --out")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.set_defaults(func=cmd_run)
+
+    compare = sub.add_parser("compare", help="compare scenario runs: table, HTML and map",
+                             description=cmd_compare.__doc__)
+    compare.add_argument("runs", type=Path, nargs="+", metavar="DIR",
+                         help="run folders; the first is the baseline")
+    compare.add_argument("--out", type=Path, required=True, help="folder for the comparison")
+    compare.add_argument("--no-tiles", action="store_true",
+                         help="no base-map tiles: the map works with no internet")
+    compare.set_defaults(func=cmd_compare)
     return parser
 
 

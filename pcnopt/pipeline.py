@@ -190,8 +190,19 @@ class RunResult:
     funding: Any = None
 
 
-def load_inputs(config: RunConfig) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame]:
+def load_inputs(
+    config: RunConfig, *, practices_table: gpd.GeoDataFrame | None = None
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame]:
     """Read the practices and places and place every practice.
+
+    Parameters
+    ----------
+    config
+        The run's settings.
+    practices_table
+        A practices table already in memory (as :func:`practices_from_file` returns it, e.g.
+        changed by a scenario), used instead of reading ``config.practices``; with
+        ``config.place_field`` its ``place_id`` column holds each practice's place.
 
     Returns
     -------
@@ -207,7 +218,8 @@ def load_inputs(config: RunConfig) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, 
                                      "run 'python data/make_default_data.py', or pass --practices."))
     else:
         places_path, place_column = config.places, config.place_column
-    practices = practices_from_file(practices_path, columns=dict(config.columns))
+    practices = (practices_from_file(practices_path, columns=dict(config.columns))
+                 if practices_table is None else practices_table)
     population = POPULATIONS[config.population]
     if population == "weighted_population" and practices[population].isna().any():
         bad = practices[practices[population].isna()]
@@ -222,8 +234,8 @@ def load_inputs(config: RunConfig) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, 
         )
     if config.place_field is not None:
         field_name = config.place_field
-        raw = practices_from_file(practices_path, columns={**dict(config.columns),
-                                                           "place_id": field_name})
+        raw = practices_table if practices_table is not None else practices_from_file(
+            practices_path, columns={**dict(config.columns), "place_id": field_name})
         practices = practices.assign(place_id=raw["place_id"].values)
         blank = practices["place_id"].isna()
         if blank.any():
@@ -252,7 +264,13 @@ def load_inputs(config: RunConfig) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, 
     return practices, places, snapped
 
 
-def run_optimise(config: RunConfig, *, progress: bool = False) -> RunResult:
+def run_optimise(
+    config: RunConfig,
+    *,
+    progress: bool = False,
+    practices_table: gpd.GeoDataFrame | None = None,
+    executor: Any = None,
+) -> RunResult:
     """Run the whole ``optimise`` job in memory (nothing is written).
 
     Parameters
@@ -261,13 +279,20 @@ def run_optimise(config: RunConfig, *, progress: bool = False) -> RunResult:
         The run's settings.
     progress
         Show a progress bar over places on standard error.
+    practices_table
+        Practices already in memory, used instead of reading ``config.practices`` (see
+        :func:`load_inputs`); :mod:`pcnopt.scenarios` passes the table its changes made.
+    executor
+        A :class:`concurrent.futures.Executor` (or anything with the same ``submit``) that
+        solves the places instead of this run's own process pool, e.g. one shared by a batch
+        of scenarios or a Dask cluster's; results do not depend on it.
     """
     started = time.perf_counter()
-    practices, places, snapped = load_inputs(config)
+    practices, places, snapped = load_inputs(config, practices_table=practices_table)
     catchments = geography.catchments_from_practices(practices, places)
     edges = geography.adjacency_from_catchments(catchments)
     population = POPULATIONS[config.population]
-    outcomes = _group_places(practices, edges, config, progress=progress)
+    outcomes = _group_places(practices, edges, config, progress=progress, executor=executor)
     assignments, pcns, places_table = _tables(practices, places, catchments, outcomes, population,
                                               config)
     validation = validate_configuration(
@@ -469,6 +494,29 @@ def solve_places(
     return [r for r in results if r is not None]
 
 
+def solve_places_on(
+    executor: Any, graphs: list[PlaceGraph], config: RunConfig
+) -> list[PlaceSolution]:
+    """Solve every place on a given executor (largest places first), in the order of ``graphs``.
+
+    Parameters
+    ----------
+    executor
+        Anything with :meth:`concurrent.futures.Executor.submit` returning
+        :class:`concurrent.futures.Future` objects (a process pool, a Dask ``ClientExecutor``).
+    graphs, config
+        As for :func:`solve_places`.
+    """
+    from concurrent.futures import wait
+
+    order = sorted(range(len(graphs)), key=lambda k: -len(graphs[k].codes))
+    futures = {k: executor.submit(solve_place_safely, graphs[k],
+                                  options=_options_for(graphs[k], config))
+               for k in order}
+    wait(list(futures.values()))
+    return [futures[k].result() for k in range(len(graphs))]
+
+
 def _outcome(graph: PlaceGraph, solution: PlaceSolution) -> PlaceOutcome:
     k = len(solution.hubs)
     groups: list[list[str]] = [[] for _ in range(k)]
@@ -495,11 +543,15 @@ def _outcome(graph: PlaceGraph, solution: PlaceSolution) -> PlaceOutcome:
 
 
 def _group_places(
-    practices: gpd.GeoDataFrame, edges: pd.DataFrame, config: RunConfig, *, progress: bool
+    practices: gpd.GeoDataFrame, edges: pd.DataFrame, config: RunConfig, *, progress: bool,
+    executor: Any = None,
 ) -> list[PlaceOutcome]:
     _check_rules_across_places(practices, config)
     graphs = place_graphs(practices, edges, population=POPULATIONS[config.population])
-    solutions = solve_places(graphs, config, progress=progress)
+    if executor is not None:
+        solutions = solve_places_on(executor, graphs, config)
+    else:
+        solutions = solve_places(graphs, config, progress=progress)
     return [_outcome(g, s) for g, s in zip(graphs, solutions, strict=True)]
 
 
@@ -730,12 +782,24 @@ def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
     return rounded(frame)
 
 
-def write_run(result: RunResult, out: str | Path) -> Path:
+def write_run(
+    result: RunResult, out: str | Path, *, extra: dict[str, Any] | None = None
+) -> Path:
     """Write a run's files into ``out`` atomically.
 
     Files: ``assignments.csv``, ``pcns.csv``, ``pcns.geojson``, ``places.csv``,
     ``catchments.geojson``, ``adjacency.csv``, ``validation.csv``, ``report.md`` and
     ``summary.json`` (written last: its presence marks a complete run).
+
+    Parameters
+    ----------
+    result
+        The run.
+    out
+        Output folder.
+    extra
+        More files to write in the same atomic step: file name → writer (see
+        :mod:`pcnopt.io.outputs`), e.g. a scenario's ``changes.csv``.
     """
     pcns_table = pd.DataFrame(result.pcns.drop(columns="geometry"))
     catchments = result.catchments.merge(
@@ -761,6 +825,7 @@ def write_run(result: RunResult, out: str | Path) -> Path:
             }
             if result.funding is not None else {}
         ),
+        **(extra or {}),
         "summary.json": outputs.json_writer(result.summary),
     }
     return outputs.write_folder(out, writers)
