@@ -1012,7 +1012,8 @@ _CSS = """
   Roboto, Arial, sans-serif; }
 .pcnopt-panel { background: rgba(255,255,255,0.95); padding: 8px 10px; border-radius: 6px;
   box-shadow: 0 1px 4px rgba(0,0,0,0.3); font-size: 13px; line-height: 1.35;
-  max-width: min(460px, 45vw); overflow-wrap: anywhere; }
+  max-width: min(460px, 45vw); overflow-wrap: break-word; }
+.pcnopt-summary summary { cursor: pointer; margin-bottom: 4px; }
 .pcnopt-panel h3 { margin: 0 0 4px; font-size: 14px; }
 .pcnopt-panel table { border-collapse: collapse; }
 .pcnopt-panel td, .pcnopt-panel th { padding: 1px 6px 1px 0; text-align: left;
@@ -1194,7 +1195,9 @@ function pcnoptMap(map, D, bounds) {
   var summaryBox;
   function updateSummary() {
     if (!summaryBox) return;
-    var h = "<h3>" + esc(D.title) + "</h3><table><tr><th></th>";
+    var open = summaryBox.firstChild ? summaryBox.firstChild.open : true;
+    var h = "<details" + (open ? " open" : "") + "><summary><b>" + esc(D.title)
+      + "</b></summary><table><tr><th></th>";
     function cls(k) { return "<th class='" + (k === active ? "active" : "") + "'>"; }
     configs.forEach(function (c, k) { h += cls(k) + esc(c.name) + "</th>"; });
     h += "</tr>";
@@ -1211,7 +1214,7 @@ function pcnoptMap(map, D, bounds) {
       });
       h += "</tr>";
     });
-    summaryBox.innerHTML = h + "</table>";
+    summaryBox.innerHTML = h + "</table></details>";
   }
   var Summary = L.Control.extend({
     options: {position: "bottomleft"},
