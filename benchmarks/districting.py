@@ -27,7 +27,7 @@ import networkx as nx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pcnopt.model import PlaceGraph, SolveOptions, solve_place  # noqa: E402
+from pcnopt.model import PlaceGraph, SolveOptions, solve_place
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "districting"
 
@@ -44,8 +44,9 @@ def graph_from_json(
     total = sum(pop)
     lo = math.ceil(0.995 * total / k) if lo is None else lo
     hi = math.floor(1.005 * total / k) if hi is None else hi
-    edges = sorted({(min(index[a], index[b]), max(index[a], index[b])) for a, b in g.edges
-                    if a != b})
+    edges = sorted(
+        {(min(index[a], index[b]), max(index[a], index[b])) for a, b in g.edges if a != b}
+    )
     distance = None
     if objective == "hess-hops":
         hops = dict(nx.all_pairs_shortest_path_length(g))
@@ -62,22 +63,40 @@ def graph_from_json(
     return graph, lo, hi, len(edges)
 
 
-def run_one(path: Path, *, k: int, lo: float | None, hi: float | None, objective: str,
-            solver: str, time_limit: float | None) -> dict[str, object]:
+def run_one(
+    path: Path,
+    *,
+    k: int,
+    lo: float | None,
+    hi: float | None,
+    objective: str,
+    solver: str,
+    time_limit: float | None,
+) -> dict[str, object]:
     """Solve one instance with a fixed number of parts and return a result row."""
     graph, lo_v, hi_v, m = graph_from_json(path, k=k, lo=lo, hi=hi, objective=objective)
     options = SolveOptions(
-        min_size=lo_v, max_size=hi_v, n_pcns=k, solver=solver, time_limit=time_limit,
-        objective="boundary" if objective == "cut-edges" else "compact", threads=1,
+        min_size=lo_v,
+        max_size=hi_v,
+        n_pcns=k,
+        solver=solver,
+        time_limit=time_limit,
+        objective="boundary" if objective == "cut-edges" else "compact",
+        threads=1,
     )
     start = time.perf_counter()
     solution = solve_place(graph, options=options)
     seconds = time.perf_counter() - start
     feasible = solution.status in ("optimal", "feasible", "trivial", "below_minimum")
     return {
-        "instance": path.stem, "n": len(graph.codes), "m": m, "k": k,
+        "instance": path.stem,
+        "n": len(graph.codes),
+        "m": m,
+        "k": k,
         "objective": solution.objective if feasible else None,
-        "bound": solution.bound, "status": solution.status, "seconds": seconds,
+        "bound": solution.bound,
+        "status": solution.status,
+        "seconds": seconds,
     }
 
 
@@ -95,8 +114,9 @@ COLUMNS = ["instance", "n", "m", "k", "objective", "bound", "status", "seconds"]
 def print_table(rows: list[dict[str, object]], columns: list[str]) -> None:
     """Print rows as an aligned text table."""
     cells = [[_fmt(row.get(c)) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) if cells else len(c)
-              for i, c in enumerate(columns)]
+    widths = [
+        max(len(c), *(len(r[i]) for r in cells)) if cells else len(c) for i, c in enumerate(columns)
+    ]
     print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
     for r in cells:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)), flush=True)
@@ -106,14 +126,22 @@ def run_all(folder: Path, *, objective: str, solver: str, time_limit: float | No
     """Run every instance of the folder and compare with the published results."""
     rows: list[dict[str, object]] = []
     optima = list(csv.DictReader((folder / "optima_min_cut_edges_county.csv").open()))
-    infeasible = list(csv.DictReader((folder / "contiguity_infeasible_county_instances.csv")
-                                     .open()))
+    infeasible = list(
+        csv.DictReader((folder / "contiguity_infeasible_county_instances.csv").open())
+    )
     columns = [*COLUMNS, "published", "match"]
     print_table([], columns)
     for row in optima + infeasible:
         path = folder / row["file"]
-        result = run_one(path, k=int(row["k"]), lo=float(row["L"]), hi=float(row["U"]),
-                         objective=objective, solver=solver, time_limit=time_limit)
+        result = run_one(
+            path,
+            k=int(row["k"]),
+            lo=float(row["L"]),
+            hi=float(row["U"]),
+            objective=objective,
+            solver=solver,
+            time_limit=time_limit,
+        )
         result["instance"] = f"{row['state']} {path.stem}"
         if "opt_contig" in row:
             published = float(row["opt_contig"])
@@ -121,8 +149,9 @@ def run_all(folder: Path, *, objective: str, solver: str, time_limit: float | No
             if objective != "cut-edges":
                 result["match"] = "n/a"
             elif result["status"] == "optimal":
-                result["match"] = "yes" if abs(float(result["objective"]) - published) < 1e-6 \
-                    else "NO"
+                result["match"] = (
+                    "yes" if abs(float(result["objective"]) - published) < 1e-6 else "NO"
+                )
             elif result["objective"] is not None and result["bound"] is not None:
                 ok = float(result["bound"]) - 1e-6 <= published <= float(result["objective"]) + 1e-6
                 result["match"] = "consistent" if ok else "NO"
@@ -155,20 +184,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--solver", default="cbc")
     parser.add_argument("--time-limit", type=float, default=None, help="seconds per instance")
     parser.add_argument("--all", action="store_true", help="run every published instance")
-    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR,
-                        help="folder with county/ and the published CSV files")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=DEFAULT_DIR,
+        help="folder with county/ and the published CSV files",
+    )
     args = parser.parse_args(argv)
     if args.all:
         if not (args.dir / "optima_min_cut_edges_county.csv").is_file():
             parser.error(f"{args.dir} has no optima_min_cut_edges_county.csv; pass --dir")
-        return run_all(args.dir, objective=args.objective, solver=args.solver,
-                       time_limit=args.time_limit)
+        return run_all(
+            args.dir, objective=args.objective, solver=args.solver, time_limit=args.time_limit
+        )
     if args.path is None or args.k is None:
         parser.error("give PATH.json and --k, or --all")
     if not args.path.is_file():
         parser.error(f"{args.path}: no such file")
-    row = run_one(args.path, k=args.k, lo=args.lo, hi=args.hi, objective=args.objective,
-                  solver=args.solver, time_limit=args.time_limit)
+    row = run_one(
+        args.path,
+        k=args.k,
+        lo=args.lo,
+        hi=args.hi,
+        objective=args.objective,
+        solver=args.solver,
+        time_limit=args.time_limit,
+    )
     print_table([row], COLUMNS)
     return 0
 

@@ -135,8 +135,14 @@ def grow_and_improve(
     """
     node_list = sorted(nodes)
     scorer = _Scorer(
-        pop=pop, min_size=min_size, max_size=max_size, lower_weight=lower_weight,
-        upper_weight=upper_weight, together=together, apart=apart, part_cost=part_cost,
+        pop=pop,
+        min_size=min_size,
+        max_size=max_size,
+        lower_weight=lower_weight,
+        upper_weight=upper_weight,
+        together=together,
+        apart=apart,
+        part_cost=part_cost,
         rule_penalty=max(max_size, 1.0) * max(lower_weight, upper_weight) * 10,
     )
     rng = np.random.default_rng(seed)
@@ -147,10 +153,14 @@ def grow_and_improve(
             if start % 2 == 0:
                 parts = _grow(node_list, adj, pop, dist, k, rng)
             else:
-                parts = _grow_capacitated(node_list, adj, pop, dist, k, rng, max_size,
-                                          part_cost)
-            parts = _local_search(parts, adj, scorer, max_passes=max_passes,
-                                  allow_merge=len(k_values) > 1 or min_size > 0)
+                parts = _grow_capacitated(node_list, adj, pop, dist, k, rng, max_size, part_cost)
+            parts = _local_search(
+                parts,
+                adj,
+                scorer,
+                max_passes=max_passes,
+                allow_merge=len(k_values) > 1 or min_size > 0,
+            )
             label = {v: idx for idx, part in enumerate(parts) for v in part}
             violation = sum(scorer.size_violation(float(pop[list(p)].sum())) for p in parts)
             violation += scorer.rule_violation(label)
@@ -334,8 +344,11 @@ def _local_search(
                 label[v] = b
                 after_rule = rule_bad(v, label)
                 label[v] = a
-                new = (scorer.size_violation(sizes[a] - pop[v])
-                       + scorer.size_violation(sizes[b] + pop[v]) + after_rule)
+                new = (
+                    scorer.size_violation(sizes[a] - pop[v])
+                    + scorer.size_violation(sizes[b] + pop[v])
+                    + after_rule
+                )
                 cost_b = scorer.part_cost(new_b)
                 dcost = cost_rest + cost_b - costs[a] - costs[b]
                 dviol = new - old
@@ -363,8 +376,9 @@ def _local_search(
     return [p for p in parts if p]
 
 
-def _connected_subsets(nodes: set[int], root: int, adj: Sequence[set[int]], pop: np.ndarray,
-                       cap: float, limit: int) -> list[frozenset[int]]:
+def _connected_subsets(
+    nodes: set[int], root: int, adj: Sequence[set[int]], pop: np.ndarray, cap: float, limit: int
+) -> list[frozenset[int]]:
     """Connected subsets of ``nodes`` that contain ``root``, population at most ``cap``."""
     out: list[frozenset[int]] = []
 
@@ -379,8 +393,14 @@ def _connected_subsets(nodes: set[int], root: int, adj: Sequence[set[int]], pop:
             new_size = size + float(pop[w])
             if new_size > cap:
                 continue
-            excl = {u for u in adj[w] if u in nodes and u not in sub and u not in ext
-                    and all(u not in adj[s] for s in sub)}
+            excl = {
+                u
+                for u in adj[w]
+                if u in nodes
+                and u not in sub
+                and u not in ext
+                and all(u not in adj[s] for s in sub)
+            }
             extend(sub | {w}, ext | excl, new_size)
 
     extend(frozenset([root]), {u for u in adj[root] if u in nodes}, float(pop[root]))
@@ -399,8 +419,14 @@ def _pair_reopt(
     """Re-split the union of two adjacent parts optimally (enumeration); True if improved."""
     pop = scorer.pop
     improved = False
-    pairs = sorted({(min(label[v], label[w]), max(label[v], label[w]))
-                    for v in label for w in adj[v] if w in label and label[w] != label[v]})
+    pairs = sorted(
+        {
+            (min(label[v], label[w]), max(label[v], label[w]))
+            for v in label
+            for w in adj[v]
+            if w in label and label[w] != label[v]
+        }
+    )
     rules = [(a, b, True) for a, b in scorer.together] + [(a, b, False) for a, b in scorer.apart]
     for a, b in pairs:
         if not parts[a] or not parts[b]:
@@ -415,8 +441,9 @@ def _pair_reopt(
             return scorer.rule_penalty * bad
 
         old_first = frozenset(parts[a] if min(union) in parts[a] else parts[b])
-        old_viol = (scorer.size_violation(sizes[a]) + scorer.size_violation(sizes[b])
-                    + rule_cost(old_first))
+        old_viol = (
+            scorer.size_violation(sizes[a]) + scorer.size_violation(sizes[b]) + rule_cost(old_first)
+        )
         old_cost = costs[a] + costs[b]
         best = None
         cap = max(scorer.hi, float(pop[list(union)].sum()))

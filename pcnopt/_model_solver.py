@@ -96,13 +96,21 @@ def run(
         time_limit = max(1.0, float(time_limit))
     lowered = solver.lower()
     if lowered == "cbc":
-        return _run_cbc(prob, time_limit=time_limit, threads=threads, mip_gap=mip_gap,
-                        warm_start=warm_start)
+        return _run_cbc(
+            prob, time_limit=time_limit, threads=threads, mip_gap=mip_gap, warm_start=warm_start
+        )
     if lowered == "highs":
-        return _run_highs(prob, time_limit=time_limit, threads=threads, mip_gap=mip_gap,
-                          warm_start=warm_start)
-    return _run_other(prob, name=solver, time_limit=time_limit, threads=threads,
-                      mip_gap=mip_gap, warm_start=warm_start)
+        return _run_highs(
+            prob, time_limit=time_limit, threads=threads, mip_gap=mip_gap, warm_start=warm_start
+        )
+    return _run_other(
+        prob,
+        name=solver,
+        time_limit=time_limit,
+        threads=threads,
+        mip_gap=mip_gap,
+        warm_start=warm_start,
+    )
 
 
 def _set_start(prob: pulp.LpProblem, warm_start: dict[str, float] | None) -> None:
@@ -155,8 +163,10 @@ def _run_cbc(
             bound = float(found[-1])
     if "infeasible" in text.lower():
         return RunResult("infeasible", None, None, {})
-    has_solution = prob.sol_status in (1, 2) and objective is not None and (
-        "optimal" in text.lower() or "stopped" in text.lower() or "finished" in text.lower()
+    has_solution = (
+        prob.sol_status in (1, 2)
+        and objective is not None
+        and ("optimal" in text.lower() or "stopped" in text.lower() or "finished" in text.lower())
     )
     if not has_solution:
         if prob.status == -1:
@@ -207,11 +217,13 @@ def _run_highs(
         solution.value_valid = True
         model.setSolution(solution)
     cmd.callSolver(prob)
-    status, sol_status = cmd.findSolutionValues(prob)
+    _, sol_status = cmd.findSolutionValues(prob)
     model_status = model.getModelStatus()
     info = model.getInfo()
-    if model_status in (highspy.HighsModelStatus.kInfeasible,
-                        highspy.HighsModelStatus.kUnboundedOrInfeasible):
+    if model_status in (
+        highspy.HighsModelStatus.kInfeasible,
+        highspy.HighsModelStatus.kUnboundedOrInfeasible,
+    ):
         return RunResult("infeasible", None, None, {})
     bound = _finite(float(info.mip_dual_bound))
     if sol_status not in (1, 2):
@@ -236,9 +248,14 @@ def _run_other(
     warm_start: dict[str, float] | None,
 ) -> RunResult:
     try:
-        cmd = pulp.getSolver(name, msg=False, timeLimit=time_limit, threads=threads,
-                             gapRel=mip_gap if mip_gap > 0 else None,
-                             warmStart=warm_start is not None)
+        cmd = pulp.getSolver(
+            name,
+            msg=False,
+            timeLimit=time_limit,
+            threads=threads,
+            gapRel=mip_gap if mip_gap > 0 else None,
+            warmStart=warm_start is not None,
+        )
     except Exception as exc:  # PuLP raises several types for unknown solvers
         raise SolverError(f"solver {name!r} is not known to PuLP: {exc}") from exc
     _set_start(prob, warm_start)
@@ -252,6 +269,5 @@ def _run_other(
         return RunResult("no_solution", None, None, {})
     objective = float(pulp.value(prob.objective) or 0.0)
     if prob.sol_status == 1:
-        return RunResult("optimal", objective, objective if mip_gap == 0 else None,
-                         _values(prob))
+        return RunResult("optimal", objective, objective if mip_gap == 0 else None, _values(prob))
     return RunResult("feasible", objective, None, _values(prob))

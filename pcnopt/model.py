@@ -28,7 +28,8 @@ so :math:`R_j` is computed in the subgraph of practices with index :math:`\ge j`
         \quad \forall j \\
     \text{count}\quad & k_{\min} \le \textstyle\sum_j x_{jj} \le k_{\max} \\
     \text{contiguity}\quad & x_{ij} \le \textstyle\sum_{k \in S} x_{kj}
-        \quad \forall j,\ i \in R_j \setminus \{j\},\ S \text{ an } i,j\text{-separator in } G[R_j] \\
+        \quad \forall j,\ i \in R_j \setminus \{j\},\
+        S \text{ an } i,j\text{-separator in } G[R_j] \\
     \text{rules}\quad & x_{aj} = x_{bj}\ (\text{keep together}),\quad
         x_{aj} + x_{bj} \le x_{jj}\ (\text{keep apart}) \quad \forall j
 
@@ -81,6 +82,7 @@ incumbent returned if the time limit arrives before the solver finds a connected
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Sequence
@@ -168,25 +170,34 @@ class PlaceGraph:
             problems.append("practice codes are repeated")
         if list(self.codes) != sorted(self.codes):
             problems.append("practice codes are not sorted")
-        bad_pop = [c for c, p in zip(self.codes, self.population, strict=False)
-                   if not (math.isfinite(p) and p >= 0)]
+        bad_pop = [
+            c
+            for c, p in zip(self.codes, self.population, strict=False)
+            if not (math.isfinite(p) and p >= 0)
+        ]
         if bad_pop:
             problems.append(f"population is negative or missing for {', '.join(bad_pop[:5])}")
         for i, j, length in self.edges:
             if not (0 <= i < j < n) or not (math.isfinite(length) and length >= 0):
-                problems.append(f"edge ({i}, {j}, {length}) is not a valid (i < j < n, length "
-                                ">= 0) edge")
+                problems.append(
+                    f"edge ({i}, {j}, {length}) is not a valid (i < j < n, length >= 0) edge"
+                )
                 break
         if self.distance is not None and (
             len(self.distance) != n or any(len(row) != n for row in self.distance)
         ):
             problems.append(f"distance is not a {n}x{n} matrix")
         if problems:
-            raise InputError([
-                Problem(file=f"place {self.place_id}", message=p + ".",
-                        fix="rebuild the place graph with pcnopt.geography")
-                for p in problems
-            ])
+            raise InputError(
+                [
+                    Problem(
+                        file=f"place {self.place_id}",
+                        message=p + ".",
+                        fix="rebuild the place graph with pcnopt.geography",
+                    )
+                    for p in problems
+                ]
+            )
 
 
 @dataclass(frozen=True)
@@ -269,24 +280,34 @@ class SolveOptions:
         if not (math.isfinite(self.max_size) and self.max_size > 0):
             errors.append(f"max_size must be a positive number, got {self.max_size!r}")
         elif self.min_size > self.max_size:
-            errors.append(f"min_size ({self.min_size:,.0f}) is above max_size "
-                          f"({self.max_size:,.0f}); swap them")
+            errors.append(
+                f"min_size ({self.min_size:,.0f}) is above max_size "
+                f"({self.max_size:,.0f}); swap them"
+            )
         terms = self._normalised_objective(errors)
         object.__setattr__(self, "objective", terms)
         if self.n_pcns is not None and not (
             self.n_pcns == "fewest"
-            or (isinstance(self.n_pcns, int) and not isinstance(self.n_pcns, bool)
-                and self.n_pcns >= 1)
+            or (
+                isinstance(self.n_pcns, int)
+                and not isinstance(self.n_pcns, bool)
+                and self.n_pcns >= 1
+            )
         ):
-            errors.append(f"n_pcns must be a whole number >= 1, 'fewest' or None, "
-                          f"got {self.n_pcns!r}")
+            errors.append(
+                f"n_pcns must be a whole number >= 1, 'fewest' or None, got {self.n_pcns!r}"
+            )
         for name in ("min_pcns", "max_pcns"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                                      or value < 1):
+            if value is not None and (
+                not isinstance(value, int) or isinstance(value, bool) or value < 1
+            ):
                 errors.append(f"{name} must be a whole number >= 1 or None, got {value!r}")
-        if (isinstance(self.min_pcns, int) and isinstance(self.max_pcns, int)
-                and self.min_pcns > self.max_pcns):
+        if (
+            isinstance(self.min_pcns, int)
+            and isinstance(self.max_pcns, int)
+            and self.min_pcns > self.max_pcns
+        ):
             errors.append(f"min_pcns ({self.min_pcns}) is above max_pcns ({self.max_pcns})")
         if isinstance(self.n_pcns, int) and not isinstance(self.n_pcns, bool):
             if isinstance(self.min_pcns, int) and self.n_pcns < self.min_pcns:
@@ -296,11 +317,13 @@ class SolveOptions:
         if self.time_limit is not None and not (
             isinstance(self.time_limit, int | float) and self.time_limit > 0
         ):
-            errors.append(f"time_limit must be a positive number of seconds or None, "
-                          f"got {self.time_limit!r}")
+            errors.append(
+                f"time_limit must be a positive number of seconds or None, got {self.time_limit!r}"
+            )
         if not isinstance(self.solver, str) or not self.solver:
-            errors.append(f"solver must be a solver name such as 'cbc' or 'highs', "
-                          f"got {self.solver!r}")
+            errors.append(
+                f"solver must be a solver name such as 'cbc' or 'highs', got {self.solver!r}"
+            )
         if not isinstance(self.threads, int) or self.threads < 1:
             errors.append(f"threads must be a whole number >= 1, got {self.threads!r}")
         if not (0 <= self.mip_gap < 1):
@@ -308,8 +331,7 @@ class SolveOptions:
         if not isinstance(self.max_rounds, int) or self.max_rounds < 1:
             errors.append(f"max_rounds must be a whole number >= 1, got {self.max_rounds!r}")
         if self.contiguity not in ("auto", "cuts", "flow"):
-            errors.append(f"contiguity must be 'auto', 'cuts' or 'flow', got "
-                          f"{self.contiguity!r}")
+            errors.append(f"contiguity must be 'auto', 'cuts' or 'flow', got {self.contiguity!r}")
         errors += self._rule_contradictions()
         if errors:
             raise OptionError("Invalid solve options:\n  - " + "\n  - ".join(errors))
@@ -347,14 +369,18 @@ class SolveOptions:
                 continue
             code, label = item
             if code in labels and labels[code] != label:
-                errors.append(f"practice {code} is fixed to two networks, {labels[code]!r} and "
-                              f"{label!r}; keep one")
+                errors.append(
+                    f"practice {code} is fixed to two networks, {labels[code]!r} and "
+                    f"{label!r}; keep one"
+                )
             labels[code] = label
         for group in self.keep_together:
             for code in group:
                 if code in excluded:
-                    errors.append(f"practice {code} is both excluded and in keep_together "
-                                  f"{tuple(group)}; remove one of the two")
+                    errors.append(
+                        f"practice {code} is both excluded and in keep_together "
+                        f"{tuple(group)}; remove one of the two"
+                    )
         for code in labels:
             if code in excluded:
                 errors.append(f"practice {code} is both excluded and fixed to {labels[code]!r}")
@@ -371,7 +397,8 @@ class SolveOptions:
                     if g in seen:
                         errors.append(
                             f"practices {seen[g]} and {code} must be kept apart, but keep_together"
-                            f"/fixed rules put them in the same network; change one of the rules")
+                            f"/fixed rules put them in the same network; change one of the rules"
+                        )
                     seen[g] = code
         group_label: dict[int, str] = {}
         for code, label in labels.items():
@@ -380,7 +407,8 @@ class SolveOptions:
                 errors.append(
                     f"practice {code} is fixed to {label!r} but keep_together/fixed rules join it "
                     f"to practices fixed to {group_label[g]!r}; different labels mean different "
-                    "networks")
+                    "networks"
+                )
             group_label.setdefault(g, label)
         return errors
 
@@ -391,13 +419,13 @@ def _together_groups(options: SolveOptions) -> list[set[str]]:
     for group in options.keep_together:
         codes = list(group)
         graph.add_nodes_from(codes)
-        graph.add_edges_from(zip(codes, codes[1:], strict=False))
+        graph.add_edges_from(itertools.pairwise(codes))
     by_label: dict[str, list[str]] = {}
     for code, label in options.fixed:
         by_label.setdefault(label, []).append(code)
     for codes in by_label.values():
         graph.add_nodes_from(codes)
-        graph.add_edges_from(zip(codes, codes[1:], strict=False))
+        graph.add_edges_from(itertools.pairwise(codes))
     return [set(c) for c in sorted(nx.connected_components(graph), key=lambda c: sorted(c))]
 
 
@@ -507,9 +535,15 @@ class _Place:
                 total += w * float(self.cost[np.ix_(idx, idx)].sum(axis=0).min())
             elif name == "boundary":
                 members = set(idx)
-                total += w * 0.5 * sum(
-                    self.length[(min(u, v), max(u, v))]
-                    for u in idx for v in self.adj[u] if v not in members
+                total += (
+                    w
+                    * 0.5
+                    * sum(
+                        self.length[(min(u, v), max(u, v))]
+                        for u in idx
+                        for v in self.adj[u]
+                        if v not in members
+                    )
                 )
             elif name == "disruption" and self.current is not None:
                 counts: dict[str, float] = {}
@@ -585,8 +619,12 @@ def evaluate_partition(
         matching = nx.max_weight_matching(bip)
         kept = sum(bip.edges[a, b]["weight"] for a, b in matching)
         disruption = with_current - kept
-    return {"compact": compact, "boundary": boundary, "disruption": disruption,
-            "count": float(len(parts))}
+    return {
+        "compact": compact,
+        "boundary": boundary,
+        "disruption": disruption,
+        "count": float(len(parts)),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -620,9 +658,17 @@ def _reach(place: _Place, src: int, cap: float, allowed: set[int]) -> dict[int, 
 class _Model:
     """The Hess model of one block (a set of components solved together)."""
 
-    def __init__(self, place: _Place, nodes: Sequence[int], *, k_lo: int, k_hi: int,
-                 together: Sequence[tuple[int, int]], apart: Sequence[tuple[int, int]],
-                 upper_cutoff: float | None) -> None:
+    def __init__(
+        self,
+        place: _Place,
+        nodes: Sequence[int],
+        *,
+        k_lo: int,
+        k_hi: int,
+        together: Sequence[tuple[int, int]],
+        apart: Sequence[tuple[int, int]],
+        upper_cutoff: float | None,
+    ) -> None:
         self.place = place
         self.nodes = sorted(nodes)
         self.prob = pulp.LpProblem("pcn_place", pulp.LpMinimize)
@@ -664,8 +710,11 @@ class _Model:
                 continue  # j cannot be the hub of a large-enough network
             if upper_cutoff is not None and place.free_hub and len(place.terms) == 1:
                 # distance fixing: assigning i to j alone would cost more than the incumbent
-                reach = {i: d for i, d in reach.items()
-                         if place.cost[i, j] <= upper_cutoff * (1 + 1e-9) + 1e-9}
+                reach = {
+                    i: d
+                    for i, d in reach.items()
+                    if place.cost[i, j] <= upper_cutoff * (1 + 1e-9) + 1e-9
+                }
                 if j not in reach:
                     continue
             self.reach[j] = reach
@@ -673,7 +722,7 @@ class _Model:
                 self.x[i, j] = pulp.LpVariable(f"x_{i}_{j}", cat=pulp.LpBinary)
         self.hubs = sorted(self.reach)
         self.hubs_of: dict[int, list[int]] = {i: [] for i in self.nodes}
-        for (i, j) in self.x:
+        for i, j in self.x:
             self.hubs_of[i].append(j)
 
     # --- constraint families ----------------------------------------------------------------
@@ -709,10 +758,13 @@ class _Model:
             for i in reach:
                 if i == j:
                     continue
-                sep = sorted(k for k in self.place.adj[i]
-                             if k in reach and reach[k] + pop[i] <= cap + 1e-9)
-                self.prob += (self.x[i, j] <= pulp.lpSum(self.x[k, j] for k in sep),
-                              f"sep1_{i}_{j}")
+                sep = sorted(
+                    k for k in self.place.adj[i] if k in reach and reach[k] + pop[i] <= cap + 1e-9
+                )
+                self.prob += (
+                    self.x[i, j] <= pulp.lpSum(self.x[k, j] for k in sep),
+                    f"sep1_{i}_{j}",
+                )
 
     def _add_flow_contiguity(self) -> None:
         """Single-commodity flow per hub (Shirabe): the hub ships one unit to each member.
@@ -741,8 +793,10 @@ class _Model:
                     outflow[u].append(f)
             for i in sorted(reach):
                 if i != j:
-                    self.prob += (pulp.lpSum(inflow[i]) - pulp.lpSum(outflow[i]) == self.x[i, j],
-                                  f"flow_{j}_{i}")
+                    self.prob += (
+                        pulp.lpSum(inflow[i]) - pulp.lpSum(outflow[i]) == self.x[i, j],
+                        f"flow_{j}_{i}",
+                    )
 
     def add_separator_cuts(self, parts: dict[int, list[int]]) -> int:
         """Add a,b-separator inequalities for every network not connected to its hub."""
@@ -764,14 +818,17 @@ class _Model:
                     if key in self._cut_seen:
                         continue
                     self._cut_seen.add(key)
-                    self.prob += (self.x[i, j] <= pulp.lpSum(self.x[k, j] for k in sep),
-                                  f"cut{self.cuts}_{i}_{j}")
+                    self.prob += (
+                        self.x[i, j] <= pulp.lpSum(self.x[k, j] for k in sep),
+                        f"cut{self.cuts}_{i}_{j}",
+                    )
                     self.cuts += 1
                     added += 1
         return added
 
-    def _add_rules(self, together: Sequence[tuple[int, int]],
-                   apart: Sequence[tuple[int, int]]) -> None:
+    def _add_rules(
+        self, together: Sequence[tuple[int, int]], apart: Sequence[tuple[int, int]]
+    ) -> None:
         for r, (a, b) in enumerate(together):
             for j in sorted(set(self.hubs_of[a]) | set(self.hubs_of[b])):
                 xa = self.x.get((a, j), 0)
@@ -825,8 +882,10 @@ class _Model:
             for c in here:
                 self.z[j, c] = pulp.LpVariable(f"z_{j}_{label_id[c]}", cat=pulp.LpBinary)
             if here:
-                self.prob += (pulp.lpSum(self.z[j, c] for c in here) <= self.x[j, j],
-                              f"match_hub_{j}")
+                self.prob += (
+                    pulp.lpSum(self.z[j, c] for c in here) <= self.x[j, j],
+                    f"match_hub_{j}",
+                )
         for c in labels:
             zs = [self.z[j, c] for j in self.hubs if (j, c) in self.z]
             if zs:
@@ -951,12 +1010,16 @@ def _arith_reason(total: float, count: int, lo: float, hi: float) -> str:
     below = k_min - 1
     parts = []
     if below >= 1:
-        parts.append(f"{below} network{'s' if below > 1 else ''} would hold more than "
-                     f"{_fmt(hi)} patients each on average")
+        parts.append(
+            f"{below} network{'s' if below > 1 else ''} would hold more than "
+            f"{_fmt(hi)} patients each on average"
+        )
     parts.append(f"{k_min} networks would need at least {_fmt(k_min * lo)}")
-    return (f"The {count} practice{'s' if count > 1 else ''} connected here have "
-            f"{_fmt(total)} patients in total: {' and '.join(parts)}, so no split fits "
-            f"{_fmt(lo)}-{_fmt(hi)}.")
+    return (
+        f"The {count} practice{'s' if count > 1 else ''} connected here have "
+        f"{_fmt(total)} patients in total: {' and '.join(parts)}, so no split fits "
+        f"{_fmt(lo)}-{_fmt(hi)}."
+    )
 
 
 def solve_place(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
@@ -989,8 +1052,10 @@ def solve_place(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
     index = {code: i for i, code in enumerate(graph.codes)}
     _check_codes(options, index, graph.place_id)
     if "disruption" in place.terms and graph.current is None:
-        raise OptionError(f"place {graph.place_id}: the disruption objective needs the current "
-                          "PCN of each practice (PlaceGraph.current)")
+        raise OptionError(
+            f"place {graph.place_id}: the disruption objective needs the current "
+            "PCN of each practice (PlaceGraph.current)"
+        )
     excluded = {index[c] for c in options.excluded}
     groups = [sorted(index[c] for c in g) for g in _together_groups(options)]
     fixed_label = {index[c]: label for c, label in options.fixed}
@@ -1006,7 +1071,8 @@ def solve_place(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
             raise OptionError(
                 f"place {graph.place_id}: practice {graph.codes[i]} has "
                 f"{_fmt(place.pop[i])} patients (above {_fmt(hi)}) and is a network on its own, "
-                "but keep_together/fixed rules join it to other practices; remove that rule")
+                "but keep_together/fixed rules join it to other practices; remove that rule"
+            )
     rest = set(active) - set(big)
     comps = sorted((sorted(c) for c in _components(rest, place.adj)), key=lambda c: c[0])
     comp_of = {v: r for r, c in enumerate(comps) for v in c}
@@ -1015,7 +1081,8 @@ def solve_place(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
             raise OptionError(
                 f"place {graph.place_id}: practices {graph.codes[a]} and {graph.codes[b]} must "
                 "share a network, but no chain of neighbouring practices joins them in this "
-                "place (after exclusions); a network must be contiguous, so drop that rule")
+                "place (after exclusions); a network must be contiguous, so drop that rule"
+            )
 
     parts: list[list[int]] = [[i] for i in big]
     notes: list[str] = [f"single practice above {_fmt(hi)}: own PCN" for _ in big]
@@ -1031,8 +1098,11 @@ def solve_place(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
         k_min, k_max = _k_range(total, lo, hi)
         if total < lo:
             parts.append(comp)
-            note = ("below minimum, approved by commissioner" if options.approved_small
-                    else "below minimum, needs commissioner approval")
+            note = (
+                "below minimum, approved by commissioner"
+                if options.approved_small
+                else "below minimum, needs commissioner approval"
+            )
             notes.append(note)
             statuses.append("below_minimum")
             abs_gaps.append(0.0)
@@ -1040,17 +1110,28 @@ def solve_place(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
                 f"{len(comp)} practice{'s' if len(comp) > 1 else ''} ("
                 f"{', '.join(graph.codes[v] for v in comp[:6])}{'...' if len(comp) > 6 else ''})"
                 f" form an island of {_fmt(total)} patients, below {_fmt(lo)}: one network, "
-                "which needs commissioner approval.")
+                "which needs commissioner approval."
+            )
             continue
         if k_min > k_max:
-            block = _fallback(place, comp, together, apart, deadline,
-                              reason=_arith_reason(total, len(comp), lo, hi), proved=True)
+            block = _fallback(
+                place,
+                comp,
+                together,
+                apart,
+                deadline,
+                reason=_arith_reason(total, len(comp), lo, hi),
+                proved=True,
+            )
             _collect(block, parts, notes, statuses, abs_gaps, reasons)
             continue
         model_comps.append(comp)
 
-    count_rule = (isinstance(options.n_pcns, int) or options.min_pcns is not None
-                  or options.max_pcns is not None)
+    count_rule = (
+        isinstance(options.n_pcns, int)
+        or options.min_pcns is not None
+        or options.max_pcns is not None
+    )
     spans = _current_spans(place, model_comps) if "disruption" in place.terms else False
     if count_rule or spans:
         blocks = [sorted(v for c in model_comps for v in c)] if model_comps else []
@@ -1069,15 +1150,28 @@ def solve_place(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
         if deadline is not None:
             left = sum(len(x) for x in blocks[b:])
             share = time.perf_counter() + max(0.0, deadline - time.perf_counter()) * len(
-                nodes) / max(1, left)
-        block = _solve_block(place, nodes, k_lo=k_lo, k_hi=k_hi, together=together,
-                             apart=apart, deadline=share)
+                nodes
+            ) / max(1, left)
+        block = _solve_block(
+            place, nodes, k_lo=k_lo, k_hi=k_hi, together=together, apart=apart, deadline=share
+        )
         total_rounds += block.rounds
         total_cuts += block.cuts
         _collect(block, parts, notes, statuses, abs_gaps, reasons)
 
-    return _assemble(place, parts, notes, statuses, abs_gaps, reasons, fixed_label,
-                     excluded, start, total_rounds, total_cuts)
+    return _assemble(
+        place,
+        parts,
+        notes,
+        statuses,
+        abs_gaps,
+        reasons,
+        fixed_label,
+        excluded,
+        start,
+        total_rounds,
+        total_cuts,
+    )
 
 
 def _check_codes(options: SolveOptions, index: dict[str, int], place_id: str) -> None:
@@ -1088,24 +1182,26 @@ def _check_codes(options: SolveOptions, index: dict[str, int], place_id: str) ->
     if unknown:
         raise OptionError(
             f"place {place_id}: the rules name practice code(s) not in this place: "
-            f"{', '.join(unknown)}. Check the codes, or solve the place that holds them.")
+            f"{', '.join(unknown)}. Check the codes, or solve the place that holds them."
+        )
 
 
-def _apart_pairs(options: SolveOptions, index: dict[str, int],
-                 groups: list[list[int]]) -> list[tuple[int, int]]:
+def _apart_pairs(
+    options: SolveOptions, index: dict[str, int], groups: list[list[int]]
+) -> list[tuple[int, int]]:
     rep = {v: g[0] for g in groups for v in g}
     pairs: set[tuple[int, int]] = set()
     for group in options.keep_apart:
         members = sorted(index[c] for c in group)
         for a_pos, a in enumerate(members):
-            for b in members[a_pos + 1:]:
+            for b in members[a_pos + 1 :]:
                 pairs.add((min(a, b), max(a, b)))
     by_label: dict[str, int] = {}
     for code, label in sorted(options.fixed):
         by_label.setdefault(label, index[code])
     reps = sorted(by_label.values())
     for a_pos, a in enumerate(reps):
-        for b in reps[a_pos + 1:]:
+        for b in reps[a_pos + 1 :]:
             pairs.add((min(a, b), max(a, b)))
     del rep
     return sorted(pairs)
@@ -1123,8 +1219,14 @@ def _current_spans(place: _Place, comps: list[list[int]]) -> bool:
     return False
 
 
-def _collect(block: _Block, parts: list[list[int]], notes: list[str], statuses: list[str],
-             abs_gaps: list[float | None], reasons: list[str]) -> None:
+def _collect(
+    block: _Block,
+    parts: list[list[int]],
+    notes: list[str],
+    statuses: list[str],
+    abs_gaps: list[float | None],
+    reasons: list[str],
+) -> None:
     for pos, part in enumerate(block.parts):
         parts.append(part)
         notes.append(block.notes.get(pos, ""))
@@ -1134,9 +1236,17 @@ def _collect(block: _Block, parts: list[list[int]], notes: list[str], statuses: 
         reasons.append(block.reason)
 
 
-def _heuristic(place: _Place, nodes: list[int], *, k_lo: int, k_hi: int,
-               together: Sequence[tuple[int, int]], apart: Sequence[tuple[int, int]],
-               lower_weight: float = 1.0, upper_weight: float = 1.0) -> heur.HeuristicResult:
+def _heuristic(
+    place: _Place,
+    nodes: list[int],
+    *,
+    k_lo: int,
+    k_hi: int,
+    together: Sequence[tuple[int, int]],
+    apart: Sequence[tuple[int, int]],
+    lower_weight: float = 1.0,
+    upper_weight: float = 1.0,
+) -> heur.HeuristicResult:
     opts = place.options
     total = float(place.pop[nodes].sum())
     target = total / ((opts.min_size + opts.max_size) / 2)
@@ -1145,7 +1255,7 @@ def _heuristic(place: _Place, nodes: list[int], *, k_lo: int, k_hi: int,
         ks = [max(1, min(len(nodes), round(target)))]
     if opts.n_pcns == "fewest" or "compact" not in place.terms:
         ks = ks[:3]  # boundary and disruption favour few networks
-    elif len(place.terms) == 1 or opts.lexicographic and place.terms[0] == "compact":
+    elif len(place.terms) == 1 or (opts.lexicographic and place.terms[0] == "compact"):
         ks = ks[-3:]  # distance to the hub favours many networks
     else:
         ks = sorted(ks, key=lambda k: (abs(k - target), k))[:3]
@@ -1154,25 +1264,56 @@ def _heuristic(place: _Place, nodes: list[int], *, k_lo: int, k_hi: int,
     apt = [(a, b) for a, b in apart if a in block and b in block]
     starts = 3 if len(nodes) <= 120 else 2
     return heur.grow_and_improve(
-        nodes=nodes, adj=place.adj, pop=place.pop, dist=place.dist,
-        min_size=opts.min_size, max_size=opts.max_size, k_values=sorted(ks),
-        part_cost=place.part_cost, together=tog, apart=apt, lower_weight=lower_weight,
-        upper_weight=upper_weight, starts=starts, seed=0)
+        nodes=nodes,
+        adj=place.adj,
+        pop=place.pop,
+        dist=place.dist,
+        min_size=opts.min_size,
+        max_size=opts.max_size,
+        k_values=sorted(ks),
+        part_cost=place.part_cost,
+        together=tog,
+        apart=apt,
+        lower_weight=lower_weight,
+        upper_weight=upper_weight,
+        starts=starts,
+        seed=0,
+    )
 
 
-def _fallback(place: _Place, nodes: list[int], together: Sequence[tuple[int, int]],
-              apart: Sequence[tuple[int, int]], deadline: float | None, *, reason: str,
-              proved: bool) -> _Block:
-    """Least-violation contiguous plan for a block where the band cannot be met."""
+def _fallback(
+    place: _Place,
+    nodes: list[int],
+    together: Sequence[tuple[int, int]],
+    apart: Sequence[tuple[int, int]],
+    deadline: float | None,
+    *,
+    reason: str,
+    proved: bool,
+    found: heur.HeuristicResult | None = None,
+) -> _Block:
+    """Least-violation contiguous plan for a block where the band cannot be met.
+
+    ``found`` is a heuristic result already computed with equal weights on shortfall and
+    excess; it is reused (no second search after a time limit) unless ``approved_small``.
+    """
     opts = place.options
     lo, hi = opts.min_size, opts.max_size
     total = float(place.pop[nodes].sum())
     k_a = max(1, math.floor(total / hi))
     k_b = max(1, math.ceil(total / lo)) if lo > 0 else k_a
     small_ok = opts.approved_small
-    found = _heuristic(place, nodes, k_lo=min(k_a, k_b), k_hi=max(k_a, k_b) + 1,
-                       together=together, apart=apart, lower_weight=1.0,
-                       upper_weight=1000.0 if small_ok else 1.0)
+    if found is None or small_ok:
+        found = _heuristic(
+            place,
+            nodes,
+            k_lo=min(k_a, k_b),
+            k_hi=max(k_a, k_b) + 1,
+            together=together,
+            apart=apart,
+            lower_weight=1.0,
+            upper_weight=1000.0 if small_ok else 1.0,
+        )
     notes: dict[int, str] = {}
     parts = [list(p) for p in found.parts]
     for pos, part in enumerate(parts):
@@ -1184,21 +1325,34 @@ def _fallback(place: _Place, nodes: list[int], together: Sequence[tuple[int, int
             notes[pos] = f"fallback: size violation {_fmt(short + over)}"
     if small_ok:
         status = "below_minimum"
-        reason = reason + (" The commissioner has approved networks below the minimum here,"
-                           " so the plan with the smallest shortfall is returned.")
+        reason = reason + (
+            " The commissioner has approved networks below the minimum here,"
+            " so the plan with the smallest shortfall is returned."
+        )
     else:
         status = "infeasible" if proved else "unknown"
-        viol = sum(max(0.0, lo - float(place.pop[p].sum()))
-                   + max(0.0, float(place.pop[p].sum()) - hi) for p in parts)
-        reason = reason + (f" Fallback shown: {len(parts)} contiguous network"
-                           f"{'s' if len(parts) > 1 else ''} with the least size violation "
-                           f"found ({_fmt(viol)} patients outside the band in total).")
+        viol = sum(
+            max(0.0, lo - float(place.pop[p].sum())) + max(0.0, float(place.pop[p].sum()) - hi)
+            for p in parts
+        )
+        reason = reason + (
+            f" Fallback shown: {len(parts)} contiguous network"
+            f"{'s' if len(parts) > 1 else ''} with the least size violation "
+            f"found ({_fmt(viol)} patients outside the band in total)."
+        )
     return _Block(parts=parts, status=status, abs_gap=None, notes=notes, reason=reason)
 
 
-def _solve_block(place: _Place, nodes: list[int], *, k_lo: int, k_hi: int,
-                 together: Sequence[tuple[int, int]], apart: Sequence[tuple[int, int]],
-                 deadline: float | None) -> _Block:
+def _solve_block(
+    place: _Place,
+    nodes: list[int],
+    *,
+    k_lo: int,
+    k_hi: int,
+    together: Sequence[tuple[int, int]],
+    apart: Sequence[tuple[int, int]],
+    deadline: float | None,
+) -> _Block:
     opts = place.options
     lo, hi = opts.min_size, opts.max_size
     comps = _components(set(nodes), place.adj)
@@ -1208,9 +1362,11 @@ def _solve_block(place: _Place, nodes: list[int], *, k_lo: int, k_hi: int,
     k_lo, k_hi = max(k_lo, sum_min), min(k_hi, sum_max)
     codes = place.graph.codes
     if k_lo > k_hi:
-        why = (f"The {len(nodes)} practices ({_fmt(total)} patients) need between {sum_min} "
-               f"and {min(sum_max, len(nodes))} networks to fit {_fmt(lo)}-{_fmt(hi)}, which "
-               "the required number of networks rules out.")
+        why = (
+            f"The {len(nodes)} practices ({_fmt(total)} patients) need between {sum_min} "
+            f"and {min(sum_max, len(nodes))} networks to fit {_fmt(lo)}-{_fmt(hi)}, which "
+            "the required number of networks rules out."
+        )
         return _fallback(place, nodes, together, apart, deadline, reason=why, proved=True)
     if len(nodes) == 1:
         return _Block(parts=[list(nodes)], status="trivial", abs_gap=0.0, notes={})
@@ -1227,10 +1383,11 @@ def _solve_block(place: _Place, nodes: list[int], *, k_lo: int, k_hi: int,
     else:
         stages.append([(name, place.weights[name]) for name in place.terms])
     cutoff = None
-    if (incumbent is not None and place.terms == ("compact",) and len(stages) == 1):
+    if incumbent is not None and place.terms == ("compact",) and len(stages) == 1:
         cutoff = sum(place.part_cost(p) for p in incumbent)
-    model = _Model(place, nodes, k_lo=k_lo, k_hi=k_hi, together=together, apart=apart,
-                   upper_cutoff=cutoff)
+    model = _Model(
+        place, nodes, k_lo=k_lo, k_hi=k_hi, together=together, apart=apart, upper_cutoff=cutoff
+    )
     best = incumbent
     status = "optimal"
     abs_gap: float | None = 0.0
@@ -1242,20 +1399,24 @@ def _solve_block(place: _Place, nodes: list[int], *, k_lo: int, k_hi: int,
         rounds += result[3]
         kind, plan, bound = result[0], result[1], result[2]
         if kind == "infeasible":
-            why = (f"The {len(nodes)} practices ({_fmt(total)} patients; first "
-                   f"{codes[nodes[0]]}) cannot be split into contiguous networks of "
-                   f"{_fmt(lo)}-{_fmt(hi)} patients that respect the rules: the solver proved "
-                   "that no such plan exists (every split that fits the band leaves some "
-                   "network in pieces).")
-            block = _fallback(place, nodes, together, apart, deadline, reason=why,
-                              proved=True)
+            why = (
+                f"The {len(nodes)} practices ({_fmt(total)} patients; first "
+                f"{codes[nodes[0]]}) cannot be split into contiguous networks of "
+                f"{_fmt(lo)}-{_fmt(hi)} patients that respect the rules: the solver proved "
+                "that no such plan exists (every split that fits the band leaves some "
+                "network in pieces)."
+            )
+            block = _fallback(place, nodes, together, apart, deadline, reason=why, proved=True)
             block.rounds, block.cuts = rounds, model.cuts
             return block
         if plan is None:
-            why = (f"The time limit ran out before the solver found a contiguous plan for the "
-                   f"{len(nodes)} practices (first {codes[nodes[0]]}) or proved none exists.")
-            block = _fallback(place, nodes, together, apart, deadline, reason=why,
-                              proved=False)
+            why = (
+                f"The time limit ran out before the solver found a contiguous plan for the "
+                f"{len(nodes)} practices (first {codes[nodes[0]]}) or proved none exists."
+            )
+            block = _fallback(
+                place, nodes, together, apart, deadline, reason=why, proved=False, found=found
+            )
             block.rounds, block.cuts = rounds, model.cuts
             return block
         best = plan
@@ -1270,25 +1431,34 @@ def _solve_block(place: _Place, nodes: list[int], *, k_lo: int, k_hi: int,
             if kind == "optimal" and bound is not None:
                 abs_gap = max(0.0, value - bound) if opts.mip_gap > 0 else 0.0
     assert best is not None
-    return _Block(parts=[sorted(p) for p in best], status=status, abs_gap=abs_gap, notes={},
-                  rounds=rounds, cuts=model.cuts)
+    return _Block(
+        parts=[sorted(p) for p in best],
+        status=status,
+        abs_gap=abs_gap,
+        notes={},
+        rounds=rounds,
+        cuts=model.cuts,
+    )
 
 
-def _stage_value(place: _Place, model: _Model, stage: list[tuple[str, float]],
-                 plan: list[list[int]]) -> float:
+def _stage_value(
+    place: _Place, model: _Model, stage: list[tuple[str, float]], plan: list[list[int]]
+) -> float:
     values = model.start_values(plan)
     if values is None:  # pragma: no cover - plans come from the model or fit it
         return math.inf
     total = 0.0
     for name, weight in stage:
         expr = model.expr[name]
-        total += weight * (expr.constant + sum(
-            coef * values.get(var.name, 0.0) for var, coef in expr.items()))
+        total += weight * (
+            expr.constant + sum(coef * values.get(var.name, 0.0) for var, coef in expr.items())
+        )
     return total
 
 
-def _rounds(model: _Model, incumbent: list[list[int]] | None, *,
-            deadline: float | None) -> tuple[str, list[list[int]] | None, float | None, int]:
+def _rounds(
+    model: _Model, incumbent: list[list[int]] | None, *, deadline: float | None
+) -> tuple[str, list[list[int]] | None, float | None, int]:
     """Solve, add separator cuts for disconnected networks, and solve again.
 
     Returns (kind, plan, bound, rounds) with kind optimal | feasible | infeasible | none.
@@ -1304,8 +1474,14 @@ def _rounds(model: _Model, incumbent: list[list[int]] | None, *,
         if remaining is not None and remaining < 0.5:
             break
         warm = model.start_values(best) if best is not None else None
-        res = slv.run(model.prob, solver=opts.solver, time_limit=remaining,
-                      threads=opts.threads, mip_gap=opts.mip_gap, warm_start=warm)
+        res = slv.run(
+            model.prob,
+            solver=opts.solver,
+            time_limit=remaining,
+            threads=opts.threads,
+            mip_gap=opts.mip_gap,
+            warm_start=warm,
+        )
         rounds += 1
         if res.status == "infeasible":
             return "infeasible", None, None, rounds
@@ -1321,16 +1497,30 @@ def _rounds(model: _Model, incumbent: list[list[int]] | None, *,
             break
         # disconnected: keep looping with the new cuts
     if kind in ("optimal", "feasible"):
-        return kind, best, bound if kind == "feasible" else (
-            bound if opts.mip_gap > 0 else best_value), rounds
+        return (
+            kind,
+            best,
+            bound if kind == "feasible" else (bound if opts.mip_gap > 0 else best_value),
+            rounds,
+        )
     if best is not None:
         return "feasible", best, bound, rounds
     return "none", None, bound, rounds
 
 
-def _assemble(place: _Place, parts: list[list[int]], notes: list[str], statuses: list[str],
-              abs_gaps: list[float | None], reasons: list[str], fixed_label: dict[int, str],
-              excluded: set[int], start: float, rounds: int, cuts: int) -> PlaceSolution:
+def _assemble(
+    place: _Place,
+    parts: list[list[int]],
+    notes: list[str],
+    statuses: list[str],
+    abs_gaps: list[float | None],
+    reasons: list[str],
+    fixed_label: dict[int, str],
+    excluded: set[int],
+    start: float,
+    rounds: int,
+    cuts: int,
+) -> PlaceSolution:
     graph = place.graph
     opts = place.options
     order = sorted(range(len(parts)), key=lambda r: min(parts[r]))
@@ -1348,10 +1538,19 @@ def _assemble(place: _Place, parts: list[list[int]], notes: list[str], statuses:
         sizes.append(float(place.pop[parts[r]].sum()))
     seconds = time.perf_counter() - start
     if not parts:
-        return PlaceSolution(place_id=graph.place_id, status="empty", objective=None,
-                             bound=None, gap=None, seconds=seconds, labels=tuple(labels),
-                             hubs=(), notes=(), message="No practices to assign in this place.",
-                             solver=opts.solver)
+        return PlaceSolution(
+            place_id=graph.place_id,
+            status="empty",
+            objective=None,
+            bound=None,
+            gap=None,
+            seconds=seconds,
+            labels=tuple(labels),
+            hubs=(),
+            notes=(),
+            message="No practices to assign in this place.",
+            solver=opts.solver,
+        )
     values = evaluate_partition(graph, labels, squared=opts.squared)
     terms = tuple((name, values[name]) for name in place.terms)
     if opts.lexicographic:
@@ -1385,8 +1584,10 @@ def _assemble(place: _Place, parts: list[list[int]], notes: list[str], statuses:
         "trivial": "Decided by the rules alone",
     }[status]
     k = len(parts)
-    text = (f"{summary}: {k} network{'s' if k > 1 else ''} for {sum(1 for v in labels if v >= 0)}"
-            f" practices in {graph.place_id}")
+    text = (
+        f"{summary}: {k} network{'s' if k > 1 else ''} for {sum(1 for v in labels if v >= 0)}"
+        f" practices in {graph.place_id}"
+    )
     if gap is not None and status == "feasible":
         text += f" (within {gap:.1%} of the best possible)"
     text += "."
@@ -1394,14 +1595,27 @@ def _assemble(place: _Place, parts: list[list[int]], notes: list[str], statuses:
         text += f" {len(excluded)} practice{'s' if len(excluded) > 1 else ''} left out as asked."
     big = sum(1 for note in notes if note.startswith("single practice"))
     if big:
-        text += (f" {big} practice{'s' if big > 1 else ''} above {_fmt(opts.max_size)} "
-                 "form their own network.")
+        text += (
+            f" {big} practice{'s' if big > 1 else ''} above {_fmt(opts.max_size)} "
+            "form their own network."
+        )
     if reasons:
         text += " " + " ".join(reasons)
     if rounds > 1:
         text += f" (Contiguity needed {rounds} solver rounds and {cuts} separator cuts.)"
     return PlaceSolution(
-        place_id=graph.place_id, status=status, objective=objective, bound=bound, gap=gap,
-        seconds=seconds, labels=tuple(labels), hubs=tuple(hubs), notes=tuple(out_notes),
-        message=text, solver=opts.solver, terms=terms, names=tuple(names),
-        populations=tuple(sizes))
+        place_id=graph.place_id,
+        status=status,
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        seconds=seconds,
+        labels=tuple(labels),
+        hubs=tuple(hubs),
+        notes=tuple(out_notes),
+        message=text,
+        solver=opts.solver,
+        terms=terms,
+        names=tuple(names),
+        populations=tuple(sizes),
+    )
