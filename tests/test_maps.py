@@ -167,8 +167,8 @@ def lonlat(x_km: float, y_km: float) -> tuple[float, float]:
     return float(point.y.iloc[0]), float(point.x.iloc[0])
 
 
-def click_at(driver, map_name: str, x_km: float, y_km: float) -> None:
-    """Click the map where a person would, at a point given in the fixture's km grid."""
+def click_at(driver, map_name: str, x_km: float, y_km: float, *, click: bool = True) -> None:
+    """Click the map (or only hover) where a person would, at a point of the fixture's grid."""
     from selenium.webdriver.common.action_chains import ActionChains
 
     lat, lon = lonlat(x_km, y_km)
@@ -177,8 +177,9 @@ def click_at(driver, map_name: str, x_km: float, y_km: float) -> None:
         "return [p.x, p.y];", lat, lon)
     container = driver.find_element("css selector", ".folium-map")
     size = container.size
-    ActionChains(driver).move_to_element_with_offset(
-        container, int(x - size["width"] / 2), int(y - size["height"] / 2)).click().perform()
+    actions = ActionChains(driver).move_to_element_with_offset(
+        container, int(x - size["width"] / 2), int(y - size["height"] / 2))
+    (actions.click() if click else actions).perform()
 
 
 def wait_for(condition, what: str, seconds: float = 5.0):  # type: ignore[no-untyped-def]
@@ -363,6 +364,16 @@ def test_clicking_a_pcn_opens_its_members_and_funding(browser, offline_map, tmp_
     assert f"Suggested role mix {HOSTILE_MIX}" in text
     browser.save_screenshot(str(tmp_path / "pcn_popup.png"))
     nothing_ran(browser)
+
+
+def test_hovering_a_pcn_shows_name_population_practices_and_status(browser, offline_map):
+    path, name = offline_map
+    open_map(browser, path)
+    click_at(browser, name, 23.5, 4.0, click=False)  # B2
+    tip = wait_for(lambda: " ".join(t.text for t in browser.find_elements(
+        "css selector", ".leaflet-tooltip")), "no tooltip on hover")
+    assert tip == "B2\n17,000 patients (band basis)\n2 practices · below band"
+    assert browser.find_elements("css selector", ".leaflet-popup") == []  # hovering opens none
 
 
 def test_clicking_a_practice_opens_its_details(browser, offline_map):
