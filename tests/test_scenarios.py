@@ -1,0 +1,349 @@
+"""Scenario files, changes, engines (in-process, local processes, Dask LocalCluster), resume,
+compare, and bad input through the command line.
+
+Runs use a small region cut from the embedded demo: the 19 practices of place P03 (Caddle
+Vale), split into two places by a ``place`` column west/east of the median longitude, so a
+scenario has two independent places and solves in about a second.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+import cli
+from pcnopt import scenarios
+from pcnopt._errors import InputError
+from pcnopt._scenario_changes import apply_changes
+from pcnopt._scenario_file import read_scenario_file
+from pcnopt.io.practices import practices_from_file
+
+PROJECT = Path(__file__).resolve().parents[1]
+EXAMPLES = PROJECT / "examples"
+
+# Dask's LocalCluster may warn about its own internals under warnings-as-errors.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Port .* is already in use:UserWarning"),
+    pytest.mark.filterwarnings("ignore::ResourceWarning:distributed.*"),
+    pytest.mark.filterwarnings("ignore:.*unclosed.*:ResourceWarning"),
+]
+
+BASE = """\
+name = "base"
+[inputs]
+practices = "small.csv"
+place_field = "place"
+[band]
+min_size = 12000
+max_size = 30000
+[funding]
+year = "2025/26"
+"""
+
+
+@pytest.fixture(scope="module")
+def region(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with ``small.csv`` (19 practices, places W and E) and two scenario files."""
+    folder = tmp_path_factory.mktemp("region")
+    demo = pd.read_csv(PROJECT / "data" / "practices.csv", dtype=str)
+    places = gpd.read_file(PROJECT / "data" / "places.geojson")
+    points = gpd.GeoDataFrame(demo, geometry=gpd.points_from_xy(demo["lon"].astype(float),
+                                                                 demo["lat"].astype(float)),
+                              crs=4326)
+    inside = gpd.sjoin(points, places[places["place_id"] == "P03"], predicate="within")
+    small = demo[demo["practice_code"].isin(inside["practice_code"])].copy()
+    west = small["lon"].astype(float) <= small["lon"].astype(float).median()
+    small["place"] = ["W" if w else "E" for w in west]
+    small.to_csv(folder / "small.csv", index=False)
+    (folder / "base.toml").write_text(BASE)
+    (folder / "merge.toml").write_text(
+        'extends = "base.toml"\nname = "merge"\n[band]\nmax_size = 32000\n'
+        "[[changes]]\ntype = \"merge\"\npractices = [\"%s\", \"%s\"]\n" % tuple(
+            small[~west]["practice_code"].iloc[:2]))
+    return folder
+
+
+def _codes(region: Path, place: str) -> list[str]:
+    small = pd.read_csv(region / "small.csv", dtype=str)
+    return list(small.loc[small["place"] == place, "practice_code"])
+
+
+# ------------------------------------------------------------------------------ files
+
+
+def test_every_example_file_reads() -> None:
+    files = sorted(EXAMPLES.glob("*.toml"))
+    assert len(files) >= 5
+    for path in files:
+        scenario = scenarios.scenario_from_file(path)
+        assert scenario.name and scenario.digest
+
+
+def test_extend_overrides_settings_and_appends_changes(region: Path) -> None:
+    merge = scenarios.scenario_from_file(region / "merge.toml")
+    base = scenarios.scenario_from_file(region / "base.toml")
+    assert merge.config.max_size == 32_000 and merge.config.min_size == 12_000
+    assert merge.config.place_field == "place" == base.config.place_field
+    assert merge.config.practices == (region / "small.csv").resolve()
+    assert [c.kind for c in merge.changes] == ["merge"]
+    assert merge.chain[1].endswith("base.toml")
+    assert merge.digest != base.digest
+
+
+def test_an_extend_cycle_names_the_file_and_key(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text('extends = "b.toml"\n')
+    (tmp_path / "b.toml").write_text('extends = "a.toml"\n')
+    with pytest.raises(InputError, match=r"b\.toml: key 'extends': .*cycle"):
+        read_scenario_file(tmp_path / "a.toml")
+
+
+def test_every_problem_of_a_file_is_reported_together(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('colour = "red"\n[band]\nmin_size = "30k"\n[[changes]]\ntype = "merge"\n'
+                    'practices = ["A1", "A1"]\n[[changes]]\ntype = "teleport"\n')
+    with pytest.raises(InputError) as info:
+        scenarios.scenario_from_file(path)
+    text = str(info.value)
+    assert "4 problems" in text
+    for key in ("'colour'", "'band.min_size'", "'changes[0].practices'", "'changes[1].type'"):
+        assert key in text
+    assert "with itself" in text
+
+
+# ------------------------------------------------------------------------------ changes
+
+
+@pytest.fixture()
+def table(region: Path) -> gpd.GeoDataFrame:
+    practices = practices_from_file(region / "small.csv", columns={"place_id": "place"})
+    return practices
+
+
+def _spec(tmp_path: Path, text: str) -> tuple:
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    return read_scenario_file(path).changes
+
+
+def test_merge_keeps_one_site_with_the_summed_lists(table, tmp_path) -> None:
+    a, b = table["practice_code"].iloc[:2]
+    changes = _spec(tmp_path, f'[[changes]]\ntype = "merge"\npractices = ["{a}", "{b}"]\n'
+                              f'into = "{b}"\n')
+    out, log = apply_changes(table, changes, places=None, practices_file="small.csv")
+    assert a not in set(out["practice_code"]) and len(out) == len(table) - 1
+    row = out.set_index("practice_code").loc[b]
+    assert row["list_size"] == table.set_index("practice_code").loc[[a, b], "list_size"].sum()
+    assert row.geometry.equals(table.set_index("practice_code").geometry[b])
+    assert out["list_size"].sum() == table["list_size"].sum()
+    assert set(log["field"]) >= {"list_size", "merged_into"}
+
+
+@pytest.mark.parametrize(("rule", "receivers"), [("inverse_distance", 3), ("nearest", 1)])
+def test_close_disperses_every_patient_within_the_place(table, tmp_path, rule, receivers) -> None:
+    info = table.set_index("practice_code")
+    code = info.index[info["place_id"] == "W"][0]
+    changes = _spec(tmp_path, f'[[changes]]\ntype = "close"\npractice = "{code}"\nto = "{rule}"\n')
+    out, log = apply_changes(table, changes, places=None, practices_file="small.csv")
+    after = out.set_index("practice_code")
+    assert code not in after.index
+    assert after["list_size"].sum() == info["list_size"].sum()
+    grew = after.index[after["list_size"] != info["list_size"].reindex(after.index)]
+    assert len(grew) == receivers and set(after.loc[grew, "place_id"]) == {"W"}
+    nearest = info[(info["place_id"] == "W") & (info.index != code)].geometry.distance(
+        info.geometry[code]).sort_values(kind="stable").index[:receivers]
+    assert set(grew) == set(nearest)
+    shares = (after.loc[grew, "list_size"] - info.loc[grew, "list_size"]).astype(float)
+    distance = info.geometry[grew].distance(info.geometry[code]).clip(lower=1.0)
+    # more patients to nearer practices
+    assert list(shares.sort_values().index) == list(distance.sort_values(ascending=False).index)
+
+
+def test_grow_in_a_polygon_and_add_and_set(table, tmp_path) -> None:
+    info = table.set_index("practice_code")
+    site = info.iloc[0]
+    lat, lon = float(site.lat), float(site.lon)
+    ring = [[lon - 0.01, lat - 0.01], [lon + 0.01, lat - 0.01], [lon + 0.01, lat + 0.01],
+            [lon - 0.01, lat + 0.01]]
+    other = info.index[5]
+    changes = _spec(tmp_path, (
+        f'[[changes]]\ntype = "grow"\npercent = 10\npolygon = {ring}\n'
+        f'[[changes]]\ntype = "add"\ncode = "NEW001"\nlat = {lat}\nlon = {lon + 0.002}\n'
+        'list_size = 12000\nplace_id = "W"\n'
+        f'[[changes]]\ntype = "set"\npractice = "{other}"\nvalues = {{ list_size = 4321 }}\n'))
+    out, _ = apply_changes(table, changes, places=None, practices_file="small.csv")
+    after = out.set_index("practice_code")
+    assert after.at[info.index[0], "list_size"] == round(site.list_size * 1.1)
+    assert after.at["NEW001", "list_size"] == 12000 and after.at["NEW001", "place_id"] == "W"
+    assert after.at[other, "list_size"] == 4321
+
+
+# ------------------------------------------------------------------------------ runs
+
+
+def _masked(path: Path) -> bytes:
+    """A file's bytes with the measured seconds (the only thing allowed to differ) blanked."""
+    if path.name == "summary.json":
+        data = json.loads(path.read_text())
+        data["seconds"] = None
+        return json.dumps(data, sort_keys=True).encode()
+    if path.name == "places.csv":
+        frame = pd.read_csv(path, dtype=str)
+        return frame.drop(columns="seconds").to_csv(index=False).encode()
+    if path.name == "report.md":
+        return re.sub(rb"\| [0-9.]+ \|\n", b"|\n", path.read_bytes())
+    return path.read_bytes()
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): _masked(p) for p in sorted(folder.rglob("*"))
+            if p.is_file() and ".cache" not in p.parts}
+
+
+@pytest.fixture(scope="module")
+def local_runs(region: Path, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("local") / "runs"
+    batch = scenarios.scenarios_from_files([region / "base.toml", region / "merge.toml"])
+    report = scenarios.run_scenarios(batch, out=out, jobs=2, cache=False)
+    assert [r.status for r in report.runs] == ["done", "done"]
+    assert report.places_solved == 4
+    return out
+
+
+def test_a_scenario_folder_has_the_optimise_outputs_and_the_changes(local_runs: Path) -> None:
+    folder = local_runs / "merge"
+    for name in ("assignments.csv", "pcns.csv", "pcns.geojson", "funding.csv", "changes.csv",
+                 "report.md", "summary.json"):
+        assert (folder / name).exists(), name
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["scenario"]["name"] == "merge"
+    assert summary["scenario"]["changes"][0]["type"] == "merge"
+    assert summary["practices_in"] == 18 and summary["valid"]
+
+
+def test_engines_give_identical_files(region: Path, local_runs: Path, tmp_path: Path) -> None:
+    batch = scenarios.scenarios_from_files([region / "base.toml", region / "merge.toml"])
+    one = scenarios.run_scenarios(batch, out=tmp_path / "one", jobs=1, cache=False)
+    dask = scenarios.run_scenarios(batch, out=tmp_path / "dask", scheduler="local", jobs=2,
+                                   cache=False)
+    assert "LocalCluster, 2 workers" in dask.engine and one.engine == "this process"
+    expected = _files(local_runs)
+    assert len(expected) >= 24
+    assert _files(tmp_path / "one") == expected
+    assert _files(tmp_path / "dask") == expected
+
+
+def test_an_interrupted_batch_resumes_without_redoing_finished_places(
+        region: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pcnopt import pipeline
+
+    batch = scenarios.scenarios_from_files([region / "base.toml", region / "merge.toml"])
+    real = pipeline.solve_place_safely
+    calls: list[str] = []
+
+    def flaky(graph, *, options):  # the third place is interrupted (Ctrl-C)
+        calls.append(graph.place_id)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(graph, options=options)
+
+    def as_real(fn):  # the place cache is keyed by the solver function's name
+        fn.__module__, fn.__qualname__ = real.__module__, real.__qualname__
+        return fn
+
+    monkeypatch.setattr(pipeline, "solve_place_safely", as_real(flaky))
+    with pytest.raises(KeyboardInterrupt):
+        scenarios.run_scenarios(batch, out=tmp_path / "b", jobs=1)
+    monkeypatch.setattr(pipeline, "solve_place_safely", real)
+    written = [p.name for p in (tmp_path / "b").iterdir() if not p.name.startswith(".")]
+    assert all((tmp_path / "b" / name / "summary.json").exists() for name in written)
+    finished = len(calls) - 1  # every place but the interrupted one (the other scenario goes on)
+    assert len(list((tmp_path / "b" / ".cache" / "places").glob("*.json"))) == finished
+    resumed: list[str] = []
+
+    def counted(graph, *, options):
+        resumed.append(graph.place_id)
+        return real(graph, options=options)
+
+    monkeypatch.setattr(pipeline, "solve_place_safely", as_real(counted))
+    report = scenarios.run_scenarios(batch, out=tmp_path / "b", jobs=1)
+    # 4 distinct places in all: those finished before the interruption are not solved again
+    assert len(resumed) == 4 - finished == report.places_solved
+    assert all(r.status in {"done", "skipped"} for r in report.runs)
+    assert all((tmp_path / "b" / name / "summary.json").exists() for name in ("base", "merge"))
+    again = scenarios.run_scenarios(batch, out=tmp_path / "b", jobs=1)
+    assert [r.status for r in again.runs] == ["skipped", "skipped"]
+    assert again.places_solved == 0
+
+
+def test_compare_writes_table_html_and_a_map_layer_per_scenario(local_runs: Path,
+                                                               tmp_path: Path) -> None:
+    out = tmp_path / "compare"
+    assert cli.main(["compare", str(local_runs / "base"), str(local_runs / "merge"),
+                     "--out", str(out), "--no-tiles"]) == 0
+    table = pd.read_csv(out / "compare.csv")
+    assert list(table["scenario"]) == ["base", "merge"]
+    assert table.loc[0, "practices_changing_pcn"] == 0
+    assert table.loc[1, "practices_changing_pcn"] >= 2  # the two merged practices at least
+    assert table.loc[0, "arrs_change_gbp"] == 0
+    assert (table["pcns"] > 0).all()
+    html = (out / "map.html").read_text()
+    assert '"base"' in html and '"merge"' in html
+    practices = pd.read_csv(out / "practices.csv")
+    assert {"pcn_base", "pcn_merge", "arrs_sum_base_gbp", "arrs_sum_merge_gbp"} <= set(practices)
+    assert "Headline figures" in (out / "compare.html").read_text()
+
+
+# ------------------------------------------------------------------------------ bad input
+
+
+def _bad(region: Path, body: str) -> str:
+    return BASE.replace('practices = "small.csv"',
+                        f'practices = "{region / "small.csv"}"') + body
+
+
+@pytest.mark.parametrize(("body", "key", "words"), [
+    ('[extra]\nx = 1\n', "'extra'", "unknown key"),
+    ('[[changes]]\ntype = "close"\npractice = "ZZZ999"\n', "'changes[0].practice'",
+     "not in the practices table"),
+    ('[[changes]]\ntype = "merge"\npractices = ["{w0}", "{w0}"]\n', "'changes[0].practices'",
+     "with itself"),
+    ("{close_all}", "'changes[", "every practice of place"),
+    ('[rules]\nkeep_together = [["ZZZ1", "ZZZ2"]]\n', "'rules.keep_together'",
+     "not in the practices table"),
+])
+def test_bad_scenarios_exit_2_naming_file_and_key_and_write_nothing(
+        region: Path, tmp_path: Path, capsys, body: str, key: str, words: str) -> None:
+    west = _codes(region, "W")
+    close_all = "".join(f'[[changes]]\ntype = "close"\npractice = "{c}"\n' for c in west)
+    path = tmp_path / "bad.toml"
+    path.write_text(_bad(region, body.format(w0=west[0], close_all=close_all)))
+    good = tmp_path / "good.toml"
+    good.write_text(_bad(region, "").replace('name = "base"', 'name = "good"'))
+    out = tmp_path / "out"
+    assert cli.main(["run", str(good), str(path), "--out", str(out), "--jobs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and key in err and words in err and "Traceback" not in err
+    assert not (out / "good").exists() and not (out / "bad").exists()
+
+
+def test_an_extend_cycle_exits_2(tmp_path: Path, capsys) -> None:
+    (tmp_path / "a.toml").write_text('extends = "b.toml"\n')
+    (tmp_path / "b.toml").write_text('extends = "a.toml"\n')
+    assert cli.main(["run", str(tmp_path / "a.toml"), "--out", str(tmp_path / "o")]) == 2
+    assert "key 'extends'" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_folder_that_is_not_a_run_is_not_overwritten(region: Path, tmp_path: Path,
+                                                       capsys) -> None:
+    (tmp_path / "out" / "base").mkdir(parents=True)
+    (tmp_path / "out" / "base" / "notes.txt").write_text("mine")
+    assert cli.main(["run", str(region / "base.toml"), "--out", str(tmp_path / "out")]) == 2
+    assert "not a pcnopt run" in capsys.readouterr().err
+    shutil.rmtree(tmp_path / "out")
