@@ -19,10 +19,10 @@ import pandas as pd
 
 from pcnopt import __version__, geography
 from pcnopt._errors import InputError, OptionError, Problem, SolverError
-from pcnopt.model import PlaceGraph, PlaceSolution, SolveOptions, solve_place
 from pcnopt.io import outputs
 from pcnopt.io.places import places_from_file
 from pcnopt.io.practices import practices_from_file
+from pcnopt.model import PlaceGraph, PlaceSolution, SolveOptions, solve_place
 from pcnopt.validation import ValidationReport, validate_configuration
 
 PROJECT_DATA = Path(__file__).resolve().parents[1] / "data"
@@ -782,14 +782,55 @@ def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
     return rounded(frame)
 
 
+def _map_writers(result: RunResult, *, tiles: bool = True) -> dict[str, Any]:
+    """Writers of ``map.html`` and ``map.png``.
+
+    The map shows the proposed configuration, plus the current one as a second layer when the
+    practices table has ``current_pcn``.
+    """
+    from pcnopt import maps as mapping
+
+    def configurations() -> tuple[Any, list[Any]]:
+        proposed = mapping.configuration_from_run(result, funding=result.funding)
+        compare = []
+        current = result.practices[["practice_code", "current_pcn"]].dropna()
+        if len(current):
+            compare.append(
+                mapping.configuration_from_assignments(
+                    current.rename(columns={"current_pcn": "pcn_id"}),
+                    name="Current (current_pcn)",
+                    practices=result.practices,
+                    places=result.places,
+                    catchments=result.catchments,
+                    edges=result.edges,
+                    min_size=result.summary["settings"]["min_size"],
+                    max_size=result.summary["settings"]["max_size"],
+                )
+            )
+        return proposed, compare
+
+    def write_html(path: Path) -> None:
+        _, compare = configurations()
+        fmap = mapping.map_from_run(result, funding=result.funding, tiles=tiles, compare=compare)
+        mapping.write_map(fmap, path)
+
+    def write_png(path: Path) -> None:
+        proposed, _ = configurations()
+        mapping.static_map_png(proposed, path, practices=result.practices, places=result.places)
+
+    return {"map.html": write_html, "map.png": write_png}
+
+
 def write_run(
-    result: RunResult, out: str | Path, *, extra: dict[str, Any] | None = None
+    result: RunResult, out: str | Path, *, extra: dict[str, Any] | None = None, maps: bool = True
 ) -> Path:
     """Write a run's files into ``out`` atomically.
 
     Files: ``assignments.csv``, ``pcns.csv``, ``pcns.geojson``, ``places.csv``,
-    ``catchments.geojson``, ``adjacency.csv``, ``validation.csv``, ``report.md`` and
-    ``summary.json`` (written last: its presence marks a complete run).
+    ``catchments.geojson``, ``adjacency.csv``, ``validation.csv``, ``report.md``, the funding
+    tables (``funding.csv``, ``role_mix.csv``, ``funding_basis.csv``) when a year is set,
+    ``map.html`` and ``map.png`` (unless ``maps=False``) and ``summary.json`` (written last:
+    its presence marks a complete run).
 
     Parameters
     ----------
@@ -826,6 +867,7 @@ def write_run(
             if result.funding is not None else {}
         ),
         **(extra or {}),
+        **(_map_writers(result) if maps else {}),
         "summary.json": outputs.json_writer(result.summary),
     }
     return outputs.write_folder(out, writers)
