@@ -55,7 +55,7 @@ def apply_changes(
     for change in changes:
         try:
             table = _APPLY[change.kind](table, change, places, log)
-        except _ChangeProblem as exc:
+        except _ChangeError as exc:
             problems.append(Problem(change.file, f"key '{exc.key}': {exc.message}", exc.fix))
     if problems:
         raise InputError(problems)
@@ -65,7 +65,7 @@ def apply_changes(
     return out, pd.DataFrame(log, columns=list(LOG_COLUMNS))
 
 
-class _ChangeProblem(Exception):
+class _ChangeError(Exception):
     def __init__(self, key: str, message: str, fix: str) -> None:
         super().__init__(message)
         self.key, self.message, self.fix = key, message, fix
@@ -74,7 +74,7 @@ class _ChangeProblem(Exception):
 def _require(table: pd.DataFrame, codes: Sequence[str], change: ChangeSpec, name: str) -> None:
     missing = [c for c in codes if c not in table.index]
     if missing:
-        raise _ChangeProblem(
+        raise _ChangeError(
             f"{change.key}.{name}",
             f"practice{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
             f"{'are' if len(missing) > 1 else 'is'} not in the practices table"
@@ -126,7 +126,7 @@ def _close(table: pd.DataFrame, change: ChangeSpec, places: Any, log: list) -> p
     place = table.at[code, "place_id"]
     open_ = table[(table["place_id"] == place) & (table.index != code)]
     if open_.empty:
-        raise _ChangeProblem(
+        raise _ChangeError(
             f"{change.key}.practice",
             f"closing {code} closes every practice of place {place}; its patients would have "
             "nowhere to go.",
@@ -176,20 +176,20 @@ def _grow(table: pd.DataFrame, change: ChangeSpec, places: Any, log: list) -> pd
         codes = list(table.index[table["place_id"] == place])
         if not codes:
             known = ", ".join(sorted(map(str, table["place_id"].dropna().unique()))[:20])
-            raise _ChangeProblem(f"{change.key}.place", f"no practice is in place {place!r}.",
+            raise _ChangeError(f"{change.key}.place", f"no practice is in place {place!r}.",
                                  f"use a place id of the places file ({known}).")
     else:
         area = _polygon(change)
         inside = table.geometry.within(area)
         codes = list(table.index[inside])
         if not codes:
-            raise _ChangeProblem(f"{change.key}.polygon", "no practice lies inside the polygon.",
+            raise _ChangeError(f"{change.key}.polygon", "no practice lies inside the polygon.",
                                  "check the polygon's coordinates (longitude first, WGS84).")
     table = table.copy()
     for code in codes:
         for column in ("list_size", "weighted_population", "patients_65_plus"):
             old = table.at[code, column]
-            new = int(round(old * factor)) if column == "list_size" else (
+            new = round(old * factor) if column == "list_size" else (
                 round(float(old) * factor, 2) if not pd.isna(old) else np.nan)
             table.at[code, column] = new
             _record(log, change, code, column, old, new)
@@ -201,8 +201,8 @@ def _polygon(change: ChangeSpec) -> Any:
     if isinstance(value, Path):
         try:
             frame = gpd.read_file(value)
-        except Exception as exc:  # noqa: BLE001 - any reader failure becomes one message
-            raise _ChangeProblem(f"{change.key}.polygon", f"cannot read {value} ({exc}).",
+        except Exception as exc:
+            raise _ChangeError(f"{change.key}.polygon", f"cannot read {value} ({exc}).",
                                  "give a GeoJSON/GeoPackage polygon file.") from None
         if frame.crs is None:
             frame = frame.set_crs(WGS84)
@@ -210,7 +210,7 @@ def _polygon(change: ChangeSpec) -> Any:
     ring = gpd.GeoSeries([shapely.Polygon(value)], crs=WGS84).to_crs(BNG)
     area = ring.iloc[0]
     if not area.is_valid or area.area == 0:
-        raise _ChangeProblem(f"{change.key}.polygon", "the polygon is not valid (it crosses "
+        raise _ChangeError(f"{change.key}.polygon", "the polygon is not valid (it crosses "
                              "itself or has no area).", "list the corners in order around it.")
     return area
 
@@ -224,7 +224,7 @@ def _site(change: ChangeSpec | dict[str, Any]) -> Any:
 
 def _place_of(point: Any, places: gpd.GeoDataFrame | None, change: ChangeSpec) -> str:
     if places is None:
-        raise _ChangeProblem(f"{change.key}.place_id", "places come from a column of the "
+        raise _ChangeError(f"{change.key}.place_id", "places come from a column of the "
                              "practices table, so the new site needs its place.",
                              'add place_id = "..." to the change.')
     within = places[places.geometry.contains(point)]
@@ -232,7 +232,7 @@ def _place_of(point: Any, places: gpd.GeoDataFrame | None, change: ChangeSpec) -
         return str(within["place_id"].iloc[0])
     distance = places.geometry.distance(point)
     if float(distance.min()) > 5_000:
-        raise _ChangeProblem(change.key, "the site is more than 5 km from every place.",
+        raise _ChangeError(change.key, "the site is more than 5 km from every place.",
                              "check the coordinates (lat about 50-56, lon about -6 to 2).")
     return str(places["place_id"].iloc[int(np.argmin(distance.to_numpy()))])
 
@@ -240,12 +240,12 @@ def _place_of(point: Any, places: gpd.GeoDataFrame | None, change: ChangeSpec) -
 def _add(table: pd.DataFrame, change: ChangeSpec, places: Any, log: list) -> pd.DataFrame:
     code = change.get("code")
     if code in table.index:
-        raise _ChangeProblem(f"{change.key}.code", f"practice {code} already exists.",
+        raise _ChangeError(f"{change.key}.code", f"practice {code} already exists.",
                              "give the new site a code no practice uses (e.g. 'NEW001').")
     point = _site(change)
     lonlat = gpd.GeoSeries([point], crs=BNG).to_crs(WGS84).iloc[0]
     if not (49.8 <= lonlat.y <= 60.95 and -8.75 <= lonlat.x <= 1.8):
-        raise _ChangeProblem(change.key, "the site is outside Great Britain.",
+        raise _ChangeError(change.key, "the site is outside Great Britain.",
                              "check lat/lon (or easting/northing).")
     place = change.get("place_id") or _place_of(point, places, change)
     row = {
@@ -269,7 +269,7 @@ def _set(table: pd.DataFrame, change: ChangeSpec, places: Any, log: list) -> pd.
     values = dict(change.get("values"))
     table = table.copy()
     if "list_size" in values and values["list_size"] < 0:
-        raise _ChangeProblem(f"{change.key}.values.list_size", "must be 0 or more.",
+        raise _ChangeError(f"{change.key}.values.list_size", "must be 0 or more.",
                              "give the registered list.")
     for name, value in values.items():
         if name in {"lat", "lon"}:

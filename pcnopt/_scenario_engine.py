@@ -33,7 +33,7 @@ class InProcessExecutor:
         future: Future = Future()
         try:
             future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+        except BaseException as exc:
             future.set_exception(exc)
         return future
 
@@ -74,8 +74,14 @@ def start_engine(*, scheduler: str | None, jobs: int) -> Iterator[Engine]:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
         try:
             yield Engine(pool, f"{workers} local processes", workers)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:
+            # Ctrl-C or a failure: do not wait for places still running (finished ones are in
+            # the cache); the pool has no public way to stop a running task, so end its workers
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            raise
+        pool.shutdown(wait=True)
         return
     try:
         from distributed import Client, LocalCluster

@@ -133,13 +133,13 @@ def _load(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
                                  "of the family)."))
     if not path.exists():
         where = f"{seen[-1]}, key 'extends'" if seen else "scenario file"
-        raise InputError(Problem(file, f"does not exist ({where}).",
-                                 "check the path; 'extends' is relative to the file that names it."))
+        raise InputError(Problem(file, f"does not exist ({where}).", "check the path; "
+                                 "'extends' is relative to the file that names it."))
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(Problem(file, f"is not valid TOML ({exc}).",
-                                 "check quotes, brackets and '=' signs (https://toml.io).")) from None
+        raise InputError(Problem(file, f"is not valid TOML ({exc}).", "check quotes, "
+                                 "brackets and '=' signs (https://toml.io).")) from None
     problems: list[Problem] = []
     base = path.parent
 
@@ -194,7 +194,7 @@ def _load(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
 _BAD = object()
 
 
-def _check(value: Any, kind: str, key: str, bad: Any, base: Path) -> Any:  # noqa: C901
+def _check(value: Any, kind: str, key: str, bad: Any, base: Path) -> Any:
     """Return the value converted for its kind, or ``_BAD`` after recording the problem."""
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if kind == "path":

@@ -255,7 +255,8 @@ def scenario_from_file(path: str | Path) -> Scenario:
             text = text.replace(flag, key)
         file = where.get(keys[0], spec.file) if keys else spec.file
         raise InputError(Problem(file, f"key '{keys[0] if keys else 'solver'}': {text}",
-                                 "change the scenario's settings (see examples/README.md).")) from None
+                                 "change the scenario's settings (see examples/README.md).")
+                               ) from None
     return Scenario(name=spec.name, config=config, changes=spec.changes, file=spec.file,
                     description=spec.description, chain=spec.chain)
 
@@ -268,7 +269,8 @@ def scenarios_from_files(paths: Sequence[str | Path]) -> tuple[Scenario, ...]:
     InputError
         Every problem of every file; also two scenarios with the same name.
     """
-    scenarios, problems = [], []
+    scenarios: list[Scenario] = []
+    problems: list[Problem] = []
     for path in paths:
         try:
             scenarios.append(scenario_from_file(path))
@@ -295,7 +297,9 @@ class PreparedScenario:
     log: pd.DataFrame
 
 
-def prepare_scenario(scenario: Scenario, *, memo: dict[Any, Any] | None = None) -> PreparedScenario:
+def prepare_scenario(
+    scenario: Scenario, *, memo: dict[Any, Any] | None = None
+) -> PreparedScenario:
     """Read the scenario's inputs and apply its changes (nothing is solved).
 
     Parameters
@@ -350,8 +354,8 @@ def _check_rules(scenario: Scenario, table: pd.DataFrame) -> None:
     try:
         _check_rules_across_places(table, config)
     except OptionError as exc:
-        raise InputError(Problem(scenario.file, f"key 'rules': {exc}",
-                                 "a PCN cannot cross a place boundary; change the rules.")) from None
+        raise InputError(Problem(scenario.file, f"key 'rules': {exc}", "a PCN cannot cross a "
+                                 "place boundary; change the rules.")) from None
 
 
 @dataclass(frozen=True)
@@ -442,7 +446,8 @@ def run_scenarios(
             outputs.check_output_folder(folder)
             todo.append(s)
     memo: dict[Any, Any] = {}
-    prepared, problems = [], []
+    prepared: list[PreparedScenario] = []
+    problems: list[Problem] = []
     for s in todo:
         try:
             prepared.append(prepare_scenario(s, memo=memo))
@@ -509,7 +514,7 @@ def _run_prepared(prepared: list[PreparedScenario], out: Path, executor: Caching
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
-    for scenario, error in errors:
+    for _, error in errors:
         if not isinstance(error, PcnoptError):
             raise error
     if errors:
@@ -659,7 +664,7 @@ def comparison_from_runs(folders: Sequence[str | Path]) -> ScenarioComparison:
 
 
 def comparison_map(comparison: ScenarioComparison, *, tiles: bool = True) -> Any:
-    """One Folium map with a layer per scenario (see :func:`pcnopt.maps.map_from_configurations`)."""
+    """One Folium map with a layer per scenario (:func:`pcnopt.maps.map_from_configurations`)."""
     from pcnopt import maps
 
     configurations, points = [], []
@@ -737,12 +742,16 @@ def write_comparison(comparison: ScenarioComparison, out: str | Path, *,
     from pcnopt import maps
 
     fmap = comparison_map(comparison, tiles=tiles)
+
+    def write_map(path: Path) -> None:
+        maps.write_map(fmap, path)
+
     return outputs.write_folder(out, {
         "compare.csv": outputs.csv_writer(comparison.table),
         "practices.csv": outputs.csv_writer(comparison.practices),
         "pcns.csv": outputs.csv_writer(comparison.pcns),
         "compare.html": outputs.text_writer(comparison_html(comparison)),
-        "map.html": lambda path: maps.write_map(fmap, path),
+        "map.html": write_map,
         "summary.json": outputs.json_writer({
             "compared": [str(f) for f in comparison.folders], "baseline": comparison.names[0],
             "scenarios": comparison.table.replace({np.nan: None}).to_dict(orient="records"),

@@ -64,8 +64,8 @@ def region(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "base.toml").write_text(BASE)
     (folder / "merge.toml").write_text(
         'extends = "base.toml"\nname = "merge"\n[band]\nmax_size = 32000\n'
-        "[[changes]]\ntype = \"merge\"\npractices = [\"%s\", \"%s\"]\n" % tuple(
-            small[~west]["practice_code"].iloc[:2]))
+        '[[changes]]\ntype = "merge"\npractices = ["{}", "{}"]\n'.format(
+            *small[~west]["practice_code"].iloc[:2]))
     return folder
 
 
@@ -149,7 +149,7 @@ def test_close_disperses_every_patient_within_the_place(table, tmp_path, rule, r
     info = table.set_index("practice_code")
     code = info.index[info["place_id"] == "W"][0]
     changes = _spec(tmp_path, f'[[changes]]\ntype = "close"\npractice = "{code}"\nto = "{rule}"\n')
-    out, log = apply_changes(table, changes, places=None, practices_file="small.csv")
+    out, _ = apply_changes(table, changes, places=None, practices_file="small.csv")
     after = out.set_index("practice_code")
     assert code not in after.index
     assert after["list_size"].sum() == info["list_size"].sum()
@@ -188,13 +188,15 @@ def test_grow_in_a_polygon_and_add_and_set(table, tmp_path) -> None:
 
 def _masked(path: Path) -> bytes:
     """A file's bytes with the measured seconds (the only thing allowed to differ) blanked."""
+    if path.name == "run_log.json":
+        return b""
     if path.name == "summary.json":
         data = json.loads(path.read_text())
         data["seconds"] = None
         return json.dumps(data, sort_keys=True).encode()
     if path.name == "places.csv":
         frame = pd.read_csv(path, dtype=str)
-        return frame.drop(columns="seconds").to_csv(index=False).encode()
+        return frame.drop(columns="seconds", errors="ignore").to_csv(index=False).encode()
     if path.name == "report.md":
         return re.sub(rb"\| [0-9.]+ \|\n", b"|\n", path.read_bytes())
     return path.read_bytes()
