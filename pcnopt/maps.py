@@ -542,9 +542,21 @@ def write_map(fmap: folium.Map, path: str | Path) -> Path:
     if path.suffix.lower() not in {".html", ".htm"}:
         raise InputError(Problem(str(path), "a map is written as an HTML page.",
                                  "give a file name ending in .html."))
+    _number_elements(fmap.get_root())
     text = fmap.get_root().render()
     _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return path
+
+
+def _number_elements(root: Any) -> None:
+    """Give every element of the page a fixed id in tree order (Folium draws random uuid4 ids),
+    so the same map is written as the same bytes."""
+    stack, k = [root], 0
+    while stack:
+        element = stack.pop()
+        element._id = f"{k:032x}"
+        k += 1
+        stack.extend(reversed(list(element._children.values())))
 
 
 # --------------------------------------------------------------------------- static PNG

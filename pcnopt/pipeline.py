@@ -744,15 +744,15 @@ def report_markdown(result: RunResult) -> str:
         "",
         "## Places",
         "",
-        "| place | name | status | practices | PCNs | in band | gap | seconds |",
-        "|---|---|---|---:|---:|---:|---:|---:|",
+        "| place | name | status | practices | PCNs | in band | gap |",
+        "|---|---|---|---:|---:|---:|---:|",
     ]
     in_band = pcns.groupby("place_id")["in_band"].sum()
     for row in places.itertuples(index=False):
         gap = "" if row.gap is None or pd.isna(row.gap) else f"{100 * row.gap:.2f} %"
         lines.append(
             f"| {row.place_id} | {row.place_name} | {row.status} | {row.n_practices} | "
-            f"{row.n_pcns} | {int(in_band.get(row.place_id, 0))} | {gap} | {row.seconds:.1f} |"
+            f"{row.n_pcns} | {int(in_band.get(row.place_id, 0))} | {gap} |"
         )
     flagged = places[places["status"] != "optimal"]
     if len(flagged):
@@ -821,6 +821,20 @@ def _map_writers(result: RunResult, *, tiles: bool = True) -> dict[str, Any]:
     return {"map.html": write_html, "map.png": write_png}
 
 
+#: Measured timings: they vary from run to run, so they are written only to ``run_log.json``.
+VOLATILE = ["seconds"]
+
+
+def _run_log(result: RunResult) -> dict[str, Any]:
+    """The run's measured timings (``run_log.json``: the one output that varies between runs)."""
+    return {
+        "note": "measured timings; they vary from run to run (every other file does not)",
+        "seconds": result.summary.get("seconds"),
+        "place_seconds": dict(zip(result.places_table["place_id"].astype(str),
+                                  result.places_table["seconds"], strict=True)),
+    }
+
+
 def write_run(
     result: RunResult, out: str | Path, *, extra: dict[str, Any] | None = None, maps: bool = True
 ) -> Path:
@@ -829,8 +843,12 @@ def write_run(
     Files: ``assignments.csv``, ``pcns.csv``, ``pcns.geojson``, ``places.csv``,
     ``catchments.geojson``, ``adjacency.csv``, ``validation.csv``, ``report.md``, the funding
     tables (``funding.csv``, ``role_mix.csv``, ``funding_basis.csv``) when a year is set,
-    ``map.html`` and ``map.png`` (unless ``maps=False``) and ``summary.json`` (written last:
-    its presence marks a complete run).
+    ``map.html`` and ``map.png`` (unless ``maps=False``), ``run_log.json`` and ``summary.json``
+    (written last: its presence marks a complete run).
+
+    Every file is byte-identical for the same inputs and options, whatever ``jobs``, except
+    ``run_log.json``: the measured seconds (of the run and of each place) vary from run to run,
+    so they are kept there and nowhere else.
 
     Parameters
     ----------
@@ -853,7 +871,7 @@ def write_run(
             result.pcns[["pcn_id", "place_id", "list_size", "n_practices", "band_status",
                          "exception", "hub_practice", "geometry"]]
         ),
-        "places.csv": outputs.csv_writer(result.places_table),
+        "places.csv": outputs.csv_writer(result.places_table.drop(columns=VOLATILE)),
         "catchments.geojson": outputs.geojson_writer(catchments),
         "adjacency.csv": outputs.csv_writer(result.edges),
         "validation.csv": outputs.csv_writer(result.validation.pcns),
@@ -868,6 +886,9 @@ def write_run(
         ),
         **(extra or {}),
         **(_map_writers(result) if maps else {}),
-        "summary.json": outputs.json_writer(result.summary),
+        "run_log.json": outputs.json_writer(_run_log(result)),
+        "summary.json": outputs.json_writer(
+            {k: v for k, v in result.summary.items() if k not in VOLATILE}
+        ),
     }
     return outputs.write_folder(out, writers)
