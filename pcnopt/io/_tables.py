@@ -92,6 +92,25 @@ def read_csv_text(path: Path) -> pd.DataFrame:
             )
         ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
+    # pandas pads a row with fewer fields than the header with blanks: find such rows
+    records = (r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r)
+    next(records, None)
+    short = [k + 2 for k, r in enumerate(records) if len(r) < len(frame.columns)]
+    if short:
+        others = sorted({d for d in (",", ";", "\t", "|") if d != delimiter and d in text})
+        hint = (
+            f" or the rows are separated by {' or '.join(repr(d) for d in others)} while the "
+            f"header uses {delimiter!r}" if others else ""
+        )
+        raise InputError(
+            Problem(
+                str(path),
+                f"the row has fewer fields than the header ({len(frame.columns)}): the file may "
+                f"be cut short{hint}.",
+                "export the whole table again, with one delimiter throughout (comma for CSV).",
+                rows=tuple(short),
+            )
+        )
     return frame
 
 
@@ -105,10 +124,12 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     -------
     numbers, bad
         Floats (NaN where blank or bad) and a boolean mask of values that were present
-        but not numbers. Thousands separators, spaces and pound signs are accepted.
+        but not (finite) numbers. Thousands separators, spaces and pound signs are accepted.
     """
     text = values.astype("string").fillna("").str.strip()
     cleaned = text.str.replace(_NUMBER_CLEAN, "", regex=True)
     numbers = pd.to_numeric(cleaned.where(cleaned != ""), errors="coerce").astype(float)
+    # 'inf', '1e400' and the like are not numbers anyone can count with
+    numbers = numbers.where(~numbers.isin([float("inf"), float("-inf")]))
     bad = (cleaned != "") & numbers.isna()
     return numbers, bad.fillna(False).astype(bool)

@@ -12,6 +12,10 @@ from pcnopt._errors import InputError, Problem
 from pcnopt.io._tables import check_readable
 from pcnopt.io.practices import BNG, GB_EASTING, GB_NORTHING
 
+#: Places may overlap by up to this share of the smaller one's area (generalised boundaries,
+#: e.g. ONS "BGC"/"BSC" files, overlap their neighbours slightly); larger overlaps are refused.
+OVERLAP_TOLERANCE = 0.01
+
 
 def places_from_file(
     path: str | Path, *, id_column: str, name_column: str | None = None, repair: bool = False
@@ -39,7 +43,8 @@ def places_from_file(
     ------
     InputError
         For a missing id column, missing CRS, coordinates that contradict the declared CRS,
-        invalid, empty or non-polygon geometries.
+        invalid, empty or non-polygon geometries, and places overlapping by more than
+        :data:`OVERLAP_TOLERANCE` of the smaller one (a practice there would belong to both).
     """
     path = Path(path)
     file = str(path)
@@ -158,7 +163,36 @@ def places_from_file(
     names = frame[name_column].astype("string").fillna("") if name_column else ids
     places["place_name"] = names.values
     places = places.dissolve(by="place_id", aggfunc="first", as_index=False, sort=True)
-    return places[["place_id", "place_name", "geometry"]].reset_index(drop=True)
+    places = places[["place_id", "place_name", "geometry"]].reset_index(drop=True)
+    _check_overlaps(places, file, id_column)
+    return places
+
+
+def _check_overlaps(places: gpd.GeoDataFrame, file: str, id_column: str) -> None:
+    """Refuse places that overlap by more than :data:`OVERLAP_TOLERANCE` of the smaller one."""
+    geometries = places.geometry.values
+    left, right = shapely.STRtree(geometries).query(geometries, predicate="intersects")
+    keep = left < right
+    problems = []
+    for i, j in zip(left[keep], right[keep], strict=True):
+        area = shapely.area(shapely.intersection(geometries[i], geometries[j]))
+        smaller = min(shapely.area(geometries[i]), shapely.area(geometries[j]))
+        if area > OVERLAP_TOLERANCE * smaller:
+            a, b = places["place_id"].iloc[i], places["place_id"].iloc[j]
+            problems.append(
+                Problem(
+                    file,
+                    f"places {a} and {b} overlap by {area / 1e6:,.3f} km² "
+                    f"({100 * area / smaller:.1f} % of the smaller), so a practice there would "
+                    "be in both.",
+                    f"give boundaries that do not overlap (e.g. one level of geography, such as "
+                    f"sub-ICB locations, in one file); overlaps up to "
+                    f"{100 * OVERLAP_TOLERANCE:g} % of a place are tolerated.",
+                    column=id_column,
+                )
+            )
+    if problems:
+        raise InputError(problems)
 
 
 def _polygonal_part(geometry: shapely.Geometry) -> shapely.Geometry:

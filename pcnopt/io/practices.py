@@ -50,6 +50,10 @@ GB_LON = (-8.75, 1.8)
 GB_EASTING = (0.0, 700_000.0)
 GB_NORTHING = (0.0, 1_250_000.0)
 
+#: No practice has anywhere near this many patients (the largest English lists are ~100,000);
+#: a larger list size is a units or column mistake, and would overflow whole-number sums.
+MAX_LIST_SIZE = 10_000_000
+
 OPTIONAL_TEXT = ("name", "place_id", "current_pcn", "postcode")
 OPTIONAL_NUMBERS = ("weighted_population", "patients_65_plus")
 
@@ -278,6 +282,16 @@ def practices_from_file(
         prob(
             "list size is negative.", "give the number of registered patients.", sizes < 0, size_col
         )
+    huge = sizes > MAX_LIST_SIZE
+    if huge.any():
+        prob(
+            f"list size is larger than {MAX_LIST_SIZE:,} patients, more than any practice has.",
+            "check that the column holds each practice's registered list (not a total, and not "
+            "in other units), or map the right one with --column list_size=COLUMN.",
+            huge,
+            size_col,
+        )
+        sizes = sizes.where(~huge)
     fractional = sizes.notna() & (sizes != np.round(sizes))
     if fractional.any():
         prob(
@@ -334,14 +348,26 @@ def _coordinates(raw, found, geometry, file, prob) -> gpd.GeoSeries:  # type: ig
     """Return practice points in EPSG:27700, recording coordinate problems via ``prob``."""
     len(raw)
     if "lat" in found and "lon" in found:
-        lat, bad_lat = parse_numbers(raw[found["lat"]])
-        lon, bad_lon = parse_numbers(raw[found["lon"]])
+        # "52,95" is a decimal comma (not a thousands separator): never read it as 5295
+        lat_text = raw[found["lat"]].astype("string").fillna("")
+        lon_text = raw[found["lon"]].astype("string").fillna("")
+        comma = lat_text.str.contains(",", regex=False) | lon_text.str.contains(",", regex=False)
+        lat, bad_lat = parse_numbers(lat_text.where(~comma, ""))
+        lon, bad_lon = parse_numbers(lon_text.where(~comma, ""))
+        if comma.any():
+            prob(
+                "coordinates are written with a decimal comma.",
+                "write them with a decimal point (52.95, not 52,95), e.g. save the CSV with "
+                "UK number settings.",
+                comma,
+                f"{found['lat']}/{found['lon']}",
+            )
         fix = "give WGS84 decimal degrees (e.g. 52.95, -1.15), or easting/northing columns."
         if bad_lat.any():
             prob("latitude is not a number.", fix, bad_lat, found["lat"])
         if bad_lon.any():
             prob("longitude is not a number.", fix, bad_lon, found["lon"])
-        missing = (lat.isna() & ~bad_lat) | (lon.isna() & ~bad_lon)
+        missing = ((lat.isna() & ~bad_lat) | (lon.isna() & ~bad_lon)) & ~comma
         if missing.any():
             prob(
                 "coordinates are missing.",
