@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import os
 import re
+import signal
+import subprocess
 import tempfile
 from dataclasses import dataclass
 
@@ -44,8 +46,6 @@ class RunResult:
 
 _CBC_LOWER = re.compile(r"^Lower bound:\s+([-+0-9.eE]+)", re.MULTILINE)
 _CBC_BEST_POSSIBLE = re.compile(r"best possible ([-+0-9.eE]+)")
-_CBC_OBJECTIVE = re.compile(r"^Objective value:\s+([-+0-9.eE]+)", re.MULTILINE)
-_CBC_RESULT = re.compile(r"^Result - (.*)$", re.MULTILINE)
 
 
 def solver_available(name: str) -> bool:
@@ -130,30 +130,64 @@ def _run_cbc(
     mip_gap: float,
     warm_start: dict[str, float] | None,
 ) -> RunResult:
+    """Run PuLP's bundled CBC binary with a wall-clock guard.
+
+    CBC checks its ``-sec`` limit only between phases, and on large models its root cut loop can
+    run for minutes past it. The process therefore gets SIGINT (CBC then stops and writes its
+    best solution) once the limit is passed by a margin, and is killed if it still runs.
+    """
     _set_start(prob, warm_start)
+    cmd = pulp.PULP_CBC_CMD(msg=False)
+    if not cmd.available():  # pragma: no cover - bundled with PuLP
+        raise SolverError("CBC is not available; reinstall PuLP (it bundles CBC)")
     with tempfile.TemporaryDirectory(prefix="pcnopt_cbc_") as tmp:
+        mps = os.path.join(tmp, "model.mps")
+        sol = os.path.join(tmp, "model.sol")
+        mst = os.path.join(tmp, "model.mst")
         log_path = os.path.join(tmp, "cbc.log")
-        cmd = pulp.PULP_CBC_CMD(
-            msg=False,
-            timeLimit=time_limit,
-            threads=threads,
-            gapRel=mip_gap if mip_gap > 0 else None,
-            warmStart=warm_start is not None,
-            logPath=log_path,
-        )
-        try:
-            prob.solve(cmd)
-        except pulp.PulpSolverError as exc:  # pragma: no cover - solver crash
-            raise SolverError(f"CBC failed: {exc}") from exc
+        vs, var_names, con_names, _ = prob.writeMPS(mps, rename=1)
+        args = [cmd.path, mps]
+        if warm_start is not None:
+            cmd.writesol(mst, prob, vs, var_names, con_names)
+            args += ["-mips", mst]
+        if time_limit is not None:
+            args += ["-sec", f"{time_limit:.3f}"]
+        args += ["-threads", str(threads), "-timeMode", "elapsed", "-randomSeed", "1"]
+        if mip_gap > 0:
+            args += ["-ratio", str(mip_gap)]
+        args += ["-solve", "-printingOptions", "all", "-solution", sol]
+        with open(log_path, "w", encoding="utf-8") as log_file:
+            proc = subprocess.Popen(
+                args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+            try:
+                proc.wait(timeout=None if time_limit is None else time_limit * 1.02 + 2)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
         with open(log_path, encoding="utf-8", errors="replace") as handle:
             log = handle.read()
-    result = _CBC_RESULT.search(log)
-    text = result.group(1) if result else ""
-    objective = None
+        values: dict[str, float] | None = None
+        first = ""
+        if os.path.exists(sol) and os.path.getsize(sol) > 0:
+            with open(sol, encoding="utf-8", errors="replace") as handle:
+                first = handle.readline()
+            _, sol_status = cmd.get_status(sol)
+            if sol_status in (1, 2):
+                _, raw, _, _, _, _ = cmd.readsol_MPS(sol, prob, vs, var_names, con_names)
+                values = {k: float(v) for k, v in raw.items()}
+    return _parse_cbc(prob, log, first, values, mip_gap=mip_gap)
+
+
+def _parse_cbc(
+    prob: pulp.LpProblem, log: str, first: str, values: dict[str, float] | None, *, mip_gap: float
+) -> RunResult:
+    """Status from the solution file's first line, proven bound from the log."""
     bound = None
-    match = _CBC_OBJECTIVE.search(log)
-    if match:
-        objective = float(match.group(1))
     match = _CBC_LOWER.search(log)
     if match:
         bound = float(match.group(1))
@@ -161,20 +195,15 @@ def _run_cbc(
         found = _CBC_BEST_POSSIBLE.findall(log)
         if found:
             bound = float(found[-1])
-    if "infeasible" in text.lower():
+    word = first.split()[0] if first.split() else ""
+    if word in ("Infeasible", "Integer"):
         return RunResult("infeasible", None, None, {})
-    has_solution = (
-        prob.sol_status in (1, 2)
-        and objective is not None
-        and ("optimal" in text.lower() or "stopped" in text.lower() or "finished" in text.lower())
-    )
-    if not has_solution:
-        if prob.status == -1:
-            return RunResult("infeasible", None, None, {})
+    if values is None:
         return RunResult("no_solution", None, _finite(bound), {})
-    assert objective is not None
+    for var in prob.variables():
+        var.varValue = values.get(var.name, 0.0)
     objective = float(pulp.value(prob.objective) or 0.0)
-    if text.startswith("Optimal"):
+    if word == "Optimal":
         if mip_gap > 0 and bound is not None:
             return RunResult("optimal", objective, min(bound, objective), _values(prob))
         return RunResult("optimal", objective, objective, _values(prob))
