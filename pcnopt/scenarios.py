@@ -546,8 +546,9 @@ class ScenarioComparison:
     ----------
     table
         One row per scenario: PCNs, share of PCNs and patients in band, patient-weighted mean
-        distance to the hub, practices whose PCN changes against the first (their PCN has
-        other members, or they exist in only one), ARRS total and change.
+        distance to the hub, practices whose PCN changes against the first (among practices
+        both runs have, those whose PCN has other members: PCN numbers alone are not
+        compared), practices added and removed, ARRS total and change.
     practices
         One row per practice: its PCN and its PCN's ARRS sum in each scenario.
     pcns
@@ -599,20 +600,30 @@ def comparison_from_runs(folders: Sequence[str | Path]) -> ScenarioComparison:
     for k, name in enumerate(names):
         if names.count(name) > 1:
             names[k] = f"{name}-{k + 1}"
+    base_codes = set(runs[0]["assignments"]["practice_code"])
     members = []
     for r in runs:
+        # partners of each practice among the practices both runs have (a merged, closed or
+        # new practice does not make its neighbours "change PCN")
+        common = base_codes & set(r["assignments"]["practice_code"])
         a = r["assignments"].dropna(subset=["pcn_id"])
+        a = a[a["practice_code"].isin(common)]
         groups = a.groupby("pcn_id")["practice_code"].agg(frozenset)
         members.append(r["assignments"]["practice_code"].map(
             dict(zip(a["practice_code"], a["pcn_id"].map(groups), strict=True))))
-    base = dict(zip(runs[0]["assignments"]["practice_code"], members[0], strict=True))
+    base_members = members[0]
     rows, practice_cols, pcn_rows = [], [], []
     base_arrs = None
     for name, r, partners in zip(names, runs, members, strict=True):
         s, a, p = r["summary"], r["assignments"], r["pcns"]
         codes = a["practice_code"]
-        changed = sum(1 for code, group in zip(codes, partners, strict=True)
-                      if base.get(code) != group) + len(set(base) - set(codes))
+        common = base_codes & set(codes)
+        mine = dict(zip(codes, partners, strict=True))
+        base = {c: frozenset(g & common) if isinstance(g, frozenset) else g
+                for c, g in zip(runs[0]["assignments"]["practice_code"], base_members,
+                                strict=True)}
+        flags = [code in common and base[code] != mine[code] for code in codes]
+        changed = sum(flags)
         assigned = a.dropna(subset=["distance_to_hub_m"])
         weights = assigned["list_size"].astype(float)
         arrs = (float(r["funding"]["arrs_sum_gbp"].sum()) if r["funding"] is not None
@@ -629,6 +640,8 @@ def comparison_from_runs(folders: Sequence[str | Path]) -> ScenarioComparison:
             "mean_distance_to_hub_m": round(float((weights * assigned["distance_to_hub_m"]).sum()
                                                   / weights.sum()), 1) if len(assigned) else None,
             "practices_changing_pcn": int(changed),
+            "practices_added": len(set(codes) - base_codes),
+            "practices_removed": len(base_codes - set(codes)),
             "arrs_total_gbp": None if arrs is None else round(arrs, 2),
             "arrs_change_gbp": None if arrs is None or base_arrs is None
             else round(arrs - base_arrs, 2),
@@ -641,7 +654,7 @@ def comparison_from_runs(folders: Sequence[str | Path]) -> ScenarioComparison:
             "practice_code": codes,
             f"pcn_{name}": a["pcn_id"],
             f"arrs_sum_{name}_gbp": a["pcn_id"].map(sums).astype(float).round(2),
-            f"changed_{name}": [base.get(c) != g for c, g in zip(codes, partners, strict=True)],
+            f"changed_{name}": flags,
         }))
         for row in p.itertuples(index=False):
             pcn_rows.append({

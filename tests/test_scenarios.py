@@ -291,7 +291,10 @@ def test_compare_writes_table_html_and_a_map_layer_per_scenario(local_runs: Path
     table = pd.read_csv(out / "compare.csv")
     assert list(table["scenario"]) == ["base", "merge"]
     assert table.loc[0, "practices_changing_pcn"] == 0
-    assert table.loc[1, "practices_changing_pcn"] >= 2  # the two merged practices at least
+    assert table.loc[1, "practices_removed"] == 1 and table.loc[1, "practices_added"] == 0
+    merged = pd.read_csv(out / "practices.csv").set_index("practice_code")
+    moved = merged.index[merged["changed_merge"].eq(True)]  # blank: not in that run
+    assert table.loc[1, "practices_changing_pcn"] == len(moved)
     assert table.loc[0, "arrs_change_gbp"] == 0
     assert (table["pcns"] > 0).all()
     html = (out / "map.html").read_text()
