@@ -77,7 +77,19 @@ Before the model (each reported by name in :attr:`PlaceSolution.notes`)
   violation, found by region growing and local search (``fallback: size violation ...``).
 
 The same region-growing heuristic (:mod:`pcnopt._model_heuristic`) gives the warm start and the
-incumbent returned if the time limit arrives before the solver finds a connected plan.
+incumbent returned if the time limit arrives before the solver finds a connected plan. For the
+compact objective the heuristic plan is then improved by a large-neighbourhood pass: each
+network and its neighbours (up to 20 practices) are re-partitioned exactly by this model.
+
+Bounds, gaps and determinism
+
+* The bound is the solver's proven lower bound (CBC: parsed from its log; HiGHS:
+  ``mip_dual_bound``); with any other PuLP solver it is None unless optimality is proved. A
+  bound from a contiguity round whose plan was disconnected is still valid (a relaxation).
+* Time limits hold on the wall clock: CBC is interrupted (SIGINT, then killed) a little after
+  its own limit, because its root cut loop can overrun ``-sec`` on large models.
+* With ``threads=1`` and no time limit, the same input gives the same output. A time limit
+  makes the result depend on machine speed.
 """
 
 from __future__ import annotations
@@ -1362,10 +1374,12 @@ def _solve_block(
     k_lo, k_hi = max(k_lo, sum_min), min(k_hi, sum_max)
     codes = place.graph.codes
     if k_lo > k_hi:
+        top = min(sum_max, len(nodes))
+        span = f"exactly {sum_min}" if sum_min == top else f"between {sum_min} and {top}"
         why = (
-            f"The {len(nodes)} practices ({_fmt(total)} patients) need between {sum_min} "
-            f"and {min(sum_max, len(nodes))} networks to fit {_fmt(lo)}-{_fmt(hi)}, which "
-            "the required number of networks rules out."
+            f"The {len(nodes)} practices ({_fmt(total)} patients) need {span} "
+            f"network{'s' if top > 1 else ''} to fit {_fmt(lo)}-{_fmt(hi)}, which the "
+            "required number of networks rules out."
         )
         return _fallback(place, nodes, together, apart, deadline, reason=why, proved=True)
     if len(nodes) == 1:
@@ -1669,9 +1683,8 @@ def _assemble(
         text += f" {len(excluded)} practice{'s' if len(excluded) > 1 else ''} left out as asked."
     big = sum(1 for note in notes if note.startswith("single practice"))
     if big:
-        text += (
-            f" {big} practice{'s' if big > 1 else ''} above {_fmt(opts.max_size)} "
-            "form their own network."
+        text += f" {big} practice{'s' if big > 1 else ''} above {_fmt(opts.max_size)} " + (
+            "form their own networks." if big > 1 else "forms its own network."
         )
     if reasons:
         text += " " + " ".join(reasons)
