@@ -495,8 +495,10 @@ def _run_prepared(prepared: list[PreparedScenario], out: Path, executor: Caching
     errors: list[tuple[Scenario, BaseException]] = []
     if not prepared:
         return runs
-    pool = ThreadPoolExecutor(max_workers=max(1, min(len(prepared), workers + 1)),
-                              thread_name_prefix="scenario")
+    # one engine worker: one scenario at a time (truly one process); otherwise one scenario
+    # more than workers, so the next one is prepared while places are being solved
+    threads = 1 if workers == 1 else min(len(prepared), workers + 1)
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="scenario")
     pending = {pool.submit(_run_one, p, out / p.scenario.name, executor): p for p in prepared}
     try:
         while pending:
