@@ -80,12 +80,13 @@ def read_csv_text(path: Path) -> pd.DataFrame:
             quoting=csv.QUOTE_MINIMAL,
         )
     except (pd.errors.ParserError, csv.Error) as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        rows = (int(match.group(1)),) if match else ()
+        # pandas counts "line N" from 1 and "row N" (an unclosed quote) from 0
+        match = re.search(r"\b(line|row) (\d+)", str(exc))
+        rows = (int(match.group(2)) + (match.group(1) == "row"),) if match else ()
         raise InputError(
             Problem(
                 str(path),
-                f"the table cannot be parsed ({exc}).",
+                f"the table cannot be parsed ({str(exc).strip()}).",
                 "check that every row has the same number of fields and that text containing the "
                 "delimiter is quoted.",
                 rows=rows,
