@@ -196,8 +196,19 @@ class Scenario:
 
     @property
     def digest(self) -> str:
-        """A hash of everything that decides the scenario's outputs."""
-        text = repr((__version__, self.config, self.changes))
+        """A hash of everything that decides the scenario's outputs.
+
+        The settings, the changes, and the size and modification time of every input file
+        (so editing the practices file makes a finished scenario run again).
+        """
+        files = [self.config.practices, self.config.places, self.config.rates,
+                 *(v for c in self.changes for _, v in c.params if isinstance(v, Path))]
+        stamps = []
+        for path in files:
+            if path is not None and Path(path).exists():
+                stat = Path(path).stat()
+                stamps.append((str(path), stat.st_size, stat.st_mtime_ns))
+        text = repr((__version__, self.config, self.changes, stamps))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
     def describe(self) -> dict[str, Any]:

@@ -283,6 +283,23 @@ def test_an_interrupted_batch_resumes_without_redoing_finished_places(
     assert again.places_solved == 0
 
 
+def test_a_finished_scenario_runs_again_when_its_inputs_change(region: Path,
+                                                               tmp_path: Path) -> None:
+    for name in ("small.csv", "base.toml"):
+        shutil.copy(region / name, tmp_path / name)
+    batch = scenarios.scenarios_from_files([tmp_path / "base.toml"])
+    first = scenarios.run_scenarios(batch, out=tmp_path / "out", jobs=1)
+    assert [r.status for r in first.runs] == ["done"]
+    assert [r.status for r in scenarios.run_scenarios(batch, out=tmp_path / "out", jobs=1).runs
+            ] == ["skipped"]
+    frame = pd.read_csv(tmp_path / "small.csv", dtype=str)
+    frame.loc[0, "list_size"] = str(int(frame.loc[0, "list_size"]) + 500)
+    frame.to_csv(tmp_path / "small.csv", index=False)
+    batch = scenarios.scenarios_from_files([tmp_path / "base.toml"])
+    again = scenarios.run_scenarios(batch, out=tmp_path / "out", jobs=1)
+    assert [r.status for r in again.runs] == ["done"] and again.places_solved >= 1
+
+
 def test_compare_writes_table_html_and_a_map_layer_per_scenario(local_runs: Path,
                                                                tmp_path: Path) -> None:
     out = tmp_path / "compare"
