@@ -414,7 +414,7 @@ def _pair_reopt(
     costs: list[float],
     adj: Sequence[set[int]],
     scorer: _Scorer,
-    max_union: int = 18,
+    max_union: int = 14,
 ) -> bool:
     """Re-split the union of two adjacent parts optimally (enumeration); True if improved."""
     pop = scorer.pop
@@ -451,7 +451,7 @@ def _pair_reopt(
             cap = max(scorer.hi, max(sizes[a], sizes[b]))
         root = min(union)
         total = sizes[a] + sizes[b]
-        for first in _connected_subsets(union, root, adj, pop, cap, limit=20000):
+        for first in _connected_subsets(union, root, adj, pop, cap, limit=4000):
             if len(first) == len(union):
                 continue
             second = union - first

@@ -1268,13 +1268,18 @@ def _heuristic(
     if opts.n_pcns == "fewest" or "compact" not in place.terms:
         ks = ks[:3]  # boundary and disruption favour few networks
     elif len(place.terms) == 1 or (opts.lexicographic and place.terms[0] == "compact"):
-        ks = ks[-3:]  # distance to the hub favours many networks
+        # distance to the hub favours many networks, but the band rarely allows k_max:
+        # optima have networks a quarter of the way up the band on average
+        aim = total / (opts.min_size + 0.25 * (opts.max_size - opts.min_size))
+        ks = sorted(ks, key=lambda k: (abs(k - aim), -k))[:3]
     else:
         ks = sorted(ks, key=lambda k: (abs(k - target), k))[:3]
     block = set(nodes)
     tog = [(a, b) for a, b in together if a in block and b in block]
     apt = [(a, b) for a, b in apart if a in block and b in block]
-    starts = 3 if len(nodes) <= 120 else 2
+    starts = 3 if len(nodes) <= 60 else 2 if len(nodes) <= 120 else 1
+    if len(nodes) > 120:
+        ks = ks[:2]
     return heur.grow_and_improve(
         nodes=nodes,
         adj=place.adj,
