@@ -103,8 +103,9 @@ every place, of every scenario, to one engine: a local process pool (default), t
 (``jobs=1``), or a Dask cluster (``scheduler="local"`` starts a ``LocalCluster``, or give a
 scheduler's address). The engine only changes where a place is solved, never its result: a
 place's solution depends only on its graph and options, and results are put back in a fixed
-order, so every output file is identical whichever engine ran it (the measured ``seconds`` in
-``places.csv`` and ``summary.json`` aside). Solved places are kept in ``DIR/.cache/places`` and
+order, so every output file is byte-identical whichever engine ran it, except ``run_log.json``
+(the measured seconds). With a ``time_limit``, a place stopped by the limit may differ between
+any two runs, on any engine. Solved places are kept in ``DIR/.cache/places`` and
 finished scenarios (``summary.json`` written, same scenario digest) are skipped, so a batch that
 was interrupted resumes without redoing finished work.
 """
