@@ -225,6 +225,20 @@ def test_engines_give_identical_files(region: Path, local_runs: Path, tmp_path: 
     assert _files(tmp_path / "dask") == expected
 
 
+def test_a_running_scheduler_is_reached_by_its_address(region: Path, local_runs: Path,
+                                                        tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    batch = scenarios.scenarios_from_files([region / "merge.toml"])
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        report = scenarios.run_scenarios(batch, out=tmp_path / "remote",
+                                         scheduler=cluster.scheduler_address, cache=False)
+    assert cluster.scheduler_address in report.engine and report.places_solved == 2
+    expected = {k: v for k, v in _files(local_runs).items() if k.startswith("merge/")}
+    assert _files(tmp_path / "remote") == expected
+
+
 def test_an_interrupted_batch_resumes_without_redoing_finished_places(
         region: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from pcnopt import pipeline
