@@ -1570,7 +1570,8 @@ def _rounds(
         res = slv.run(
             model.prob,
             solver=opts.solver,
-            time_limit=remaining,
+            # leave room for writing the model and reading the answer, and for CBC's overrun
+            time_limit=None if remaining is None else max(0.5, 0.9 * remaining - 1.0),
             threads=opts.threads,
             mip_gap=opts.mip_gap,
             warm_start=warm,
