@@ -42,10 +42,17 @@ MINIMA = (25_000, 27_500, 30_000, 32_500, 35_000)
 MAXIMA = (45_000, 50_000, 55_000, 60_000)
 
 
-def practices_table(folder: Path) -> Path:
-    """Every practice of England with a January 2021 list size and coordinates."""
+def practices_table(folder: Path, *, subicbs: int = 0) -> Path:
+    """Every practice of England with a January 2021 list size and coordinates.
+
+    ``subicbs`` > 0 keeps only the practices of the first that many sub-ICBs (by code): a
+    subset for machines or deadlines too short for all of England.
+    """
     joined = pd.read_csv(SHARED / "england/practices_england_joined.csv", dtype=str)
     keep = joined["list_size_2021_01"].notna() & joined["lat"].notna()
+    if subicbs:
+        chosen = sorted(joined["sicbl23cd"].dropna().unique())[:subicbs]
+        keep &= joined["sicbl23cd"].isin(chosen)
     table = joined.loc[keep, ["practice_code", "name", "lat", "lon", "list_size_2021_01",
                               "weighted_2018_19", "pcn2019_code"]]
     path = folder / "england.csv"
@@ -83,10 +90,13 @@ def main() -> None:
     parser.add_argument("--engines", default="one,local,dask")
     parser.add_argument("--workers", type=int, default=2,
                         help="local processes and LocalCluster workers")
+    parser.add_argument("--subicbs", type=int, default=0,
+                        help="only the practices of the first N sub-ICBs (default 0: England)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        table = practices_table(folder)
+        table = practices_table(folder, subicbs=args.subicbs)
+        practices = len(pd.read_csv(table, usecols=["practice_code"]))
         scenarios = sweep(table, count=args.scenarios, time_limit=args.time_limit,
                           gap=args.mip_gap)
         rows, baseline, reference = [], None, None
@@ -118,7 +128,10 @@ def main() -> None:
                 f"{int(statuses.get('feasible', 0))}",
             })
             print(f"{label}: {wall:.1f} s", file=sys.stderr)
-    print(f"# Scenario sweep over England ({len(scenarios)} bands, sub-ICB places)\n")
+    where = (f"the first {args.subicbs} sub-ICBs of England (a subset)" if args.subicbs
+             else "all of England")
+    print(f"# Scenario sweep over {where}: {len(scenarios)} bands, sub-ICB places, "
+          f"{practices:,} practices\n")
     print(f"Machine: {platform.node()}, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores (shared); Python {platform.python_version()}; time limit "
           f"{args.time_limit:g} s per place, gap {args.mip_gap:g}; bands "
