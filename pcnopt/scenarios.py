@@ -89,9 +89,12 @@ Rules of the changes
 - ``grow``: the lists (registered rounded to whole patients, weighted, 65+) of the named
   practices, of every practice in a place, or of every practice inside a polygon (WGS84) are
   multiplied by ``1 + percent / 100``.
-- ``add``: a new site, placed in the place that contains it (or ``place_id``).
+- ``add``: a new site, in the place whose polygon contains it (with ``inputs.place_field``,
+  where there are no polygons, give ``place_id``).
 - ``set``: ``name``, ``list_size``, ``weighted_population``, ``patients_65_plus``,
-  ``current_pcn``, ``place_id``, ``postcode``, ``lat``/``lon`` (moves the site).
+  ``current_pcn``, ``postcode``, ``lat``/``lon`` (moves the site, and so maybe its place), and
+  ``place_id`` (used only with ``inputs.place_field``: with a places file the place is where
+  the site is).
 
 Every change is logged in the scenario's ``changes.csv``.
 
