@@ -412,7 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run scenario files (what-if runs) into DIR/<name>/",
                          description=cmd_run.__doc__)
     run.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO.toml",
-                     help="scenario files (schema: examples/README.md)")
+                     help="scenario files (examples/*.toml; schema in pcnopt/scenarios.py)")
     run.add_argument("--out", type=Path, required=True, help="batch folder")
     run.add_argument("--scheduler", metavar="ADDRESS|local",
                      help="solve on a Dask cluster: a scheduler address (tcp://host:8786), or "
