@@ -847,6 +847,8 @@ class _Model:
                 xb = self.x.get((b, j), 0)
                 self.prob += (xa == xb, f"together{r}_{j}")
         for r, (a, b) in enumerate(apart):
+            if a not in self.hubs_of or b not in self.hubs_of:
+                continue  # the other practice is in another block (e.g. a large one alone)
             for j in sorted(set(self.hubs_of[a]) & set(self.hubs_of[b])):
                 self.prob += (self.x[a, j] + self.x[b, j] <= self.x[j, j], f"apart{r}_{j}")
 
