@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from hypothesis import Phase, given, seed, settings  # noqa: E402
 
 from benchmarks._table import markdown  # noqa: E402
+from pcnopt._errors import PcnoptError  # noqa: E402
 from tests.corpus import Case, check_case, load_cases, run_cli  # noqa: E402
 from tests.corpus.make_corpus import HERE, write_big_practices  # noqa: E402
 from tests.test_invariants import Checks, check_run, run_world, worlds  # noqa: E402
@@ -94,10 +96,13 @@ def corpus(tmp: Path) -> list[dict[str, object]]:
     return rows
 
 
-def invariants(n_worlds: int, max_practices: int, seed_value: int) -> tuple[int, Checks]:
-    """Run ``n_worlds`` random worlds through the pipeline and check every output."""
+def invariants(n_worlds: int, max_practices: int, seed_value: int) -> tuple[int, int, Checks]:
+    """Run random worlds through the pipeline and check every output.
+
+    Returns the worlds run, those refused (contradictory random rules) and the checks.
+    """
     checks = Checks()
-    count = [0]
+    count, refused = [0], [0]
 
     @seed(seed_value)
     @settings(max_examples=n_worlds, deadline=None, database=None, phases=[Phase.generate])
@@ -106,12 +111,23 @@ def invariants(n_worlds: int, max_practices: int, seed_value: int) -> tuple[int,
         count[0] += 1
         with tempfile.TemporaryDirectory() as folder:
             try:
-                check_run(world, run_world(world, Path(folder)), checks)
-            except Exception as exc:
-                checks(False, f"world {count[0]}: {type(exc).__name__}: {exc}")
+                out = run_world(world, Path(folder))
+            except PcnoptError as exc:
+                # contradictory random rules are refused with a message: fine, nothing to check
+                checks(
+                    bool(str(exc)) and not (Path(folder) / "out").exists(),
+                    f"world {count[0]}: refused without a message, or wrote --out",
+                )
+                refused[0] += 1
+                return
+            except Exception as exc:  # a crash is a failure to count
+                trace = traceback.format_exc(limit=-3)
+                checks(False, f"world {count[0]}: {type(exc).__name__}: {exc}\n{world}\n{trace}")
+                return
+            check_run(world, out, checks)
 
     run()
-    return count[0], checks
+    return count[0], refused[0], checks
 
 
 def determinism(tmp: Path) -> tuple[int, list[str]]:
@@ -173,7 +189,7 @@ def main() -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         rows = corpus(Path(tmp))
-        n_worlds, checks = invariants(args.worlds, args.max_practices, args.seed)
+        n_worlds, n_refused, checks = invariants(args.worlds, args.max_practices, args.seed)
         compared, differ = determinism(Path(tmp))
     inputs = pd.DataFrame(rows)
     ok = inputs["failures"].map(len) == 0
@@ -189,6 +205,7 @@ def main() -> int:
             {"measure": "accepted, every practice out", "count": accepted},
             {"measure": "inputs failing their expectation", "count": int((~ok).sum())},
             {"measure": "random worlds run", "count": n_worlds},
+            {"measure": "worlds refused (contradictory random rules)", "count": n_refused},
             {"measure": "invariant checks run", "count": checks.run},
             {"measure": "invariant checks failed", "count": len(checks.failures)},
             {"measure": "files compared, --jobs 1 vs 2", "count": compared},
