@@ -300,6 +300,7 @@ def run_optimise(
         min_size=config.min_size, max_size=config.max_size, population=population,
         approved_small_places=frozenset(config.approved_small_places),
         excluded=frozenset(config.excluded),
+        keep_together=config.keep_together, keep_apart=config.keep_apart, fixed=config.fixed,
     )
     named = dict(zip(validation.pcns["pcn_id"], validation.pcns["exception"], strict=True))
     pcns["exception"] = [

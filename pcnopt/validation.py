@@ -13,7 +13,9 @@ Rules checked, per PCN:
 - ``min_size <= population <= max_size``, unless a named exception applies: a single practice
   above ``max_size`` forming its own PCN, or a PCN covering a whole connected part of its place
   (an island or an isolated practice) whose total is below ``min_size`` ("below minimum, needs
-  commissioner approval").
+  commissioner approval");
+- the commissioners' rules, when given: keep-together groups share a PCN, keep-apart groups do
+  not, practices fixed to one label share a PCN and to different labels do not.
 """
 
 from __future__ import annotations
@@ -83,6 +85,9 @@ def validate_configuration(
     population: str = "list_size",
     approved_small_places: frozenset[str] = frozenset(),
     excluded: frozenset[str] = frozenset(),
+    keep_together: tuple[tuple[str, ...], ...] = (),
+    keep_apart: tuple[tuple[str, ...], ...] = (),
+    fixed: tuple[tuple[str, str], ...] = (),
 ) -> ValidationReport:
     """Check a configuration against every rule.
 
@@ -102,6 +107,10 @@ def validate_configuration(
         Places where PCNs below ``min_size`` have commissioner approval.
     excluded
         Practices deliberately left out of every PCN (not reported as missing).
+    keep_together, keep_apart
+        Groups of practice codes that must share / must not share a PCN.
+    fixed
+        ``(practice code, label)`` pairs: equal labels share a PCN, different labels do not.
     """
     problems: list[str] = []
     codes = pd.Index(practices["practice_code"])
@@ -186,6 +195,7 @@ def validate_configuration(
                 "problems": "; ".join(issues),
             }
         )
+    problems += _rule_problems(assigned, keep_together, keep_apart, fixed)
     columns = [
         "pcn_id",
         "place_id",
@@ -203,3 +213,38 @@ def validate_configuration(
         unknown=tuple(unknown),
         duplicated=tuple(duplicated),
     )
+
+
+def _rule_problems(
+    assigned: pd.DataFrame,
+    keep_together: tuple[tuple[str, ...], ...],
+    keep_apart: tuple[tuple[str, ...], ...],
+    fixed: tuple[tuple[str, str], ...],
+) -> list[str]:
+    """The commissioners' rules that the configuration breaks, as sentences."""
+    pcn_of = dict(zip(assigned["practice_code"], assigned["pcn_id"], strict=True))
+    problems = []
+    labels: dict[str, list[str]] = {}
+    for code, label in fixed:
+        labels.setdefault(label, []).append(code)
+    together = [*keep_together, *labels.values()]
+    for group in together:
+        pcns = sorted({str(pcn_of[c]) for c in group if c in pcn_of})
+        if len(pcns) > 1:
+            problems.append(
+                f"rule broken: {', '.join(group)} must share a PCN but are in {', '.join(pcns)}"
+            )
+    fixed_apart = [tuple(codes[0] for codes in labels.values())] if len(labels) > 1 else []
+    for group in [*keep_apart, *fixed_apart]:
+        seen: dict[str, str] = {}
+        for code in group:
+            pcn = pcn_of.get(code)
+            if pcn is None:
+                continue
+            if str(pcn) in seen:
+                problems.append(
+                    f"rule broken: {seen[str(pcn)]} and {code} must be in different "
+                    f"PCNs but share {pcn}"
+                )
+            seen.setdefault(str(pcn), code)
+    return problems
