@@ -274,12 +274,12 @@ def check_run(world: World, out: Path, checks: Checks) -> None:
     for rule, groups in world.options:
         for group in groups if rule in ("keep_apart", "keep_together") else ():
             pcns_of = {pcn_of.get(c) for c in group}
-            kept = len(pcns_of) == (len(group) if rule == "keep_apart" else 1)
+            rule_kept = len(pcns_of) == (len(group) if rule == "keep_apart" else 1)
             reported = not summary["valid"] and any(
                 all(c in p for c in group) for p in summary["rules_broken"]
             )
             checks(
-                kept or reported,
+                rule_kept or reported,
                 f"{rule} {group} broken silently: PCNs {sorted(map(str, pcns_of))}",
             )
     for row in pcns.itertuples(index=False):
