@@ -124,7 +124,13 @@ def invariants(n_worlds: int, max_practices: int, seed_value: int) -> tuple[int,
                 trace = traceback.format_exc(limit=-3)
                 checks(False, f"world {count[0]}: {type(exc).__name__}: {exc}\n{world}\n{trace}")
                 return
+            before = len(checks.failures)
             check_run(world, out, checks)
+            if len(checks.failures) > before:
+                checks.failures[before:] = [
+                    f"world {count[0]}: {f}" for f in checks.failures[before:]
+                ]
+                checks.failures.append(f"world {count[0]} was {world}")
 
     run()
     return count[0], refused[0], checks
