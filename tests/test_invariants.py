@@ -423,7 +423,7 @@ def test_every_output_keeps_every_practice_and_every_rule(world: World) -> None:
 
 
 @pytest.mark.slow
-@settings(PIPELINE, max_examples=12)
+@settings(PIPELINE, max_examples=25)
 @given(world=worlds(max_practices=25))
 def test_every_output_keeps_every_practice_and_every_rule_larger(world: World) -> None:
     run_and_check(world)
