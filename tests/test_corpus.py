@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import hypothesis.strategies as st
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
 
 from pcnopt.io import outputs
 from pcnopt.io.practices import practices_from_file
 from tests.conftest import PROJECT
-from tests.corpus import check_case, check_refused, load_cases, run_cli
+from tests.corpus import Case, check_case, check_refused, load_cases, run_cli
 from tests.corpus.make_corpus import HERE, write_big_practices
 
 CASES = load_cases()
@@ -123,3 +126,48 @@ def test_a_killed_run_never_leaves_a_folder_that_looks_complete(tmp_path: Path) 
     assert not out.exists()
     leftovers = [p.name for p in tmp_path.iterdir()]
     assert all(name.startswith(".out.partial-") for name in leftovers), leftovers
+
+
+# ---------------------------------------------------------------- fuzzed practices files
+
+GOOD = (HERE / "practices.csv").read_bytes()
+NASTY = [b",", b";", b'"', b"\n", b"\r", b"\x00", b"\xff", "é".encode(), b"-", b".", b"e9", b""]
+
+
+@st.composite
+def fuzzed(draw: st.DrawFn) -> bytes:
+    """The good practices file with a few random cuts, insertions and swapped lines."""
+    data = bytearray(GOOD)
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["cut", "insert", "replace", "line"]))
+        at = draw(st.integers(0, len(data)))
+        if kind == "cut":
+            del data[at:]
+            if len(data) < 10:
+                break
+        elif kind == "insert":
+            data[at:at] = draw(st.sampled_from(NASTY))
+        elif kind == "replace" and at < len(data):
+            data[at : at + 1] = draw(st.sampled_from(NASTY))
+        else:
+            lines = bytes(data).split(b"\n")
+            k = draw(st.integers(0, len(lines) - 1))
+            lines.insert(draw(st.integers(0, len(lines))), lines[k])
+            data = bytearray(b"\n".join(lines))
+    return bytes(data)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(data=fuzzed())
+def test_a_damaged_file_works_or_stops_cleanly(data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "damaged.csv"
+        path.write_bytes(data)
+        case = Case("fuzzed", path, HERE / "places.geojson", "either")
+        outcome = check_case(case, Path(folder))
+        assert not outcome.failures, "\n".join(outcome.failures)
