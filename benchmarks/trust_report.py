@@ -2,13 +2,16 @@
 
 Usage::
 
-    python benchmarks/trust_report.py [--worlds 10] [--max-practices 25] [--seed 0]
+    python benchmarks/trust_report.py [--worlds 10] [--max-practices 25] [--fuzzed 200]
+        [--seed 0]
 
 Runs the same checks as the tests, and counts them:
 
 - every input of the bad-input corpus (``tests/corpus/cases.toml``, plus a 200,000-row file
   made in a temporary folder): accepted with every practice out, or refused with one message
   naming file, row, column and fix, exit 2, nothing written (``tests/corpus.check_case``);
+- damaged copies of the good practices file (``tests/test_corpus.fuzzed``): each works or is
+  refused cleanly;
 - random worlds (``tests/test_invariants.worlds``) through the whole pipeline, every written file
   checked (``tests/test_invariants.check_run``);
 - the corpus world optimised with ``--jobs 1`` and ``--jobs 2``: every file byte-identical but
@@ -35,12 +38,13 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hypothesis import Phase, given, seed, settings  # noqa: E402
+from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 
 from benchmarks._table import markdown  # noqa: E402
 from pcnopt._errors import PcnoptError  # noqa: E402
 from tests.corpus import Case, check_case, load_cases, run_cli  # noqa: E402
 from tests.corpus.make_corpus import HERE, write_big_practices  # noqa: E402
+from tests.test_corpus import fuzzed  # noqa: E402
 from tests.test_invariants import Checks, check_run, run_world, worlds  # noqa: E402
 
 
@@ -136,6 +140,36 @@ def invariants(n_worlds: int, max_practices: int, seed_value: int) -> tuple[int,
     return count[0], refused[0], checks
 
 
+def fuzz(n_files: int, seed_value: int) -> tuple[int, int, list[str]]:
+    """Damaged copies of the good practices file: tried, refused, and failures."""
+    tried, refused, failures = [0], [0], []
+
+    @seed(seed_value)
+    @settings(
+        max_examples=n_files,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(data=fuzzed())
+    def run(data: bytes) -> None:
+        tried[0] += 1
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "damaged.csv"
+            path.write_bytes(data)
+            outcome = check_case(
+                Case("fuzzed", path, HERE / "places.geojson", "either"), Path(folder)
+            )
+            refused[0] += outcome.refused
+            failures.extend(
+                f"fuzzed file {tried[0]} ({data[:60]!r}...): {f}" for f in outcome.failures
+            )
+
+    run()
+    return tried[0], refused[0], failures
+
+
 def determinism(tmp: Path) -> tuple[int, list[str]]:
     """Optimise the corpus world with --jobs 1 and --jobs 2; files compared and differing."""
     outs = []
@@ -189,7 +223,13 @@ def main() -> int:
     parser.add_argument(
         "--max-practices", type=int, default=25, help="largest world, in practices (25)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random worlds")
+    parser.add_argument(
+        "--fuzzed",
+        type=int,
+        default=200,
+        help="damaged copies of the good practices file to try (200)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the worlds and damage")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -197,19 +237,29 @@ def main() -> int:
         rows = corpus(Path(tmp))
         n_worlds, n_refused, checks = invariants(args.worlds, args.max_practices, args.seed)
         compared, differ = determinism(Path(tmp))
+        fuzzed_tried, fuzzed_refused, fuzz_failures = fuzz(args.fuzzed, args.seed)
     inputs = pd.DataFrame(rows)
     ok = inputs["failures"].map(len) == 0
     refused = int(((inputs["outcome"] == "refused") & ok & (inputs["expected"] == "refused")).sum())
     accepted = int(
         ((inputs["outcome"] == "accepted") & ok & (inputs["expected"] == "accepted")).sum()
     )
-    failures = int((~ok).sum()) + len(checks.failures) + len(differ)
+    failures = int((~ok).sum()) + len(checks.failures) + len(differ) + len(fuzz_failures)
     counts = pd.DataFrame(
         [
             {"measure": "inputs tried", "count": len(inputs)},
             {"measure": "refused with a clear message", "count": refused},
             {"measure": "accepted, every practice out", "count": accepted},
             {"measure": "inputs failing their expectation", "count": int((~ok).sum())},
+            {"measure": "damaged files tried", "count": fuzzed_tried},
+            {
+                "measure": "damaged files refused with a clear message",
+                "count": fuzzed_refused - len(fuzz_failures),
+            },
+            {
+                "measure": "damaged files failing (traceback, unclear, half-written)",
+                "count": len(fuzz_failures),
+            },
             {"measure": "random worlds run", "count": n_worlds},
             {"measure": "worlds refused (contradictory random rules)", "count": n_refused},
             {"measure": "invariant checks run", "count": checks.run},
@@ -232,9 +282,13 @@ def main() -> int:
         failures=inputs["failures"].map(lambda f: "; ".join(f)[:160]),
     )
     print(markdown(table[["input", "expected", "outcome", "ok", "seconds", "failures"]]))
-    if checks.failures or differ:
+    if checks.failures or differ or fuzz_failures:
         print("\n## Failures\n")
-        for failure in [*checks.failures, *(f"differs across --jobs: {n}" for n in differ)]:
+        for failure in [
+            *checks.failures,
+            *(f"differs across --jobs: {n}" for n in differ),
+            *fuzz_failures,
+        ]:
             print(f"- {failure}")
     return 1 if failures else 0
 
