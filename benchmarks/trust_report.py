@@ -253,6 +253,10 @@ def main() -> int:
             {"measure": "inputs failing their expectation", "count": int((~ok).sum())},
             {"measure": "damaged files tried", "count": fuzzed_tried},
             {
+                "measure": "damaged files accepted, every practice out",
+                "count": fuzzed_tried - fuzzed_refused,
+            },
+            {
                 "measure": "damaged files refused with a clear message",
                 "count": fuzzed_refused - len(fuzz_failures),
             },
