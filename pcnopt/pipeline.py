@@ -129,6 +129,16 @@ class RunConfig:
             raise OptionError("--snap-distance must be >= 0 metres.")
         if self.jobs < 0:
             raise OptionError("--jobs must be >= 0 (0 uses every core).")
+        from pcnopt._model_solver import solver_available
+
+        if not solver_available(self.solver):
+            import pulp
+
+            installed = ", ".join(pulp.listSolvers(onlyAvailable=True))
+            raise OptionError(
+                f"--solver {self.solver!r} is not available here; use cbc (bundled) or highs, "
+                f"or one of the PuLP solvers installed: {installed}."
+            )
         if self.funding_year is not None:
             from pcnopt.funding import default_rates, rates_from_file
 

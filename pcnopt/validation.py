@@ -142,11 +142,15 @@ def validate_configuration(
     graph = nx.Graph()
     graph.add_nodes_from(codes)
     graph.add_edges_from(edges[["a", "b"]].itertuples(index=False, name=None))
-    # connected parts of each place's own graph (islands), to recognise the small-island exception
+    # connected parts of each place's graph (islands), to recognise the small-island exception.
+    # A practice above the maximum is always a PCN of its own, and an excluded practice is in
+    # none, so neither can join its neighbours: they are set aside before the islands are found
+    # (a practice reachable only through them is an island too).
     part_total: dict[str, float] = {}
     part_of: dict[str, str] = {}
     for place_id, group in info.groupby("place_id"):
-        sub = graph.subgraph(group.index)
+        keep = [c for c in group.index if group.at[c, population] <= max_size and c not in excluded]
+        sub = graph.subgraph(keep)
         for k, component in enumerate(nx.connected_components(sub)):
             key = f"{place_id}#{k}"
             for code in component:
@@ -168,12 +172,13 @@ def validate_configuration(
             issues.append(f"not contiguous ({n_components} separate parts)")
         if not in_band:
             whole_part = (
-                len({part_of[m] for m in members}) == 1
+                all(m in part_of for m in members)
+                and len({part_of[m] for m in members}) == 1
                 and abs(part_total[part_of[members[0]]] - size) < 1e-6
             )
             if size > max_size and len(members) == 1:
                 exception = EXCEPTION_SINGLE_LARGE
-            elif size < min_size and whole_part and part_total[part_of[members[0]]] < min_size:
+            elif size < min_size and whole_part:
                 exception = EXCEPTION_SMALL_ISLAND
             elif size < min_size and places and places[0] in approved_small_places:
                 exception = EXCEPTION_APPROVED_SMALL

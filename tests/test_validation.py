@@ -92,3 +92,25 @@ def test_approved_small_places_and_exclusions():
     without_e = {k: v for k, v in GOOD.items() if k != "E"}
     assert not check(without_e).ok
     assert check(without_e, excluded=frozenset({"E"})).ok
+
+
+def test_practice_cut_off_by_a_large_practice_is_a_forced_island():
+    """G (60k) must be a PCN on its own, so H, reachable only through G, is an island::
+
+    P3:  G — H
+        60k 12k
+    """
+    practices = pd.DataFrame(
+        {"practice_code": ["G", "H"], "place_id": ["P3", "P3"], "list_size": [60_000, 12_000]}
+    )
+    edges = pd.DataFrame({"a": ["G"], "b": ["H"]})
+    assignments = pd.DataFrame({"practice_code": ["G", "H"], "pcn_id": ["g", "h"]})
+    report = validate_configuration(
+        practices=practices,
+        assignments=assignments,
+        edges=edges,
+        min_size=30_000,
+        max_size=50_000,
+    )
+    assert report.ok, report.problems
+    assert report.pcns.set_index("pcn_id")["exception"]["h"] == EXCEPTION_SMALL_ISLAND
