@@ -115,7 +115,9 @@ class RunConfig:
         if self.population not in POPULATIONS:
             raise OptionError(f"--population must be one of {', '.join(POPULATIONS)}.")
         if self.places is not None and self.place_field is not None:
-            raise OptionError("give either --places (with --place-column) or --place-field, not both.")
+            raise OptionError(
+                "give either --places (with --place-column) or --place-field, not both."
+            )
         if self.places is not None and not self.place_column:
             raise OptionError("--places needs --place-column naming the file's place id column.")
         if self.places is None and self.place_column and self.practices is not None:
@@ -154,12 +156,21 @@ class RunConfig:
     def solve_options(self, **overrides: Any) -> SolveOptions:
         """The :class:`pcnopt.model.SolveOptions` shared by every place."""
         settings: dict[str, Any] = {
-            "min_size": self.min_size, "max_size": self.max_size, "objective": self.objective,
-            "lexicographic": self.lexicographic, "squared": self.squared,
-            "n_pcns": self.n_pcns, "min_pcns": self.min_pcns, "max_pcns": self.max_pcns,
-            "time_limit": self.time_limit, "solver": self.solver, "mip_gap": self.mip_gap,
-            "keep_together": self.keep_together, "keep_apart": self.keep_apart,
-            "fixed": self.fixed, "excluded": self.excluded,
+            "min_size": self.min_size,
+            "max_size": self.max_size,
+            "objective": self.objective,
+            "lexicographic": self.lexicographic,
+            "squared": self.squared,
+            "n_pcns": self.n_pcns,
+            "min_pcns": self.min_pcns,
+            "max_pcns": self.max_pcns,
+            "time_limit": self.time_limit,
+            "solver": self.solver,
+            "mip_gap": self.mip_gap,
+            "keep_together": self.keep_together,
+            "keep_apart": self.keep_apart,
+            "fixed": self.fixed,
+            "excluded": self.excluded,
         }
         settings.update(overrides)
         return SolveOptions(**settings)
@@ -224,12 +235,20 @@ def load_inputs(
         places_path: Path | None = config.places or DEFAULT_PLACES
         place_column = config.place_column or DEFAULT_PLACE_COLUMN
         if not practices_path.exists():
-            raise InputError(Problem(str(practices_path), "the embedded default data is missing.",
-                                     "run 'python data/make_default_data.py', or pass --practices."))
+            raise InputError(
+                Problem(
+                    str(practices_path),
+                    "the embedded default data is missing.",
+                    "run 'python data/make_default_data.py', or pass --practices.",
+                )
+            )
     else:
         places_path, place_column = config.places, config.place_column
-    practices = (practices_from_file(practices_path, columns=dict(config.columns))
-                 if practices_table is None else practices_table)
+    practices = (
+        practices_from_file(practices_path, columns=dict(config.columns))
+        if practices_table is None
+        else practices_table
+    )
     population = POPULATIONS[config.population]
     if population == "weighted_population" and practices[population].isna().any():
         bad = practices[practices[population].isna()]
@@ -244,8 +263,13 @@ def load_inputs(
         )
     if config.place_field is not None:
         field_name = config.place_field
-        raw = practices_table if practices_table is not None else practices_from_file(
-            practices_path, columns={**dict(config.columns), "place_id": field_name})
+        raw = (
+            practices_table
+            if practices_table is not None
+            else practices_from_file(
+                practices_path, columns={**dict(config.columns), "place_id": field_name}
+            )
+        )
         practices = practices.assign(place_id=raw["place_id"].values)
         blank = practices["place_id"].isna()
         if blank.any():
@@ -263,10 +287,13 @@ def load_inputs(
         snapped = practices.iloc[0:0][["practice_code", "name", "place_id", "snap_m"]]
     else:
         assert places_path is not None and place_column is not None
-        places = places_from_file(places_path, id_column=place_column,
-                                  repair=config.repair_geometries)
+        places = places_from_file(
+            places_path, id_column=place_column, repair=config.repair_geometries
+        )
         assigned = geography.assign_places(
-            practices, places, snap_distance_m=config.snap_distance_m,
+            practices,
+            places,
+            snap_distance_m=config.snap_distance_m,
             practices_file=str(practices_path),
         )
         practices, snapped = assigned.practices, assigned.snapped
@@ -303,35 +330,62 @@ def run_optimise(
     edges = geography.adjacency_from_catchments(catchments)
     population = POPULATIONS[config.population]
     outcomes = _group_places(practices, edges, config, progress=progress, executor=executor)
-    assignments, pcns, places_table = _tables(practices, places, catchments, outcomes, population,
-                                              config)
+    assignments, pcns, places_table = _tables(
+        practices, places, catchments, outcomes, population, config
+    )
     validation = validate_configuration(
-        practices=practices, assignments=assignments, edges=edges,
-        min_size=config.min_size, max_size=config.max_size, population=population,
+        practices=practices,
+        assignments=assignments,
+        edges=edges,
+        min_size=config.min_size,
+        max_size=config.max_size,
+        population=population,
         approved_small_places=frozenset(config.approved_small_places),
         excluded=frozenset(config.excluded),
-        keep_together=config.keep_together, keep_apart=config.keep_apart, fixed=config.fixed,
+        keep_together=config.keep_together,
+        keep_apart=config.keep_apart,
+        fixed=config.fixed,
     )
     named = dict(zip(validation.pcns["pcn_id"], validation.pcns["exception"], strict=True))
     pcns["exception"] = [
-        note or named.get(pcn_id, "") for pcn_id, note in zip(pcns["pcn_id"], pcns["exception"],
-                                                                strict=True)
+        note or named.get(pcn_id, "")
+        for pcn_id, note in zip(pcns["pcn_id"], pcns["exception"], strict=True)
     ]
-    summary = _summary(config, practices, snapped, pcns, places_table, validation, edges,
-                       time.perf_counter() - started)
+    summary = _summary(
+        config,
+        practices,
+        snapped,
+        pcns,
+        places_table,
+        validation,
+        edges,
+        time.perf_counter() - started,
+    )
     funding = None
     if config.funding_year is not None:
         from pcnopt.funding import funding_from_assignments, rates_from_file
 
         funding = funding_from_assignments(
-            practices=practices, assignments=assignments, year=config.funding_year,
+            practices=practices,
+            assignments=assignments,
+            year=config.funding_year,
             rates=None if config.rates is None else rates_from_file(config.rates),
         )
         summary["funding"] = funding.summary()
         arrs = funding.pcns.set_index("pcn_id")["arrs_sum_gbp"]
         pcns["arrs_sum_gbp"] = pcns["pcn_id"].map(arrs).round(2)
-    return RunResult(practices, places, catchments, edges, assignments, pcns, places_table,
-                     validation, summary, funding)
+    return RunResult(
+        practices,
+        places,
+        catchments,
+        edges,
+        assignments,
+        pcns,
+        places_table,
+        validation,
+        summary,
+        funding,
+    )
 
 
 METHOD = "integer program (Hess p-median, cut-based contiguity)"
@@ -362,7 +416,8 @@ def place_graphs(
                 y=tuple(float(v) for v in group.geometry.y),
                 edges=tuple(pairs),
                 current=tuple(None if pd.isna(c) else str(c) for c in current)
-                if current.notna().any() else None,
+                if current.notna().any()
+                else None,
             )
         )
     return graphs
@@ -394,16 +449,20 @@ def _check_rules_across_places(practices: pd.DataFrame, config: RunConfig) -> No
     for group in config.keep_together:
         places = sorted({place_of[c] for c in group if c in place_of})
         if len(places) > 1:
-            problems.append(f"keep-together {','.join(group)} spans places {', '.join(places)}; "
-                            "a PCN cannot cross a place boundary")
+            problems.append(
+                f"keep-together {','.join(group)} spans places {', '.join(places)}; "
+                "a PCN cannot cross a place boundary"
+            )
     label_places: dict[str, set[str]] = {}
     for code, label in config.fixed:
         if code in place_of:
             label_places.setdefault(label, set()).add(place_of[code])
     for label, places_ in sorted(label_places.items()):
         if len(places_) > 1:
-            problems.append(f"practices fixed to {label!r} are in different places "
-                            f"({', '.join(sorted(places_))}); a PCN cannot cross a place boundary")
+            problems.append(
+                f"practices fixed to {label!r} are in different places "
+                f"({', '.join(sorted(places_))}); a PCN cannot cross a place boundary"
+            )
     if problems:
         raise OptionError("; ".join(problems) + ".")
 
@@ -423,8 +482,11 @@ def solve_place_safely(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolu
         other = "highs" if options.solver.lower() != "highs" else "cbc"
         try:
             retry = solve_place(graph, options=replace(options, solver=other))
-            return replace(retry, message=f"{options.solver} failed ({first}); solved with "
-                           f"{other} instead. {retry.message}")
+            return replace(
+                retry,
+                message=f"{options.solver} failed ({first}); solved with "
+                f"{other} instead. {retry.message}",
+            )
         except SolverError as second:
             return _greedy_fallback(graph, options, f"{first}; {second}", started)
 
@@ -444,9 +506,14 @@ def _greedy_fallback(
     network.add_edges_from((graph.codes[i], graph.codes[j]) for i, j, _ in graph.edges)
     population = np.array(graph.population)
     xy = np.column_stack([graph.x, graph.y])
-    groups = greedy_groups(codes=codes, population=population[[index[c] for c in codes]],
-                           xy=xy[[index[c] for c in codes]], graph=network.subgraph(codes),
-                           min_size=options.min_size, max_size=options.max_size)
+    groups = greedy_groups(
+        codes=codes,
+        population=population[[index[c] for c in codes]],
+        xy=xy[[index[c] for c in codes]],
+        graph=network.subgraph(codes),
+        min_size=options.min_size,
+        max_size=options.max_size,
+    )
     labels = [-1] * len(graph.codes)
     hubs = []
     for k, group in enumerate(groups):
@@ -457,8 +524,14 @@ def _greedy_fallback(
         hubs.append(min(cost)[1])
     note = "solver failed: greedy grouping, not optimised"
     return PlaceSolution(
-        place_id=graph.place_id, status="solver_failed", objective=None, bound=None, gap=None,
-        seconds=time.perf_counter() - started, labels=tuple(labels), hubs=tuple(hubs),
+        place_id=graph.place_id,
+        status="solver_failed",
+        objective=None,
+        bound=None,
+        gap=None,
+        seconds=time.perf_counter() - started,
+        labels=tuple(labels),
+        hubs=tuple(hubs),
         notes=tuple(note for _ in groups),
         message=f"The solver failed in this place ({reason}); it was given a greedy contiguous "
         "grouping that is not optimised. Re-run the place, or try --solver highs.",
@@ -483,8 +556,9 @@ def solve_places(
     jobs = config.jobs or (os.cpu_count() or 1)
     jobs = max(1, min(jobs, len(graphs)))
     options = [_options_for(g, config) for g in graphs]
-    bar = tqdm(total=len(graphs), desc="places solved", unit="place", disable=not progress,
-               leave=False)
+    bar = tqdm(
+        total=len(graphs), desc="places solved", unit="place", disable=not progress, leave=False
+    )
     results: list[PlaceSolution | None] = [None] * len(graphs)
     try:
         if jobs == 1:
@@ -495,8 +569,9 @@ def solve_places(
             # largest places first, so no core waits on one big place at the end
             order = sorted(range(len(graphs)), key=lambda k: -len(graphs[k].codes))
             with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-                futures = {pool.submit(solve_place_safely, graphs[k], options=options[k]): k
-                           for k in order}
+                futures = {
+                    pool.submit(solve_place_safely, graphs[k], options=options[k]): k for k in order
+                }
                 for future in as_completed(futures):
                     results[futures[future]] = future.result()
                     bar.update()
@@ -521,9 +596,10 @@ def solve_places_on(
     from concurrent.futures import wait
 
     order = sorted(range(len(graphs)), key=lambda k: -len(graphs[k].codes))
-    futures = {k: executor.submit(solve_place_safely, graphs[k],
-                                  options=_options_for(graphs[k], config))
-               for k in order}
+    futures = {
+        k: executor.submit(solve_place_safely, graphs[k], options=_options_for(graphs[k], config))
+        for k in order
+    }
     wait(list(futures.values()))
     return [futures[k].result() for k in range(len(graphs))]
 
@@ -554,7 +630,11 @@ def _outcome(graph: PlaceGraph, solution: PlaceSolution) -> PlaceOutcome:
 
 
 def _group_places(
-    practices: gpd.GeoDataFrame, edges: pd.DataFrame, config: RunConfig, *, progress: bool,
+    practices: gpd.GeoDataFrame,
+    edges: pd.DataFrame,
+    config: RunConfig,
+    *,
+    progress: bool,
     executor: Any = None,
 ) -> list[PlaceOutcome]:
     _check_rules_across_places(practices, config)
@@ -625,16 +705,19 @@ def _tables(
                     "place_name": place_names.get(outcome.place_id, outcome.place_id),
                     "list_size": int(sub["list_size"].sum()),
                     "weighted_population": round(float(sub["weighted_population"].sum()), 2)
-                    if sub["weighted_population"].notna().all() else None,
+                    if sub["weighted_population"].notna().all()
+                    else None,
                     "population_basis": config.population,
                     "n_practices": len(members),
                     "in_band": in_band,
-                    "band_status": "in band" if in_band else
-                    ("below band" if size < config.min_size else "above band"),
+                    "band_status": "in band"
+                    if in_band
+                    else ("below band" if size < config.min_size else "above band"),
                     "exception": note,
                     "hub_practice": hub,
                     "mean_distance_to_hub_m": round(float((weights * distance).sum() / size), 1)
-                    if size > 0 else 0.0,
+                    if size > 0
+                    else 0.0,
                     "practices": ";".join(members),
                     "geometry": _union([cell_of[c] for c in members]),
                 }
@@ -642,13 +725,19 @@ def _tables(
         for code in outcome.excluded:
             assignment_rows.append(
                 {
-                    "practice_code": code, "name": info.at[code, "name"], "pcn_id": None,
-                    "place_id": outcome.place_id, "list_size": int(info.at[code, "list_size"]),
+                    "practice_code": code,
+                    "name": info.at[code, "name"],
+                    "pcn_id": None,
+                    "place_id": outcome.place_id,
+                    "list_size": int(info.at[code, "list_size"]),
                     "weighted_population": info.at[code, "weighted_population"],
-                    "current_pcn": info.at[code, "current_pcn"], "is_hub": False,
-                    "distance_to_hub_m": None, "place_method": info.at[code, "place_method"],
+                    "current_pcn": info.at[code, "current_pcn"],
+                    "is_hub": False,
+                    "distance_to_hub_m": None,
+                    "place_method": info.at[code, "place_method"],
                     "note": "left out of every PCN by the commissioner (--exclude)",
-                    "lat": info.at[code, "lat"], "lon": info.at[code, "lon"],
+                    "lat": info.at[code, "lat"],
+                    "lon": info.at[code, "lon"],
                 }
             )
         place_rows.append(
@@ -696,7 +785,8 @@ def _summary(
         "inputs": {
             "practices": str(config.practices or DEFAULT_PRACTICES),
             "places": None if config.place_field else str(config.places or DEFAULT_PLACES),
-            "place_column": config.place_column or (None if config.practices else DEFAULT_PLACE_COLUMN),
+            "place_column": config.place_column
+            or (None if config.practices else DEFAULT_PLACE_COLUMN),
             "place_field": config.place_field,
             "embedded_default": config.practices is None,
         },
@@ -716,7 +806,8 @@ def _summary(
         "pcns_in_band": int(in_band.sum()),
         "share_pcns_in_band": round(float(in_band.mean()), 4) if len(pcns) else None,
         "share_patients_in_band": round(float(sizes[in_band].sum() / patients), 4)
-        if patients else None,
+        if patients
+        else None,
         "named_exceptions": int((pcns["exception"] != "").sum()),
         "adjacency_edges": len(edges),
         "snapped_practices": snapped.to_dict(orient="records"),
@@ -725,6 +816,11 @@ def _summary(
         "place_status": places_table["status"].value_counts().sort_index().to_dict(),
         "seconds": round(seconds, 1),
     }
+
+
+def _cell(value: Any) -> str:
+    """Text safe inside a Markdown table cell (pipes escaped, line breaks removed)."""
+    return " ".join(str(value).split()).replace("|", "\\|")
 
 
 def report_markdown(result: RunResult) -> str:
@@ -744,11 +840,17 @@ def report_markdown(result: RunResult) -> str:
         f"- Named exceptions: {s['named_exceptions']}",
         f"- Method: {', '.join(s['method'])}",
         *(
-            [f"- ARRS {s['funding']['year']}: £{s['funding']['totals_gbp'].get('arrs_sum_gbp') or 0:,.0f}"
-             f" in all, by PCN in pcns.csv and funding.csv"
-             + (" (ESTIMATE: registered list used, no weighted population)"
-                if s["funding"]["estimate"] else "")]
-            if "funding" in s else []
+            [
+                f"- ARRS {s['funding']['year']}: £{s['funding']['totals_gbp'].get('arrs_sum_gbp') or 0:,.0f}"
+                f" in all, by PCN in pcns.csv and funding.csv"
+                + (
+                    " (ESTIMATE: registered list used, no weighted population)"
+                    if s["funding"]["estimate"]
+                    else ""
+                )
+            ]
+            if "funding" in s
+            else []
         ),
         f"- Independent validator: {'all rules met' if s['valid'] else 'RULES BROKEN'}"
         + ("" if s["valid"] else f" ({len(s['rules_broken'])}, see validation.csv)"),
@@ -762,26 +864,43 @@ def report_markdown(result: RunResult) -> str:
     for row in places.itertuples(index=False):
         gap = "" if row.gap is None or pd.isna(row.gap) else f"{100 * row.gap:.2f} %"
         lines.append(
-            f"| {row.place_id} | {row.place_name} | {row.status} | {row.n_practices} | "
+            f"| {_cell(row.place_id)} | {_cell(row.place_name)} | {row.status} | {row.n_practices} | "
             f"{row.n_pcns} | {int(in_band.get(row.place_id, 0))} | {gap} |"
         )
     flagged = places[places["status"] != "optimal"]
     if len(flagged):
         lines += ["", "## What the places that are not simply optimal need", ""]
-        lines += [f"- **{r.place_id} {r.place_name}** ({r.status}): {r.message}"
-                  for r in flagged.itertuples(index=False)]
+        lines += [
+            f"- **{r.place_id} {r.place_name}** ({r.status}): {r.message}"
+            for r in flagged.itertuples(index=False)
+        ]
     exceptions = pcns[pcns["exception"] != ""]
     if len(exceptions):
-        lines += ["", "## Named exceptions", "", "| PCN | place | patients | practices | exception |",
-                  "|---|---|---:|---:|---|"]
-        lines += [f"| {r.pcn_id} | {r.place_id} | {r.list_size:,} | {r.n_practices} | {r.exception} |"
-                  for r in exceptions.itertuples(index=False)]
+        lines += [
+            "",
+            "## Named exceptions",
+            "",
+            "| PCN | place | patients | practices | exception |",
+            "|---|---|---:|---:|---|",
+        ]
+        lines += [
+            f"| {_cell(r.pcn_id)} | {_cell(r.place_id)} | {r.list_size:,} | {r.n_practices} | {_cell(r.exception)} |"
+            for r in exceptions.itertuples(index=False)
+        ]
     if s["snapped_practices"]:
-        lines += ["", "## Practices snapped to the nearest place", "",
-                  "Generalised boundaries left these practices just outside every place.", "",
-                  "| practice | name | place | metres |", "|---|---|---|---:|"]
-        lines += [f"| {r['practice_code']} | {r['name']} | {r['place_id']} | {r['snap_m']:,.0f} |"
-                  for r in s["snapped_practices"]]
+        lines += [
+            "",
+            "## Practices snapped to the nearest place",
+            "",
+            "Generalised boundaries left these practices just outside every place.",
+            "",
+            "| practice | name | place | metres |",
+            "|---|---|---|---:|",
+        ]
+        lines += [
+            f"| {_cell(r['practice_code'])} | {_cell(r['name'])} | {_cell(r['place_id'])} | {r['snap_m']:,.0f} |"
+            for r in s["snapped_practices"]
+        ]
     if not s["valid"]:
         lines += ["", "## Rules broken", ""] + [f"- {p}" for p in s["rules_broken"]]
     return "\n".join(lines) + "\n"
@@ -841,8 +960,13 @@ def _run_log(result: RunResult) -> dict[str, Any]:
     return {
         "note": "measured timings; they vary from run to run (every other file does not)",
         "seconds": result.summary.get("seconds"),
-        "place_seconds": dict(zip(result.places_table["place_id"].astype(str),
-                                  result.places_table["seconds"], strict=True)),
+        "place_seconds": dict(
+            zip(
+                result.places_table["place_id"].astype(str),
+                result.places_table["seconds"],
+                strict=True,
+            )
+        ),
     }
 
 
@@ -879,8 +1003,18 @@ def write_run(
         "assignments.csv": outputs.csv_writer(result.assignments),
         "pcns.csv": outputs.csv_writer(pcns_table),
         "pcns.geojson": outputs.geojson_writer(
-            result.pcns[["pcn_id", "place_id", "list_size", "n_practices", "band_status",
-                         "exception", "hub_practice", "geometry"]]
+            result.pcns[
+                [
+                    "pcn_id",
+                    "place_id",
+                    "list_size",
+                    "n_practices",
+                    "band_status",
+                    "exception",
+                    "hub_practice",
+                    "geometry",
+                ]
+            ]
         ),
         "places.csv": outputs.csv_writer(result.places_table.drop(columns=VOLATILE)),
         "catchments.geojson": outputs.geojson_writer(catchments),
@@ -893,7 +1027,8 @@ def write_run(
                 "role_mix.csv": outputs.csv_writer(_rounded(result.funding.role_mix)),
                 "funding_basis.csv": outputs.csv_writer(result.funding.lines),
             }
-            if result.funding is not None else {}
+            if result.funding is not None
+            else {}
         ),
         **(extra or {}),
         **(_map_writers(result) if maps else {}),
