@@ -841,7 +841,8 @@ def report_markdown(result: RunResult) -> str:
         f"- Method: {', '.join(s['method'])}",
         *(
             [
-                f"- ARRS {s['funding']['year']}: £{s['funding']['totals_gbp'].get('arrs_sum_gbp') or 0:,.0f}"
+                f"- ARRS {s['funding']['year']}: "
+                f"£{s['funding']['totals_gbp'].get('arrs_sum_gbp') or 0:,.0f}"
                 f" in all, by PCN in pcns.csv and funding.csv"
                 + (
                     " (ESTIMATE: registered list used, no weighted population)"
@@ -864,7 +865,8 @@ def report_markdown(result: RunResult) -> str:
     for row in places.itertuples(index=False):
         gap = "" if row.gap is None or pd.isna(row.gap) else f"{100 * row.gap:.2f} %"
         lines.append(
-            f"| {_cell(row.place_id)} | {_cell(row.place_name)} | {row.status} | {row.n_practices} | "
+            f"| {_cell(row.place_id)} | {_cell(row.place_name)} | {row.status} | "
+            f"{row.n_practices} | "
             f"{row.n_pcns} | {int(in_band.get(row.place_id, 0))} | {gap} |"
         )
     flagged = places[places["status"] != "optimal"]
@@ -884,7 +886,8 @@ def report_markdown(result: RunResult) -> str:
             "|---|---|---:|---:|---|",
         ]
         lines += [
-            f"| {_cell(r.pcn_id)} | {_cell(r.place_id)} | {r.list_size:,} | {r.n_practices} | {_cell(r.exception)} |"
+            f"| {_cell(r.pcn_id)} | {_cell(r.place_id)} | {r.list_size:,} | {r.n_practices} | "
+            f"{_cell(r.exception)} |"
             for r in exceptions.itertuples(index=False)
         ]
     if s["snapped_practices"]:
@@ -898,7 +901,8 @@ def report_markdown(result: RunResult) -> str:
             "|---|---|---|---:|",
         ]
         lines += [
-            f"| {_cell(r['practice_code'])} | {_cell(r['name'])} | {_cell(r['place_id'])} | {r['snap_m']:,.0f} |"
+            f"| {_cell(r['practice_code'])} | {_cell(r['name'])} | {_cell(r['place_id'])} | "
+            f"{r['snap_m']:,.0f} |"
             for r in s["snapped_practices"]
         ]
     if not s["valid"]:
