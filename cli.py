@@ -30,14 +30,16 @@ def _objective(text: str) -> str | tuple[tuple[str, float], ...]:
         try:
             pairs.append((name.strip(), float(weight) if weight else 1.0))
         except ValueError:
-            raise argparse.ArgumentTypeError(f"weight '{weight}' of {name} is not a number") from None
+            message = f"weight '{weight}' of {name} is not a number"
+            raise argparse.ArgumentTypeError(message) from None
     return tuple(pairs)
 
 
 def _codes(text: str) -> tuple[str, ...]:
     codes = tuple(c.strip().upper() for c in text.split(",") if c.strip())
     if len(codes) < 2:
-        raise argparse.ArgumentTypeError(f"'{text}' needs two or more practice codes, comma-separated")
+        message = f"'{text}' needs two or more practice codes, comma-separated"
+        raise argparse.ArgumentTypeError(message)
     return codes
 
 
@@ -173,9 +175,9 @@ def cmd_optimise(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Audit a configuration; exit 1 when any rule is broken."""
+    from pcnopt import geography
     from pcnopt.io.assignments import assignments_from_file
     from pcnopt.pipeline import POPULATIONS, load_inputs
-    from pcnopt import geography
     from pcnopt.validation import validate_configuration
 
     config = _config(args)
@@ -289,7 +291,7 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run scenario files (what-if runs), each into DIR/<name>/, on local cores or a Dask cluster."""
+    """Run scenario files (what-if runs), each into DIR/<name>/, locally or on a Dask cluster."""
     from pcnopt import scenarios
 
     batch = scenarios.scenarios_from_files(args.scenarios)
