@@ -148,6 +148,7 @@ def validate_configuration(
     # (a practice reachable only through them is an island too).
     part_total: dict[str, float] = {}
     part_of: dict[str, str] = {}
+    part_members: dict[str, frozenset[str]] = {}
     for place_id, group in info.groupby("place_id"):
         keep = [c for c in group.index if group.at[c, population] <= max_size and c not in excluded]
         sub = graph.subgraph(keep)
@@ -155,6 +156,7 @@ def validate_configuration(
             key = f"{place_id}#{k}"
             for code in component:
                 part_of[code] = key
+            part_members[key] = frozenset(component)
             part_total[key] = float(group.loc[list(component), population].sum())
 
     rows = []
@@ -172,9 +174,9 @@ def validate_configuration(
             issues.append(f"not contiguous ({n_components} separate parts)")
         if not in_band:
             whole_part = (
-                all(m in part_of for m in members)
-                and len({part_of[m] for m in members}) == 1
-                and abs(part_total[part_of[members[0]]] - size) < 1e-6
+                members[0] in part_of
+                and part_members[part_of[members[0]]] == frozenset(members)
+                and part_total[part_of[members[0]]] < min_size
             )
             if size > max_size and len(members) == 1:
                 exception = EXCEPTION_SINGLE_LARGE

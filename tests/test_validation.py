@@ -114,3 +114,24 @@ def test_practice_cut_off_by_a_large_practice_is_a_forced_island():
     )
     assert report.ok, report.problems
     assert report.pcns.set_index("pcn_id")["exception"]["h"] == EXCEPTION_SMALL_ISLAND
+
+
+def test_zero_list_practices_do_not_fake_a_whole_island():
+    """J and K (0 patients) form a PCN; L (also 0) is in the same island but another PCN::
+
+    P4:  L — J — K     all 0 patients: neither PCN is the whole island
+    """
+    practices = pd.DataFrame(
+        {"practice_code": ["J", "K", "L"], "place_id": ["P4"] * 3, "list_size": [0, 0, 0]}
+    )
+    edges = pd.DataFrame({"a": ["J", "J"], "b": ["K", "L"]})
+    assignments = pd.DataFrame({"practice_code": ["J", "K", "L"], "pcn_id": ["jk", "jk", "l"]})
+    report = validate_configuration(
+        practices=practices,
+        assignments=assignments,
+        edges=edges,
+        min_size=30_000,
+        max_size=50_000,
+    )
+    assert not report.ok
+    assert (report.pcns["exception"] == "").all()
