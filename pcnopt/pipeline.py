@@ -16,6 +16,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from pcnopt import __version__, geography
 from pcnopt._errors import InputError, OptionError, Problem, SolverError
@@ -646,15 +647,6 @@ def _group_places(
     return [_outcome(g, s) for g, s in zip(graphs, solutions, strict=True)]
 
 
-def _medoid(members: list[str] | tuple[str, ...], practices: pd.DataFrame, population: str) -> str:
-    """The member minimising patient-weighted distance to the other members."""
-    sub = practices.set_index("practice_code").loc[list(members)]
-    xy = np.column_stack([sub.geometry.x, sub.geometry.y])
-    weights = sub[population].to_numpy(float)
-    cost = [(float(weights @ np.hypot(*(xy - xy[k]).T)), code) for k, code in enumerate(sub.index)]
-    return min(cost)[1]
-
-
 def _tables(
     practices: gpd.GeoDataFrame,
     places: gpd.GeoDataFrame,
@@ -719,7 +711,7 @@ def _tables(
                     if size > 0
                     else 0.0,
                     "practices": ";".join(members),
-                    "geometry": _union([cell_of[c] for c in members]),
+                    "geometry": shapely.union_all([cell_of[c] for c in members]),
                 }
             )
         for code in outcome.excluded:
@@ -758,12 +750,6 @@ def _tables(
     assignments = pd.DataFrame(assignment_rows).sort_values("practice_code").reset_index(drop=True)
     pcns = gpd.GeoDataFrame(pcn_rows, geometry="geometry", crs=practices.crs)
     return assignments, pcns, pd.DataFrame(place_rows)
-
-
-def _union(cells: list[Any]) -> Any:
-    import shapely
-
-    return shapely.union_all(cells)
 
 
 def _summary(
