@@ -87,7 +87,13 @@ def _add_solver(parser: argparse.ArgumentParser) -> None:
                        "configuration (default 2025/26; 'none' to skip)")
     money.add_argument("--rates", type=Path,
                        help="rates file replacing the shipped one (same schema)")
-    rules = parser.add_argument_group("commissioners' rules")
+    _add_rules(parser)
+
+
+def _add_rules(parser: argparse.ArgumentParser) -> None:
+    """The commissioners' rules, shared by ``optimise`` (to obey) and ``validate`` (to check)."""
+    rules = parser.add_argument_group(
+        "commissioners' rules", "optimise obeys them; validate reports where they are broken")
     rules.add_argument("--keep-together", type=_codes, action="append", default=[],
                        metavar="CODE,CODE[,...]", help="these practices share a PCN (repeatable)")
     rules.add_argument("--keep-apart", type=_codes, action="append", default=[],
@@ -130,8 +136,16 @@ def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         place_field=args.place_field, columns=tuple(args.columns), min_size=args.min_size,
         max_size=args.max_size, population=args.population, snap_distance_m=args.snap_distance,
         repair_geometries=args.repair_geometries,
-        **_solver_settings(args),
+        **_rule_settings(args), **_solver_settings(args),
     )
+
+
+def _rule_settings(args: argparse.Namespace) -> dict[str, object]:
+    return {
+        "keep_together": tuple(args.keep_together), "keep_apart": tuple(args.keep_apart),
+        "fixed": tuple(args.fix), "excluded": tuple(c.strip().upper() for c in args.exclude),
+        "approved_small_places": tuple(args.approve_small),
+    }
 
 
 def _solver_settings(args: argparse.Namespace) -> dict[str, object]:
@@ -142,9 +156,6 @@ def _solver_settings(args: argparse.Namespace) -> dict[str, object]:
         "squared": args.squared, "n_pcns": args.n_pcns, "min_pcns": args.min_pcns,
         "max_pcns": args.max_pcns, "time_limit": args.time_limit, "solver": args.solver,
         "mip_gap": args.mip_gap, "jobs": args.jobs,
-        "keep_together": tuple(args.keep_together), "keep_apart": tuple(args.keep_apart),
-        "fixed": tuple(args.fix), "excluded": tuple(c.strip().upper() for c in args.exclude),
-        "approved_small_places": tuple(args.approve_small),
         "funding_year": None if str(args.year).lower() == "none" else args.year,
         "rates": args.rates,
     }
@@ -174,21 +185,13 @@ def cmd_optimise(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Audit a configuration; exit 1 when any rule is broken."""
-    from pcnopt import geography
+    """Audit a configuration against every rule; exit 1 when any is broken."""
     from pcnopt.io.assignments import assignments_from_file
-    from pcnopt.pipeline import POPULATIONS, load_inputs
-    from pcnopt.validation import validate_configuration
+    from pcnopt.pipeline import run_validate
 
     config = _config(args)
-    practices, places, _ = load_inputs(config)
     assignments = assignments_from_file(args.assignments, pcn_column=args.pcn_column)
-    catchments = geography.catchments_from_practices(practices, places)
-    edges = geography.adjacency_from_catchments(catchments)
-    report = validate_configuration(
-        practices=practices, assignments=assignments, edges=edges, min_size=args.min_size,
-        max_size=args.max_size, population=POPULATIONS[args.population],
-    )
+    report = run_validate(config, assignments=assignments)
     print(report.to_text())
     if args.report:
         from pcnopt.io.outputs import write_table
@@ -346,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--pcn-column", help="PCN column of the assignments file "
                           "(default: pcn_id, else current_pcn)")
     validate.add_argument("--report", type=Path, help="write the per-PCN findings to this CSV")
+    _add_rules(validate)
     validate.set_defaults(func=cmd_validate)
 
     nhs = sub.add_parser("prepare-nhs", help="build a practices table from the published NHS files",

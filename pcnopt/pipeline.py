@@ -334,19 +334,7 @@ def run_optimise(
     assignments, pcns, places_table = _tables(
         practices, places, catchments, outcomes, population, config
     )
-    validation = validate_configuration(
-        practices=practices,
-        assignments=assignments,
-        edges=edges,
-        min_size=config.min_size,
-        max_size=config.max_size,
-        population=population,
-        approved_small_places=frozenset(config.approved_small_places),
-        excluded=frozenset(config.excluded),
-        keep_together=config.keep_together,
-        keep_apart=config.keep_apart,
-        fixed=config.fixed,
-    )
+    validation = _validate(practices, assignments, edges, config)
     named = dict(zip(validation.pcns["pcn_id"], validation.pcns["exception"], strict=True))
     pcns["exception"] = [
         note or named.get(pcn_id, "")
@@ -386,6 +374,50 @@ def run_optimise(
         validation,
         summary,
         funding,
+    )
+
+
+def run_validate(config: RunConfig, *, assignments: pd.DataFrame) -> ValidationReport:
+    """Audit a configuration against every rule, as ``pcnopt validate`` does.
+
+    Parameters
+    ----------
+    config
+        The practices, places, size band and commissioners' rules to check against (its
+        solver settings are not used).
+    assignments
+        ``practice_code`` and ``pcn_id``, e.g. from
+        :func:`pcnopt.io.assignments.assignments_from_file`.
+
+    Raises
+    ------
+    OptionError
+        When a commissioners' rule names a practice not in the practices table, or puts
+        practices of different places in one PCN.
+    """
+    practices, places, _ = load_inputs(config)
+    _check_rules_across_places(practices, config)
+    catchments = geography.catchments_from_practices(practices, places)
+    edges = geography.adjacency_from_catchments(catchments)
+    return _validate(practices, assignments, edges, config)
+
+
+def _validate(
+    practices: pd.DataFrame, assignments: pd.DataFrame, edges: pd.DataFrame, config: RunConfig
+) -> ValidationReport:
+    """The independent validator, with the run's size band and commissioners' rules."""
+    return validate_configuration(
+        practices=practices,
+        assignments=assignments,
+        edges=edges,
+        min_size=config.min_size,
+        max_size=config.max_size,
+        population=POPULATIONS[config.population],
+        approved_small_places=frozenset(config.approved_small_places),
+        excluded=frozenset(config.excluded),
+        keep_together=config.keep_together,
+        keep_apart=config.keep_apart,
+        fixed=config.fixed,
     )
 
 
@@ -441,12 +473,16 @@ def _options_for(graph: PlaceGraph, config: RunConfig) -> SolveOptions:
 def _check_rules_across_places(practices: pd.DataFrame, config: RunConfig) -> None:
     """Refuse commissioners' rules that name unknown practices or span places."""
     place_of = dict(zip(practices["practice_code"], practices["place_id"], strict=True))
+    named = [(f"--keep-together {','.join(g)}", g) for g in config.keep_together]
+    named += [(f"--keep-apart {','.join(g)}", g) for g in config.keep_apart]
+    named += [(f"--fix {code}={label}", (code,)) for code, label in config.fixed]
+    named += [(f"--exclude {code}", (code,)) for code in config.excluded]
     problems = []
-    named = [c for g in (*config.keep_together, *config.keep_apart) for c in g]
-    named += [c for c, _ in config.fixed] + list(config.excluded)
-    unknown = sorted({c for c in named if c not in place_of})
-    if unknown:
-        problems.append(f"practices not in the practices table: {', '.join(unknown)}")
+    for rule, codes in named:
+        unknown = [c for c in codes if c not in place_of]
+        if unknown:
+            problems.append(f"{rule} names {', '.join(unknown)}, not in the practices table")
+    hint = " Check the codes: a merged or closed practice no longer exists." if problems else ""
     for group in config.keep_together:
         places = sorted({place_of[c] for c in group if c in place_of})
         if len(places) > 1:
@@ -465,7 +501,7 @@ def _check_rules_across_places(practices: pd.DataFrame, config: RunConfig) -> No
                 f"({', '.join(sorted(places_))}); a PCN cannot cross a place boundary"
             )
     if problems:
-        raise OptionError("; ".join(problems) + ".")
+        raise OptionError("; ".join(problems) + "." + hint)
 
 
 def solve_place_safely(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:

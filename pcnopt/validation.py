@@ -15,7 +15,8 @@ Rules checked, per PCN:
   (an island or an isolated practice) whose total is below ``min_size`` ("below minimum, needs
   commissioner approval");
 - the commissioners' rules, when given: keep-together groups share a PCN, keep-apart groups do
-  not, practices fixed to one label share a PCN and to different labels do not.
+  not, practices fixed to one label share a PCN and to different labels do not, excluded
+  practices are in no PCN.
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ def validate_configuration(
     approved_small_places
         Places where PCNs below ``min_size`` have commissioner approval.
     excluded
-        Practices deliberately left out of every PCN (not reported as missing).
+        Practices deliberately left out of every PCN (not reported as missing; reported when
+        assigned).
     keep_together, keep_apart
         Groups of practice codes that must share / must not share a PCN.
     fixed
@@ -202,7 +204,7 @@ def validate_configuration(
                 "problems": "; ".join(issues),
             }
         )
-    problems += _rule_problems(assigned, keep_together, keep_apart, fixed)
+    problems += _rule_problems(assigned, keep_together, keep_apart, fixed, excluded)
     columns = [
         "pcn_id",
         "place_id",
@@ -227,10 +229,15 @@ def _rule_problems(
     keep_together: tuple[tuple[str, ...], ...],
     keep_apart: tuple[tuple[str, ...], ...],
     fixed: tuple[tuple[str, str], ...],
+    excluded: frozenset[str],
 ) -> list[str]:
     """The commissioners' rules that the configuration breaks, as sentences."""
     pcn_of = dict(zip(assigned["practice_code"], assigned["pcn_id"], strict=True))
-    problems = []
+    problems = [
+        f"rule broken: {code} must be left out of every PCN but is in {pcn_of[code]}"
+        for code in sorted(excluded)
+        if code in pcn_of
+    ]
     labels: dict[str, list[str]] = {}
     for code, label in fixed:
         labels.setdefault(label, []).append(code)

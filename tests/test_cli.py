@@ -45,20 +45,24 @@ def test_optimise_on_embedded_default_writes_the_four_outputs(default_run):
     assert summary["pcns"] == len(pcns)
 
 
+def validate_args(assignments, *extra):
+    """``validate`` on the embedded demo's practices and places."""
+    return [
+        "validate",
+        "--practices",
+        str(PROJECT / "data/practices.csv"),
+        "--places",
+        str(PROJECT / "data/places.geojson"),
+        "--place-column",
+        "place_id",
+        "--assignments",
+        str(assignments),
+        *extra,
+    ]
+
+
 def test_validate_accepts_the_default_run_and_exits_by_rules(default_run, capsys):
-    code = cli.main(
-        [
-            "validate",
-            "--practices",
-            str(PROJECT / "data/practices.csv"),
-            "--places",
-            str(PROJECT / "data/places.geojson"),
-            "--place-column",
-            "place_id",
-            "--assignments",
-            str(default_run / "assignments.csv"),
-        ]
-    )
+    code = cli.main(validate_args(default_run / "assignments.csv"))
     summary = json.loads((default_run / "summary.json").read_text())
     assert code == (0 if summary["valid"] else 1)
     assert "PCNs checked" in capsys.readouterr().out
@@ -66,24 +70,58 @@ def test_validate_accepts_the_default_run_and_exits_by_rules(default_run, capsys
 
 def test_validate_flags_the_current_configuration(capsys):
     """The demo's current PCNs are deliberately out of band in places: exit 1 and say which."""
-    code = cli.main(
-        [
-            "validate",
-            "--practices",
-            str(PROJECT / "data/practices.csv"),
-            "--places",
-            str(PROJECT / "data/places.geojson"),
-            "--place-column",
-            "place_id",
-            "--assignments",
-            str(PROJECT / "data/practices.csv"),
-            "--pcn-column",
-            "current_pcn",
-        ]
-    )
+    practices = PROJECT / "data/practices.csv"
+    code = cli.main(validate_args(practices, "--pcn-column", "current_pcn"))
     out = capsys.readouterr().out
     assert code == 1
     assert "is below the band" in out or "is above the band" in out
+
+
+@pytest.fixture(scope="module")
+def run_pairs(default_run):
+    """The valid default run, two practices sharing a PCN and two of one place in different ones."""
+    assert json.loads((default_run / "summary.json").read_text())["valid"]
+    assignments = pd.read_csv(default_run / "assignments.csv").sort_values("practice_code")
+    first = assignments.groupby("pcn_id").filter(lambda g: len(g) > 1)["pcn_id"].iloc[0]
+    sharing = assignments.loc[assignments["pcn_id"] == first, "practice_code"].iloc[:2]
+    place = assignments.loc[assignments["pcn_id"] == first, "place_id"].iloc[0]
+    other = assignments[(assignments["place_id"] == place) & (assignments["pcn_id"] != first)]
+    apart = (sharing.iloc[0], other["practice_code"].iloc[0])
+    return default_run / "assignments.csv", first, tuple(sharing), apart
+
+
+def test_validate_names_a_broken_keep_apart_rule_and_exits_1(run_pairs, capsys):
+    assignments, pcn, (a, b), _ = run_pairs
+    code = cli.main(validate_args(assignments, "--keep-apart", f"{a},{b}"))
+    out = capsys.readouterr().out
+    assert code == 1
+    assert f"rule broken: {a} and {b} must be in different PCNs but share {pcn}" in out
+
+
+def test_validate_accepts_a_kept_keep_apart_rule(run_pairs, capsys):
+    assignments, _, (a, b), apart = run_pairs
+    rules = ["--keep-apart", ",".join(apart), "--keep-together", f"{a},{b}"]
+    assert cli.main(validate_args(assignments, *rules)) == 0
+    assert "0 rule(s) broken" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        (["--keep-apart", "{a},ZZ9999"], "--keep-apart {a},ZZ9999 names ZZ9999"),
+        (["--fix", "zz9999=north"], "--fix ZZ9999=north names ZZ9999"),
+        (["--exclude", "zz9999"], "--exclude ZZ9999 names ZZ9999"),
+    ],
+)
+def test_validate_refuses_a_rule_naming_an_unknown_practice(run_pairs, capsys, rule, expected):
+    assignments, _, (a, _), _ = run_pairs
+    code = cli.main(validate_args(assignments, *(r.format(a=a) for r in rule)))
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.startswith("pcnopt: error: ")
+    assert f"{expected.format(a=a)}, not in the practices table" in captured.err
+    assert "Traceback" not in captured.err
+    assert captured.out == ""
 
 
 def bad_practices(tmp_path):

@@ -92,6 +92,30 @@ def test_approved_small_places_and_exclusions():
     without_e = {k: v for k, v in GOOD.items() if k != "E"}
     assert not check(without_e).ok
     assert check(without_e, excluded=frozenset({"E"})).ok
+    assigned_anyway = check(GOOD, excluded=frozenset({"F"}))
+    assert assigned_anyway.problems == (
+        "rule broken: F must be left out of every PCN but is in n4",
+    )
+
+
+@pytest.mark.parametrize(
+    ("rules", "expected"),
+    [
+        ({"keep_together": (("B", "C"),)}, "B, C must share a PCN but are in n1, n2"),
+        ({"keep_apart": (("A", "B"),)}, "A and B must be in different PCNs but share n1"),
+        ({"fixed": (("A", "north"), ("C", "north"))}, "A, C must share a PCN but are in n1, n2"),
+        ({"fixed": (("A", "north"), ("B", "south"))}, "A and B must be in different PCNs"),
+    ],
+)
+def test_commissioners_rules_broken_are_named(rules, expected):
+    report = check(GOOD, **rules)
+    assert [p for p in report.problems if expected in p], report.problems
+    assert all(p.startswith("rule broken: ") for p in report.problems)
+
+
+def test_commissioners_rules_kept_pass():
+    rules = {"keep_together": (("A", "B"),), "keep_apart": (("B", "C"),)}
+    assert check(GOOD, fixed=(("C", "south"), ("D", "south")), **rules).ok
 
 
 def test_practice_cut_off_by_a_large_practice_is_a_forced_island():
