@@ -12,10 +12,11 @@ import contextlib
 import hashlib
 import json
 import os
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,75 @@ class InProcessExecutor:
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Nothing to stop."""
+
+
+class DaskExecutor:
+    """A Dask client as an executor that lets go of each place once its result is here.
+
+    ``Client.get_executor()`` keeps a finished task wanted while its future lives, so a worker
+    that dies takes the finished places it holds with it and the scheduler solves them again.
+    Here the result is copied into a :class:`concurrent.futures.Future` and the task released.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self._lock = threading.Lock()
+        self._tasks: set[Any] = set()
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
+        """Send ``fn`` to the cluster; return a future of its result."""
+        task = self.client.submit(fn, *args, **kwargs)
+        future: Future = Future()
+        with self._lock:
+            self._tasks.add(task)
+        future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
+        task.add_done_callback(lambda t: self._settle(t, future))
+        return future
+
+    def _settle(self, task: Any, future: Future) -> None:
+        with self._lock:
+            self._tasks.discard(task)
+        if future.done():  # cancelled here
+            return
+        with contextlib.suppress(InvalidStateError):  # cancelled here meanwhile
+            try:
+                result = task.result()
+            except BaseException as exc:  # the place's error, KilledWorker, cancelled by Dask
+                future.set_exception(exc)
+            else:
+                task.release()
+                future.set_result(result)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Wait for the places still running, or (``wait=False``) cancel them."""
+        with self._lock:
+            tasks = list(self._tasks)
+        if tasks and (cancel_futures or not wait):
+            self.client.cancel(tasks)
+        elif tasks:
+            from distributed import wait as wait_for
+
+            wait_for(tasks)
+
+
+def lost_place(error: BaseException) -> str | None:
+    """Why the engine lost a place it was solving (a killed worker, a lost scheduler), or None."""
+    from concurrent.futures import BrokenExecutor, CancelledError
+
+    if isinstance(error, BrokenExecutor):
+        return f"a worker process died while solving a place (out of memory, or killed): {error}"
+    if isinstance(error, CancelledError):
+        return (
+            "the Dask scheduler dropped a place being solved (the connection to it was "
+            f"lost, or it was shut down): {error}"
+        )
+    scheduler = sys.modules.get("distributed.scheduler")
+    if scheduler is not None and isinstance(error, scheduler.KilledWorker):
+        return (
+            "a Dask worker died while solving a place (out of memory, or killed), and the "
+            f"scheduler gave up on the place: {error}"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -103,7 +173,7 @@ def start_engine(*, scheduler: str | None, jobs: int) -> Iterator[Engine]:
                               "use --scheduler local.") from None
         workers = len(client.scheduler_info().get("workers", {}))
         description = f"Dask scheduler {scheduler}, {workers} workers"
-    executor = client.get_executor()
+    executor = DaskExecutor(client)
     try:
         yield Engine(executor, description, workers)
     finally:

@@ -132,7 +132,7 @@ import pandas as pd
 from pcnopt import __version__
 from pcnopt._errors import InputError, OptionError, PcnoptError, Problem
 from pcnopt._scenario_changes import apply_changes
-from pcnopt._scenario_engine import CachingExecutor, PlaceCache, start_engine
+from pcnopt._scenario_engine import CachingExecutor, PlaceCache, lost_place, start_engine
 from pcnopt._scenario_file import NAME, ChangeSpec, read_scenario_file
 from pcnopt.io import outputs
 from pcnopt.pipeline import RunConfig, load_inputs, run_optimise, write_run
@@ -532,12 +532,27 @@ def _run_prepared(prepared: list[PreparedScenario], out: Path, executor: Caching
         raise
     pool.shutdown()
     for _, error in errors:
-        if not isinstance(error, PcnoptError):
+        if not isinstance(error, PcnoptError) and lost_place(error) is None:
             raise error
     if errors:
-        lines = [f"scenario {s.name} ({s.file or 'in code'}): {e}" for s, e in errors]
-        raise OptionError(f"{len(errors)} of {len(prepared)} scenarios failed (the others were "
-                          "written):\n  " + "\n  ".join(lines))
+        lines = [
+            f"scenario {s.name} ({s.file or 'in code'}): {lost_place(e) or e}" for s, e in errors
+        ]
+        resume = ""
+        if any(lost_place(e) for _, e in errors):
+            kept = (
+                f"places solved so far are kept in {executor.cache.folder}, and "
+                if executor.cache.folder is not None
+                else ""
+            )
+            resume = (
+                f"\nNothing of the failed scenarios was written; {kept}finished scenarios "
+                "are skipped: run the same command again to resume."
+            )
+        raise OptionError(
+            f"{len(errors)} of {len(prepared)} scenarios failed (the others were "
+            "written):\n  " + "\n  ".join(lines) + resume
+        )
     return runs
 
 

@@ -9,7 +9,12 @@ scenario has two independent places and solves in about a second.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import threading
+import time
+from collections import Counter
 from pathlib import Path
 
 import geopandas as gpd
@@ -281,6 +286,171 @@ def test_an_interrupted_batch_resumes_without_redoing_finished_places(
     assert [r.status for r in again.runs] == ["skipped", "skipped"]
     assert again.places_solved == 0
 
+
+# A worker killed mid-batch. Places are solved in the workers, so the test cannot wrap the solver
+# in this process: a worker plugin wraps it in every worker (also one the nanny restarts) to log
+# each place's start and end, with the place's cache key and the worker's pid, and to hold each
+# place long enough for its worker to be killed in the middle of it.
+
+
+def _logged_slow_solves(log: Path, seconds: float) -> object:
+    from distributed import WorkerPlugin
+
+    class LoggedSlowSolves(WorkerPlugin):  # local, so Dask sends it to the workers by value
+        def setup(self, worker: object) -> None:
+            from pcnopt import pipeline
+            from pcnopt._scenario_engine import place_key
+
+            real = pipeline.solve_place_safely
+
+            def solve(graph, *, options):
+                key = place_key(real, graph, options)
+                with open(log, "a") as handle:
+                    handle.write(f"start {key} {os.getpid()}\n")
+                time.sleep(seconds)
+                solution = real(graph, options=options)
+                with open(log, "a") as handle:
+                    handle.write(f"end {key} {os.getpid()}\n")
+                return solution
+
+            # a task names its function by module and name, so the worker runs this one
+            pipeline.solve_place_safely = solve
+
+    return LoggedSlowSolves()
+
+
+def _cluster_with_logged_solves(log: Path, **kwargs):
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, **kwargs
+    )
+    with Client(cluster) as client:
+        client.register_plugin(_logged_slow_solves(log, 1.0), name="logged-slow-solves")
+    return cluster
+
+
+def _events(log: Path) -> list[tuple[str, str, int]]:
+    """The log's complete lines: (start|end, place key, worker pid)."""
+    text = log.read_text() if log.exists() else ""
+    lines = text[: text.rfind("\n") + 1].splitlines()
+    return [(e, k, int(p)) for e, k, p in (line.split() for line in lines)]
+
+
+def _kill_a_worker_mid_place(cache: Path, log: Path, killed: list, over: threading.Event) -> None:
+    """Once a first place is in the cache, SIGKILL the worker of the place started last."""
+    while not over.is_set():
+        events = _events(log)
+        ended = {k for e, k, _ in events if e == "end"}
+        if ended and any(cache.glob("*.json")):
+            first_end = [e for e, _, _ in events].index("end")
+            running = [(k, p) for e, k, p in events[first_end:] if e == "start" and k not in ended]
+            if running:
+                key, pid = running[-1]  # it has just started: the kill lands well inside it
+                killed.append((key, pid, {p.stem for p in cache.glob("*.json")}))
+                os.kill(pid, signal.SIGKILL)
+                return
+        time.sleep(0.02)
+
+
+def _run_killing_a_worker(run, out: Path, log: Path, *, seconds: float = 120) -> tuple:
+    """``run()`` while a worker is killed mid-place; its result, the killed place's key and
+    pid, and the places in the cache at the kill. Fails if the batch hangs."""
+    killed: list = []
+    outcome: list = []
+    over = threading.Event()
+
+    def batch() -> None:
+        try:
+            outcome.append((True, run()))
+        except BaseException as exc:
+            outcome.append((False, exc))
+
+    killer = threading.Thread(
+        target=_kill_a_worker_mid_place, args=(out / ".cache" / "places", log, killed, over)
+    )
+    runner = threading.Thread(target=batch, daemon=True)
+    killer.start()
+    runner.start()
+    runner.join(seconds)
+    over.set()
+    killer.join()
+    assert not runner.is_alive(), f"the batch hung after a worker was killed ({seconds} s)"
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    assert killed, "no place was being solved after the first one finished"
+    return value, *killed[0]
+
+
+def test_a_killed_worker_costs_only_its_place_and_the_files_are_the_same(
+    region: Path, local_runs: Path, tmp_path: Path
+) -> None:
+    log, out = tmp_path / "solves.log", tmp_path / "runs"
+    batch = scenarios.scenarios_from_files([region / "base.toml", region / "merge.toml"])
+    with _cluster_with_logged_solves(log) as cluster:
+        report, key, pid, finished = _run_killing_a_worker(
+            lambda: scenarios.run_scenarios(batch, out=out, scheduler=cluster.scheduler_address),
+            out,
+            log,
+        )
+    events = _events(log)
+    starts = Counter(k for e, k, _ in events if e == "start")
+    ends = Counter(k for e, k, _ in events if e == "end")
+    assert ("end", key, pid) not in events  # killed in the middle of the place
+    # Dask solved the lost place again; a place finished before the kill was not solved again
+    # (its result had left the dead worker), and every place was solved to the end once
+    assert starts[key] == 2 and finished and all(starts[k] == 1 for k in finished)
+    assert len(ends) == 4 and set(ends.values()) == {1}
+    assert [r.status for r in report.runs] == ["done", "done"] and report.places_solved == 4
+    assert _files(out) == _files(local_runs)
+
+
+def test_a_batch_whose_engine_gives_up_on_a_killed_worker_resumes_from_the_cache(
+    region: Path, local_runs: Path, tmp_path: Path, capsys
+) -> None:
+    log, out = tmp_path / "solves.log", tmp_path / "runs"
+    # no second attempt: the scheduler fails a place whose worker died (KilledWorker)
+    with _cluster_with_logged_solves(log, scheduler_kwargs={"allowed_failures": 0}) as cluster:
+        command = [
+            "run",
+            str(region / "base.toml"),
+            str(region / "merge.toml"),
+            "--out",
+            str(out),
+            "--scheduler",
+            cluster.scheduler_address,
+        ]
+        code, key, _, _ = _run_killing_a_worker(lambda: cli.main(command), out, log)
+        err = capsys.readouterr().err
+        assert code == 2 and "Traceback" not in err
+        assert "a Dask worker died while solving a place" in err
+        assert "run the same command again to resume" in err
+        cached = {p.stem for p in (out / ".cache" / "places").glob("*.json")}
+        assert key not in cached and cached
+        # nothing half-written: a scenario folder is there only with its summary.json
+        assert all(
+            (f / "summary.json").exists() for f in out.iterdir() if not f.name.startswith(".")
+        )
+        before = len(_events(log))
+        assert cli.main(command) == 0
+    resumed = Counter(k for e, k, _ in _events(log)[before:] if e == "start")
+    # the same command solves only what was lost: no place finished before is solved again
+    assert key in resumed and not set(resumed) & cached
+    assert set(resumed.values()) == {1} and len(resumed) + len(cached) == 4
+    assert _files(out) == _files(local_runs)
+
+
+def test_ctrl_c_stops_a_dask_batch(region: Path, tmp_path: Path, monkeypatch) -> None:
+    batch = scenarios.scenarios_from_files([region / "base.toml", region / "merge.toml"])
+
+    def interrupted(*args, **kwargs):  # Ctrl-C while the batch waits for its scenarios
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(scenarios, "wait", interrupted)
+    with pytest.raises(KeyboardInterrupt):  # not an error from stopping the Dask places
+        scenarios.run_scenarios(batch, out=tmp_path / "b", scheduler="local", jobs=2)
+    assert not (tmp_path / "b" / "base").exists() and not (tmp_path / "b" / "merge").exists()
 
 def test_a_finished_scenario_runs_again_when_its_inputs_change(region: Path,
                                                                tmp_path: Path) -> None:
