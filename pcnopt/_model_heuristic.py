@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pcnopt._hubs import hub_of
+
 
 @dataclass(frozen=True)
 class HeuristicResult:
@@ -248,12 +250,9 @@ def _grow_capacitated(
 ) -> list[set[int]]:
     """Grow regions from hubs by nearest-first under the size cap, re-centring (k-medoids)."""
     regions = _grow(nodes, adj, pop, dist, k, rng)
+    cost = pop[:, None] * dist
     for _ in range(lloyd):
-        seeds = []
-        for region in regions:
-            idx = sorted(region)
-            sub = pop[idx][:, None] * dist[np.ix_(idx, idx)]
-            seeds.append(idx[int(np.argmin(sub.sum(axis=0)))])
+        seeds = [hub_of(region, cost) for region in regions]
         members = set(nodes)
         owner = {s: r for r, s in enumerate(seeds)}
         new = [{s} for s in seeds]

@@ -6,9 +6,9 @@ independent validator for the rule checks.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
+from pcnopt._hubs import distance_matrix, hub_of
 from pcnopt.validation import validate_configuration
 
 
@@ -17,7 +17,8 @@ def hub_distances(
 ) -> pd.DataFrame:
     """Distance from each practice to its PCN's hub.
 
-    The hub is the member that minimises the patient-weighted distance to the others.
+    The hub is the member that minimises the patient-weighted distance to it (on a tie, the
+    first in ``assignments`` order).
 
     Parameters
     ----------
@@ -38,10 +39,8 @@ def hub_distances(
         if not members:
             continue
         sub = info.loc[members]
-        xy = np.column_stack([sub.geometry.x, sub.geometry.y])
-        weights = sub[population].to_numpy(float)
-        dist = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
-        hub = int(np.argmin(weights @ dist))
+        dist = distance_matrix(sub.geometry.x.to_numpy(), sub.geometry.y.to_numpy())
+        hub = hub_of(range(len(members)), sub[population].to_numpy(float)[:, None] * dist)
         rows += [
             {"practice_code": c, "pcn_id": pcn_id, "hub": members[hub], "distance_m": dist[k, hub]}
             for k, c in enumerate(members)

@@ -567,9 +567,9 @@ class _Place:
         return total
 
     def hub_of(self, part: Sequence[int]) -> int:
-        idx = sorted(part)
-        sums = self.cost[np.ix_(idx, idx)].sum(axis=0)
-        return idx[int(np.argmin(sums))]
+        from pcnopt._hubs import hub_of
+
+        return hub_of(part, self.cost)
 
 
 def evaluate_partition(

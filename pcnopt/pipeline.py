@@ -20,6 +20,7 @@ import shapely
 
 from pcnopt import __version__, geography
 from pcnopt._errors import InputError, OptionError, Problem, SolverError
+from pcnopt._hubs import distance_matrix, hub_of
 from pcnopt.io import outputs
 from pcnopt.io.places import places_from_file
 from pcnopt.io.practices import practices_from_file
@@ -542,7 +543,8 @@ def _greedy_fallback(
     network.add_nodes_from(graph.codes)
     network.add_edges_from((graph.codes[i], graph.codes[j]) for i, j, _ in graph.edges)
     population = np.array(graph.population)
-    xy = np.column_stack([graph.x, graph.y])
+    x, y = np.array(graph.x), np.array(graph.y)
+    xy = np.column_stack([x, y])
     groups = greedy_groups(
         codes=codes,
         population=population[[index[c] for c in codes]],
@@ -551,14 +553,14 @@ def _greedy_fallback(
         min_size=options.min_size,
         max_size=options.max_size,
     )
+    cost = population[:, None] * distance_matrix(x, y)
     labels = [-1] * len(graph.codes)
     hubs = []
     for k, group in enumerate(groups):
         members = [index[c] for c in group]
         for m in members:
             labels[m] = k
-        cost = [(population[members] @ np.hypot(*(xy[members] - xy[m]).T), m) for m in members]
-        hubs.append(min(cost)[1])
+        hubs.append(hub_of(members, cost))
     note = "solver failed: greedy grouping, not optimised"
     return PlaceSolution(
         place_id=graph.place_id,
