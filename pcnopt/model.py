@@ -105,6 +105,7 @@ import numpy as np
 import pulp
 
 from pcnopt import _model_heuristic as heur
+from pcnopt import _model_partition as setpart
 from pcnopt import _model_solver as slv
 from pcnopt._errors import InputError, OptionError, Problem
 
@@ -263,6 +264,9 @@ class SolveOptions:
         single-commodity flow per hub, one solve; separator rounds remain as a safety net), or
         ``"auto"``: flow when the objective includes ``boundary``, cuts otherwise (measured
         fastest for each with CBC; see the module docstring).
+    partition_candidates
+        Solve a block by exact set partitioning when it has at most this many candidate
+        networks (connected, within the band); above it, or with 0, the Hess model is used.
     """
 
     min_size: float = 30_000
@@ -284,6 +288,7 @@ class SolveOptions:
     mip_gap: float = 0.0
     max_rounds: int = 100
     contiguity: str = "auto"
+    partition_candidates: int = setpart.MAX_CANDIDATES
 
     def __post_init__(self) -> None:
         errors: list[str] = []
@@ -342,6 +347,15 @@ class SolveOptions:
             errors.append(f"mip_gap must be in [0, 1), got {self.mip_gap!r}")
         if not isinstance(self.max_rounds, int) or self.max_rounds < 1:
             errors.append(f"max_rounds must be a whole number >= 1, got {self.max_rounds!r}")
+        if (
+            not isinstance(self.partition_candidates, int)
+            or isinstance(self.partition_candidates, bool)
+            or self.partition_candidates < 0
+        ):
+            errors.append(
+                "partition_candidates must be a whole number >= 0, got "
+                f"{self.partition_candidates!r}"
+            )
         if self.contiguity not in ("auto", "cuts", "flow"):
             errors.append(f"contiguity must be 'auto', 'cuts' or 'flow', got {self.contiguity!r}")
         errors += self._rule_contradictions()
@@ -1007,6 +1021,7 @@ class _Block:
     reason: str = ""
     rounds: int = 0
     cuts: int = 0
+    candidates: int = 0  # > 0: solved by set partitioning over this many candidates
 
 
 def _fmt(value: float) -> str:
@@ -1105,6 +1120,7 @@ def solve_place(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
     abs_gaps: list[float | None] = [0.0] * len(big)
     total_rounds = 0
     total_cuts = 0
+    candidates = 0
 
     model_comps: list[list[int]] = []
     for comp in comps:
@@ -1171,6 +1187,7 @@ def solve_place(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
         )
         total_rounds += block.rounds
         total_cuts += block.cuts
+        candidates += block.candidates
         _collect(block, parts, notes, statuses, abs_gaps, reasons)
 
     return _assemble(
@@ -1185,6 +1202,7 @@ def solve_place(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
         start,
         total_rounds,
         total_cuts,
+        candidates,
     )
 
 
@@ -1379,7 +1397,6 @@ def _solve_block(
     sum_min = sum(_k_range(float(place.pop[sorted(c)].sum()), lo, hi)[0] for c in comps)
     sum_max = sum(_k_range(float(place.pop[sorted(c)].sum()), lo, hi)[1] for c in comps)
     k_lo, k_hi = max(k_lo, sum_min), min(k_hi, sum_max)
-    codes = place.graph.codes
     if k_lo > k_hi:
         top = min(sum_max, len(nodes))
         span = f"exactly {sum_min}" if sum_min == top else f"between {sum_min} and {top}"
@@ -1396,16 +1413,25 @@ def _solve_block(
     incumbent = None
     if found.violation == 0 and k_lo <= len(found.parts) <= k_hi:
         incumbent = [list(p) for p in found.parts]
+    stages = _stages(place)
+    exact = _partition_block(
+        place,
+        nodes,
+        k_lo=k_lo,
+        k_hi=k_hi,
+        together=together,
+        apart=apart,
+        stages=stages,
+        incumbent=incumbent,
+        found=found,
+        deadline=deadline,
+    )
+    if exact is not None:
+        return exact
+    if incumbent is not None:
         free_count = opts.n_pcns is None and opts.min_pcns is None and opts.max_pcns is None
         if place.terms == ("compact",) and free_count and len(incumbent) > 3:
             incumbent = _improve_by_subproblems(place, incumbent, together, apart, deadline)
-    stages: list[list[tuple[str, float]]] = []
-    if opts.n_pcns == "fewest":
-        stages.append([("count", 1.0)])
-    if opts.lexicographic:
-        stages += [[(name, 1.0)] for name in place.terms]
-    else:
-        stages.append([(name, place.weights[name]) for name in place.terms])
     cutoff = None
     if incumbent is not None and place.terms == ("compact",) and len(stages) == 1:
         cutoff = sum(place.part_cost(p) for p in incumbent)
@@ -1423,21 +1449,12 @@ def _solve_block(
         rounds += result[3]
         kind, plan, bound = result[0], result[1], result[2]
         if kind == "infeasible":
-            why = (
-                f"The {len(nodes)} practices ({_fmt(total)} patients; first "
-                f"{codes[nodes[0]]}) cannot be split into contiguous networks of "
-                f"{_fmt(lo)}-{_fmt(hi)} patients that respect the rules: the solver proved "
-                "that no such plan exists (every split that fits the band leaves some "
-                "network in pieces)."
-            )
+            why = _infeasible_reason(place, nodes)
             block = _fallback(place, nodes, together, apart, deadline, reason=why, proved=True)
             block.rounds, block.cuts = rounds, model.cuts
             return block
         if plan is None:
-            why = (
-                f"The time limit ran out before the solver found a contiguous plan for the "
-                f"{len(nodes)} practices (first {codes[nodes[0]]}) or proved none exists."
-            )
+            why = _no_plan_reason(place, nodes)
             block = _fallback(
                 place, nodes, together, apart, deadline, reason=why, proved=False, found=found
             )
@@ -1462,6 +1479,132 @@ def _solve_block(
         notes={},
         rounds=rounds,
         cuts=model.cuts,
+    )
+
+
+def _stages(place: _Place) -> list[list[tuple[str, float]]]:
+    """Objective stages in order: fewest networks first if asked, then the terms."""
+    opts = place.options
+    stages: list[list[tuple[str, float]]] = []
+    if opts.n_pcns == "fewest":
+        stages.append([("count", 1.0)])
+    if opts.lexicographic:
+        stages += [[(name, 1.0)] for name in place.terms]
+    else:
+        stages.append([(name, place.weights[name]) for name in place.terms])
+    return stages
+
+
+def _infeasible_reason(place: _Place, nodes: list[int]) -> str:
+    opts = place.options
+    total = float(place.pop[nodes].sum())
+    return (
+        f"The {len(nodes)} practices ({_fmt(total)} patients; first "
+        f"{place.graph.codes[nodes[0]]}) cannot be split into contiguous networks of "
+        f"{_fmt(opts.min_size)}-{_fmt(opts.max_size)} patients that respect the rules: the "
+        "solver proved that no such plan exists (every split that fits the band leaves some "
+        "network in pieces)."
+    )
+
+
+def _no_plan_reason(place: _Place, nodes: list[int]) -> str:
+    return (
+        f"The time limit ran out before the solver found a contiguous plan for the "
+        f"{len(nodes)} practices (first {place.graph.codes[nodes[0]]}) or proved none exists."
+    )
+
+
+def _partition_block(
+    place: _Place,
+    nodes: list[int],
+    *,
+    k_lo: int,
+    k_hi: int,
+    together: Sequence[tuple[int, int]],
+    apart: Sequence[tuple[int, int]],
+    stages: list[list[tuple[str, float]]],
+    incumbent: list[list[int]] | None,
+    found: heur.HeuristicResult,
+    deadline: float | None,
+) -> _Block | None:
+    """Solve a block exactly by set partitioning over every candidate network.
+
+    Returns None (the Hess model is used instead) when an objective term is not separable by
+    network (disruption) or the block has more than ``max_candidates`` candidate networks.
+    """
+    opts = place.options
+    if "disruption" in place.terms or opts.partition_candidates == 0:
+        return None
+    cands = setpart.candidates_for(
+        adj=place.adj,
+        length=place.length,
+        pop=place.pop,
+        cost=place.cost,
+        nodes=nodes,
+        lo=opts.min_size,
+        hi=opts.max_size,
+        together=together,
+        apart=apart,
+        terms=place.terms,
+        max_candidates=opts.partition_candidates,
+    )
+    if cands is None:
+        return None
+    best = setpart.locate(cands, incumbent) if incumbent is not None else None
+    limits: list[tuple[np.ndarray, float]] = []
+    status = "optimal"
+    abs_gap: float | None = 0.0
+    generated = 0
+    for s, stage in enumerate(stages):
+        cost = np.zeros(cands.count)
+        for name, weight in stage:
+            cost = cost + weight * cands.costs[name]
+        res = setpart.solve_stage(
+            cands,
+            nodes=nodes,
+            cost=cost,
+            k_lo=k_lo,
+            k_hi=k_hi,
+            limits=limits,
+            start=best,
+            solver=opts.solver,
+            threads=opts.threads,
+            mip_gap=opts.mip_gap,
+            deadline=deadline,
+            integral=stage == [("count", 1.0)],
+        )
+        generated += res.columns[0]
+        if res.kind == "infeasible":
+            return _fallback(
+                place,
+                nodes,
+                together,
+                apart,
+                deadline,
+                reason=_infeasible_reason(place, nodes),
+                proved=True,
+            )
+        if res.plan is None:
+            why = _no_plan_reason(place, nodes)
+            return _fallback(
+                place, nodes, together, apart, deadline, reason=why, proved=False, found=found
+            )
+        best = res.plan
+        assert res.value is not None
+        if res.kind != "optimal":
+            status = "feasible"
+        if s < len(stages) - 1:
+            slack = 1e-6 * max(1.0, abs(res.value)) if stage[0][0] != "count" else 0.0
+            limits.append((cost, res.value + slack))
+        else:
+            abs_gap = None if res.bound is None else max(0.0, res.value - res.bound)
+    assert best is not None
+    return _Block(
+        parts=[cands.part(c) for c in best],
+        status=status,
+        abs_gap=abs_gap,
+        notes={},
+        candidates=cands.count,
     )
 
 
@@ -1616,6 +1759,7 @@ def _assemble(
     start: float,
     rounds: int,
     cuts: int,
+    candidates: int = 0,
 ) -> PlaceSolution:
     graph = place.graph
     opts = place.options
@@ -1696,6 +1840,8 @@ def _assemble(
         )
     if reasons:
         text += " " + " ".join(reasons)
+    if candidates:
+        text += f" (Set partitioning over {candidates:,} candidate networks.)"
     if rounds > 1:
         text += f" (Contiguity needed {rounds} solver rounds and {cuts} separator cuts.)"
     return PlaceSolution(

@@ -203,13 +203,20 @@ def make_graph(
 
 OPTS = SolveOptions(threads=1)
 
+#: Both exact methods: set partitioning over every candidate network (the default for places
+#: whose candidates can be listed) and the Hess model with contiguity cuts.
+METHODS = pytest.mark.parametrize(
+    "method", [{}, {"partition_candidates": 0}], ids=["partition", "hess"]
+)
+
 
 # --------------------------------------------------------------------------------------------
 # Hand-drawn graphs
 # --------------------------------------------------------------------------------------------
 
 
-def test_path_of_four_has_one_valid_split() -> None:
+@METHODS
+def test_path_of_four_has_one_valid_split(method: dict) -> None:
     """A path where only the middle cut is valid.
 
     ::
@@ -219,7 +226,7 @@ def test_path_of_four_has_one_valid_split() -> None:
     {P0,P1,P2} is 50k and leaves P3 alone at 20k: invalid. Only {P0,P1} | {P2,P3} fits.
     """
     graph = make_graph([20_000, 15_000, 15_000, 20_000], [(0, 1), (1, 2), (2, 3)])
-    solution = solve_place(graph, options=OPTS)
+    solution = solve_place(graph, options=SolveOptions(threads=1, **method))
     expected = brute_force(graph)
     assert expected is not None
     assert solution.status == "optimal"
@@ -230,7 +237,8 @@ def test_path_of_four_has_one_valid_split() -> None:
     check_invariants(graph, solution)
 
 
-def test_contiguity_beats_a_cheaper_disconnected_plan() -> None:
+@METHODS
+def test_contiguity_beats_a_cheaper_disconnected_plan(method: dict) -> None:
     """The cheapest plan by distance is disconnected; the solver must refuse it.
 
     ::
@@ -245,7 +253,7 @@ def test_contiguity_beats_a_cheaper_disconnected_plan() -> None:
         [(0, 1), (1, 2), (2, 3)],
         xy=[(0, 0), (10_000, 0), (0, 10), (10_000, 10)],
     )
-    solution = solve_place(graph, options=OPTS)
+    solution = solve_place(graph, options=SolveOptions(threads=1, **method))
     expected = brute_force(graph)
     assert expected is not None
     assert expected[0] > 0  # the contiguous optimum costs something
@@ -268,18 +276,23 @@ def test_cut_rounds_repair_a_disconnected_network() -> None:
     """
     xy = [(0, 0), (10_000, 0), (0, 10), (5_000, 8_000), (10_000, 10), (5_000, 8_010)]
     graph = make_graph([16_000] * 6, [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (0, 5)], xy=xy)
-    solution = solve_place(graph, options=OPTS)
+    hess = SolveOptions(threads=1, partition_candidates=0)
+    solution = solve_place(graph, options=hess)
     expected = brute_force(graph)
     assert expected is not None
     assert expected[0] > 1_000
     assert solution.status == "optimal"
     assert solution.objective == pytest.approx(expected[0])
     check_invariants(graph, solution)
-    flow = solve_place(graph, options=SolveOptions(contiguity="flow"))
+    flow = solve_place(graph, options=SolveOptions(contiguity="flow", partition_candidates=0))
     assert flow.objective == pytest.approx(expected[0])
+    partition = solve_place(graph, options=OPTS)
+    assert "Set partitioning" in partition.message
+    assert partition.objective == pytest.approx(expected[0])
 
 
-def test_island_below_minimum_is_flagged() -> None:
+@METHODS
+def test_island_below_minimum_is_flagged(method: dict) -> None:
     """Two islands: a viable mainland and a small island that forms one flagged network.
 
     ::
@@ -287,7 +300,7 @@ def test_island_below_minimum_is_flagged() -> None:
         P0(20k) -- P1(20k) -- P2(20k) -- P3(20k)        P4(10k) -- P5(8k)
     """
     graph = make_graph([20_000] * 4 + [10_000, 8_000], [(0, 1), (1, 2), (2, 3), (4, 5)])
-    solution = solve_place(graph, options=OPTS)
+    solution = solve_place(graph, options=SolveOptions(threads=1, **method))
     parts = parts_of(solution)
     island = [r for r, p in enumerate(parts) if set(p) == {4, 5}]
     assert island, "the island must be one network"
@@ -352,7 +365,8 @@ def test_approved_small_returns_least_shortfall() -> None:
     assert len(parts_of(solution)) == 2
 
 
-def test_contiguity_infeasibility_is_proved() -> None:
+@METHODS
+def test_contiguity_infeasibility_is_proved(method: dict) -> None:
     """A star: sizes allow two networks, but every 2-split leaves a leaf cut off.
 
     ::
@@ -366,7 +380,7 @@ def test_contiguity_infeasibility_is_proved() -> None:
     66k needs two networks of 30-50k; any network without the centre P0 is one leaf (16k).
     """
     graph = make_graph([2_000, 16_000, 16_000, 16_000, 16_000], [(0, 1), (0, 2), (0, 3), (0, 4)])
-    solution = solve_place(graph, options=OPTS)
+    solution = solve_place(graph, options=SolveOptions(threads=1, **method))
     assert brute_force(graph) is None
     assert solution.status == "infeasible"
     assert "proved" in solution.message
@@ -411,10 +425,11 @@ def grid(current: Sequence[str | None] | None = None) -> PlaceGraph:
     return make_graph(GRID_POP, GRID_EDGES, xy=GRID_XY, current=current, lengths=lengths)
 
 
+@METHODS
 @pytest.mark.parametrize("objective", ["compact", "boundary"])
-def test_grid_objectives_match_brute_force(objective: str) -> None:
+def test_grid_objectives_match_brute_force(objective: str, method: dict) -> None:
     graph = grid()
-    solution = solve_place(graph, options=SolveOptions(objective=objective))
+    solution = solve_place(graph, options=SolveOptions(objective=objective, **method))
     expected = brute_force(graph, objective=objective)
     assert expected is not None
     assert solution.status == "optimal"
@@ -432,13 +447,16 @@ def test_grid_disruption_matches_brute_force() -> None:
     check_invariants(graph, solution)
 
 
-def test_weighted_and_lexicographic_objectives() -> None:
+@METHODS
+def test_weighted_and_lexicographic_objectives(method: dict) -> None:
     graph = grid()
     best_boundary = brute_force(graph, objective="boundary")
     assert best_boundary is not None
     lex = solve_place(
         graph,
-        options=SolveOptions(objective=(("boundary", 1.0), ("compact", 1.0)), lexicographic=True),
+        options=SolveOptions(
+            objective=(("boundary", 1.0), ("compact", 1.0)), lexicographic=True, **method
+        ),
     )
     terms = dict(lex.terms)
     assert terms["boundary"] == pytest.approx(best_boundary[0])
@@ -451,7 +469,7 @@ def test_weighted_and_lexicographic_objectives() -> None:
     ]
     assert terms["compact"] == pytest.approx(min(candidates))
     weighted = solve_place(
-        graph, options=SolveOptions(objective=(("compact", 1.0), ("boundary", 1000.0)))
+        graph, options=SolveOptions(objective=(("compact", 1.0), ("boundary", 1000.0)), **method)
     )
     plans = [[list(p) for p in parts] for parts in valid_grid_partitions()]
     values = [
@@ -478,15 +496,16 @@ def _valid(graph: PlaceGraph, parts: list[list[int]]) -> bool:
     )
 
 
-def test_exact_count_and_fewest() -> None:
+@METHODS
+def test_exact_count_and_fewest(method: dict) -> None:
     graph = grid()
     for k in (2, 3):
-        solution = solve_place(graph, options=SolveOptions(n_pcns=k))
+        solution = solve_place(graph, options=SolveOptions(n_pcns=k, **method))
         expected = brute_force(graph, n_pcns=k)
         assert expected is not None
         assert len(parts_of(solution)) == k
         assert solution.objective == pytest.approx(expected[0])
-    fewest = solve_place(graph, options=SolveOptions(n_pcns="fewest"))
+    fewest = solve_place(graph, options=SolveOptions(n_pcns="fewest", **method))
     k_min = min(len(p) for p in valid_grid_partitions())
     assert len(parts_of(fewest)) == k_min
     expected = brute_force(graph, n_pcns=k_min)
@@ -494,9 +513,10 @@ def test_exact_count_and_fewest() -> None:
     assert fewest.objective == pytest.approx(expected[0])
 
 
-def test_keep_together_apart_fixed_and_excluded() -> None:
+@METHODS
+def test_keep_together_apart_fixed_and_excluded(method: dict) -> None:
     graph = grid()
-    options = SolveOptions(keep_together=(("P0", "P8"),), keep_apart=(("P4", "P1"),))
+    options = SolveOptions(keep_together=(("P0", "P8"),), keep_apart=(("P4", "P1"),), **method)
     solution = solve_place(graph, options=options)
     expected = brute_force(graph, together=[(0, 8)], apart=[(1, 4)])
     assert expected is not None
@@ -504,7 +524,8 @@ def test_keep_together_apart_fixed_and_excluded() -> None:
     assert solution.labels[1] != solution.labels[4]
     assert solution.objective == pytest.approx(expected[0])
     fixed = solve_place(
-        graph, options=SolveOptions(fixed=(("P0", "north"), ("P2", "north"), ("P6", "south")))
+        graph,
+        options=SolveOptions(fixed=(("P0", "north"), ("P2", "north"), ("P6", "south")), **method),
     )
     assert fixed.labels[0] == fixed.labels[2] != fixed.labels[6]
     assert fixed.names[fixed.labels[0]] == "north"
@@ -512,7 +533,7 @@ def test_keep_together_apart_fixed_and_excluded() -> None:
     expected = brute_force(graph, together=[(0, 2)], apart=[(0, 6)])
     assert expected is not None
     assert fixed.objective == pytest.approx(expected[0])
-    left_out = solve_place(graph, options=SolveOptions(excluded=("P4",)))
+    left_out = solve_place(graph, options=SolveOptions(excluded=("P4",), **method))
     assert left_out.labels[4] == -1
     check_invariants(graph, left_out)
 
@@ -594,13 +615,14 @@ def small_places(draw: st.DrawFn) -> tuple[PlaceGraph, str]:
     return graph, objective
 
 
+@METHODS
 @settings(
     max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
 @given(small_places())
-def test_random_small_places_are_solved_exactly(case: tuple[PlaceGraph, str]) -> None:
+def test_random_small_places_are_solved_exactly(method: dict, case: tuple[PlaceGraph, str]) -> None:
     graph, objective = case
-    solution = solve_place(graph, options=SolveOptions(objective=objective, threads=1))
+    solution = solve_place(graph, options=SolveOptions(objective=objective, threads=1, **method))
     check_invariants(graph, solution)
     expected = brute_force(graph, objective=objective)
     if expected is None:
@@ -636,9 +658,10 @@ def test_highs_agrees_with_cbc() -> None:
     assert highs.objective == pytest.approx(cbc.objective)
 
 
-def test_time_limit_returns_a_plan_with_its_gap() -> None:
+@METHODS
+def test_time_limit_returns_a_plan_with_its_gap(method: dict) -> None:
     graph = random_place(70, seed=11)
-    solution = solve_place(graph, options=SolveOptions(time_limit=3, threads=1))
+    solution = solve_place(graph, options=SolveOptions(time_limit=3, threads=1, **method))
     assert solution.status in ("optimal", "feasible")
     assert solution.seconds < 30
     check_invariants(graph, solution)
