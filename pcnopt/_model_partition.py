@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numba
@@ -49,8 +49,8 @@ from pcnopt import _model_solver as slv
 #: Above this many candidate networks a block is left to the Hess model.
 MAX_CANDIDATES = 4_000_000
 
-#: Columns of least reduced cost tried for a first plan when the generated ones hold none.
-DIVE_COLUMNS = 5_000
+#: First reduced-cost threshold of the closing integer programs, relative to the LP bound.
+FIRST_GAP = 0.003
 
 #: Largest final integer program; above it the columns of least reduced cost are kept and the
 #: LP bound is reported instead of a proof.
@@ -159,6 +159,166 @@ def _enumerate(
                 depth -= 1
         mark[v] = -1
     return members[:nnz], ptr[: m + 1], m
+
+
+@numba.njit(cache=True)
+def _enumerate_priced(
+    adj_ptr: np.ndarray,
+    adj_idx: np.ndarray,
+    pop: np.ndarray,
+    allowed: np.ndarray,
+    lo: float,
+    hi: float,
+    cost: np.ndarray,
+    pi: np.ndarray,
+    mu: float,
+    thresh: float,
+    cap: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Connected in-band sets with compact reduced cost <= thresh, pruned by a dual bound.
+
+    For a partial set S rooted at v and any hub h, every extension S' has reduced cost at least
+    A_h(S) - (K_h - B_h(S)) - mu, where A_h(S) = sum_{i in S} (cost[i, h] - pi_i), K_h sums
+    (pi_i - cost[i, h])^+ over the nodes above v and B_h(S) over S minus v; a branch whose
+    minimum over h exceeds ``thresh`` holds no wanted set and is not explored.
+    """
+    n = pop.shape[0]
+    hubs = np.flatnonzero(allowed)
+    nh = hubs.shape[0]
+    hidx = np.full(n, -1, np.int64)
+    for hh in range(nh):
+        hidx[hubs[hh]] = hh
+    acc = np.zeros((n + 1, nh))
+    gain = np.zeros((n + 1, nh))
+    reach = np.zeros(nh)
+    mark = np.full(n, -1, np.int64)
+    buf = np.empty(n * (n + 2) + 1, np.int64)
+    seg_lo = np.zeros(n + 1, np.int64)
+    seg_hi = np.zeros(n + 1, np.int64)
+    pos = np.zeros(n + 1, np.int64)
+    chosen = np.empty(n + 1, np.int64)
+    weight = np.zeros(n + 1)
+    members = np.empty(4096, np.int32)
+    ptr = np.empty(1025, np.int64)
+    rcs = np.empty(1024)
+    ptr[0] = 0
+    m = 0
+    nnz = 0
+    for v in range(n):
+        if not allowed[v] or pop[v] > hi:
+            continue
+        for hh in range(nh):
+            h = hubs[hh]
+            total = 0.0
+            for i in range(v + 1, n):
+                if allowed[i]:
+                    d = pi[i] - cost[i, h]
+                    if d > 0:
+                        total += d
+            reach[hh] = total
+            acc[0, hh] = cost[v, h] - pi[v]
+            gain[0, hh] = 0.0
+        best = np.inf
+        for hh in range(nh):
+            b = acc[0, hh] - reach[hh]
+            if b < best:
+                best = b
+        if best - mu > thresh:
+            continue
+        mark[v] = 0
+        chosen[0] = v
+        weight[0] = pop[v]
+        e = 0
+        for t in range(adj_ptr[v], adj_ptr[v + 1]):
+            u = adj_idx[t]
+            if u > v and allowed[u] and mark[u] < 0:
+                mark[u] = 0
+                buf[e] = u
+                e += 1
+        seg_lo[0] = 0
+        seg_hi[0] = e
+        pos[0] = 0
+        depth = 0
+        if pop[v] >= lo and acc[0, hidx[v]] - mu <= thresh:
+            if nnz + 1 > members.shape[0]:
+                members = np.concatenate((members, np.empty(members.shape[0], np.int32)))
+            if m + 2 > ptr.shape[0]:
+                ptr = np.concatenate((ptr, np.empty(ptr.shape[0], np.int64)))
+                rcs = np.concatenate((rcs, np.empty(ptr.shape[0] - rcs.shape[0])))
+            members[nnz] = v
+            rcs[m] = acc[0, hidx[v]] - mu
+            nnz += 1
+            m += 1
+            ptr[m] = nnz
+        while depth >= 0:
+            if seg_lo[depth] + pos[depth] < seg_hi[depth]:
+                w = buf[seg_lo[depth] + pos[depth]]
+                pos[depth] += 1
+                if weight[depth] + pop[w] > hi:
+                    continue
+                nd = depth + 1
+                best = np.inf
+                for hh in range(nh):
+                    h = hubs[hh]
+                    a = acc[depth, hh] + cost[w, h] - pi[w]
+                    g = pi[w] - cost[w, h]
+                    g = gain[depth, hh] + (g if g > 0 else 0.0)
+                    acc[nd, hh] = a
+                    gain[nd, hh] = g
+                    b = a - reach[hh] + g
+                    if b < best:
+                        best = b
+                if best - mu > thresh:
+                    continue
+                k = seg_hi[depth]
+                start = k
+                for q in range(seg_lo[depth] + pos[depth], seg_hi[depth]):
+                    buf[k] = buf[q]
+                    k += 1
+                for t in range(adj_ptr[w], adj_ptr[w + 1]):
+                    u = adj_idx[t]
+                    if u > v and allowed[u] and mark[u] < 0:
+                        mark[u] = nd
+                        buf[k] = u
+                        k += 1
+                seg_lo[nd] = start
+                seg_hi[nd] = k
+                pos[nd] = 0
+                chosen[nd] = w
+                weight[nd] = weight[depth] + pop[w]
+                depth = nd
+                if weight[nd] >= lo:
+                    rc = np.inf
+                    for q in range(nd + 1):
+                        a = acc[nd, hidx[chosen[q]]]
+                        if a < rc:
+                            rc = a
+                    rc -= mu
+                    if rc <= thresh:
+                        if m >= cap:
+                            return members[:nnz], ptr[: m + 1], rcs[:m], True
+                        size = nd + 1
+                        while nnz + size > members.shape[0]:
+                            members = np.concatenate(
+                                (members, np.empty(members.shape[0], np.int32))
+                            )
+                        if m + 2 > ptr.shape[0]:
+                            ptr = np.concatenate((ptr, np.empty(ptr.shape[0], np.int64)))
+                            rcs = np.concatenate((rcs, np.empty(ptr.shape[0] - rcs.shape[0])))
+                        for q in range(size):
+                            members[nnz + q] = chosen[q]
+                        rcs[m] = rc
+                        nnz += size
+                        m += 1
+                        ptr[m] = nnz
+            else:
+                for q in range(seg_lo[depth], seg_hi[depth]):
+                    u = buf[q]
+                    if mark[u] == depth:
+                        mark[u] = -1
+                depth -= 1
+        mark[v] = -1
+    return members[:nnz], ptr[: m + 1], rcs[:m], False
 
 
 @numba.njit(cache=True)
@@ -464,6 +624,11 @@ class _Master:
         )
 
     def add(self, cols: Sequence[int]) -> None:
+        top = max(cols, default=-1) + 1
+        if top > self.in_master.size:
+            self.in_master = np.concatenate(
+                (self.in_master, np.zeros(top - self.in_master.size, np.bool_))
+            )
         cols = [int(s) for s in cols if not self.in_master[s]]
         if not cols:
             return
@@ -620,95 +785,324 @@ def solve_stage(
     if integral and math.isfinite(lp_bound):
         lp_bound = math.ceil(lp_bound - 1e-6)
 
-    # an incumbent from the columns generated so far (the LP is often integral or nearly so)
-    if converged and (start is None or ub - lp_bound > mip_gap * abs(ub) + 1e-9 * abs(ub)):
-        own = np.asarray(sorted(master.cols), np.int64)
-        plan0, value0, _, _ = _integer_program(
-            cands,
-            own,
-            nodes=nodes,
-            cost=cost,
-            k_lo=k_lo,
-            k_hi=k_hi,
-            limits=limits,
-            start=start,
-            solver=solver,
-            threads=threads,
-            mip_gap=mip_gap,
-            deadline=None
-            if deadline is None
-            else time.perf_counter() + 0.3 * max(0.0, deadline - time.perf_counter()),
-        )
-        if plan0 is not None and value0 is not None and value0 < ub:
-            start, ub = plan0, value0
-        if start is None and cands.count > own.size:
-            # the generated columns hold no plan: widen to the columns of least reduced cost
-            wide = np.sort(np.argsort(rc, kind="stable")[: max(own.size, DIVE_COLUMNS)])
-            plan0, value0, _, _ = _integer_program(
-                cands,
-                wide,
-                nodes=nodes,
-                cost=cost,
-                k_lo=k_lo,
-                k_hi=k_hi,
-                limits=limits,
-                start=None,
-                solver=solver,
-                threads=threads,
-                mip_gap=mip_gap,
-                deadline=None
-                if deadline is None
-                else time.perf_counter() + 0.3 * max(0.0, deadline - time.perf_counter()),
-            )
-            if plan0 is not None and value0 is not None:
-                start, ub = plan0, value0
-
-    # the integer program: every column that can still be in a plan cheaper than the incumbent
-    if converged:
-        gap = ub - lp_bound
-        chosen = np.flatnonzero(rc * scale <= gap + 1e-6 * max(1.0, abs(ub)) + 1e-9)
-        exact = True
-        if chosen.size > MAX_IP_COLUMNS:
-            chosen = np.sort(np.argsort(rc, kind="stable")[:MAX_IP_COLUMNS])
-            exact = False
-        if start is not None:
-            chosen = np.union1d(chosen, np.asarray(start, np.int64))
-        if start is not None and gap <= mip_gap * abs(ub) + 1e-9 * max(1.0, abs(ub)):
-            return StageResult("optimal", start, ub, lp_bound, (len(master.cols), 0))
-    else:
-        chosen = np.asarray(sorted(master.cols), np.int64)
-        exact = False
-    plan, value, ip_kind, ip_bound = _integer_program(
-        cands,
-        chosen,
+    ip = _IpArgs(
         nodes=nodes,
-        cost=cost,
         k_lo=k_lo,
         k_hi=k_hi,
         limits=limits,
-        start=start,
         solver=solver,
         threads=threads,
         mip_gap=mip_gap,
+    )
+
+    def columns_below(t: float, cap: int) -> tuple[np.ndarray, bool, Candidates, np.ndarray]:
+        chosen = np.flatnonzero(rc * scale <= t)
+        if chosen.size > cap:
+            return np.sort(np.argsort(rc, kind="stable")[:cap]), False, cands, cost
+        return chosen, True, cands, cost
+
+    return _close_gap(
+        columns_below,
+        cands=cands,
+        cost=cost,
+        start=start,
+        ub=ub,
+        lb=lp_bound,
+        converged=converged,
+        own=np.asarray(sorted(master.cols), np.int64),
+        ip=ip,
         deadline=deadline,
     )
-    columns = (len(master.cols), int(chosen.size))
-    if plan is None or (value is not None and value > ub):
-        plan, value = start, (ub if start is not None else None)
-    if plan is None:
-        if ip_kind == "infeasible" and exact and start is None:
-            return StageResult("infeasible", None, None, None, columns)
-        return StageResult("none", None, None, lp_bound if converged else None, columns)
-    assert value is not None
-    bound = lp_bound if math.isfinite(lp_bound) else None
-    if exact and ip_bound is not None:
-        # plans outside the chosen columns cost more than the incumbent (ub)
-        bound = max(bound if bound is not None else -math.inf, min(ip_bound, ub))
-    if exact and ip_kind == "optimal":
-        return StageResult("optimal", plan, value, value if mip_gap == 0 else bound, columns)
-    if bound is not None and value - bound <= mip_gap * abs(value) + 1e-9 * max(1.0, abs(value)):
-        return StageResult("optimal", plan, value, bound, columns)
-    return StageResult("feasible", plan, value, bound, columns)
+
+
+class _Pool:
+    """Candidate networks found so far by priced enumeration (each kept once)."""
+
+    def __init__(self, n: int, cost: np.ndarray) -> None:
+        self.cost_matrix = cost
+        self.keys = (
+            np.random.default_rng(12345)
+            .integers(1, 2**63 - 1, size=n, dtype=np.int64)
+            .astype(np.uint64)
+        )
+        self.parts: list[np.ndarray] = []
+        self.index: dict[tuple[int, ...], int] = {}
+        self.costs: list[float] = []
+        self._snap: Candidates | None = None
+
+    def add(self, members: np.ndarray, ptr: np.ndarray) -> list[int]:
+        """Add sets (flat members with offsets); return their pool indices."""
+        out = []
+        fresh = []
+        for s in range(ptr.shape[0] - 1):
+            key = tuple(sorted(int(v) for v in members[ptr[s] : ptr[s + 1]]))
+            if key not in self.index:
+                self.index[key] = len(self.parts)
+                self.parts.append(np.asarray(key, np.int32))
+                fresh.append(len(self.parts) - 1)
+            out.append(self.index[key])
+        if fresh:
+            sub_ptr = np.concatenate(([0], np.cumsum([self.parts[s].size for s in fresh])))
+            sub = np.concatenate([self.parts[s] for s in fresh])
+            self.costs += list(_compact_costs(sub, sub_ptr.astype(np.int64), self.cost_matrix))
+            self._snap = None
+        return out
+
+    def snapshot(self) -> Candidates:
+        if self._snap is None:
+            ptr = np.concatenate(([0], np.cumsum([p.size for p in self.parts]))).astype(np.int64)
+            members = np.concatenate(self.parts) if self.parts else np.zeros(0, np.int32)
+            cost = np.asarray(self.costs, float)
+            self._snap = Candidates(
+                members=members,
+                ptr=ptr,
+                costs={"compact": cost, "count": np.ones(cost.size)},
+                seconds=0.0,
+            )
+        return self._snap
+
+
+def solve_priced(
+    *,
+    adj: Sequence[set[int]],
+    length: dict[tuple[int, int], float],
+    pop: np.ndarray,
+    cost: np.ndarray,
+    nodes: Sequence[int],
+    lo: float,
+    hi: float,
+    together: Sequence[tuple[int, int]],
+    apart: Sequence[tuple[int, int]],
+    k_lo: int,
+    k_hi: int,
+    start_parts: Sequence[Sequence[int]],
+    solver: str,
+    threads: int,
+    mip_gap: float,
+    deadline: float | None,
+    batch: int = 400,
+    price_cap: int = 200_000,
+) -> tuple[StageResult, Candidates]:
+    """Minimise the compact objective when the candidates are too many to list.
+
+    The same column generation as :func:`solve_stage`, but each pricing round enumerates only
+    the sets whose reduced cost can be negative (:func:`_enumerate_priced`, pruned by a dual
+    bound), and the final integer program only the sets with reduced cost up to the gap.
+    Needs a starting plan (``start_parts``). Returns the result with candidate indices into
+    the returned pool of candidates.
+    """
+    n = len(adj)
+    adj_ptr, adj_idx, _ = _csr(adj, length)
+    allowed = np.zeros(n, np.bool_)
+    allowed[list(nodes)] = True
+    cost = np.ascontiguousarray(cost, dtype=float)
+    popf = np.asarray(pop, float)
+    block = set(nodes)
+    rules = [(a, b, True) for a, b in together if a in block or b in block]
+    rules += [(a, b, False) for a, b in apart if a in block and b in block]
+    pairs = np.asarray([(a, b) for a, b, _ in rules] or np.zeros((0, 2)), np.int64)
+    flags = np.asarray([t for _, _, t in rules], np.bool_)
+
+    def enumerate_below(pi: np.ndarray, mu: float, thresh: float, cap: int):
+        members, ptr, rcs, truncated = _enumerate_priced(
+            adj_ptr, adj_idx, popf, allowed, float(lo), float(hi), cost, pi, mu, thresh, cap
+        )
+        if rules and ptr.shape[0] > 1:
+            keep = _rule_mask(members, ptr, pairs, flags, n)
+            members = members[np.repeat(keep, np.diff(ptr))]
+            ptr = np.concatenate(([0], np.cumsum(np.diff(ptr)[keep]))).astype(np.int64)
+            rcs = rcs[keep]
+        return members, ptr, rcs, truncated
+
+    pool = _Pool(n, cost)
+    start = pool.add(
+        np.concatenate([np.asarray(p, np.int32) for p in start_parts]),
+        np.concatenate(([0], np.cumsum([len(p) for p in start_parts]))).astype(np.int64),
+    )
+    cands = pool.snapshot()
+    ub = float(cands.costs["compact"][start].sum())
+    scale = max(1.0, ub / max(1, len(start)))
+    master = _Master(cands, nodes, k_lo, k_hi, cands.costs["compact"], scale, [])
+    master.add(start)
+    master.phase(first=False)
+    lp_bound = -math.inf
+    converged = False
+    while True:
+        res = master.solve()
+        if res is None:
+            break
+        value, cover, other = res
+        pi = np.zeros(n)
+        pi[list(nodes)] = cover * scale
+        mu = float(other[0]) * scale
+        members, ptr, rcs, truncated = enumerate_below(pi, mu, -_TOL * scale, price_cap)
+        if not truncated:
+            low = float(rcs.min()) if rcs.size else 0.0
+            lp_bound = max(lp_bound, value * scale + k_hi * min(0.0, low))
+        if rcs.size == 0 and not truncated:
+            converged = True
+            lp_bound = max(lp_bound, value * scale)
+            break
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        order = np.argsort(rcs, kind="stable")[:batch]
+        sizes = np.diff(ptr)
+        picked_ptr = np.concatenate(([0], np.cumsum(sizes[order]))).astype(np.int64)
+        picked = (
+            np.concatenate([members[ptr[s] : ptr[s + 1]] for s in order])
+            if order.size
+            else np.zeros(0, np.int32)
+        )
+        new = pool.add(picked, picked_ptr)
+        cands = pool.snapshot()
+        master.cands = cands
+        master.cost = cands.costs["compact"] / scale
+        before = len(master.cols)
+        master.add(new)
+        if len(master.cols) == before:
+            break  # numerically stuck: every priced column is already in the master
+    ip = _IpArgs(
+        nodes=nodes,
+        k_lo=k_lo,
+        k_hi=k_hi,
+        limits=(),
+        solver=solver,
+        threads=threads,
+        mip_gap=mip_gap,
+    )
+    duals = master.solve() if converged else None
+
+    def columns_below(t: float, cap: int) -> tuple[np.ndarray, bool, Candidates, np.ndarray]:
+        if duals is None:
+            snap = pool.snapshot()
+            return np.asarray(sorted(master.cols), np.int64), False, snap, snap.costs["compact"]
+        _, cover, other = duals
+        pi = np.zeros(n)
+        pi[list(nodes)] = cover * scale
+        members, ptr, _, truncated = enumerate_below(pi, float(other[0]) * scale, t, cap)
+        chosen = np.asarray(sorted(set(pool.add(members, ptr))), np.int64)
+        snap = pool.snapshot()
+        return chosen, not truncated, snap, snap.costs["compact"]
+
+    cands = pool.snapshot()
+    result = _close_gap(
+        columns_below,
+        cands=cands,
+        cost=cands.costs["compact"],
+        start=start,
+        ub=ub,
+        lb=lp_bound,
+        converged=converged,
+        own=np.asarray(sorted(master.cols), np.int64),
+        ip=ip,
+        deadline=deadline,
+    )
+    return result, pool.snapshot()
+
+
+@dataclass(frozen=True)
+class _IpArgs:
+    nodes: Sequence[int]
+    k_lo: int
+    k_hi: int
+    limits: Sequence[tuple[np.ndarray, float]]
+    solver: str
+    threads: int
+    mip_gap: float
+
+
+def _share(deadline: float | None, fraction: float) -> float | None:
+    if deadline is None:
+        return None
+    return time.perf_counter() + fraction * max(0.0, deadline - time.perf_counter())
+
+
+def _close_gap(
+    columns_below: Callable[[float, int], tuple[np.ndarray, bool, Candidates, np.ndarray]],
+    *,
+    cands: Candidates,
+    cost: np.ndarray,
+    start: list[int] | None,
+    ub: float,
+    lb: float,
+    converged: bool,
+    own: np.ndarray,
+    ip: _IpArgs,
+    deadline: float | None,
+) -> StageResult:
+    """Integer programs over the columns of reduced cost up to t, for growing t.
+
+    ``columns_below(t, cap)`` gives every column with reduced cost at most ``t`` (and whether
+    the list is complete, i.e. not cut at ``cap``). Every plan using a column outside it costs
+    more than ``lb + t``; so once a plan of value at most ``lb + t`` is optimal over those
+    columns, it is optimal. Small ``t`` keeps the program small; ``t = ub - lb`` is the
+    classic reduced-cost filter.
+    """
+    generated = int(own.size)
+    eps = 1e-9 * max(1.0, abs(ub) if math.isfinite(ub) else abs(lb) if math.isfinite(lb) else 1)
+    gap_ok = ip.mip_gap
+
+    def done(value: float, bound: float) -> bool:
+        return value - bound <= gap_ok * abs(value) + eps
+
+    if not converged:
+        plan, value, _, _ = _integer_program(
+            cands,
+            np.union1d(own, start or []).astype(np.int64),
+            cost=cost,
+            start=start,
+            ip=ip,
+            deadline=deadline,
+        )
+        if plan is not None and value is not None and value < ub:
+            start, ub = plan, value
+        bound = lb if math.isfinite(lb) else None
+        if start is None:
+            return StageResult("none", None, None, bound, (generated, int(own.size)))
+        kind = "optimal" if bound is not None and done(ub, bound) else "feasible"
+        return StageResult(kind, start, ub, bound, (generated, int(own.size)))
+    bound = lb
+    if start is not None and done(ub, lb):
+        return StageResult("optimal", start, ub, lb, (generated, 0))
+    t = max(FIRST_GAP * abs(lb), eps)
+    last = 0
+    while True:
+        whole = start is not None and t >= ub - lb
+        t_eff = (ub - lb) if whole else t
+        chosen, complete, cands, cost = columns_below(t_eff + eps, MAX_IP_COLUMNS)
+        if start is not None:
+            chosen = np.union1d(chosen, np.asarray(start, np.int64))
+        last = int(chosen.size)
+        plan, value, kind, ip_bound = _integer_program(
+            cands,
+            chosen,
+            cost=cost,
+            start=start,
+            ip=ip,
+            deadline=deadline if whole else _share(deadline, 0.4),
+        )
+        if plan is not None and value is not None and value < ub:
+            start, ub = plan, value
+        if complete:
+            # the optimum is the program's optimum, or costs more than lb + t_eff
+            if kind == "optimal" and value is not None:
+                bound = max(bound, min(value, lb + t_eff))
+            elif kind == "infeasible":
+                bound = max(bound, lb + t_eff)
+            elif ip_bound is not None:
+                bound = max(bound, min(ip_bound, lb + t_eff))
+            if kind == "infeasible" and start is None and not math.isfinite(t_eff):
+                return StageResult("infeasible", None, None, None, (generated, last))
+        if start is not None and done(ub, bound):
+            return StageResult(
+                "optimal", start, ub, ub if gap_ok == 0 else bound, (generated, last)
+            )
+        if whole or not complete or (deadline is not None and time.perf_counter() > deadline):
+            break
+        t = math.inf if (start is None and t > 0.1 * abs(lb)) else t * 4
+    if start is None:
+        return StageResult("none", None, None, bound, (generated, last))
+    return StageResult("feasible", start, ub, bound, (generated, last))
 
 
 def _most_negative(rc: np.ndarray, in_master: np.ndarray, batch: int) -> list[int]:
@@ -730,17 +1124,12 @@ def _integer_program(
     cands: Candidates,
     cols: np.ndarray,
     *,
-    nodes: Sequence[int],
     cost: np.ndarray,
-    k_lo: int,
-    k_hi: int,
-    limits: Sequence[tuple[np.ndarray, float]],
     start: list[int] | None,
-    solver: str,
-    threads: int,
-    mip_gap: float,
+    ip: _IpArgs,
     deadline: float | None,
 ) -> tuple[list[int] | None, float | None, str, float | None]:
+    nodes, k_lo, k_hi, limits = ip.nodes, ip.k_lo, ip.k_hi, ip.limits
     prob = pulp.LpProblem("pcn_partition", pulp.LpMinimize)
     x = {int(s): pulp.LpVariable(f"s_{int(s)}", cat=pulp.LpBinary) for s in cols}
     prob.setObjective(pulp.lpSum(float(cost[s]) * var for s, var in x.items()))
@@ -764,10 +1153,10 @@ def _integer_program(
         return None, None, "none", None
     res = slv.run(
         prob,
-        solver=solver,
+        solver=ip.solver,
         time_limit=None if remaining is None else max(0.5, 0.9 * remaining - 0.5),
-        threads=threads,
-        mip_gap=mip_gap,
+        threads=ip.threads,
+        mip_gap=ip.mip_gap,
         warm_start=warm,
     )
     if res.status == "infeasible":

@@ -1549,7 +1549,18 @@ def _partition_block(
         max_candidates=opts.partition_candidates,
     )
     if cands is None:
-        return None
+        if stages != [[("compact", place.weights.get("compact", 0.0))]] or incumbent is None:
+            return None
+        return _priced_block(
+            place,
+            nodes,
+            k_lo=k_lo,
+            k_hi=k_hi,
+            together=together,
+            apart=apart,
+            incumbent=incumbent,
+            deadline=deadline,
+        )
     best = setpart.locate(cands, incumbent) if incumbent is not None else None
     limits: list[tuple[np.ndarray, float]] = []
     status = "optimal"
@@ -1603,6 +1614,48 @@ def _partition_block(
         parts=[cands.part(c) for c in best],
         status=status,
         abs_gap=abs_gap,
+        notes={},
+        candidates=cands.count,
+    )
+
+
+def _priced_block(
+    place: _Place,
+    nodes: list[int],
+    *,
+    k_lo: int,
+    k_hi: int,
+    together: Sequence[tuple[int, int]],
+    apart: Sequence[tuple[int, int]],
+    incumbent: list[list[int]],
+    deadline: float | None,
+) -> _Block:
+    """Set partitioning for the compact objective with candidates priced on demand."""
+    opts = place.options
+    res, cands = setpart.solve_priced(
+        adj=place.adj,
+        length=place.length,
+        pop=place.pop,
+        cost=place.cost,
+        nodes=nodes,
+        lo=opts.min_size,
+        hi=opts.max_size,
+        together=together,
+        apart=apart,
+        k_lo=k_lo,
+        k_hi=k_hi,
+        start_parts=incumbent,
+        solver=opts.solver,
+        threads=opts.threads,
+        mip_gap=opts.mip_gap,
+        deadline=deadline,
+    )
+    assert res.plan is not None and res.value is not None  # the incumbent is always kept
+    weight = place.weights["compact"]
+    return _Block(
+        parts=[cands.part(c) for c in res.plan],
+        status="optimal" if res.kind == "optimal" else "feasible",
+        abs_gap=None if res.bound is None else weight * max(0.0, res.value - res.bound),
         notes={},
         candidates=cands.count,
     )
