@@ -7,6 +7,21 @@ border (length :math:`\ell_{ik}`; practices on one site are joined with length 0
 graph and have between :math:`L` (``min_size``, 30,000) and :math:`U` (``max_size``, 50,000)
 patients, optimising one or more objectives.
 
+Two exact methods
+-----------------
+*Set partitioning* (:mod:`pcnopt._model_partition`, the default): every candidate network (a
+connected set of practices within the band that respects the pair rules) is a column, and
+the plan is the cheapest exact cover of the practices by columns. Contiguity and the band hold
+by construction and the LP relaxation is tight, so places are proved optimal in seconds. The
+candidates are listed by a compiled enumeration when there are at most
+``SolveOptions.partition_candidates`` of them (4 million by default), and otherwise, for the
+compact objective, generated on demand by an enumeration pruned with the LP duals. Column
+generation gives the LP bound; integer programs over the columns of small reduced cost then
+find and prove the optimum (see that module for the argument).
+
+The *Hess model* below is used for the disruption objective (not separable by network), and
+for boundary or lexicographic objectives in places with too many candidates to list.
+
 Formulation (Hess p-median with cut-based contiguity)
 ------------------------------------------------------
 Each network has a *hub*: one of its practices. Binary :math:`x_{ij} = 1` when practice
