@@ -49,12 +49,16 @@ from pcnopt import _model_solver as slv
 #: Above this many candidate networks a block is left to the Hess model.
 MAX_CANDIDATES = 4_000_000
 
+#: Largest block solved with priced candidates; beyond it (measured on England: 119 and 181
+#: practices) the pruned enumeration is too slow and the Hess model does better in a minute.
+MAX_PRICED_PRACTICES = 100
+
 #: First reduced-cost threshold of the closing integer programs, relative to the LP bound.
 FIRST_GAP = 0.003
 
 #: Largest final integer program; above it the columns of least reduced cost are kept and the
 #: LP bound is reported instead of a proof.
-MAX_IP_COLUMNS = 300_000
+MAX_IP_COLUMNS = 100_000
 
 _TOL = 1e-7
 

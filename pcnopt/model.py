@@ -1564,7 +1564,8 @@ def _partition_block(
         max_candidates=opts.partition_candidates,
     )
     if cands is None:
-        if stages != [[("compact", place.weights.get("compact", 0.0))]] or incumbent is None:
+        single = stages == [[("compact", place.weights.get("compact", 0.0))]]
+        if not single or incumbent is None or len(nodes) > setpart.MAX_PRICED_PRACTICES:
             return None
         return _priced_block(
             place,
