@@ -453,7 +453,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pcnopt: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("pcnopt: interrupted; nothing was written.", file=sys.stderr)
+        if args.func is cmd_run:
+            print(
+                "pcnopt: interrupted. Scenarios already finished are written; nothing of the "
+                "unfinished ones. Run the same command again to resume: solved places are "
+                "taken from the cache.",
+                file=sys.stderr,
+            )
+        else:
+            print("pcnopt: interrupted; nothing was written.", file=sys.stderr)
         return 130
 
 

@@ -452,6 +452,18 @@ def test_ctrl_c_stops_a_dask_batch(region: Path, tmp_path: Path, monkeypatch) ->
         scenarios.run_scenarios(batch, out=tmp_path / "b", scheduler="local", jobs=2)
     assert not (tmp_path / "b" / "base").exists() and not (tmp_path / "b" / "merge").exists()
 
+
+def test_ctrl_c_on_run_says_how_to_resume(region: Path, tmp_path: Path, monkeypatch,
+                                          capsys) -> None:
+    def interrupted(*args, **kwargs):  # the engine's own Ctrl-C handling is tested above
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(scenarios, "run_scenarios", interrupted)
+    code = cli.main(["run", str(region / "base.toml"), "--out", str(tmp_path / "b")])
+    err = capsys.readouterr().err
+    assert code == 130
+    assert "Run the same command again to resume" in err and "Traceback" not in err
+
 def test_a_finished_scenario_runs_again_when_its_inputs_change(region: Path,
                                                                tmp_path: Path) -> None:
     for name in ("small.csv", "base.toml"):
