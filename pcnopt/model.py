@@ -137,6 +137,11 @@ __all__ = [
 #: Objective names accepted by :class:`SolveOptions`.
 OBJECTIVES = ("compact", "boundary", "disruption")
 
+#: Methods named in :attr:`PlaceSolution.method`.
+PARTITION = "set partitioning over candidate PCNs"
+HESS = "Hess p-median with cut-based contiguity"
+FALLBACK = "least size violation fallback"
+
 #: Every value :attr:`PlaceSolution.status` can take.
 STATUSES = (
     "optimal",  # proved optimal (within mip_gap); every network within the band
@@ -507,6 +512,9 @@ class PlaceSolution:
         Per network: the ``fixed`` label it carries, or "".
     populations
         Per network: its population.
+    method
+        How the plan was found: the exact methods used, in words (e.g. "set partitioning"),
+        or "rules only" when the exceptions decide the place alone.
     """
 
     place_id: str
@@ -523,6 +531,7 @@ class PlaceSolution:
     terms: tuple[tuple[str, float], ...] = ()
     names: tuple[str, ...] = ()
     populations: tuple[float, ...] = field(default=())
+    method: str = ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -1037,6 +1046,7 @@ class _Block:
     rounds: int = 0
     cuts: int = 0
     candidates: int = 0  # > 0: solved by set partitioning over this many candidates
+    method: str = ""  # PARTITION, HESS or FALLBACK ("" when the rules decide alone)
 
 
 def _fmt(value: float) -> str:
@@ -1136,6 +1146,7 @@ def solve_place(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
     total_rounds = 0
     total_cuts = 0
     candidates = 0
+    methods: set[str] = set()
 
     model_comps: list[list[int]] = []
     for comp in comps:
@@ -1168,6 +1179,7 @@ def solve_place(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
                 reason=_arith_reason(total, len(comp), lo, hi),
                 proved=True,
             )
+            methods.add(FALLBACK)
             _collect(block, parts, notes, statuses, abs_gaps, reasons)
             continue
         model_comps.append(comp)
@@ -1203,6 +1215,8 @@ def solve_place(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
         total_rounds += block.rounds
         total_cuts += block.cuts
         candidates += block.candidates
+        if block.method:
+            methods.add(block.method)
         _collect(block, parts, notes, statuses, abs_gaps, reasons)
 
     return _assemble(
@@ -1218,6 +1232,7 @@ def solve_place(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
         total_rounds,
         total_cuts,
         candidates,
+        methods,
     )
 
 
@@ -1392,7 +1407,9 @@ def _fallback(
             f"{'s' if len(parts) > 1 else ''} with the least size violation "
             f"found ({_fmt(viol)} patients outside the band in total)."
         )
-    return _Block(parts=parts, status=status, abs_gap=None, notes=notes, reason=reason)
+    return _Block(
+        parts=parts, status=status, abs_gap=None, notes=notes, reason=reason, method=FALLBACK
+    )
 
 
 def _solve_block(
@@ -1494,6 +1511,7 @@ def _solve_block(
         notes={},
         rounds=rounds,
         cuts=model.cuts,
+        method=HESS,
     )
 
 
@@ -1632,6 +1650,7 @@ def _partition_block(
         abs_gap=abs_gap,
         notes={},
         candidates=cands.count,
+        method=PARTITION,
     )
 
 
@@ -1674,6 +1693,7 @@ def _priced_block(
         abs_gap=None if res.bound is None else weight * max(0.0, res.value - res.bound),
         notes={},
         candidates=cands.count,
+        method=PARTITION,
     )
 
 
@@ -1829,6 +1849,7 @@ def _assemble(
     rounds: int,
     cuts: int,
     candidates: int = 0,
+    methods: set[str] | None = None,
 ) -> PlaceSolution:
     graph = place.graph
     opts = place.options
@@ -1928,4 +1949,6 @@ def _assemble(
         terms=terms,
         names=tuple(names),
         populations=tuple(sizes),
+        method=", ".join(m for m in (PARTITION, HESS, FALLBACK) if m in (methods or set()))
+        or "rules only",
     )

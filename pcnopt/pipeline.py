@@ -422,7 +422,7 @@ def _validate(
     )
 
 
-METHOD = "integer program (Hess p-median, cut-based contiguity)"
+METHOD = "integer program"
 
 
 def place_graphs(
@@ -654,7 +654,7 @@ def _outcome(graph: PlaceGraph, solution: PlaceSolution) -> PlaceOutcome:
     return PlaceOutcome(
         place_id=graph.place_id,
         status=solution.status,
-        method=f"{METHOD}, {solution.solver}",
+        method=f"{METHOD} ({solution.method or 'Hess p-median'}), {solution.solver}",
         groups=tuple(tuple(g) for g in groups),
         hubs=tuple(graph.codes[h] for h in solution.hubs),
         notes=solution.notes,

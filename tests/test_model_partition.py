@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from pcnopt import _model_partition as part
 from pcnopt._model_instances import random_place
-from pcnopt.model import SolveOptions, solve_place
+from pcnopt.model import HESS, PARTITION, SolveOptions, solve_place
 
 
 @st.composite
@@ -130,6 +130,8 @@ def test_too_many_candidates_are_priced_on_demand_or_left_to_the_hess_model() ->
     )
     assert "Set partitioning" in full.message
     assert "Set partitioning" not in hess.message
+    assert full.method == priced.method == listed.method == PARTITION
+    assert hess.method == HESS
     assert hess.status == full.status == "optimal"
     assert hess.objective == pytest.approx(full.objective)
 
