@@ -69,6 +69,30 @@ _TOL = 1e-7
 
 
 @numba.njit(cache=True)
+def _record(
+    members: np.ndarray,
+    ptr: np.ndarray,
+    rcs: np.ndarray,
+    m: int,
+    chosen: np.ndarray,
+    size: int,
+    rc: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Append ``chosen[:size]`` as set ``m`` (arrays grow by doubling); return them and m + 1."""
+    nnz = ptr[m]
+    while nnz + size > members.shape[0]:
+        members = np.concatenate((members, np.empty(members.shape[0], np.int32)))
+    if m + 2 > ptr.shape[0]:
+        ptr = np.concatenate((ptr, np.empty(ptr.shape[0], np.int64)))
+        rcs = np.concatenate((rcs, np.empty(ptr.shape[0] - rcs.shape[0])))
+    for q in range(size):
+        members[nnz + q] = chosen[q]
+    rcs[m] = rc
+    ptr[m + 1] = nnz + size
+    return members, ptr, rcs, m + 1
+
+
+@numba.njit(cache=True)
 def _enumerate(
     adj_ptr: np.ndarray,
     adj_idx: np.ndarray,
@@ -77,9 +101,33 @@ def _enumerate(
     lo: float,
     hi: float,
     cap: int,
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Every connected set of allowed nodes with lo <= population <= hi (cap: give up above)."""
+    priced: bool,
+    cost: np.ndarray,
+    pi: np.ndarray,
+    mu: float,
+    thresh: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Every connected set of allowed nodes with lo <= population <= hi, each met once.
+
+    A depth-first "extension set" enumeration from each root v over the nodes above v. Returns
+    the sets (flat members with offsets), their reduced costs (0 unless ``priced``), and
+    whether it stopped at ``cap`` sets.
+
+    With ``priced``, only sets whose compact reduced cost (``cost``: patients times distance,
+    duals ``pi`` and ``mu``) is at most ``thresh`` are kept, and branches that cannot hold one
+    are pruned: for a partial set S rooted at v and any hub h, every extension S' has reduced
+    cost at least A_h(S) - (K_h - B_h(S)) - mu, where A_h(S) = sum_{i in S} (cost[i, h] - pi_i),
+    K_h sums (pi_i - cost[i, h])^+ over the nodes above v and B_h(S) over S minus v.
+    """
     n = pop.shape[0]
+    hubs = np.flatnonzero(allowed) if priced else np.zeros(0, np.int64)
+    nh = hubs.shape[0]
+    hidx = np.full(n, -1, np.int64)
+    for hh in range(nh):
+        hidx[hubs[hh]] = hh
+    acc = np.zeros((n + 1, nh))
+    gain = np.zeros((n + 1, nh))
+    reach = np.zeros(nh)
     mark = np.full(n, -1, np.int64)  # depth at which a node joined the closed neighbourhood
     buf = np.empty(n * (n + 2) + 1, np.int64)  # extension sets, one segment per depth
     seg_lo = np.zeros(n + 1, np.int64)
@@ -89,12 +137,30 @@ def _enumerate(
     weight = np.zeros(n + 1)
     members = np.empty(4096, np.int32)
     ptr = np.empty(1025, np.int64)
+    rcs = np.empty(1025)
     ptr[0] = 0
     m = 0
-    nnz = 0
     for v in range(n):
         if not allowed[v] or pop[v] > hi:
             continue
+        rc = 0.0
+        if priced:
+            best = np.inf
+            for hh in range(nh):
+                h = hubs[hh]
+                total = 0.0
+                for i in range(v + 1, n):
+                    if allowed[i]:
+                        d = pi[i] - cost[i, h]
+                        if d > 0:
+                            total += d
+                reach[hh] = total
+                acc[0, hh] = cost[v, h] - pi[v]
+                gain[0, hh] = 0.0
+                best = min(best, acc[0, hh] - reach[hh])
+            if best - mu > thresh:
+                continue
+            rc = acc[0, hidx[v]] - mu
         mark[v] = 0
         chosen[0] = v
         weight[0] = pop[v]
@@ -109,15 +175,10 @@ def _enumerate(
         seg_hi[0] = e
         pos[0] = 0
         depth = 0
-        if pop[v] >= lo:
-            if nnz + 1 > members.shape[0]:
-                members = np.concatenate((members, np.empty(members.shape[0], np.int32)))
-            if m + 2 > ptr.shape[0]:
-                ptr = np.concatenate((ptr, np.empty(ptr.shape[0], np.int64)))
-            members[nnz] = v
-            nnz += 1
-            m += 1
-            ptr[m] = nnz
+        if pop[v] >= lo and rc <= thresh:
+            if m >= cap:
+                return members[: ptr[m]], ptr[: m + 1], rcs[:m], True
+            members, ptr, rcs, m = _record(members, ptr, rcs, m, chosen, 1, rc)
         while depth >= 0:
             if seg_lo[depth] + pos[depth] < seg_hi[depth]:
                 w = buf[seg_lo[depth] + pos[depth]]
@@ -125,6 +186,18 @@ def _enumerate(
                 if weight[depth] + pop[w] > hi:
                     continue
                 nd = depth + 1
+                if priced:
+                    best = np.inf
+                    for hh in range(nh):
+                        h = hubs[hh]
+                        a = acc[depth, hh] + cost[w, h] - pi[w]
+                        g = pi[w] - cost[w, h]
+                        g = gain[depth, hh] + (g if g > 0 else 0.0)
+                        acc[nd, hh] = a
+                        gain[nd, hh] = g
+                        best = min(best, a - reach[hh] + g)
+                    if best - mu > thresh:
+                        continue
                 k = seg_hi[depth]
                 start = k
                 for q in range(seg_lo[depth] + pos[depth], seg_hi[depth]):
@@ -143,178 +216,16 @@ def _enumerate(
                 weight[nd] = weight[depth] + pop[w]
                 depth = nd
                 if weight[nd] >= lo:
-                    if m >= cap:
-                        return members[:nnz], ptr[: m + 1], -1
-                    size = nd + 1
-                    while nnz + size > members.shape[0]:
-                        members = np.concatenate((members, np.empty(members.shape[0], np.int32)))
-                    if m + 2 > ptr.shape[0]:
-                        ptr = np.concatenate((ptr, np.empty(ptr.shape[0], np.int64)))
-                    for q in range(size):
-                        members[nnz + q] = chosen[q]
-                    nnz += size
-                    m += 1
-                    ptr[m] = nnz
-            else:
-                for q in range(seg_lo[depth], seg_hi[depth]):
-                    u = buf[q]
-                    if mark[u] == depth:
-                        mark[u] = -1
-                depth -= 1
-        mark[v] = -1
-    return members[:nnz], ptr[: m + 1], m
-
-
-@numba.njit(cache=True)
-def _enumerate_priced(
-    adj_ptr: np.ndarray,
-    adj_idx: np.ndarray,
-    pop: np.ndarray,
-    allowed: np.ndarray,
-    lo: float,
-    hi: float,
-    cost: np.ndarray,
-    pi: np.ndarray,
-    mu: float,
-    thresh: float,
-    cap: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """Connected in-band sets with compact reduced cost <= thresh, pruned by a dual bound.
-
-    For a partial set S rooted at v and any hub h, every extension S' has reduced cost at least
-    A_h(S) - (K_h - B_h(S)) - mu, where A_h(S) = sum_{i in S} (cost[i, h] - pi_i), K_h sums
-    (pi_i - cost[i, h])^+ over the nodes above v and B_h(S) over S minus v; a branch whose
-    minimum over h exceeds ``thresh`` holds no wanted set and is not explored.
-    """
-    n = pop.shape[0]
-    hubs = np.flatnonzero(allowed)
-    nh = hubs.shape[0]
-    hidx = np.full(n, -1, np.int64)
-    for hh in range(nh):
-        hidx[hubs[hh]] = hh
-    acc = np.zeros((n + 1, nh))
-    gain = np.zeros((n + 1, nh))
-    reach = np.zeros(nh)
-    mark = np.full(n, -1, np.int64)
-    buf = np.empty(n * (n + 2) + 1, np.int64)
-    seg_lo = np.zeros(n + 1, np.int64)
-    seg_hi = np.zeros(n + 1, np.int64)
-    pos = np.zeros(n + 1, np.int64)
-    chosen = np.empty(n + 1, np.int64)
-    weight = np.zeros(n + 1)
-    members = np.empty(4096, np.int32)
-    ptr = np.empty(1025, np.int64)
-    rcs = np.empty(1024)
-    ptr[0] = 0
-    m = 0
-    nnz = 0
-    for v in range(n):
-        if not allowed[v] or pop[v] > hi:
-            continue
-        for hh in range(nh):
-            h = hubs[hh]
-            total = 0.0
-            for i in range(v + 1, n):
-                if allowed[i]:
-                    d = pi[i] - cost[i, h]
-                    if d > 0:
-                        total += d
-            reach[hh] = total
-            acc[0, hh] = cost[v, h] - pi[v]
-            gain[0, hh] = 0.0
-        best = np.inf
-        for hh in range(nh):
-            b = acc[0, hh] - reach[hh]
-            if b < best:
-                best = b
-        if best - mu > thresh:
-            continue
-        mark[v] = 0
-        chosen[0] = v
-        weight[0] = pop[v]
-        e = 0
-        for t in range(adj_ptr[v], adj_ptr[v + 1]):
-            u = adj_idx[t]
-            if u > v and allowed[u] and mark[u] < 0:
-                mark[u] = 0
-                buf[e] = u
-                e += 1
-        seg_lo[0] = 0
-        seg_hi[0] = e
-        pos[0] = 0
-        depth = 0
-        if pop[v] >= lo and acc[0, hidx[v]] - mu <= thresh:
-            if nnz + 1 > members.shape[0]:
-                members = np.concatenate((members, np.empty(members.shape[0], np.int32)))
-            if m + 2 > ptr.shape[0]:
-                ptr = np.concatenate((ptr, np.empty(ptr.shape[0], np.int64)))
-                rcs = np.concatenate((rcs, np.empty(ptr.shape[0] - rcs.shape[0])))
-            members[nnz] = v
-            rcs[m] = acc[0, hidx[v]] - mu
-            nnz += 1
-            m += 1
-            ptr[m] = nnz
-        while depth >= 0:
-            if seg_lo[depth] + pos[depth] < seg_hi[depth]:
-                w = buf[seg_lo[depth] + pos[depth]]
-                pos[depth] += 1
-                if weight[depth] + pop[w] > hi:
-                    continue
-                nd = depth + 1
-                best = np.inf
-                for hh in range(nh):
-                    h = hubs[hh]
-                    a = acc[depth, hh] + cost[w, h] - pi[w]
-                    g = pi[w] - cost[w, h]
-                    g = gain[depth, hh] + (g if g > 0 else 0.0)
-                    acc[nd, hh] = a
-                    gain[nd, hh] = g
-                    b = a - reach[hh] + g
-                    if b < best:
-                        best = b
-                if best - mu > thresh:
-                    continue
-                k = seg_hi[depth]
-                start = k
-                for q in range(seg_lo[depth] + pos[depth], seg_hi[depth]):
-                    buf[k] = buf[q]
-                    k += 1
-                for t in range(adj_ptr[w], adj_ptr[w + 1]):
-                    u = adj_idx[t]
-                    if u > v and allowed[u] and mark[u] < 0:
-                        mark[u] = nd
-                        buf[k] = u
-                        k += 1
-                seg_lo[nd] = start
-                seg_hi[nd] = k
-                pos[nd] = 0
-                chosen[nd] = w
-                weight[nd] = weight[depth] + pop[w]
-                depth = nd
-                if weight[nd] >= lo:
-                    rc = np.inf
-                    for q in range(nd + 1):
-                        a = acc[nd, hidx[chosen[q]]]
-                        if a < rc:
-                            rc = a
-                    rc -= mu
+                    rc = 0.0
+                    if priced:
+                        rc = np.inf
+                        for q in range(nd + 1):
+                            rc = min(rc, acc[nd, hidx[chosen[q]]])
+                        rc -= mu
                     if rc <= thresh:
                         if m >= cap:
-                            return members[:nnz], ptr[: m + 1], rcs[:m], True
-                        size = nd + 1
-                        while nnz + size > members.shape[0]:
-                            members = np.concatenate(
-                                (members, np.empty(members.shape[0], np.int32))
-                            )
-                        if m + 2 > ptr.shape[0]:
-                            ptr = np.concatenate((ptr, np.empty(ptr.shape[0], np.int64)))
-                            rcs = np.concatenate((rcs, np.empty(ptr.shape[0] - rcs.shape[0])))
-                        for q in range(size):
-                            members[nnz + q] = chosen[q]
-                        rcs[m] = rc
-                        nnz += size
-                        m += 1
-                        ptr[m] = nnz
+                            return members[: ptr[m]], ptr[: m + 1], rcs[:m], True
+                        members, ptr, rcs, m = _record(members, ptr, rcs, m, chosen, nd + 1, rc)
             else:
                 for q in range(seg_lo[depth], seg_hi[depth]):
                     u = buf[q]
@@ -322,7 +233,7 @@ def _enumerate_priced(
                         mark[u] = -1
                 depth -= 1
         mark[v] = -1
-    return members[:nnz], ptr[: m + 1], rcs[:m], False
+    return members[: ptr[m]], ptr[: m + 1], rcs[:m], False
 
 
 @numba.njit(cache=True)
@@ -490,10 +401,21 @@ def candidates_for(
     adj_ptr, adj_idx, adj_len = _csr(adj, length)
     allowed = np.zeros(n, np.bool_)
     allowed[list(nodes)] = True
-    members, ptr, m = _enumerate(
-        adj_ptr, adj_idx, np.asarray(pop, float), allowed, float(lo), float(hi), max_candidates
+    members, ptr, _, truncated = _enumerate(
+        adj_ptr,
+        adj_idx,
+        np.asarray(pop, float),
+        allowed,
+        float(lo),
+        float(hi),
+        max_candidates,
+        False,
+        np.zeros((0, 0)),
+        np.zeros(0),
+        0.0,
+        np.inf,
     )
-    if m < 0:
+    if truncated:
         return None
     block = set(nodes)
     rules = [(a, b, True) for a, b in together if a in block or b in block]
@@ -739,7 +661,6 @@ def solve_stage(
     else:
         # seed with the cheapest candidate holding each practice
         master.add(_cheapest_cover(cands, cost))
-    generated_before = len(master.cols)
 
     def out_of_time() -> bool:
         return deadline is not None and time.perf_counter() > deadline
@@ -784,8 +705,6 @@ def solve_stage(
         if out_of_time():
             break
         master.add(_most_negative(rc, master.in_master, batch))
-    generated = len(master.cols) - generated_before
-    del generated
     if integral and math.isfinite(lp_bound):
         lp_bound = math.ceil(lp_bound - 1e-6)
 
@@ -822,13 +741,8 @@ def solve_stage(
 class _Pool:
     """Candidate networks found so far by priced enumeration (each kept once)."""
 
-    def __init__(self, n: int, cost: np.ndarray) -> None:
+    def __init__(self, cost: np.ndarray) -> None:
         self.cost_matrix = cost
-        self.keys = (
-            np.random.default_rng(12345)
-            .integers(1, 2**63 - 1, size=n, dtype=np.int64)
-            .astype(np.uint64)
-        )
         self.parts: list[np.ndarray] = []
         self.index: dict[tuple[int, ...], int] = {}
         self.costs: list[float] = []
@@ -890,8 +804,9 @@ def solve_priced(
     """Minimise the compact objective when the candidates are too many to list.
 
     The same column generation as :func:`solve_stage`, but each pricing round enumerates only
-    the sets whose reduced cost can be negative (:func:`_enumerate_priced`, pruned by a dual
-    bound), and the final integer program only the sets with reduced cost up to the gap.
+    the sets whose reduced cost can be negative (:func:`_enumerate` with ``priced``, pruned by
+    a dual bound), and the final integer program only the sets with reduced cost up to the
+    gap.
     Needs a starting plan (``start_parts``). Returns the result with candidate indices into
     the returned pool of candidates.
     """
@@ -908,8 +823,8 @@ def solve_priced(
     flags = np.asarray([t for _, _, t in rules], np.bool_)
 
     def enumerate_below(pi: np.ndarray, mu: float, thresh: float, cap: int):
-        members, ptr, rcs, truncated = _enumerate_priced(
-            adj_ptr, adj_idx, popf, allowed, float(lo), float(hi), cost, pi, mu, thresh, cap
+        members, ptr, rcs, truncated = _enumerate(
+            adj_ptr, adj_idx, popf, allowed, float(lo), float(hi), cap, True, cost, pi, mu, thresh
         )
         if rules and ptr.shape[0] > 1:
             keep = _rule_mask(members, ptr, pairs, flags, n)
@@ -918,7 +833,7 @@ def solve_priced(
             rcs = rcs[keep]
         return members, ptr, rcs, truncated
 
-    pool = _Pool(n, cost)
+    pool = _Pool(cost)
     start = pool.add(
         np.concatenate([np.asarray(p, np.int32) for p in start_parts]),
         np.concatenate(([0], np.cumsum([len(p) for p in start_parts]))).astype(np.int64),
@@ -974,7 +889,7 @@ def solve_priced(
         threads=threads,
         mip_gap=mip_gap,
     )
-    duals = master.solve() if converged else None
+    duals = res if converged else None  # the LP is unchanged since its last solve
 
     def columns_below(t: float, cap: int) -> tuple[np.ndarray, bool, Candidates, np.ndarray]:
         if duals is None:

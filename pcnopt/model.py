@@ -1599,7 +1599,6 @@ def _partition_block(
     limits: list[tuple[np.ndarray, float]] = []
     status = "optimal"
     abs_gap: float | None = 0.0
-    generated = 0
     for s, stage in enumerate(stages):
         cost = np.zeros(cands.count)
         for name, weight in stage:
@@ -1618,7 +1617,6 @@ def _partition_block(
             deadline=deadline,
             integral=stage == [("count", 1.0)],
         )
-        generated += res.columns[0]
         if res.kind == "infeasible":
             return _fallback(
                 place,
