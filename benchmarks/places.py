@@ -28,24 +28,51 @@ import pandas as pd
 
 from benchmarks._table import markdown
 from pcnopt._model_instances import random_place
+from pcnopt._model_solver import solver_available
 from pcnopt.model import SolveOptions, solve_place
 
 METHODS = {"partition": {}, "hess": {"partition_candidates": 0}}
 
 
+def _numbers(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of whole numbers, e.g. 50,100"
+        ) from None
+    if any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: the numbers must be >= 0")
+    return values
+
+
+def _methods(text: str) -> list[str]:
+    names = text.split(",")
+    unknown = [n for n in names if n not in METHODS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown method {', '.join(unknown)}; use {' or '.join(METHODS)}, comma-separated"
+        )
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="25,50,100,150")
-    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--sizes", type=_numbers, default="25,50,100,150")
+    parser.add_argument("--seeds", type=_numbers, default="0,1,2")
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--solver", default="cbc")
-    parser.add_argument("--methods", default="partition,hess")
+    parser.add_argument("--methods", type=_methods, default="partition,hess")
     args = parser.parse_args(argv)
+    if args.time_limit <= 0:
+        parser.error("--time-limit must be a positive number of seconds")
+    if not solver_available(args.solver):
+        parser.error(f"--solver {args.solver!r} is not available here; use cbc or highs")
     rows = []
-    for size in (int(v) for v in args.sizes.split(",")):
-        for seed in (int(v) for v in args.seeds.split(",")):
+    for size in args.sizes:
+        for seed in args.seeds:
             graph = random_place(size, seed=seed)
-            for method in args.methods.split(","):
+            for method in args.methods:
                 options = SolveOptions(
                     time_limit=args.time_limit, solver=args.solver, **METHODS[method]
                 )

@@ -552,6 +552,7 @@ def test_keep_together_apart_fixed_and_excluded(method: dict) -> None:
         ),
         ({"excluded": ("P0",), "fixed": (("P0", "a"),)}, "excluded"),
         ({"mip_gap": 1.5}, "mip_gap"),
+        ({"partition_candidates": -1}, "partition_candidates"),
     ],
 )
 def test_bad_options_raise_option_error(kwargs: dict, fragment: str) -> None:
