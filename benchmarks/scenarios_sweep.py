@@ -116,18 +116,22 @@ def main() -> None:
             same = sum(configurations[n].equals(reference[n]) for n in configurations)
             statuses = pd.concat([pd.read_csv(folder / key / s.name / "places.csv")["status"]
                                   for s in scenarios]).value_counts()
+            seconds = pd.Series([r.seconds for r in report.runs])
             rows.append({
                 "engine": f"{label} ({report.engine})",
                 "scenarios": len(scenarios),
                 "places solved": report.places_solved,
                 "batch wall s": round(wall, 1),
                 "wall s per scenario": round(wall / len(scenarios), 1),
+                "one scenario's own s (median / max)": f"{seconds.median():.0f} / "
+                f"{seconds.max():.0f}",
                 "speed-up vs one process": f"{baseline / wall:.2f}" if baseline else "",
                 "configurations equal to the first engine's": f"{same}/{len(scenarios)}",
                 "places optimal / stopped at the limit": f"{int(statuses.get('optimal', 0))} / "
                 f"{int(statuses.get('feasible', 0))}",
             })
-            print(f"{label}: {wall:.1f} s", file=sys.stderr)
+            print(f"{label}: {wall:.1f} s; " + "; ".join(f"{k}: {v}" for k, v in rows[-1].items()),
+                  file=sys.stderr, flush=True)
     where = (f"the first {args.subicbs} sub-ICBs of England (a subset)" if args.subicbs
              else "all of England")
     print(f"# Scenario sweep over {where}: {len(scenarios)} bands, sub-ICB places, "
