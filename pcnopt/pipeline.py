@@ -8,6 +8,8 @@ tables. Writing them is left to :func:`write_run`, so nothing is written when an
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -303,12 +305,60 @@ def load_inputs(
     return practices, places, snapped
 
 
+class GeographyCache:
+    """Catchment cells and adjacency, built once for every run on the same sites and places.
+
+    A batch of scenarios that differ only in settings (the band, the objective, the rules)
+    shares one geography: for all of England that saves about 10 s a scenario. Scenarios
+    whose changes move, add or remove a practice get their own. Safe to use from several
+    threads; each caller gets its own copies.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[threading.Lock, list[Any]]] = {}
+        self.built = 0
+
+    @staticmethod
+    def key(practices: gpd.GeoDataFrame, places: gpd.GeoDataFrame) -> str:
+        """A digest of what the geography depends on: sites, their places, place shapes."""
+        digest = hashlib.sha256()
+        for values in (
+            practices["practice_code"].astype(str),
+            practices["place_id"].astype(str),
+            places["place_id"].astype(str),
+        ):
+            digest.update("\x1f".join(values).encode())
+            digest.update(b"\x1e")
+        digest.update(np.ascontiguousarray(shapely.get_coordinates(practices.geometry)).tobytes())
+        for geometry in places.geometry:
+            digest.update(shapely.to_wkb(geometry))
+        digest.update(str(practices.crs).encode() + str(places.crs).encode())
+        return digest.hexdigest()
+
+    def get(
+        self, practices: gpd.GeoDataFrame, places: gpd.GeoDataFrame
+    ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+        """Catchments and adjacency of ``practices`` in ``places`` (built on the first call)."""
+        key = self.key(practices, places)
+        with self._lock:
+            lock, slot = self._entries.setdefault(key, (threading.Lock(), []))
+        with lock:
+            if not slot:
+                catchments = geography.catchments_from_practices(practices, places)
+                slot.append((catchments, geography.adjacency_from_catchments(catchments)))
+                self.built += 1
+        catchments, edges = slot[0]
+        return catchments.copy(), edges.copy()
+
+
 def run_optimise(
     config: RunConfig,
     *,
     progress: bool = False,
     practices_table: gpd.GeoDataFrame | None = None,
     executor: Any = None,
+    geography_cache: GeographyCache | None = None,
 ) -> RunResult:
     """Run the whole ``optimise`` job in memory (nothing is written).
 
@@ -325,11 +375,17 @@ def run_optimise(
         A :class:`concurrent.futures.Executor` (or anything with the same ``submit``) that
         solves the places instead of this run's own process pool, e.g. one shared by a batch
         of scenarios or a Dask cluster's; results do not depend on it.
+    geography_cache
+        Catchments and adjacency shared with other runs on the same sites and places (see
+        :class:`GeographyCache`); results do not depend on it.
     """
     started = time.perf_counter()
     practices, places, snapped = load_inputs(config, practices_table=practices_table)
-    catchments = geography.catchments_from_practices(practices, places)
-    edges = geography.adjacency_from_catchments(catchments)
+    if geography_cache is None:
+        catchments = geography.catchments_from_practices(practices, places)
+        edges = geography.adjacency_from_catchments(catchments)
+    else:
+        catchments, edges = geography_cache.get(practices, places)
     population = POPULATIONS[config.population]
     outcomes = _group_places(practices, edges, config, progress=progress, executor=executor)
     assignments, pcns, places_table = _tables(
@@ -946,8 +1002,11 @@ def _map_writers(result: RunResult, *, tiles: bool = True) -> dict[str, Any]:
     The map shows the proposed configuration, plus the current one as a second layer when the
     practices table has ``current_pcn``.
     """
+    from functools import cache
+
     from pcnopt import maps as mapping
 
+    @cache  # both maps draw the same configurations: build them once
     def configurations() -> tuple[Any, list[Any]]:
         proposed = mapping.configuration_from_run(result, funding=result.funding)
         compare = []
@@ -968,8 +1027,10 @@ def _map_writers(result: RunResult, *, tiles: bool = True) -> dict[str, Any]:
         return proposed, compare
 
     def write_html(path: Path) -> None:
-        _, compare = configurations()
-        fmap = mapping.map_from_run(result, funding=result.funding, tiles=tiles, compare=compare)
+        proposed, compare = configurations()
+        fmap = mapping.map_from_configurations(
+            [proposed, *compare], practices=result.practices, places=result.places, tiles=tiles
+        )
         mapping.write_map(fmap, path)
 
     def write_png(path: Path) -> None:

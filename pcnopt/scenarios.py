@@ -135,7 +135,7 @@ from pcnopt._scenario_changes import apply_changes
 from pcnopt._scenario_engine import CachingExecutor, PlaceCache, lost_place, start_engine
 from pcnopt._scenario_file import NAME, ChangeSpec, read_scenario_file
 from pcnopt.io import outputs
-from pcnopt.pipeline import RunConfig, load_inputs, run_optimise, write_run
+from pcnopt.pipeline import GeographyCache, RunConfig, load_inputs, run_optimise, write_run
 
 #: Settings of a scenario file → :class:`pcnopt.pipeline.RunConfig` fields.
 CONFIG_KEYS = {
@@ -493,7 +493,8 @@ def run_scenarios(
                 engine.executor, PlaceCache(out / ".cache" / "places" if cache else None),
                 on_submit=on_submit, on_done=on_done)
             places_bar.set_postfix_str(engine.description)
-            runs.update(_run_prepared(prepared, out, executor, engine.workers, scenario_bar))
+            runs.update(_run_prepared(prepared, out, executor, engine.workers, scenario_bar,
+                                      GeographyCache()))
             description = engine.description
     finally:
         places_bar.close()
@@ -504,7 +505,7 @@ def run_scenarios(
 
 
 def _run_prepared(prepared: list[PreparedScenario], out: Path, executor: CachingExecutor,
-                  workers: int, bar: Any) -> dict[str, ScenarioRun]:
+                  workers: int, bar: Any, shared: GeographyCache) -> dict[str, ScenarioRun]:
     """Run prepared scenarios in threads of this process (their places go to the engine)."""
     runs: dict[str, ScenarioRun] = {}
     errors: list[tuple[Scenario, BaseException]] = []
@@ -514,7 +515,8 @@ def _run_prepared(prepared: list[PreparedScenario], out: Path, executor: Caching
     # more than workers, so the next one is prepared while places are being solved
     threads = 1 if workers == 1 else min(len(prepared), workers + 1)
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="scenario")
-    pending = {pool.submit(_run_one, p, out / p.scenario.name, executor): p for p in prepared}
+    pending = {pool.submit(_run_one, p, out / p.scenario.name, executor, shared): p
+               for p in prepared}
     try:
         while pending:
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
@@ -556,10 +558,12 @@ def _run_prepared(prepared: list[PreparedScenario], out: Path, executor: Caching
     return runs
 
 
-def _run_one(prepared: PreparedScenario, folder: Path, executor: CachingExecutor) -> ScenarioRun:
+def _run_one(prepared: PreparedScenario, folder: Path, executor: CachingExecutor,
+             shared: GeographyCache) -> ScenarioRun:
     started = time.perf_counter()
     scenario = prepared.scenario
-    result = run_optimise(scenario.config, practices_table=prepared.practices, executor=executor)
+    result = run_optimise(scenario.config, practices_table=prepared.practices, executor=executor,
+                          geography_cache=shared)
     summary = {**result.summary, "scenario": scenario.describe(),
                "changes_logged": len(prepared.log)}
     result = replace(result, summary=summary)

@@ -481,6 +481,30 @@ def test_a_finished_scenario_runs_again_when_its_inputs_change(region: Path,
     assert [r.status for r in again.runs] == ["done"] and again.places_solved >= 1
 
 
+def test_scenarios_on_the_same_sites_share_one_geography(region: Path, tmp_path: Path,
+                                                         monkeypatch) -> None:
+    from pcnopt import geography
+
+    built = []
+    real = geography.catchments_from_practices
+    monkeypatch.setattr(geography, "catchments_from_practices",
+                        lambda practices, places: built.append(len(practices)) or real(
+                            practices, places))
+    for name in ("small.csv", "base.toml", "merge.toml"):
+        shutil.copy(region / name, tmp_path / name)
+    (tmp_path / "wide.toml").write_text('extends = "base.toml"\nname = "wide"\n'
+                                        '[band]\nmax_size = 34000\n')
+    batch = scenarios.scenarios_from_files(
+        [tmp_path / "base.toml", tmp_path / "wide.toml", tmp_path / "merge.toml"])
+    scenarios.run_scenarios(batch, out=tmp_path / "batch", jobs=1, cache=False)
+    # base and wide have the same 19 sites; merge has 18: two geographies, not three
+    assert sorted(built) == [18, 19]
+    alone = scenarios.run_scenarios(batch[1:2], out=tmp_path / "alone", jobs=1, cache=False)
+    assert alone.runs[0].status == "done" and len(built) == 3
+    assert _files(tmp_path / "alone") == {
+        k: v for k, v in _files(tmp_path / "batch").items() if k.startswith("wide/")}
+
+
 def test_compare_writes_table_html_and_a_map_layer_per_scenario(local_runs: Path,
                                                                tmp_path: Path) -> None:
     out = tmp_path / "compare"
