@@ -112,8 +112,9 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -1470,48 +1471,102 @@ def _solve_block(
     model = _Model(
         place, nodes, k_lo=k_lo, k_hi=k_hi, together=together, apart=apart, upper_cutoff=cutoff
     )
-    best = incumbent
+    rounds = 0
+
+    def solve(stage: list[tuple[str, float]], start: list[list[int]] | None) -> _Stage:
+        nonlocal rounds
+        model.prob.setObjective(pulp.lpSum(w * model.expr[name] for name, w in stage))
+        kind, plan, bound, used = _rounds(model, start, deadline=deadline)
+        rounds += used
+        value = None if plan is None else _stage_value(place, model, stage, plan)
+        return _Stage(kind, plan, value, bound)
+
+    def fix(s: int, stage: list[tuple[str, float]], limit: float) -> None:
+        model.prob += (pulp.lpSum(w * model.expr[name] for name, w in stage) <= limit, f"stage{s}")
+
+    block = _run_stages(
+        place,
+        nodes,
+        stages,
+        solve,
+        fix,
+        start=incumbent,
+        together=together,
+        apart=apart,
+        deadline=deadline,
+        found=found,
+        method=HESS,
+    )
+    block.rounds, block.cuts = rounds, model.cuts
+    return block
+
+
+@dataclass(frozen=True)
+class _Stage:
+    """One objective stage solved: kind optimal | feasible | infeasible | none."""
+
+    kind: str
+    plan: Any
+    value: float | None
+    bound: float | None
+
+
+def _run_stages(
+    place: _Place,
+    nodes: list[int],
+    stages: list[list[tuple[str, float]]],
+    solve: Callable[[list[tuple[str, float]], Any], _Stage],
+    fix: Callable[[int, list[tuple[str, float]], float], None],
+    *,
+    start: Any,
+    together: Sequence[tuple[int, int]],
+    apart: Sequence[tuple[int, int]],
+    deadline: float | None,
+    found: heur.HeuristicResult,
+    method: str,
+    parts: Callable[[Any], list[list[int]]] = lambda plan: plan,
+    candidates: int = 0,
+) -> _Block:
+    """Solve the objective stages in order with one method (set partitioning or Hess).
+
+    Each stage is solved by ``solve(stage, start)``, warm-started with the previous stage's
+    plan; ``fix`` then holds that stage's objective at its value (plus a relative 1e-6, none
+    for the count) for the later stages. A proof of infeasibility, or no plan by the deadline,
+    goes to :func:`_fallback` with the reason. The gap is that of the last stage.
+    """
+    opts = place.options
+    best = start
     status = "optimal"
     abs_gap: float | None = 0.0
-    rounds = 0
     for s, stage in enumerate(stages):
-        expr = pulp.lpSum(w * model.expr[name] for name, w in stage)
-        model.prob.setObjective(expr)
-        result = _rounds(model, best, deadline=deadline)
-        rounds += result[3]
-        kind, plan, bound = result[0], result[1], result[2]
-        if kind == "infeasible":
+        result = solve(stage, best)
+        if result.kind == "infeasible":
             why = _infeasible_reason(place, nodes)
-            block = _fallback(place, nodes, together, apart, deadline, reason=why, proved=True)
-            block.rounds, block.cuts = rounds, model.cuts
-            return block
-        if plan is None:
+            return _fallback(place, nodes, together, apart, deadline, reason=why, proved=True)
+        if result.plan is None or result.value is None:
             why = _no_plan_reason(place, nodes)
-            block = _fallback(
+            return _fallback(
                 place, nodes, together, apart, deadline, reason=why, proved=False, found=found
             )
-            block.rounds, block.cuts = rounds, model.cuts
-            return block
-        best = plan
-        value = _stage_value(place, model, stage, plan)
-        if kind != "optimal":
+        best = result.plan
+        if result.kind != "optimal":
             status = "feasible"
         if s < len(stages) - 1:
-            slack = 1e-6 * max(1.0, abs(value)) if stage[0][0] != "count" else 0.0
-            model.prob += (expr <= value + slack, f"stage{s}")
+            slack = 1e-6 * max(1.0, abs(result.value)) if stage[0][0] != "count" else 0.0
+            fix(s, stage, result.value + slack)
+        elif result.bound is None:
+            abs_gap = None
+        elif result.kind == "optimal" and opts.mip_gap == 0:
+            abs_gap = 0.0  # proven: what is left is the solver's tolerance
         else:
-            abs_gap = None if bound is None else max(0.0, value - bound)
-            if kind == "optimal" and bound is not None:
-                abs_gap = max(0.0, value - bound) if opts.mip_gap > 0 else 0.0
-    assert best is not None
+            abs_gap = max(0.0, result.value - result.bound)
     return _Block(
-        parts=[sorted(p) for p in best],
+        parts=[sorted(p) for p in parts(best)],
         status=status,
         abs_gap=abs_gap,
         notes={},
-        rounds=rounds,
-        cuts=model.cuts,
-        method=HESS,
+        candidates=candidates,
+        method=method,
     )
 
 
@@ -1595,14 +1650,17 @@ def _partition_block(
             incumbent=incumbent,
             deadline=deadline,
         )
-    best = setpart.locate(cands, incumbent) if incumbent is not None else None
     limits: list[tuple[np.ndarray, float]] = []
-    status = "optimal"
-    abs_gap: float | None = 0.0
-    for s, stage in enumerate(stages):
+    costs: dict[int, np.ndarray] = {}
+
+    def stage_cost(stage: list[tuple[str, float]]) -> np.ndarray:
         cost = np.zeros(cands.count)
         for name, weight in stage:
             cost = cost + weight * cands.costs[name]
+        return cost
+
+    def solve(stage: list[tuple[str, float]], start: list[int] | None) -> _Stage:
+        costs[len(limits)] = cost = stage_cost(stage)
         res = setpart.solve_stage(
             cands,
             nodes=nodes,
@@ -1610,45 +1668,32 @@ def _partition_block(
             k_lo=k_lo,
             k_hi=k_hi,
             limits=limits,
-            start=best,
+            start=start,
             solver=opts.solver,
             threads=opts.threads,
             mip_gap=opts.mip_gap,
             deadline=deadline,
             integral=stage == [("count", 1.0)],
         )
-        if res.kind == "infeasible":
-            return _fallback(
-                place,
-                nodes,
-                together,
-                apart,
-                deadline,
-                reason=_infeasible_reason(place, nodes),
-                proved=True,
-            )
-        if res.plan is None:
-            why = _no_plan_reason(place, nodes)
-            return _fallback(
-                place, nodes, together, apart, deadline, reason=why, proved=False, found=found
-            )
-        best = res.plan
-        assert res.value is not None
-        if res.kind != "optimal":
-            status = "feasible"
-        if s < len(stages) - 1:
-            slack = 1e-6 * max(1.0, abs(res.value)) if stage[0][0] != "count" else 0.0
-            limits.append((cost, res.value + slack))
-        else:
-            abs_gap = None if res.bound is None else max(0.0, res.value - res.bound)
-    assert best is not None
-    return _Block(
-        parts=[cands.part(c) for c in best],
-        status=status,
-        abs_gap=abs_gap,
-        notes={},
-        candidates=cands.count,
+        return _Stage(res.kind, res.plan, res.value, res.bound)
+
+    def fix(s: int, stage: list[tuple[str, float]], limit: float) -> None:
+        limits.append((costs[s], limit))
+
+    return _run_stages(
+        place,
+        nodes,
+        stages,
+        solve,
+        fix,
+        start=setpart.locate(cands, incumbent) if incumbent is not None else None,
+        together=together,
+        apart=apart,
+        deadline=deadline,
+        found=found,
         method=PARTITION,
+        parts=lambda plan: [cands.part(c) for c in plan],
+        candidates=cands.count,
     )
 
 
