@@ -6,11 +6,13 @@ configuration (least size violation, every network contiguous) for infeasible pl
 
 Every part produced is connected by construction: regions grow only through graph edges, and a
 local-search move takes a practice out of a network only if what remains stays connected.
-The search is deterministic: a fixed number of seeded restarts (``numpy.random.default_rng``).
+The search is deterministic: a fixed number of seeded restarts (``numpy.random.default_rng``),
+unless a deadline stops the restarts early.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -105,6 +107,7 @@ def grow_and_improve(
     starts: int = 8,
     seed: int = 0,
     max_passes: int = 50,
+    deadline: float | None = None,
 ) -> HeuristicResult:
     """Partition the connected node set ``nodes`` into contiguous parts.
 
@@ -134,6 +137,9 @@ def grow_and_improve(
         Seed for ``numpy.random.default_rng``.
     max_passes
         Local-search passes per restart.
+    deadline
+        ``time.perf_counter()`` value after which no further restart begins (the first
+        always runs, so there is always a result).
     """
     node_list = sorted(nodes)
     scorer = _Scorer(
@@ -152,6 +158,8 @@ def grow_and_improve(
     for k in k_values:
         k = max(1, min(int(k), len(node_list)))
         for start in range(starts if k > 1 else 1):
+            if best is not None and deadline is not None and time.perf_counter() > deadline:
+                break
             if start % 2 == 0:
                 parts = _grow(node_list, adj, pop, dist, k, rng)
             else:

@@ -705,6 +705,10 @@ def solve_stage(
         if out_of_time():
             break
         master.add(_most_negative(rc, master.in_master, batch))
+    if cost.size and float(cost.min()) >= 0:
+        # before convergence the Lagrangian bound can be below zero, where no plan of
+        # non-negative costs can be
+        lp_bound = max(lp_bound, 0.0)
     if integral and math.isfinite(lp_bound):
         lp_bound = math.ceil(lp_bound - 1e-6)
 
@@ -910,7 +914,7 @@ def solve_priced(
         cost=cands.costs["compact"],
         start=start,
         ub=ub,
-        lb=lp_bound,
+        lb=max(lp_bound, 0.0),  # compact costs are never negative
         converged=converged,
         own=np.asarray(sorted(master.cols), np.int64),
         ip=ip,

@@ -109,6 +109,7 @@ Bounds, gaps and determinism
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import time
@@ -142,6 +143,7 @@ OBJECTIVES = ("compact", "boundary", "disruption")
 PARTITION = "set partitioning over candidate PCNs"
 HESS = "Hess p-median with cut-based contiguity"
 FALLBACK = "least size violation fallback"
+HEURISTIC = "region growing and local search; the time limit ran out before the Hess model"
 
 #: Every value :attr:`PlaceSolution.status` can take.
 STATUSES = (
@@ -1047,7 +1049,7 @@ class _Block:
     rounds: int = 0
     cuts: int = 0
     candidates: int = 0  # > 0: solved by set partitioning over this many candidates
-    method: str = ""  # PARTITION, HESS or FALLBACK ("" when the rules decide alone)
+    method: str = ""  # PARTITION, HESS, HEURISTIC or FALLBACK ("" when the rules decide alone)
 
 
 def _fmt(value: float) -> str:
@@ -1309,6 +1311,7 @@ def _heuristic(
     apart: Sequence[tuple[int, int]],
     lower_weight: float = 1.0,
     upper_weight: float = 1.0,
+    deadline: float | None = None,
 ) -> heur.HeuristicResult:
     opts = place.options
     total = float(place.pop[nodes].sum())
@@ -1346,6 +1349,7 @@ def _heuristic(
         upper_weight=upper_weight,
         starts=starts,
         seed=0,
+        deadline=deadline,
     )
 
 
@@ -1442,10 +1446,21 @@ def _solve_block(
     if len(nodes) == 1:
         return _Block(parts=[list(nodes)], status="trivial", abs_gap=0.0, notes={})
 
-    found = _heuristic(place, nodes, k_lo=k_lo, k_hi=k_hi, together=together, apart=apart)
+    found = _heuristic(
+        place, nodes, k_lo=k_lo, k_hi=k_hi, together=together, apart=apart, deadline=deadline
+    )
     incumbent = None
     if found.violation == 0 and k_lo <= len(found.parts) <= k_hi:
         incumbent = [list(p) for p in found.parts]
+
+    @functools.cache
+    def repaired() -> list[list[int]] | None:
+        """The heuristic's plan mended into the band (tried once, only when needed)."""
+        if not found.parts:
+            return None
+        plan = _repair_by_subproblems(place, found.parts, together, apart, deadline)
+        return plan if plan is not None and k_lo <= len(plan) <= k_hi else None
+
     stages = _stages(place)
     exact = _partition_block(
         place,
@@ -1458,13 +1473,25 @@ def _solve_block(
         incumbent=incumbent,
         found=found,
         deadline=deadline,
+        repaired=repaired,
     )
     if exact is not None:
         return exact
+    incumbent = incumbent or repaired()
     if incumbent is not None:
         free_count = opts.n_pcns is None and opts.min_pcns is None and opts.max_pcns is None
         if place.terms == ("compact",) and free_count and len(incumbent) > 3:
             incumbent = _improve_by_subproblems(place, incumbent, together, apart, deadline)
+    if incumbent is not None and deadline is not None and time.perf_counter() > deadline:
+        # building the model of a large place takes seconds: with no time left, the plan
+        # in hand is the answer (in band, contiguous, every rule kept; gap unknown)
+        return _Block(
+            parts=[sorted(p) for p in incumbent],
+            status="feasible",
+            abs_gap=None,
+            notes={},
+            method=HEURISTIC,
+        )
     cutoff = None
     if incumbent is not None and place.terms == ("compact",) and len(stages) == 1:
         cutoff = sum(place.part_cost(p) for p in incumbent)
@@ -1614,11 +1641,14 @@ def _partition_block(
     incumbent: list[list[int]] | None,
     found: heur.HeuristicResult,
     deadline: float | None,
+    repaired: Callable[[], list[list[int]] | None],
 ) -> _Block | None:
     """Solve a block exactly by set partitioning over every candidate network.
 
     Returns None (the Hess model is used instead) when an objective term is not separable by
-    network (disruption) or the block has more than ``max_candidates`` candidate networks.
+    network (disruption) or the block has more than ``max_candidates`` candidate networks
+    and cannot be priced (see :func:`_priced_block`, which needs a starting plan: the
+    heuristic's, or ``repaired()``).
     """
     opts = place.options
     if "disruption" in place.terms or opts.partition_candidates == 0:
@@ -1638,7 +1668,10 @@ def _partition_block(
     )
     if cands is None:
         single = stages == [[("compact", place.weights.get("compact", 0.0))]]
-        if not single or incumbent is None or len(nodes) > setpart.MAX_PRICED_PRACTICES:
+        if not single or len(nodes) > setpart.MAX_PRICED_PRACTICES:
+            return None
+        incumbent = incumbent or repaired()
+        if incumbent is None:
             return None
         return _priced_block(
             place,
@@ -1809,6 +1842,119 @@ def _improve_by_subproblems(
             keep = [p for q, p in enumerate(parts) if q not in chosen]
             parts = sorted((sorted(p) for p in keep + plan), key=lambda p: p[0])
     return parts
+
+
+#: Practices in one repair subproblem: first try, and the most it grows to.
+REPAIR_PRACTICES = (16, 80)
+
+
+def _repair_by_subproblems(
+    place: _Place,
+    parts: Sequence[Sequence[int]],
+    together: Sequence[tuple[int, int]],
+    apart: Sequence[tuple[int, int]],
+    deadline: float | None,
+) -> list[list[int]] | None:
+    """Make a plan with networks outside the band fit it, one neighbourhood at a time.
+
+    For large places where neither the heuristic nor the integer program finds an in-band
+    plan quickly: the heuristic's least-violation plan is mostly right, with a few networks
+    too small or too large. Each of those, with the networks around it (nearest first, whole
+    networks only, up to ``REPAIR_PRACTICES`` practices, more if that has no solution), is
+    re-partitioned exactly by set partitioning over every candidate network of the
+    neighbourhood. Returns an in-band plan that keeps every rule, or None (time ran out, or a
+    network cannot be mended locally). At most a third of the remaining time is spent here.
+    """
+    opts = place.options
+    lo, hi = opts.min_size, opts.max_size
+    budget = None
+    if deadline is not None:
+        budget = time.perf_counter() + (deadline - time.perf_counter()) / 3
+    pair_rules = [(a, b) for a, b in together] + [(a, b) for a, b in apart]
+    plan = [sorted(p) for p in parts]
+
+    def misfit(part: list[int]) -> float:
+        size = float(place.pop[part].sum())
+        return max(0.0, lo - size) + max(0.0, size - hi)
+
+    stuck: set[tuple[int, ...]] = set()
+    while True:
+        bad = [q for q, p in enumerate(plan) if misfit(p) > 0 and tuple(p) not in stuck]
+        if not bad:
+            break
+        if budget is not None and time.perf_counter() > budget:
+            return None
+        r = max(bad, key=lambda q: (misfit(plan[q]), -plan[q][0]))
+        label = {v: q for q, part in enumerate(plan) for v in part}
+        near = {  # how close each network comes to the misfit: its nearest pair of practices
+            q: (float(place.dist[np.ix_(plan[r], p)].min()), q) for q, p in enumerate(plan)
+        }
+        mended = None
+        for cap in range(REPAIR_PRACTICES[0], REPAIR_PRACTICES[1] + 1, 8):
+            chosen = [r]
+            frontier = {label[w] for v in plan[r] for w in place.adj[v] if w in label} - {r}
+            while frontier:  # nearest neighbouring network that still fits under the cap
+                q = min(frontier, key=near.__getitem__)
+                frontier.discard(q)
+                if sum(len(plan[c]) for c in chosen) + len(plan[q]) > cap:
+                    continue
+                chosen.append(q)
+                frontier |= {label[w] for v in plan[q] for w in place.adj[v] if w in label} - set(
+                    chosen
+                )
+            sub = sorted(v for q in chosen for v in plan[q])
+            members = set(sub)
+            if any((a in members) != (b in members) for a, b in pair_rules):
+                continue
+            k_lo, k_hi = _k_range(float(place.pop[sub].sum()), lo, hi)
+            if k_lo > k_hi:
+                continue
+            cands = setpart.candidates_for(
+                adj=place.adj,
+                length=place.length,
+                pop=place.pop,
+                cost=place.cost,
+                nodes=sub,
+                lo=lo,
+                hi=hi,
+                together=[(a, b) for a, b in together if a in members],
+                apart=[(a, b) for a, b in apart if a in members],
+                terms=("compact",),
+                max_candidates=1_000_000,
+            )
+            if cands is None or cands.count == 0:
+                continue
+            stop = (
+                time.perf_counter() + 10.0
+                if budget is None
+                else min(budget, time.perf_counter() + 10.0)
+            )
+            res = setpart.solve_stage(
+                cands,
+                nodes=sub,
+                cost=cands.costs["compact"],
+                k_lo=k_lo,
+                k_hi=k_hi,
+                limits=[],
+                start=None,
+                solver=opts.solver,
+                threads=opts.threads,
+                mip_gap=0.01,
+                deadline=stop,
+            )
+            if res.plan is not None:
+                mended = [cands.part(c) for c in res.plan]
+                break
+            if res.kind != "infeasible":
+                break  # out of time for this neighbourhood
+        if mended is None:
+            stuck.add(tuple(plan[r]))
+            continue
+        keep = [p for q, p in enumerate(plan) if q not in chosen]
+        plan = sorted((sorted(p) for p in keep + mended), key=lambda p: p[0])
+    if any(misfit(p) > 0 for p in plan):
+        return None
+    return plan
 
 
 def _stage_value(
@@ -1992,6 +2138,8 @@ def _assemble(
         terms=terms,
         names=tuple(names),
         populations=tuple(sizes),
-        method=", ".join(m for m in (PARTITION, HESS, FALLBACK) if m in (methods or set()))
+        method=", ".join(
+            m for m in (PARTITION, HESS, HEURISTIC, FALLBACK) if m in (methods or set())
+        )
         or "rules only",
     )

@@ -730,3 +730,46 @@ def test_numpy_not_needed_in_results() -> None:
     solution = solve_place(graph, options=OPTS)
     assert all(type(v) is int for v in solution.labels)
     assert solution.objective is not None and not isinstance(solution.objective, np.floating)
+
+
+# --------------------------------------------------------------------------------------------
+# Mending a plan into the band, and the time limit on large places
+# --------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(24, 40), seed=st.integers(0, 10_000), merges=st.integers(1, 2))
+def test_a_plan_with_networks_outside_the_band_is_mended(n: int, seed: int, merges: int) -> None:
+    from pcnopt import model
+
+    graph = random_place(n, seed=seed)
+    options = SolveOptions(time_limit=30)
+    solution = solve_place(graph, options=options)
+    plan = parts_of(solution)
+    assume = solution.status in {"optimal", "feasible"} and len(plan) > merges
+    if not assume:
+        return
+    # merge neighbouring networks: each merged one is contiguous and above the band
+    g = nx_graph(graph)
+    for _ in range(merges):
+        a = plan[0]
+        b = next(p for p in plan[1:] if any(g.has_edge(u, v) for u in a for v in p))
+        plan = [a + b] + [p for p in plan[1:] if p is not b]
+    assert any(sum(graph.population[v] for v in p) > U for p in plan)
+    mended = model._repair_by_subproblems(model._Place(graph, options), plan, [], [], None)
+    assert mended is not None
+    assert sorted(v for p in mended for v in p) == list(range(n))
+    for part in mended:
+        assert nx.is_connected(g.subgraph(part))
+        assert L <= sum(graph.population[v] for v in part) <= U
+
+
+def test_a_large_place_out_of_time_keeps_the_heuristic_plan() -> None:
+    from pcnopt.model import HEURISTIC
+
+    graph = random_place(130, seed=3)  # on the Hess model (too many candidates to list)
+    solution = solve_place(graph, options=SolveOptions(time_limit=0.01, partition_candidates=0))
+    assert solution.method == HEURISTIC and solution.status == "feasible"
+    assert solution.gap is None and "Time limit" in solution.message
+    check_invariants(graph, solution)
+    assert all(L <= sum(graph.population[v] for v in p) <= U for p in parts_of(solution))
