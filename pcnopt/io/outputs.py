@@ -44,9 +44,6 @@ def check_output_folder(out: str | Path) -> Path:
                     "choose a new or empty folder for --out.",
                 )
             )
-    parent = out.resolve().parent
-    if not parent.exists():
-        parent.mkdir(parents=True, exist_ok=True)
     return out
 
 
@@ -62,6 +59,7 @@ def write_folder(out: str | Path, writers: Mapping[str, Callable[[Path], None]])
     """
     out = check_output_folder(out)
     parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)  # only now: bad input leaves no folder behind
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
     try:
         for name, write in writers.items():
