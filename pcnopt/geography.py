@@ -166,6 +166,15 @@ def catchments_from_practices(
     )
 
 
+def catchments_and_adjacency(
+    practices: gpd.GeoDataFrame, places: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Catchment cells (:func:`catchments_from_practices`) and their adjacency
+    (:func:`adjacency_from_catchments`): the two steps every run takes together."""
+    catchments = catchments_from_practices(practices, places)
+    return catchments, adjacency_from_catchments(catchments)
+
+
 def _parts(region: shapely.Geometry) -> list[shapely.Geometry]:
     if region.geom_type == "MultiPolygon":
         return sorted(region.geoms, key=lambda g: -g.area)

@@ -315,8 +315,7 @@ def configurations_from_files(
         repair_geometries=repair_geometries,
     )
     table, regions, _ = load_inputs(config)
-    catchments = geography.catchments_from_practices(table, regions)
-    edges = geography.adjacency_from_catchments(catchments)
+    catchments, edges = geography.catchments_and_adjacency(table, regions)
     names = [name for name, _ in assignments]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:

@@ -1684,7 +1684,6 @@ def _partition_block(
             deadline=deadline,
         )
     limits: list[tuple[np.ndarray, float]] = []
-    costs: dict[int, np.ndarray] = {}
 
     def stage_cost(stage: list[tuple[str, float]]) -> np.ndarray:
         cost = np.zeros(cands.count)
@@ -1693,7 +1692,7 @@ def _partition_block(
         return cost
 
     def solve(stage: list[tuple[str, float]], start: list[int] | None) -> _Stage:
-        costs[len(limits)] = cost = stage_cost(stage)
+        cost = stage_cost(stage)
         res = setpart.solve_stage(
             cands,
             nodes=nodes,
@@ -1711,7 +1710,7 @@ def _partition_block(
         return _Stage(res.kind, res.plan, res.value, res.bound)
 
     def fix(s: int, stage: list[tuple[str, float]], limit: float) -> None:
-        limits.append((costs[s], limit))
+        limits.append((stage_cost(stage), limit))
 
     return _run_stages(
         place,

@@ -345,8 +345,7 @@ class GeographyCache:
             lock, slot = self._entries.setdefault(key, (threading.Lock(), []))
         with lock:
             if not slot:
-                catchments = geography.catchments_from_practices(practices, places)
-                slot.append((catchments, geography.adjacency_from_catchments(catchments)))
+                slot.append(geography.catchments_and_adjacency(practices, places))
                 self.built += 1
         catchments, edges = slot[0]
         return catchments.copy(), edges.copy()
@@ -382,8 +381,7 @@ def run_optimise(
     started = time.perf_counter()
     practices, places, snapped = load_inputs(config, practices_table=practices_table)
     if geography_cache is None:
-        catchments = geography.catchments_from_practices(practices, places)
-        edges = geography.adjacency_from_catchments(catchments)
+        catchments, edges = geography.catchments_and_adjacency(practices, places)
     else:
         catchments, edges = geography_cache.get(practices, places)
     population = POPULATIONS[config.population]
@@ -454,8 +452,7 @@ def run_validate(config: RunConfig, *, assignments: pd.DataFrame) -> ValidationR
     """
     practices, places, _ = load_inputs(config)
     _check_rules_across_places(practices, config)
-    catchments = geography.catchments_from_practices(practices, places)
-    edges = geography.adjacency_from_catchments(catchments)
+    _, edges = geography.catchments_and_adjacency(practices, places)
     return _validate(practices, assignments, edges, config)
 
 
