@@ -98,6 +98,14 @@ def main() -> None:
     parser.add_argument("--subicbs", type=int, default=0,
                         help="only the practices of the first N sub-ICBs (default 0: England)")
     args = parser.parse_args()
+    if not 1 <= args.scenarios <= len(MINIMA) * len(MAXIMA):
+        parser.error(f"--scenarios must be 1 to {len(MINIMA) * len(MAXIMA)}")
+    if args.one_scenarios < 0:
+        parser.error("--one-scenarios must be 0 (all the bands) or more")
+    unknown = set(args.engines.split(",")) - set(ENGINES)
+    if unknown:
+        parser.error(f"--engines: unknown {', '.join(sorted(unknown))}; choose from "
+                     + ", ".join(ENGINES))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         table = practices_table(folder, subicbs=args.subicbs)
