@@ -315,7 +315,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """Compare scenario runs: a table (CSV and HTML) and one map with a layer per scenario."""
     from pcnopt import scenarios
+    from pcnopt.io.outputs import check_apart_from_inputs, check_output_folder
 
+    check_apart_from_inputs(args.out, args.runs, option="--out")
+    check_output_folder(args.out)
     comparison = scenarios.comparison_from_runs(args.runs)
     out = scenarios.write_comparison(comparison, args.out, tiles=not args.no_tiles)
     print(comparison.table.drop(columns=["folder"]).to_string(index=False))

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import pulp
 
 from pcnopt._errors import SolverError
+from pcnopt._processes import popen_kwargs
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,11 @@ def _run_cbc(
         args += ["-solve", "-printingOptions", "all", "-solution", sol]
         with open(log_path, "w", encoding="utf-8") as log_file:
             proc = subprocess.Popen(
-                args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                args,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                **popen_kwargs(),  # CBC dies with this process, even on SIGKILL
             )
             try:
                 proc.wait(timeout=None if time_limit is None else time_limit * 1.02 + 2)
@@ -169,6 +174,10 @@ def _run_cbc(
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+            except BaseException:  # Ctrl-C or a failure here: CBC must not run on
+                proc.kill()
+                proc.wait()
+                raise
         with open(log_path, encoding="utf-8", errors="replace") as handle:
             log = handle.read()
         values: dict[str, float] | None = None

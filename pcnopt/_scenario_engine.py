@@ -138,20 +138,12 @@ def start_engine(*, scheduler: str | None, jobs: int) -> Iterator[Engine]:
         if workers == 1:
             yield Engine(InProcessExecutor(), "this process", 1)
             return
-        from concurrent.futures import ProcessPoolExecutor
-        from multiprocessing import get_context
+        from pcnopt._processes import local_pool
 
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
-        try:
+        # Ctrl-C or a failure: the pool ends its workers at once (finished places are in the
+        # cache); the workers ignore SIGINT and die with this process
+        with local_pool(workers) as pool:
             yield Engine(pool, f"{workers} local processes", workers)
-        except BaseException:
-            # Ctrl-C or a failure: do not wait for places still running (finished ones are in
-            # the cache); the pool has no public way to stop a running task, so end its workers
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.terminate()
-            raise
-        pool.shutdown(wait=True)
         return
     try:
         from distributed import Client, LocalCluster

@@ -1298,4 +1298,4 @@ def write_funding(out: str | Path, *, result: FundingResult,
             "before": comparison.before.summary()["totals_gbp"],
         }
     writers["summary.json"] = outputs.json_writer(summary)
-    return outputs.write_folder(out, writers)
+    return outputs.write_folder(out, writers, command="funding")

@@ -640,10 +640,11 @@ def solve_places(
     outputs do not depend on the number of processes.
     """
     import os
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from multiprocessing import get_context
+    from concurrent.futures import as_completed
 
     from tqdm import tqdm
+
+    from pcnopt._processes import local_pool
 
     jobs = config.jobs or (os.cpu_count() or 1)
     jobs = max(1, min(jobs, len(graphs)))
@@ -660,7 +661,7 @@ def solve_places(
         else:
             # largest places first, so no core waits on one big place at the end
             order = sorted(range(len(graphs)), key=lambda k: -len(graphs[k].codes))
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            with local_pool(jobs) as pool:
                 futures = {
                     pool.submit(solve_place_safely, graphs[k], options=options[k]): k for k in order
                 }
@@ -1057,7 +1058,12 @@ def _run_log(result: RunResult) -> dict[str, Any]:
 
 
 def write_run(
-    result: RunResult, out: str | Path, *, extra: dict[str, Any] | None = None, maps: bool = True
+    result: RunResult,
+    out: str | Path,
+    *,
+    extra: dict[str, Any] | None = None,
+    maps: bool = True,
+    command: str = "optimise",
 ) -> Path:
     """Write a run's files into ``out`` atomically.
 
@@ -1065,7 +1071,8 @@ def write_run(
     ``catchments.geojson``, ``adjacency.csv``, ``validation.csv``, ``report.md``, the funding
     tables (``funding.csv``, ``role_mix.csv``, ``funding_basis.csv``) when a year is set,
     ``map.html`` and ``map.png`` (unless ``maps=False``), ``run_log.json`` and ``summary.json``
-    (written last: its presence marks a complete run).
+    (written last: its presence marks a complete run), and ``pcnopt-manifest.json`` naming
+    ``command`` and every file (the mark that lets a later run replace this folder).
 
     Every file is byte-identical for the same inputs and options, whatever ``jobs``, except
     ``run_log.json``: the measured seconds (of the run and of each place) vary from run to run,
@@ -1123,4 +1130,4 @@ def write_run(
             {k: v for k, v in result.summary.items() if k not in VOLATILE}
         ),
     }
-    return outputs.write_folder(out, writers)
+    return outputs.write_folder(out, writers, command=command)

