@@ -234,8 +234,9 @@ def configuration_from_assignments(
     distance_of = per_practice["distance_to_hub_m"].to_numpy(float)
     exception_of = dict(zip(checked.index, checked["exception"], strict=True))
     rows = []
-    for pcn_id, at in per_practice.dropna(subset=["pcn_id"]).groupby(
-            "pcn_id", sort=True).indices.items():
+    # positions in per_practice itself (a filtered copy would renumber them: practices with no
+    # PCN must not shift every later PCN onto another's rows)
+    for pcn_id, at in per_practice.groupby("pcn_id", sort=True, dropna=True).indices.items():
         weights = population_of[at]
         size = float(weights.sum())
         place_ids = sorted({str(p) for p in place_of[at] if not pd.isna(p)})

@@ -274,7 +274,9 @@ def load_inputs(
                 practices_path, columns={**dict(config.columns), "place_id": field_name}
             )
         )
-        practices = practices.assign(place_id=raw["place_id"].values)
+        # joined on the code, not by row position (the two tables need not share an order)
+        place_of = dict(zip(raw["practice_code"], raw["place_id"], strict=True))
+        practices = practices.assign(place_id=practices["practice_code"].map(place_of))
         blank = practices["place_id"].isna()
         if blank.any():
             raise InputError(

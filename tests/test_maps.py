@@ -453,3 +453,52 @@ def test_map_with_base_tiles_runs_without_script_errors(browser, inputs, tmp_pat
     bases = browser.find_element("css selector", ".leaflet-control-layers-base").text
     assert "OpenStreetMap" in bases and "No base map" in bases
     assert len(browser.find_elements("css selector", "path.pcn-area")) == 4
+
+
+# --------------------------------------------------------------------------- published figures
+
+
+def test_current_pcn_figures_are_right_when_practices_have_no_pcn(tmp_path):
+    """Every PCN's popup figures equal the validator's, with opted-out practices in the table.
+
+    The demo's current configuration with three practices blanked (opted out, closed, a
+    special service) at the start, middle and end of the table.
+    """
+    from pcnopt.pipeline import run_validate
+    from tests.conftest import PROJECT
+
+    table = pd.read_csv(PROJECT / "data/practices.csv", dtype={"current_pcn": "string"})
+    blank = [0, len(table) // 2, len(table) - 1]
+    table.loc[blank, "current_pcn"] = pd.NA
+    path = tmp_path / "practices.csv"
+    table.to_csv(path, index=False)
+    inputs = maps.configurations_from_files(
+        practices=path, assignments=[("Current", path)], places=PROJECT / "data/places.geojson",
+        place_column="place_id")
+    current = inputs.configurations[0]
+    known = table.dropna(subset=["current_pcn"]).rename(columns={"current_pcn": "pcn_id"})
+    config = RunConfig(practices=path, places=PROJECT / "data/places.geojson",
+                       place_column="place_id")
+    report = run_validate(config, assignments=known[["practice_code", "pcn_id"]])
+    truth = report.pcns.set_index("pcn_id")
+    page = maps._page_data([current], inputs.practices.to_crs("EPSG:27700"), inputs.places,
+                           colour_by="pcn", title="t", simplify_m=0.0)
+    shown = {row["id"]: row for row in page["configs"][0]["pcns"]}
+    assert sorted(shown) == sorted(truth.index) and len(shown) == known["pcn_id"].nunique()
+    place_names = dict(zip(inputs.places["place_id"], inputs.places["place_name"], strict=True))
+    for pcn_id, row in shown.items():
+        members = known[known["pcn_id"] == pcn_id]
+        assert row["list"] == members["list_size"].sum() == truth.at[pcn_id, "population"]
+        assert row["n"] == truth.at[pcn_id, "n_practices"] == len(members)
+        assert row["status"] == ("in band" if truth.at[pcn_id, "in_band"] else row["status"])
+        assert (row["status"] == "in band") == bool(truth.at[pcn_id, "in_band"])
+        assert row["place"] == "; ".join(
+            place_names[p] for p in str(truth.at[pcn_id, "place_id"]).split(";"))
+    share = float(truth["in_band"].mean())
+    assert current.summary["share_pcns_in_band"] == pytest.approx(share, abs=1e-4)
+    # each practice's PCN in the page is its own
+    codes = list(inputs.practices["practice_code"])
+    ids = [row["id"] for row in page["configs"][0]["pcns"]]
+    pcn_of = dict(zip(table["practice_code"], table["current_pcn"], strict=True))
+    for code, k in zip(codes, page["configs"][0]["pcnOf"], strict=True):
+        assert (ids[k] if k >= 0 else None) == (None if pd.isna(pcn_of[code]) else pcn_of[code])
