@@ -23,6 +23,9 @@ from pcnopt._errors import InputError, Problem
 
 MARKER = "summary.json"
 MANIFEST = "pcnopt-manifest.json"
+#: Files that differ from run to run by design (measured seconds): the manifest names them but
+#: does not hash them, so the manifest itself is the same for the same inputs.
+VOLATILE_FILES = frozenset({"run_log.json"})
 _TOOL = "pcnopt"
 
 
@@ -52,8 +55,9 @@ def check_output_folder(out: str | Path) -> Path:
                 raise InputError(
                     Problem(
                         str(out),
-                        f"the folder exists and {why}; pcnopt replaces only a folder it wrote "
-                        "itself, unchanged, and will not touch this one.",
+                        f"the folder exists and is not a pcnopt run left as pcnopt wrote it "
+                        f"({why}); pcnopt replaces only its own unchanged output folders and "
+                        "will not touch this one.",
                         "choose a new or empty folder for --out (or move this one away "
                         "yourself).",
                     )
@@ -112,6 +116,8 @@ def _not_ours(folder: Path, contents: list[Path]) -> str | None:
         path = folder / name
         if path.is_symlink() or not path.is_file():
             return f"its {name} is not the file pcnopt wrote"
+        if name in VOLATILE_FILES and entry == {"volatile": True}:
+            continue
         try:
             same = path.stat().st_size == entry["bytes"] and _sha256(path) == entry["sha256"]
         except (OSError, KeyError, TypeError):
@@ -131,7 +137,9 @@ def _sha256(path: Path) -> str:
 
 def _write_manifest(folder: Path, *, command: str) -> None:
     files = {
-        p.name: {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+        p.name: {"volatile": True}
+        if p.name in VOLATILE_FILES
+        else {"bytes": p.stat().st_size, "sha256": _sha256(p)}
         for p in sorted(folder.iterdir())
         if p.name != MANIFEST
     }
