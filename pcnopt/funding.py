@@ -50,11 +50,13 @@ import pandas as pd
 from pcnopt._errors import InputError, OptionError, Problem, SolverError
 
 #: Contract years the project's rates file covers.
-YEARS = ("2019/20", "2020/21", "2021/22", "2022/23", "2023/24", "2024/25", "2025/26")
+YEARS = ("2019/20", "2020/21", "2021/22", "2022/23", "2023/24", "2024/25", "2025/26", "2026/27")
 #: Populations an entitlement can be paid on.
 BASES = ("registered", "weighted", "adjusted")
 #: How sure a figure is (see the rates file's header).
-STATUSES = ("read", "derived", "indicative", "uncertain", "not_found")
+STATUSES = ("read", "derived", "indicative", "provisional", "uncertain", "not_found")
+#: Whether a contract year's figures are final (``final``) or not yet (``provisional``).
+YEAR_STATUSES = ("final", "provisional")
 #: Registered list at or above which the "large PCN" caps apply unless a cap says otherwise.
 LARGE_PCN = 100_000
 AREAS = ("national", "inner_london", "outer_london")
@@ -194,6 +196,39 @@ class YearRates:
     entitlements: tuple[Entitlement, ...]
     missing: tuple[str, ...]
     note: str = ""
+    status: str = "final"
+    status_note: str = ""
+    removed: tuple[str, ...] = ()
+
+    @property
+    def provisional(self) -> bool:
+        """Whether the year's figures are provisional (not final)."""
+        return self.status == "provisional"
+
+    def start(self) -> dt.date:
+        """1 April of the year the contract year starts."""
+        return dt.date(int(self.year[:4]), 4, 1)
+
+
+@dataclass(frozen=True)
+class WorkforceMix:
+    """National FTE of ARRS staff in post by role, with its date and sources.
+
+    Parameters
+    ----------
+    fte
+        Role → full-time equivalents in post in England.
+    date
+        The census date of the figures.
+    status, sources, note
+        As for :class:`Figure`.
+    """
+
+    fte: tuple[tuple[str, float], ...]
+    date: str
+    status: str
+    sources: tuple[str, ...] = ()
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -213,6 +248,7 @@ class Rates:
     file: str
     years: Mapping[str, YearRates]
     sources: Mapping[str, str]
+    workforce_mix: WorkforceMix | None = None
 
     def year(self, year: str) -> YearRates:
         """The figures of ``year``; :class:`OptionError` naming the known years if absent."""
@@ -233,6 +269,42 @@ class Rates:
 def default_rates_path() -> Path:
     """Path of the rates file shipped with pcnopt."""
     return Path(str(resources.files("pcnopt") / "rates" / "ncdes.yaml"))
+
+
+def default_year(*, today: dt.date | None = None) -> str:
+    """The contract year containing ``today`` (contract years run 1 April - 31 March).
+
+    Parameters
+    ----------
+    today
+        The date; by default the machine's date.
+
+    Returns
+    -------
+    str
+        ``"YYYY/YY"``, e.g. ``"2026/27"`` for any date from 1 April 2026 to 31 March 2027.
+    """
+    today = today or dt.date.today()
+    start = today.year if today >= dt.date(today.year, 4, 1) else today.year - 1
+    return f"{start}/{(start + 1) % 100:02d}"
+
+
+def max_per_wte_from_pay(*, pay: float, ni_rate: float, ni_threshold: float,
+                         pension_rate: float = 0.1438) -> float:
+    """The DES maximum reimbursable amount per WTE for an annual pay, with employer on-costs.
+
+    ``pay × (1 + pension_rate) + ni_rate × (pay − ni_threshold)``: employer national insurance
+    above the secondary threshold and the employer's NHS pension contribution (14.38%, the
+    share employers pay). No apprenticeship levy: with it the rule no longer reproduces the
+    published maxima (see ``pcnopt/rates/README.md``, "Derived maxima").
+    """
+    return pay * (1 + pension_rate) + ni_rate * max(pay - ni_threshold, 0.0)
+
+
+def pay_from_max_per_wte(*, value: float, ni_rate: float, ni_threshold: float,
+                         pension_rate: float = 0.1438) -> float:
+    """The annual pay a maximum per WTE stands for (the inverse of :func:`max_per_wte_from_pay`)."""
+    return (value + ni_rate * ni_threshold) / (1 + ni_rate + pension_rate)
 
 
 def rates_from_file(path: str | Path | None = None) -> Rates:
@@ -267,7 +339,26 @@ def rates_from_file(path: str | Path | None = None) -> Rates:
         raise InputError(Problem(file, f"is not valid YAML ({getattr(exc, 'problem', exc)}).",
                                  "fix the syntax (indentation, colons, quotes).", rows=rows,
                                  row_word="line")) from None
+    if isinstance(data, dict) and data.get("base") is not None:
+        if data.get("base") != "national":
+            raise InputError(Problem(file, f"base: is {data.get('base')!r}.",
+                                     "write base: national to layer this file over the "
+                                     "project's rates file, or leave base: out.",
+                                     rows=(lines.get(("base",), 0),) if lines.get(("base",))
+                                     else (), row_word="line"))
+        national = yaml.safe_load(default_rates_path().read_text(encoding="utf-8"))
+        data = _layer(national, {k: v for k, v in data.items() if k != "base"})
     return _RatesReader(file, lines).read(data)
+
+
+def _layer(base: Any, over: Any) -> Any:
+    """``over`` laid on ``base``: mappings merge key by key, anything else replaces."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for key, value in over.items():
+            out[key] = _layer(base[key], value) if key in base else value
+        return out
+    return over
 
 
 def _yaml_lines(node: Any, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
@@ -398,10 +489,24 @@ class _RatesReader:
             year = self.year(name, self.mapping(value, ("years", key)), ("years", key))
             if year is not None:
                 years[name] = year
+        mix = self.workforce_mix(top.get("workforce_mix")) if top else None
         if self.problems:
             raise InputError(self.problems)
         return Rates(self.file, MappingProxyType(years),
-                     MappingProxyType({str(k): str(v) for k, v in sources.items()}))
+                     MappingProxyType({str(k): str(v) for k, v in sources.items()}), mix)
+
+    def workforce_mix(self, value: Any) -> WorkforceMix | None:
+        if value is None:
+            return None
+        path = ("workforce_mix",)
+        entry = self.mapping(value, path)
+        fte = []
+        for role, amount in self.mapping(entry.get("fte"), (*path, "fte")).items():
+            got = self.amount(amount, (*path, "fte", role))
+            if got is not None:
+                fte.append((str(role), got))
+        return WorkforceMix(tuple(fte), str(entry.get("date", "")), self.status(entry, path),
+                            self.sources(entry, path), str(entry.get("note", "")))
 
     def year(self, name: str, entry: dict[str, Any], path: tuple[Any, ...]) -> YearRates | None:
         if not entry:
@@ -488,11 +593,22 @@ class _RatesReader:
             self.problem((*path, "missing"), "should be a list of texts.",
                          "write one line per missing figure.")
             missing = []
+        removed = entry.get("removed") or []
+        if not isinstance(removed, list):
+            self.problem((*path, "removed"), "should be a list of texts.",
+                         "write one line per payment that left the DES.")
+            removed = []
+        year_status = entry.get("status", "final")
+        if year_status not in YEAR_STATUSES:
+            self.problem((*path, "status"), f"is {year_status!r}.",
+                         f"use one of: {', '.join(YEAR_STATUSES)} (or leave it out: final).")
+            year_status = "final"
         return YearRates(
             name, str(entry.get("period", "")), str(entry.get("population_date", "")),
             per_patient, tuple(per_pcn_roles), pot, tuple(separate), MappingProxyType(roles),
             tuple(caps), tuple(entitlements), tuple(str(m) for m in missing),
-            str(arrs.get("note", "")),
+            str(arrs.get("note", "")), str(year_status), str(entry.get("status_note", "")),
+            tuple(str(r) for r in removed),
         )
 
     def role(self, role: str, entry: dict[str, Any], path: tuple[Any, ...]) -> RoleRate:
@@ -657,6 +773,21 @@ class FundingResult:
         Messages to show once (estimates, practices not in any PCN, uncosted roles).
     missing
         Figures the rates file does not give for the year, in words.
+    provisional
+        The year's figures are provisional (the rates file says so); ``notes`` says why.
+    inputs
+        One row per input: ``input, date, des_date, older, note``: each input's date (list
+        sizes, weighted populations, PCN membership; blank when not given) against the date
+        the DES uses (1 January of the year the contract year starts).
+    ratio_flags
+        PCNs whose weighted-to-registered ratio is outside :data:`RATIO_BAND` times their
+        place's: ``pcn_id, place, registered, weighted, ratio, place_ratio, relative,
+        practices`` (the member practices whose own ratio is outside the band, the likely cause).
+    headline
+        One sentence: the ARRS total, and when it is an estimate, which PCNs, how many patients
+        and why.
+    notes
+        Provisional year, inputs older than the DES date, flagged ratios, target mix used.
     """
 
     year: str
@@ -667,6 +798,11 @@ class FundingResult:
     missing: tuple[str, ...] = ()
     estimate: bool = False
     settings: Mapping[str, Any] = field(default_factory=dict)
+    provisional: bool = False
+    inputs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ratio_flags: pd.DataFrame = field(default_factory=pd.DataFrame)
+    headline: str = ""
+    notes: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         """National totals, in a form for ``summary.json``."""
@@ -684,6 +820,13 @@ class FundingResult:
             if "planned_wte" in self.pcns else None,
             "warnings": list(self.warnings),
             "missing": list(self.missing),
+            "provisional": self.provisional,
+            "headline": self.headline,
+            "notes": list(self.notes),
+            "inputs": self.inputs.astype(object).where(self.inputs.notna(), None)
+            .to_dict(orient="records") if len(self.inputs) else [],
+            "ratio_flags": self.ratio_flags.to_dict(orient="records")
+            if len(self.ratio_flags) else [],
             **dict(self.settings),
         }
 
@@ -733,6 +876,59 @@ def _rows(frame: pd.DataFrame) -> np.ndarray:
 
 _UNASSIGNED = {"", "nan", "none", "<na>", "null"}
 
+#: A PCN is flagged when its weighted/registered ratio is outside this multiple of its place's.
+RATIO_BAND = (0.75, 4 / 3)
+#: Inputs whose dates a funding run carries, with the figures that depend on them.
+INPUTS = {
+    "list_size": "registered lists (lines paid per registered patient; ESTIMATE stand-ins)",
+    "weighted_population": "weighted populations (the ARRS sum and lines paid per weighted or "
+                           "adjusted patient)",
+    "membership": "PCN membership (which practices make each PCN)",
+}
+
+
+def _inputs_table(dates: Mapping[str, str | dt.date | None], des_date: str) -> pd.DataFrame:
+    rows = []
+    for key, uses in INPUTS.items():
+        raw = dates.get(key)
+        date = raw.isoformat() if isinstance(raw, dt.date) else (str(raw) if raw else "")
+        older: bool | None = None
+        note = f"{uses}: date not given"
+        if date and des_date:
+            older = date < des_date
+            note = (f"{uses}: {date} is older than {des_date}, the date the DES uses"
+                    if older else f"{uses}: {date}, not older than {des_date}")
+        rows.append({"input": key, "date": date, "des_date": des_date, "older": older,
+                     "note": note})
+    return pd.DataFrame(rows, columns=["input", "date", "des_date", "older", "note"])
+
+
+def _ratio_flags(merged: pd.DataFrame, places: pd.Series | None) -> pd.DataFrame:
+    """PCNs whose weighted/registered ratio is outside RATIO_BAND × their place's."""
+    cols = ["pcn_id", "place", "registered", "weighted", "ratio", "place_ratio", "relative",
+            "practices"]
+    known = merged[~merged["estimated"] & (merged["registered"] > 0)].copy()
+    if known.empty:
+        return pd.DataFrame(columns=cols)
+    known["place"] = known["practice_code"].map(places).fillna("all practices") \
+        if places is not None else "all practices"
+    sums = known.groupby("place")[["registered", "weighted"]].sum()
+    place_ratio = sums["weighted"] / sums["registered"]
+    lo, hi = RATIO_BAND
+    rows = []
+    for (pcn, place), g in known.groupby(["pcn_id", "place"], sort=True):
+        reg, wt = float(g["registered"].sum()), float(g["weighted"].sum())
+        relative = (wt / reg) / place_ratio[place]
+        if lo <= relative <= hi:
+            continue
+        own = (g["weighted"] / g["registered"]) / place_ratio[place]
+        culprits = g.loc[(own < lo) | (own > hi), "practice_code"].tolist() or \
+            g["practice_code"].tolist()
+        rows.append({"pcn_id": pcn, "place": place, "registered": reg, "weighted": wt,
+                     "ratio": wt / reg, "place_ratio": float(place_ratio[place]),
+                     "relative": relative, "practices": ";".join(sorted(culprits))})
+    return pd.DataFrame(rows, columns=cols)
+
 
 def funding_from_assignments(
     *,
@@ -741,12 +937,14 @@ def funding_from_assignments(
     year: str,
     rates: Rates | None = None,
     wte_step: float = 0.5,
-    target: TargetMix | None = None,
+    target: TargetMix | Literal["national", "max_wte"] | None = None,
     area: str = "national",
     plan_roles: bool = True,
     solver: Any = None,
     practices_file: str = "practices table",
     assignments_file: str = "assignments table",
+    input_dates: Mapping[str, str | dt.date | None] | None = None,
+    place_column: str | None = None,
 ) -> FundingResult:
     """Work out each PCN's ARRS sum, entitlements and a role mix it can recruit.
 
@@ -764,7 +962,11 @@ def funding_from_assignments(
     wte_step
         Granularity of the role mix in WTE (0.5 plans in half posts).
     target
-        A target mix; by default the plan maximises total WTE.
+        A :class:`TargetMix` (the user's shares or minimums), ``"national"`` (the default when
+        ``None``: shares of the national mix of ARRS staff in post, from the rates file's
+        ``workforce_mix``, over the roles costed in the year; a capped role may sit at its cap
+        instead) or ``"max_wte"`` (the most WTE the sum buys). Which target was used is said in
+        ``settings["target_source"]`` and ``notes``.
     area
         ``national``, ``inner_london`` or ``outer_london``: which maximum £ per WTE to use
         (a role without a figure for the area is not costed).
@@ -774,6 +976,13 @@ def funding_from_assignments(
         A PuLP solver; by default CBC, silent.
     practices_file, assignments_file
         Names used in error messages.
+    input_dates
+        Dates of the inputs, keyed as :data:`INPUTS` (``list_size``, ``weighted_population``,
+        ``membership``), ISO text or dates; each is compared with 1 January of the year the
+        contract year starts (the DES population date) and an older one is said per figure.
+    place_column
+        Column of ``practices`` naming each practice's place; a PCN's weighted/registered ratio
+        is compared with its place's (with every practice's when not given).
 
     Returns
     -------
@@ -841,6 +1050,31 @@ def funding_from_assignments(
     pcns = pcns.drop(columns="estimated_practices")
     est_note = " ESTIMATE where estimate=True: registered list used for practices without a " \
                "weighted population."
+    notes: list[str] = []
+    if yr.provisional:
+        notes.append(f"{year} is PROVISIONAL: {yr.status_note or 'its figures are not final'}.")
+    inputs = _inputs_table(input_dates or {}, yr.population_date)
+    for row in inputs.itertuples(index=False):
+        if row.older:
+            notes.append(f"OLDER INPUT: {row.note}.")
+    places = None
+    if place_column is not None:
+        if place_column not in practices.columns:
+            raise OptionError(f"place column '{place_column}' is not in {practices_file}; it has: "
+                              f"{', '.join(map(str, practices.columns))}.")
+        places = pd.Series(practices[place_column].astype(str).to_numpy(),
+                           index=practices["practice_code"].astype(str).str.upper())
+    flags = _ratio_flags(merged, places)
+    lo, hi = RATIO_BAND
+    for f in flags.itertuples(index=False):
+        notes.append(
+            f"RATIO: PCN {f.pcn_id} has {f.weighted:,.0f} weighted to {f.registered:,.0f} "
+            f"registered patients ({f.ratio:.2f}), {f.relative:.2f} times its place's ratio "
+            f"({f.place_ratio:.2f}, {f.place}); the rule flags outside {lo:g}-{hi:.2f} times. "
+            f"Check the weighted population of {', '.join(f.practices.split(';'))} (a merger "
+            "or a list change after the weighted file was made?).")
+    est_pcns = merged[merged["estimated"]].groupby("pcn_id").agg(
+        practices=("practice_code", list), registered=("registered", "sum"))
 
     lines: list[dict[str, Any]] = []
     money_cols: list[str] = []
@@ -858,7 +1092,8 @@ def funding_from_assignments(
                                                 basis + ".")
         lines.append({"line": "arrs_sum", "amount": f"£{ppw.value:g} per weighted patient",
                       "basis": "weighted population", "status": ppw.status,
-                      "sources": rates.urls(ppw.sources), "note": ppw.note})
+                      "sources": rates.urls(ppw.sources), "note": ppw.note,
+                      "date": yr.population_date})
     else:
         parts, total = [], 0.0
         for role, wte in yr.per_pcn_roles:
@@ -872,6 +1107,7 @@ def funding_from_assignments(
         basis_cols["arrs_sum_basis"] = basis
         lines.append({"line": "arrs_sum", "amount": _money(total) + " per PCN",
                       "basis": "per-PCN role allowance", "status": "read",
+                      "date": yr.period,
                       "sources": rates.urls([s for r, _ in yr.per_pcn_roles
                                              for m in yr.roles[r].max_per_wte for s in m.sources]),
                       "note": yr.note})
@@ -887,7 +1123,8 @@ def funding_from_assignments(
         lines.append({"line": f"{ssum.name}_sum", "amount":
                       f"£{ssum.per_weighted_patient:g} per weighted patient",
                       "basis": "weighted population", "status": ssum.status,
-                      "sources": rates.urls(ssum.sources), "note": ssum.note})
+                      "sources": rates.urls(ssum.sources), "note": ssum.note,
+                      "date": yr.population_date})
 
     # entitlements
     order = sorted(yr.entitlements, key=lambda e: (e.name != "core_funding",
@@ -904,7 +1141,8 @@ def funding_from_assignments(
                 missing_by_line.append(ent.name)
             basis_cols[f"{ent.name}_basis"] = why
             lines.append({"line": ent.name, "amount": "", "basis": why, "status": ent.status,
-                          "sources": rates.urls(ent.sources), "note": ent.note})
+                          "sources": rates.urls(ent.sources), "note": ent.note,
+                          "date": yr.period})
         else:
             amount = pd.Series(0.0, index=pcns.index)
             words, uses_weighted = [], False
@@ -923,7 +1161,7 @@ def funding_from_assignments(
             lines.append({"line": ent.name, "amount": " + ".join(
                 f"£{t.rate:g} per {t.per}" for t in ent.terms), "basis": " + ".join(
                 t.per for t in ent.terms), "status": ent.status,
-                "sources": rates.urls(ent.sources), "note": ent.note})
+                "sources": rates.urls(ent.sources), "note": ent.note, "date": yr.period})
         money_cols.append(col)
     pcns["total_known_gbp"] = pcns[money_cols].sum(axis=1, min_count=1)
     pcns["missing_lines"] = ";".join(missing_by_line)
@@ -945,20 +1183,58 @@ def funding_from_assignments(
         warnings.append(f"{year}: {', '.join(sorted(ring))} are paid from a separate ring-fenced "
                         "sum and are not planned in the role mix.")
         costed = {r: v for r, v in costed.items() if r not in ring}
+    for name, rate in costed.items():
+        value = rate.for_area(area)
+        lines.append({"line": f"max_per_wte:{name}", "amount": f"{_money(float(value or 0))} "
+                      f"per WTE{'' if area == 'national' else ' (' + area + ')'}",
+                      "basis": "maximum reimbursable amount with on-costs", "status": rate.status,
+                      "sources": rates.urls(rate.sources), "note": rate.note,
+                      "date": rate.start.isoformat()})
+    for name in uncosted:
+        lines.append({"line": f"max_per_wte:{name}", "amount": "",
+                      "basis": "MISSING: no figure applied; role left out of the role mix",
+                      "status": "not_found", "sources": "", "note": yr.roles[name].note,
+                      "date": ""})
+    for row in inputs.itertuples(index=False):
+        lines.append({"line": f"input:{row.input}", "amount": "", "basis": row.note,
+                      "status": "older than the DES date" if row.older else
+                      ("not given" if not row.date else "ok"), "sources": "", "note": "",
+                      "date": row.date})
+    lines.insert(0, {"line": "contract_year", "amount": year, "basis": yr.period,
+                     "status": yr.status, "sources": "", "note": yr.status_note
+                     + ("; " if yr.status_note and yr.removed else "") + "; ".join(yr.removed),
+                     "date": yr.start().isoformat()})
     role_mix = pd.DataFrame(columns=["pcn_id", "role", "wte", "max_per_wte_gbp", "rate_from",
                                      "cost_gbp", "cap_wte"])
+    target, source = _resolve_target(target, rates, costed, year)
     settings = {"wte_step": wte_step, "area": area,
                 "target": None if target is None else {"kind": target.kind,
-                                                       "roles": dict(target.roles)}}
+                                                       "roles": dict(target.roles),
+                                                       "source": source},
+                "target_source": source}
     if plan_roles:
+        notes.append(f"Role mix target: {source}.")
         role_mix, planned = _plan_all(pcns, yr, costed, wte_step, target, solver, year, uncosted,
-                                      ring)
+                                      ring, area)
         pcns = pcns.merge(planned, on="pcn_id", how="left")
+        notes.append(f"Unspent: {_money(float(pcns['unspent_gbp'].sum()))} of the ARRS sums is "
+                     "left after the role mix (per PCN in unspent_gbp): posts come in steps of "
+                     f"{wte_step:g} WTE and the mix keeps its target shape.")
     for name, value in basis_cols.items():
         pcns[name] = value
-    return FundingResult(year, pcns, role_mix, pd.DataFrame(lines), tuple(warnings),
-                         tuple(missing), bool(pcns["estimate"].any()),
-                         MappingProxyType(settings))
+    total = float(pcns["arrs_sum_gbp"].sum())
+    headline = f"ARRS {year}: {_money(total)}{' (PROVISIONAL year)' if yr.provisional else ''}"
+    if len(est_pcns):
+        shown = "; ".join(f"{pcn} ({r.registered:,.0f} patients in {', '.join(r.practices)})"
+                          for pcn, r in list(est_pcns.iterrows())[:10])
+        more = f"; and {len(est_pcns) - 10} more" if len(est_pcns) > 10 else ""
+        headline += (f"; ESTIMATE for {len(est_pcns)} of {len(pcns)} PCN(s), "
+                     f"{est_pcns['registered'].sum():,.0f} registered patients without a weighted "
+                     f"population, whose registered list stands in for it: {shown}{more}")
+    return FundingResult(year, pcns, role_mix, pd.DataFrame(lines).reindex(
+        columns=["line", "amount", "basis", "status", "date", "sources", "note"]),
+        tuple(warnings), tuple(missing), bool(pcns["estimate"].any()),
+        MappingProxyType(settings), yr.provisional, inputs, flags, headline, tuple(notes))
 
 
 def _costed_roles(yr: YearRates, area: str) -> tuple[dict[str, MaxRate], list[str]]:
@@ -973,9 +1249,40 @@ def _costed_roles(yr: YearRates, area: str) -> tuple[dict[str, MaxRate], list[st
     return costed, uncosted
 
 
+def _resolve_target(target: TargetMix | str | None, rates: Rates, costed: Mapping[str, MaxRate],
+                    year: str) -> tuple[TargetMix | None, str]:
+    """The target mix to plan with, and a sentence saying which one it is."""
+    if isinstance(target, TargetMix):
+        kind = "shares" if target.kind == "share" else "minimum WTE"
+        return target, f"the user's {kind}: " + ", ".join(
+            f"{r} {v:.0%}" if target.kind == "share" else f"{r} >= {v:g}"
+            for r, v in target.roles)
+    if target not in (None, "national", "max_wte"):
+        raise OptionError(f"target '{target}' is not a target mix, 'national' or 'max_wte'.")
+    if target == "max_wte":
+        return None, "none: the most WTE the sum buys (cheapest roles first)"
+    mix = rates.workforce_mix
+    if mix is None:
+        return None, ("none: the rates file has no national workforce mix (MISSING), so the plan "
+                      "buys the most WTE; give a target mix to shape it")
+    fte = {r: v for r, v in mix.fte if r in costed and v > 0}
+    total = sum(v for _, v in mix.fte)
+    if not fte:
+        return None, (f"none: no role of the national mix has a maximum £ per WTE in {year}, so "
+                      "the plan buys the most WTE")
+    kept = sum(fte.values())
+    shares = tuple((r, v / kept) for r, v in fte.items())
+    left = sorted(r for r, v in mix.fte if r not in fte)
+    return TargetMix("share", shares), (
+        f"the national mix of ARRS staff in post ({mix.date}, {mix.status}; "
+        f"{rates.urls(mix.sources)}): " + ", ".join(f"{r} {s:.0%}" for r, s in shares)
+        + (f"; {1 - kept / total:.0%} of the national FTE is in roles without a {year} maximum "
+           f"£ per WTE and is left out ({', '.join(left)})" if left else ""))
+
+
 def _plan_all(pcns: pd.DataFrame, yr: YearRates, costed: Mapping[str, MaxRate], step: float,
               target: TargetMix | None, solver: Any, year: str, uncosted: list[str],
-              ring: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+              ring: set[str], area: str = "national") -> tuple[pd.DataFrame, pd.DataFrame]:
     area_costs = {r: m for r, m in costed.items()}
     if target is not None:
         unknown = [r for r, _ in target.roles if r not in yr.roles]
@@ -994,7 +1301,7 @@ def _plan_all(pcns: pd.DataFrame, yr: YearRates, costed: Mapping[str, MaxRate], 
     rows, planned = [], []
     for pcn in pcns.itertuples(index=False):
         caps = {c.role: c.limit(pcn.registered) for c in yr.caps if c.role in costed}
-        costs = {r: m.value for r, m in area_costs.items()}
+        costs = {r: float(m.for_area(area) or m.value) for r, m in area_costs.items()}
         budget = float(pcn.arrs_sum_gbp)
         if target is not None and target.kind == "minimum":
             need = {r: math.ceil(v / step - 1e-9) * step for r, v in target.roles}
@@ -1056,7 +1363,7 @@ def role_mix_model(*, budget: float, costs: Mapping[str, float], caps: Mapping[s
     prob = pulp.LpProblem("role_mix", pulp.LpMaximize)
     roles = list(costs)
     if target is not None and target.kind == "share":
-        shares = dict(target.roles)
+        shares = {r: v for r, v in target.roles if r in costs}
         roles = [r for r in roles if r in shares]
     else:
         shares = {}
@@ -1075,7 +1382,7 @@ def role_mix_model(*, budget: float, costs: Mapping[str, float], caps: Mapping[s
     if target is not None and target.kind == "minimum":
         _add_minimums(prob, n, dict(target.roles), step)
     if shares:
-        _add_shares(prob, n, shares, total, step)
+        _add_shares(prob, n, shares, total, step, caps, budget / min(costs[r] for r in roles))
     return prob, n
 
 
@@ -1091,11 +1398,26 @@ def _add_minimums(prob: Any, n: Mapping[str, Any], minimum: Mapping[str, float],
 
 
 def _add_shares(prob: Any, n: Mapping[str, Any], shares: Mapping[str, float], total: Any,
-                step: float) -> None:
+                step: float, caps: Mapping[str, float] | None = None,
+                most_wte: float = 0.0) -> None:
+    """Each role within one step of its share of the WTE, or (a capped role) at its cap.
+
+    A capped role ``r`` gets a binary :math:`z_r`: :math:`p_r T - s n_r \\le s + M z_r` and
+    :math:`s n_r \\ge \\lfloor u_r/s \\rfloor s\\, z_r`, with :math:`M` the most WTE the sum buys.
+    """
+    import pulp
+
+    caps = caps or {}
     for i, (r, s) in enumerate(shares.items()):
         if r in n:
             prob += step * n[r] - s * total <= step, f"share_hi_{i}"
-            prob += s * total - step * n[r] <= step, f"share_lo_{i}"
+            if r in caps:
+                full = math.floor(caps[r] / step + 1e-9) * step
+                z = pulp.LpVariable(f"at_cap_{i}", cat="Binary")
+                prob += s * total - step * n[r] <= step + (most_wte + step) * z, f"share_lo_{i}"
+                prob += step * n[r] >= full * z, f"at_cap_{i}"
+            else:
+                prob += s * total - step * n[r] <= step, f"share_lo_{i}"
 
 
 def solve_role_mix(*, budget: float, costs: Mapping[str, float], caps: Mapping[str, float],
