@@ -781,7 +781,7 @@ class FundingResult:
         the DES uses (1 January of the year the contract year starts).
     ratio_flags
         PCNs whose weighted-to-registered ratio is outside :data:`RATIO_BAND` times their
-        place's: ``pcn_id, place, registered, weighted, ratio, place_ratio, relative,
+        place's (the median ratio of the place's practices with a weighted population): ``pcn_id, place, registered, weighted, ratio, place_ratio, relative,
         practices`` (the member practices whose own ratio is outside the band, the likely cause).
     headline
         One sentence: the ARRS total, and when it is an estimate, which PCNs, how many patients
@@ -912,8 +912,8 @@ def _ratio_flags(merged: pd.DataFrame, places: pd.Series | None) -> pd.DataFrame
         return pd.DataFrame(columns=cols)
     known["place"] = known["practice_code"].map(places).fillna("all practices") \
         if places is not None else "all practices"
-    sums = known.groupby("place")[["registered", "weighted"]].sum()
-    place_ratio = sums["weighted"] / sums["registered"]
+    # the place's ratio is its practices' median, so one stale practice cannot move it
+    place_ratio = (known["weighted"] / known["registered"]).groupby(known["place"]).median()
     lo, hi = RATIO_BAND
     rows = []
     for (pcn, place), g in known.groupby(["pcn_id", "place"], sort=True):
@@ -1472,6 +1472,16 @@ class Comparison:
         The two :class:`FundingResult`.
     same_population
         Whether both configurations cover exactly the same practices.
+    matched
+        Per proposed PCN: ``matched_before`` (the current PCN it shares most registered patients
+        with, one-to-one, blank for a new PCN), ``shared_registered``, and before (the matched
+        PCN) and after: weighted population, ARRS sum, total known money, planned WTE, with the
+        change and £ per weighted patient. ``practices`` gains ``matched_before``,
+        ``changes_pcn`` (the practice's proposed PCN is not its current PCN's successor),
+        ``arrs_share_*_gbp`` and ``planned_wte_share_*`` (its PCN's amounts by weighted
+        population).
+    conserved, not_conserved
+        Which entitlements are conserved per patient in any configuration, and which are not.
     """
 
     practices: pd.DataFrame
@@ -1480,6 +1490,61 @@ class Comparison:
     before: FundingResult
     after: FundingResult
     same_population: bool
+    matched: pd.DataFrame = field(default_factory=pd.DataFrame)
+    conserved: tuple[str, ...] = ()
+    not_conserved: tuple[str, ...] = ()
+
+    @property
+    def practices_changing_pcn(self) -> int:
+        """Practices whose proposed PCN is not the successor of their current one."""
+        return int(self.practices["changes_pcn"].sum()) if "changes_pcn" in self.practices \
+            else 0
+
+
+def _match_by_patients(moves: pd.DataFrame) -> pd.DataFrame:
+    """Each proposed PCN's successor-of: the current PCN it shares most registered patients with.
+
+    Greedy one-to-one on shared patients (largest first); a proposed PCN left over is new.
+    """
+    both = moves.dropna(subset=["pcn_before", "pcn_after"])
+    overlap = both.groupby(["pcn_after", "pcn_before"])["registered"].sum().reset_index()
+    overlap = overlap.sort_values(["registered", "pcn_after", "pcn_before"],
+                                  ascending=[False, True, True])
+    used_after: dict[str, tuple[str, float]] = {}
+    used_before: set[str] = set()
+    for row in overlap.itertuples(index=False):
+        if row.pcn_after in used_after or row.pcn_before in used_before or row.registered <= 0:
+            continue
+        used_after[row.pcn_after] = (row.pcn_before, float(row.registered))
+        used_before.add(row.pcn_before)
+    afters = sorted(set(moves["pcn_after"].dropna()))
+    return pd.DataFrame({
+        "pcn_after": afters,
+        "matched_before": [used_after.get(a, (None, 0.0))[0] for a in afters],
+        "shared_registered": [used_after.get(a, (None, 0.0))[1] for a in afters],
+    })
+
+
+def _conservation(yr: YearRates) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    conserved, not_conserved = [], []
+    if yr.per_weighted_patient.value is not None:
+        conserved.append(f"the ARRS sum: £{yr.per_weighted_patient.value:g} per weighted patient "
+                         "wherever the patient's practice sits")
+    else:
+        not_conserved.append("the ARRS sum: a per-PCN role allowance, the same for every PCN "
+                             "whatever its size, so splitting or merging PCNs changes the total")
+    for s in yr.separate_sums:
+        conserved.append(f"the {s.name} sum: £{s.per_weighted_patient:g} per weighted patient")
+    for e in yr.entitlements:
+        if e.terms:
+            conserved.append(f"{e.name}: " + " + ".join(f"£{t.rate:g} per {t.per} patient"
+                                                         for t in e.terms))
+    not_conserved.append("the role mix: posts come in whole or half WTE, so each PCN leaves an "
+                         "unspent remainder that depends on how the patients are grouped")
+    if yr.caps:
+        not_conserved.append("role caps, which depend on each PCN's registered list ("
+                             + ", ".join(c.role for c in yr.caps) + ")")
+    return tuple(conserved), tuple(not_conserved)
 
 
 def compare_configurations(
@@ -1571,7 +1636,44 @@ def compare_configurations(
     totals["difference"] = totals["after"] - totals["before"]
     same = set(moves.dropna(subset=["pcn_before"])["practice_code"]) == \
         set(moves.dropna(subset=["pcn_after"])["practice_code"])
-    return Comparison(moves, side, totals, fb, fa, same)
+
+    # match proposed PCNs to current ones by shared patients; money per weighted patient
+    match = _match_by_patients(moves)
+    successor = match.set_index("pcn_after")["matched_before"]
+    moves["matched_before"] = moves["pcn_after"].map(successor)
+    moves["changes_pcn"] = moves["pcn_before"].astype("string").fillna("") != \
+        moves["matched_before"].astype("string").fillna("")
+    # a practice's own share: the PCN's ARRS sum (and planned WTE) by weighted population
+    used = moves["weighted"].fillna(moves["registered"])
+    for label, res in (("before", fb), ("after", fa)):
+        t = res.pcns.set_index("pcn_id")
+        per = (t["arrs_sum_gbp"] / t["weighted"]).where(t["weighted"] > 0)
+        moves[f"arrs_per_weighted_{label}_gbp"] = moves[f"pcn_{label}"].map(per).astype(float)
+        moves[f"arrs_share_{label}_gbp"] = moves[f"arrs_per_weighted_{label}_gbp"] * used
+        if "planned_wte" in t:
+            wte = (t["planned_wte"] / t["weighted"]).where(t["weighted"] > 0)
+            moves[f"planned_wte_share_{label}"] = moves[f"pcn_{label}"].map(wte).astype(float) \
+                * used
+    moves["arrs_share_change_gbp"] = moves["arrs_share_after_gbp"].fillna(0) - \
+        moves["arrs_share_before_gbp"].fillna(0)
+    if "planned_wte_share_before" in moves:
+        moves["planned_wte_share_change"] = moves["planned_wte_share_after"].fillna(0) - \
+            moves["planned_wte_share_before"].fillna(0)
+    bt, at = fb.pcns.set_index("pcn_id"), fa.pcns.set_index("pcn_id")
+    matched = match.copy()
+    for col in ("weighted", "arrs_sum_gbp", "total_known_gbp", "planned_wte"):
+        if col in bt and col in at:
+            matched[f"{col}_before"] = matched["matched_before"].map(bt[col]).astype(float)
+            matched[f"{col}_after"] = matched["pcn_after"].map(at[col]).astype(float)
+    for col in ("arrs_sum_gbp", "total_known_gbp"):
+        matched[f"{col}_change"] = matched[f"{col}_after"] - matched[f"{col}_before"].fillna(0)
+        name = col.removesuffix("_gbp")
+        matched[f"{name}_per_weighted_before_gbp"] = matched[f"{col}_before"] / \
+            matched["weighted_before"]
+        matched[f"{name}_per_weighted_after_gbp"] = matched[f"{col}_after"] / \
+            matched["weighted_after"]
+    conserved, not_conserved = _conservation((rates or default_rates()).year(year))
+    return Comparison(moves, side, totals, fb, fa, same, matched, conserved, not_conserved)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1613,8 +1715,12 @@ def write_funding(out: str | Path, *, result: FundingResult,
         for col in ("before", "after", "difference"):
             totals[col] = totals[col].round(2) + 0.0
         writers["comparison_totals.csv"] = outputs.csv_writer(totals)
+        writers["comparison_matched.csv"] = outputs.csv_writer(_rounded(comparison.matched))
         summary["comparison"] = {
             "same_population": comparison.same_population,
+            "practices_changing_pcn": comparison.practices_changing_pcn,
+            "conserved_per_patient": list(comparison.conserved),
+            "not_conserved": list(comparison.not_conserved),
             "practices_moved": int(comparison.practices["moved"].sum()),
             "practices_with_new_partners": int(comparison.practices["partners_changed"].sum()),
             "before": comparison.before.summary()["totals_gbp"],
