@@ -32,11 +32,16 @@ def _maximum(rates, year, role, area="national"):
     return rates.year(year).roles[role].latest().for_area(area)
 
 
-@pytest.mark.parametrize(("today", "year"), [
-    (dt.date(2026, 3, 31), "2025/26"), (dt.date(2026, 4, 1), "2026/27"),
-    (dt.date(2026, 12, 31), "2026/27"), (dt.date(2027, 1, 1), "2026/27"),
-    (dt.date(2099, 4, 1), "2099/00"),
-])
+@pytest.mark.parametrize(
+    ("today", "year"),
+    [
+        (dt.date(2026, 3, 31), "2025/26"),
+        (dt.date(2026, 4, 1), "2026/27"),
+        (dt.date(2026, 12, 31), "2026/27"),
+        (dt.date(2027, 1, 1), "2026/27"),
+        (dt.date(2099, 4, 1), "2099/00"),
+    ],
+)
 def test_default_year_is_the_contract_year_containing_the_date(today, year):
     assert funding.default_year(today=today) == year
 
@@ -62,8 +67,9 @@ def _max(pay, year):
     return pay * (1 + 0.1438) + ni * (pay - thr)
 
 
-@pytest.mark.parametrize("role", ["clinical_pharmacist", "pharmacy_technician",
-                                  "advanced_practitioner"])
+@pytest.mark.parametrize(
+    "role", ["clinical_pharmacist", "pharmacy_technician", "advanced_practitioner"]
+)
 @pytest.mark.parametrize("area", ["national", "outer_london", "inner_london"])
 def test_the_on_cost_rule_reproduces_the_published_2025_26_maxima(rates, role, area):
     """2025/26 maxima = 2024/25 pay with 2025/26 on-costs, to within £1 (all read figures)."""
@@ -71,13 +77,20 @@ def test_the_on_cost_rule_reproduces_the_published_2025_26_maxima(rates, role, a
     after = _maximum(rates, "2025/26", role, area)
     assert rates.year("2025/26").roles[role].latest().status == "read"
     assert _max(_pay(before, "2024/25"), "2025/26") == pytest.approx(after, abs=1.0)
-    assert funding.max_per_wte_from_pay(pay=_pay(before, "2024/25"), ni_rate=0.15,
-                                        ni_threshold=5000) == pytest.approx(after, abs=1.0)
+    assert funding.max_per_wte_from_pay(
+        pay=_pay(before, "2024/25"), ni_rate=0.15, ni_threshold=5000
+    ) == pytest.approx(after, abs=1.0)
 
 
 def test_every_common_role_has_a_maximum_in_2024_25_to_2026_27(rates):
-    common = ["clinical_pharmacist", "pharmacy_technician", "social_prescribing_link_worker",
-              "care_coordinator", "advanced_practitioner", "first_contact_physiotherapist"]
+    common = [
+        "clinical_pharmacist",
+        "pharmacy_technician",
+        "social_prescribing_link_worker",
+        "care_coordinator",
+        "advanced_practitioner",
+        "first_contact_physiotherapist",
+    ]
     for year in ("2024/25", "2025/26", "2026/27"):
         for role in common:
             top = rates.year(year).roles[role].latest()
@@ -85,10 +98,12 @@ def test_every_common_role_has_a_maximum_in_2024_25_to_2026_27(rates):
             assert top.status in {"read", "derived", "provisional"}, (year, role)
     # the derived care coordinator follows from the read July 2023 figure (£33,396) x 1.055
     cc = _pay(33_396, "2024/25") * 1.055
-    assert _maximum(rates, "2024/25", "care_coordinator") == pytest.approx(_max(cc, "2024/25"),
-                                                                            abs=1)
-    assert _maximum(rates, "2025/26", "care_coordinator") == pytest.approx(_max(cc, "2025/26"),
-                                                                            abs=1)
+    assert _maximum(rates, "2024/25", "care_coordinator") == pytest.approx(
+        _max(cc, "2024/25"), abs=1
+    )
+    assert _maximum(rates, "2025/26", "care_coordinator") == pytest.approx(
+        _max(cc, "2025/26"), abs=1
+    )
     # 2026/27: 2025/26 pay x 1.036 (AfC 2025/26) with unchanged on-costs, provisional
     for role in common:
         expected = _max(_pay(_maximum(rates, "2025/26", role), "2025/26") * 1.036, "2026/27")
@@ -97,9 +112,13 @@ def test_every_common_role_has_a_maximum_in_2024_25_to_2026_27(rates):
 
 
 def test_a_provisional_or_missing_figure_is_reported_never_invented(practices, rates, tmp_path):
-    result = funding.funding_from_assignments(practices=practices,
-                                              assignments=pd.read_csv(REAL), year="2026/27",
-                                              rates=rates, plan_roles=True)
+    result = funding.funding_from_assignments(
+        practices=practices,
+        assignments=pd.read_csv(REAL),
+        year="2026/27",
+        rates=rates,
+        plan_roles=True,
+    )
     assert result.provisional and any("PROVISIONAL" in n for n in result.notes)
     assert "PROVISIONAL" in result.headline
     lines = result.lines.set_index("line")
@@ -122,25 +141,37 @@ def test_a_provisional_or_missing_figure_is_reported_never_invented(practices, r
 
 def test_a_local_variation_overrides_only_the_figures_it_gives(tmp_path, rates, practices):
     own = tmp_path / "local.yaml"
-    own.write_text('schema_version: 1\nbase: national\nsources: {icb_lva: "https://example.org/lva"}\n'
-                   'years:\n  "2026/27":\n    arrs:\n      per_weighted_patient: '
-                   '{value: 28.5, status: read, sources: [icb_lva]}\n')
+    own.write_text(
+        'schema_version: 1\nbase: national\nsources: {icb_lva: "https://example.org/lva"}\n'
+        'years:\n  "2026/27":\n    arrs:\n      per_weighted_patient: '
+        "{value: 28.5, status: read, sources: [icb_lva]}\n"
+    )
     layered = funding.rates_from_file(own)
     assert layered.year("2026/27").per_weighted_patient.value == 28.5
     assert layered.year("2026/27").national_pot_gbp == rates.year("2026/27").national_pot_gbp
     assert layered.year("2026/27").roles == rates.year("2026/27").roles
     assert layered.year("2025/26") == rates.year("2025/26")
-    result = funding.funding_from_assignments(practices=practices, assignments=pd.read_csv(REAL),
-                                              year="2026/27", rates=layered, plan_roles=False)
+    result = funding.funding_from_assignments(
+        practices=practices,
+        assignments=pd.read_csv(REAL),
+        year="2026/27",
+        rates=layered,
+        plan_roles=False,
+    )
     assert result.pcns["arrs_sum_gbp"].sum() == pytest.approx(
-        28.5 * practices["weighted_population"].sum())
+        28.5 * practices["weighted_population"].sum()
+    )
 
 
 def test_input_dates_older_than_the_des_date_are_said_per_figure(practices, rates):
     result = funding.funding_from_assignments(
-        practices=practices, assignments=pd.read_csv(REAL), year="2026/27", rates=rates,
-        plan_roles=False, input_dates={"list_size": "2021-01-01",
-                                       "weighted_population": "2026-01-01"})
+        practices=practices,
+        assignments=pd.read_csv(REAL),
+        year="2026/27",
+        rates=rates,
+        plan_roles=False,
+        input_dates={"list_size": "2021-01-01", "weighted_population": "2026-01-01"},
+    )
     inputs = result.inputs.set_index("input")
     assert inputs.loc["list_size", "older"] and not inputs.loc["weighted_population", "older"]
     assert inputs.loc["membership", "date"] == ""
@@ -150,20 +181,34 @@ def test_input_dates_older_than_the_des_date_are_said_per_figure(practices, rate
 
 def test_a_pcn_far_from_its_places_ratio_is_flagged_with_its_practices(rates):
     # P3 merged after the weighted file was made: 30,712 registered, 12,690 weighted
-    practices = pd.DataFrame({
-        "practice_code": ["P1", "P2", "P3", "P4", "P5"],
-        "list_size": [10_000, 12_000, 30_712, 9_000, 11_000],
-        "weighted_population": [10_500, 11_500, 12_690, 9_300, 10_800],
-        "place": ["X", "X", "X", "X", "X"]})
-    assign = pd.DataFrame({"practice_code": practices["practice_code"],
-                           "pcn_id": ["A", "A", "B", "B", "C"]})
-    result = funding.funding_from_assignments(practices=practices, assignments=assign,
-                                              year="2025/26", rates=rates, plan_roles=False,
-                                              place_column="place")
+    practices = pd.DataFrame(
+        {
+            "practice_code": ["P1", "P2", "P3", "P4", "P5"],
+            "list_size": [10_000, 12_000, 30_712, 9_000, 11_000],
+            "weighted_population": [10_500, 11_500, 12_690, 9_300, 10_800],
+            "place": ["X", "X", "X", "X", "X"],
+        }
+    )
+    assign = pd.DataFrame(
+        {"practice_code": practices["practice_code"], "pcn_id": ["A", "A", "B", "B", "C"]}
+    )
+    result = funding.funding_from_assignments(
+        practices=practices,
+        assignments=assign,
+        year="2025/26",
+        rates=rates,
+        plan_roles=False,
+        place_column="place",
+    )
     place = (practices["weighted_population"] / practices["list_size"]).median()
-    relative = {p: (practices.loc[assign["pcn_id"] == p, "weighted_population"].sum()
-                    / practices.loc[assign["pcn_id"] == p, "list_size"].sum()) / place
-                for p in "ABC"}
+    relative = {
+        p: (
+            practices.loc[assign["pcn_id"] == p, "weighted_population"].sum()
+            / practices.loc[assign["pcn_id"] == p, "list_size"].sum()
+        )
+        / place
+        for p in "ABC"
+    }
     expected = {p for p, r in relative.items() if not 0.75 <= r <= 4 / 3}
     assert expected == {"B"}
     assert set(result.ratio_flags["pcn_id"]) == expected
@@ -174,8 +219,9 @@ def test_a_pcn_far_from_its_places_ratio_is_flagged_with_its_practices(rates):
 def test_the_estimate_headline_names_pcns_patients_and_why(practices, rates):
     some = practices.copy()
     some.loc[some["practice_code"] == "P00002", "weighted_population"] = math.nan
-    result = funding.funding_from_assignments(practices=some, assignments=pd.read_csv(REAL),
-                                              year="2025/26", rates=rates, plan_roles=False)
+    result = funding.funding_from_assignments(
+        practices=some, assignments=pd.read_csv(REAL), year="2025/26", rates=rates, plan_roles=False
+    )
     registered = int(some.loc[some["practice_code"] == "P00002", "list_size"].iloc[0])
     assert "ESTIMATE for 1 of 3 PCN(s)" in result.headline
     assert f"{registered:,} registered patients without a weighted population" in result.headline
@@ -183,8 +229,9 @@ def test_the_estimate_headline_names_pcns_patients_and_why(practices, rates):
 
 
 def test_the_default_target_is_the_national_mix_and_says_so(practices, rates):
-    result = funding.funding_from_assignments(practices=practices, assignments=pd.read_csv(REAL),
-                                              year="2025/26", rates=rates)
+    result = funding.funding_from_assignments(
+        practices=practices, assignments=pd.read_csv(REAL), year="2025/26", rates=rates
+    )
     assert "national mix of ARRS staff in post" in result.settings["target_source"]
     mix = rates.workforce_mix
     fte = {r: v for r, v in mix.fte if r in {m for m in result.role_mix["role"]}}
@@ -195,31 +242,51 @@ def test_the_default_target_is_the_national_mix_and_says_so(practices, rates):
         for role, s in share.items():
             assert abs(wte[role] - s * wte.sum()) <= 0.5 + 1e-9, (pcn, role)
     # the issue's complaint: no plan of only the cheapest role
-    assert (result.role_mix.groupby("pcn_id")["wte"].max()
-            < result.role_mix.groupby("pcn_id")["wte"].sum()).all()
+    assert (
+        result.role_mix.groupby("pcn_id")["wte"].max()
+        < result.role_mix.groupby("pcn_id")["wte"].sum()
+    ).all()
     assert any(n.startswith("Unspent:") for n in result.notes)
 
 
 def test_london_area_costs_roles_at_their_london_maxima(practices, rates):
-    result = funding.funding_from_assignments(practices=practices, assignments=pd.read_csv(REAL),
-                                              year="2025/26", rates=rates, area="inner_london",
-                                              target="max_wte")
+    result = funding.funding_from_assignments(
+        practices=practices,
+        assignments=pd.read_csv(REAL),
+        year="2025/26",
+        rates=rates,
+        area="inner_london",
+        target="max_wte",
+    )
     costs = result.role_mix.drop_duplicates("role").set_index("role")["max_per_wte_gbp"]
     assert costs["clinical_pharmacist"] == 77_545 and costs["pharmacy_technician"] == 52_172
 
 
 def test_compare_matches_pcns_by_shared_patients(practices, rates):
     renamed = pd.read_csv(REAL).replace({"pcn_id": {"NORTH": "N1", "SOUTH": "S1", "CITY": "C1"}})
-    comp = funding.compare_configurations(practices=practices, before=pd.read_csv(REAL),
-                                          after=renamed, year="2025/26", rates=rates,
-                                          plan_roles=False)
+    comp = funding.compare_configurations(
+        practices=practices,
+        before=pd.read_csv(REAL),
+        after=renamed,
+        year="2025/26",
+        rates=rates,
+        plan_roles=False,
+    )
     assert comp.practices_changing_pcn == 0
-    assert dict(zip(comp.matched["pcn_after"], comp.matched["matched_before"], strict=True)) == \
-        {"C1": "CITY", "N1": "NORTH", "S1": "SOUTH"}
+    assert dict(zip(comp.matched["pcn_after"], comp.matched["matched_before"], strict=True)) == {
+        "C1": "CITY",
+        "N1": "NORTH",
+        "S1": "SOUTH",
+    }
     assert (comp.matched["arrs_sum_gbp_change"].abs() < 1e-6).all()
-    proposed = funding.compare_configurations(practices=practices, before=pd.read_csv(REAL),
-                                              after=pd.read_csv(PROPOSED), year="2025/26",
-                                              rates=rates, plan_roles=False)
+    proposed = funding.compare_configurations(
+        practices=practices,
+        before=pd.read_csv(REAL),
+        after=pd.read_csv(PROPOSED),
+        year="2025/26",
+        rates=rates,
+        plan_roles=False,
+    )
     # the ARRS sum is conserved per weighted patient: no practice gains or loses ARRS money
     assert (proposed.practices["arrs_share_change_gbp"].abs() < 1e-6).all()
     per = proposed.matched["arrs_sum_per_weighted_after_gbp"].tolist()

@@ -33,30 +33,46 @@ def table(tmp_path: Path):
 def _apply(table, tmp_path: Path, text: str):
     spec = tmp_path / "s.toml"
     spec.write_text(text)
-    out, log = apply_changes(table, read_scenario_file(spec).changes, places=None,
-                             practices_file="p.csv")
+    out, log = apply_changes(
+        table, read_scenario_file(spec).changes, places=None, practices_file="p.csv"
+    )
     return out.set_index("practice_code"), log
 
 
 def test_set_list_size_scales_the_weighted_population(table, tmp_path) -> None:
-    out, log = _apply(table, tmp_path,
-                      '[[changes]]\ntype = "set"\npractice = "A"\nvalues = { list_size = 18000 }\n')
+    out, log = _apply(
+        table,
+        tmp_path,
+        '[[changes]]\ntype = "set"\npractice = "A"\nvalues = { list_size = 18000 }\n',
+    )
     assert out.at["A", "list_size"] == 18000
     assert out.at["A", "weighted_population"] == pytest.approx(12000 * 18000 / 10000)
     assert "weighted_population" in set(log["field"])
 
 
 def test_set_with_a_weighted_population_keeps_it(table, tmp_path) -> None:
-    out, _ = _apply(table, tmp_path, '[[changes]]\ntype = "set"\npractice = "A"\n'
-                    'values = { list_size = 18000, weighted_population = 15000 }\n')
+    out, _ = _apply(
+        table,
+        tmp_path,
+        '[[changes]]\ntype = "set"\npractice = "A"\n'
+        "values = { list_size = 18000, weighted_population = 15000 }\n",
+    )
     assert out.at["A", "weighted_population"] == 15000
 
 
 def test_add_takes_the_places_ratio_unless_given(table, tmp_path) -> None:
-    out, _ = _apply(table, tmp_path, '[[changes]]\ntype = "add"\ncode = "NEW1"\nlat = 52.955\n'
-                    'lon = -1.145\nlist_size = 8000\nplace_id = "W"\n')
+    out, _ = _apply(
+        table,
+        tmp_path,
+        '[[changes]]\ntype = "add"\ncode = "NEW1"\nlat = 52.955\n'
+        'lon = -1.145\nlist_size = 8000\nplace_id = "W"\n',
+    )
     ratio = (12000 + 8000 + 10000) / 30000
     assert out.at["NEW1", "weighted_population"] == pytest.approx(8000 * ratio)
-    out, _ = _apply(table, tmp_path, '[[changes]]\ntype = "add"\ncode = "NEW1"\nlat = 52.955\n'
-                    'lon = -1.145\nlist_size = 8000\nweighted_population = 7000\nplace_id = "W"\n')
+    out, _ = _apply(
+        table,
+        tmp_path,
+        '[[changes]]\ntype = "add"\ncode = "NEW1"\nlat = 52.955\n'
+        'lon = -1.145\nlist_size = 8000\nweighted_population = 7000\nplace_id = "W"\n',
+    )
     assert out.at["NEW1", "weighted_population"] == 7000
