@@ -248,10 +248,17 @@ def _add(table: pd.DataFrame, change: ChangeSpec, places: Any, log: list) -> pd.
         raise _ChangeError(change.key, "the site is outside Great Britain.",
                              "check lat/lon (or easting/northing).")
     place = change.get("place_id") or _place_of(point, places, change)
+    weighted = change.get("weighted_population")
+    if weighted is None:
+        # unless given, the weighted population is the list at the place's weighted/registered ratio
+        peers = table[(table["place_id"] == place) & table["weighted_population"].notna()]
+        registered = float(peers["list_size"].sum())
+        weighted = round(int(change.get("list_size")) * float(
+            peers["weighted_population"].sum()) / registered, 2) if registered > 0 else np.nan
     row = {
         "practice_code": code, "name": change.get("name") or code,
         "list_size": int(change.get("list_size")),
-        "weighted_population": change.get("weighted_population", np.nan),
+        "weighted_population": weighted,
         "patients_65_plus": change.get("patients_65_plus", np.nan),
         "current_pcn": change.get("current_pcn"), "place_id": place,
         "postcode": change.get("postcode"), "lat": round(lonlat.y, 6), "lon": round(lonlat.x, 6),
@@ -271,6 +278,12 @@ def _set(table: pd.DataFrame, change: ChangeSpec, places: Any, log: list) -> pd.
     if "list_size" in values and values["list_size"] < 0:
         raise _ChangeError(f"{change.key}.values.list_size", "must be 0 or more.",
                              "give the registered list.")
+    if "list_size" in values and "weighted_population" not in values:
+        # the weighted population follows the list in proportion unless given
+        old_list, old_weighted = table.at[code, "list_size"], table.at[code, "weighted_population"]
+        if not pd.isna(old_weighted) and old_list and old_list > 0:
+            values["weighted_population"] = round(
+                float(old_weighted) * values["list_size"] / float(old_list), 2)
     for name, value in values.items():
         if name in {"lat", "lon"}:
             continue
