@@ -38,6 +38,7 @@ import cli
 from pcnopt import maps
 from pcnopt._errors import InputError, OptionError
 from pcnopt.pipeline import RunConfig, run_optimise
+from tests.conftest import PROJECT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -502,3 +503,163 @@ def test_current_pcn_figures_are_right_when_practices_have_no_pcn(tmp_path):
     pcn_of = dict(zip(table["practice_code"], table["current_pcn"], strict=True))
     for code, k in zip(codes, page["configs"][0]["pcnOf"], strict=True):
         assert (ids[k] if k >= 0 else None) == (None if pd.isna(pcn_of[code]) else pcn_of[code])
+
+
+def test_practices_on_one_site_in_different_pcns_get_areas_that_do_not_overlap():
+    """Three practices share a site (one cell); two PCNs there get wedges of the cell.
+
+    Grid of four cells, practice S1/S2/S3 at the centre of cell C (1 km squares)::
+
+        +----+----+
+        | C  | D  |     PCN "north" = S1 + D0001, PCN "south" = S2 + S3 + E0001
+        +----+----+
+        | E  |
+        +----+
+    """
+    cells = {"C": box(0, 1000, 1000, 2000), "D": box(1000, 1000, 2000, 2000),
+             "E": box(0, 0, 1000, 1000)}
+    rows = [("S1", "C", 12_000, "north"), ("S2", "C", 6_000, "south"),
+            ("S3", "C", 6_000, "south"), ("D0001", "D", 10_000, "north"),
+            ("E0001", "E", 9_000, "south")]
+    centre = {"C": (500, 1500), "D": (1500, 1500), "E": (500, 500)}
+    catchments = gpd.GeoDataFrame({"practice_code": [r[0] for r in rows]},
+                                  geometry=[cells[r[1]] for r in rows], crs="EPSG:27700")
+    practices = gpd.GeoDataFrame(
+        {"practice_code": [r[0] for r in rows], "list_size": [r[2] for r in rows]},
+        geometry=gpd.points_from_xy([centre[r[1]][0] for r in rows],
+                                    [centre[r[1]][1] for r in rows]), crs="EPSG:27700")
+    assignments = pd.DataFrame({"practice_code": [r[0] for r in rows],
+                                "pcn_id": [r[3] for r in rows]})
+    areas = maps.pcn_areas(catchments, assignments, practices=practices).set_index("pcn_id")
+    north, south = areas.geometry["north"], areas.geometry["south"]
+    assert north.intersection(south).area == pytest.approx(0.0, abs=1e-6)
+    assert north.union(south).area == pytest.approx(3e6, rel=1e-9)  # the three cells, no gap
+    # each PCN's share of the shared cell C follows its patients there (12,000 against 12,000)
+    assert north.intersection(cells["C"]).area == pytest.approx(0.5e6, rel=1e-6)
+    assert south.intersection(cells["C"]).area == pytest.approx(0.5e6, rel=1e-6)
+    assert north.contains(cells["D"].buffer(-1)) and south.contains(cells["E"].buffer(-1))
+
+
+@pytest.fixture(scope="module")
+def demo_map(tmp_path_factory) -> Path:
+    """``optimise`` on the embedded demo: the proposed and the current PCNs, with postcodes."""
+    out = tmp_path_factory.mktemp("demo_map") / "out"
+    assert cli.main(["optimise", "--out", str(out)]) == 0
+    return out
+
+
+def visible_labels(driver) -> list[str]:
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('.pcn-label'))"
+        ".filter(function (e) { return e.style.display !== 'none'; })"
+        ".map(function (e) { return e.textContent; });")
+
+
+def test_each_pcn_is_labelled_at_a_readable_zoom(browser, demo_map, tmp_path):
+    open_map(browser, demo_map / "map.html")
+    pcns = pd.read_csv(demo_map / "pcns.csv", dtype=str)
+    labels = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.pcn-label')).map(e => e.textContent);")
+    assert sorted(labels) == sorted(pcns["pcn_id"])
+    shown = visible_labels(browser)
+    assert shown  # the whole area in view: the larger areas carry their names
+    map_name = browser.execute_script(
+        "return Object.keys(window).find(k => k.startsWith('map_') && window[k].getZoom);")
+    zoom = browser.execute_script(f"return {map_name}.getZoom();")
+    browser.execute_script(f"{map_name}.setZoom({zoom - 3}, {{animate: false}});")
+    wait_for(lambda: len(visible_labels(browser)) < len(shown), "labels did not hide zoomed out")
+    browser.execute_script(f"{map_name}.setZoom({zoom + 3}, {{animate: false}});")
+    wait_for(lambda: len(visible_labels(browser)) == len(labels),
+             "zoomed in, not every PCN showed its name")
+    browser.save_screenshot(str(tmp_path / "labels.png"))
+    assert script_errors(browser.get_log("browser")) == []
+
+
+def test_search_finds_a_postcode_a_pcn_and_a_place(browser, demo_map):
+    from selenium.webdriver.common.keys import Keys
+
+    practices = pd.read_csv(PROJECT / "data/practices.csv", dtype=str)
+    first = practices.iloc[0]
+    open_map(browser, demo_map / "map.html")
+    search = browser.find_element("css selector", ".pcnopt-search input")
+
+    def results(query: str) -> list[str]:
+        search.clear()
+        search.send_keys(query)
+        return [r.text for r in browser.find_elements("css selector", ".pcnopt-search li")]
+
+    assert results(first["postcode"].lower().replace(" ", "")) == [
+        f"{first['name']} ({first['practice_code']})"]
+    assert results("Wyvernford")[0] == "Place: Wyvernford"
+    pcn = pd.read_csv(demo_map / "pcns.csv", dtype=str)["pcn_id"].iloc[3]
+    assert results(pcn)[0] == f"PCN: {pcn}"
+    search.send_keys(Keys.ENTER)
+    assert "Registered patients" in popup_text(browser)  # the PCN's popup opened
+    assert browser.execute_script(
+        "return document.querySelector('.leaflet-popup-content h4').textContent") == pcn
+
+
+def test_a_practice_popup_gives_its_pcn_in_every_configuration(browser, demo_map):
+    from selenium.webdriver.common.keys import Keys
+
+    practices = pd.read_csv(PROJECT / "data/practices.csv", dtype=str)
+    first = practices.iloc[0]
+    proposed = pd.read_csv(demo_map / "assignments.csv", dtype=str).set_index("practice_code")
+    open_map(browser, demo_map / "map.html")
+    search = browser.find_element("css selector", ".pcnopt-search input")
+    search.send_keys(first["practice_code"])
+    search.send_keys(Keys.ENTER)
+    text = popup_text(browser)
+    assert f"PCN {proposed.at[first['practice_code'], 'pcn_id']}" in text
+    assert f"PCN in Current (current_pcn) {first['current_pcn']}" in text
+    assert f"Postcode {first['postcode']}" in text
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_inset_shows_the_densest_square_of_practices(seed):
+    """Brute force: no practice-centred square of the same side holds more practices."""
+    from pcnopt.maps.static import densest_window
+
+    rng = np.random.default_rng(seed)
+    spread = rng.uniform(0, 60_000, size=(60, 2))
+    town = rng.normal(loc=(20_000, 40_000), scale=800, size=(25, 2))
+    xy = np.vstack([spread, town])
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs="EPSG:27700")
+    window = densest_window(points, extent=60_000)
+    assert window is not None
+    half = (window[2] - window[0]) / 2
+    inside = ((xy[:, 0] >= window[0]) & (xy[:, 0] <= window[2])
+              & (xy[:, 1] >= window[1]) & (xy[:, 1] <= window[3])).sum()
+    best = max(int((np.abs(xy - p).max(axis=1) <= half).sum()) for p in xy)
+    assert inside == best and inside >= 25
+    gx, gy = np.meshgrid(np.arange(0, 60_000, 6_000), np.arange(0, 60_000, 6_000))
+    even = gpd.GeoDataFrame(geometry=gpd.points_from_xy(gx.ravel(), gy.ravel()),
+                            crs="EPSG:27700")
+    assert densest_window(even, extent=60_000) is None  # nothing stands out: no inset
+
+
+def test_png_has_the_users_title_even_with_mathtext_in_it(inputs, tmp_path):
+    title = r"North $\frac{a$ PCNs"
+    path = maps.static_map_png(inputs.configurations[0], tmp_path / "m.png",
+                               practices=inputs.practices, places=inputs.places, title=title)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_current_pcns_carry_their_names_from_the_file(files, tmp_path):
+    """A table with ePCN's name column beside the code column shows PCNs by name."""
+    table = pd.read_csv(files["practices"], dtype=str)
+    table = table.rename(columns={"current_pcn": "pcn2019_code"})
+    names = {"A1": "Abbey & Dale PCN", "A2": "Castle PCN", HOSTILE_PCN: XSS, "B2": "Grange PCN"}
+    table["pcn2019_name"] = table["pcn2019_code"].map(names)
+    path = tmp_path / "named.csv"
+    table.to_csv(path, index=False)
+    inputs = maps.configurations_from_files(
+        practices=path, places=files["places"], place_column="place_id",
+        assignments=[("2019", path)], pcn_column="pcn2019_code")
+    shown = dict(zip(inputs.configurations[0].pcns["pcn_id"],
+                     inputs.configurations[0].pcns["pcn_label"], strict=True))
+    assert shown == names
+    assert maps.configurations_from_files(
+        practices=files["practices"], places=files["places"], place_column="place_id",
+        assignments=[("Real", files["practices"])]).configurations[0].pcns[
+            "pcn_label"].eq("").all()  # no name column: ids only

@@ -38,6 +38,7 @@ from pcnopt.maps.configurations import (
     configuration_from_run,
     configurations_from_files,
     funding_table,
+    pcn_areas,
     summary_line,
 )
 from pcnopt.maps.interactive import (
@@ -68,6 +69,7 @@ __all__ = [
     "funding_table",
     "map_from_configurations",
     "map_from_run",
+    "pcn_areas",
     "pcn_colours",
     "static_map_png",
     "summary_line",

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 BNG = "EPSG:27700"
 WGS84 = "EPSG:4326"
 
+
 @dataclass(frozen=True)
 class MapConfiguration:
     """One PCN configuration, ready to draw.
@@ -90,6 +91,15 @@ def configuration_from_run(
     basis = result.summary.get("settings", {}).get("population", "registered")
     population = "weighted_population" if basis == "weighted" else "list_size"
     pcns = result.pcns.copy()
+    assigned = result.assignments.dropna(subset=["pcn_id"])
+    if len(assigned) and len(result.catchments):
+        # areas without overlaps where co-sited practices are in different PCNs
+        areas = pcn_areas(result.catchments.to_crs(pcns.crs), assigned,
+                          practices=result.practices.to_crs(pcns.crs), population="list_size")
+        geometry = dict(zip(areas["pcn_id"].astype(str), areas.geometry, strict=True))
+        pcns = pcns.set_geometry(
+            [geometry.get(str(p), g) for p, g in zip(pcns["pcn_id"], pcns.geometry, strict=True)],
+            crs=pcns.crs)
     pcns["population"] = pcns[population] if population in pcns else pcns["list_size"]
     pcns["pcn_label"] = pcns["pcn_label"].fillna("").astype(str) if "pcn_label" in pcns else ""
     assignments = result.assignments[
@@ -113,6 +123,7 @@ def configuration_from_assignments(
     max_size: float = 50_000,
     population: str = "list_size",
     funding: Any = None,
+    names: Mapping[str, str] | None = None,
 ) -> MapConfiguration:
     """Any configuration (real, proposed, scenario) from a practice → PCN table.
 
@@ -134,6 +145,8 @@ def configuration_from_assignments(
         Column of ``practices`` the band applies to.
     funding
         Optional funding (see :func:`funding_table`).
+    names
+        Optional PCN id → name (e.g. ePCN's PCN names), shown beside the ids.
     """
     from pcnopt.metrics import hub_distances
     from pcnopt.validation import validate_configuration
@@ -158,8 +171,7 @@ def configuration_from_assignments(
     per_practice["is_hub"] = per_practice["practice_code"] == per_practice["hub"]
     per_practice = per_practice.rename(columns={"distance_m": "distance_to_hub_m"})
 
-    cells = catchments[["practice_code", "geometry"]].merge(known, on="practice_code")
-    areas = cells.dissolve(by="pcn_id", as_index=False)[["pcn_id", "geometry"]]
+    areas = pcn_areas(catchments, known, practices=practices, population=population)
     checked = report.pcns.set_index("pcn_id")
     # per_practice is in the order of practices: positions index both
     population_of = practices[population].to_numpy(float)
@@ -198,6 +210,8 @@ def configuration_from_assignments(
         "n_practices", "band_status", "exception", "hub_practice", "mean_distance_to_hub_m"])
     pcns = gpd.GeoDataFrame(table.merge(areas, on="pcn_id", how="left"), geometry="geometry",
                             crs=catchments.crs)
+    if names:
+        pcns["pcn_label"] = [str(names.get(p, "") or "") for p in pcns["pcn_id"]]
     weights_all = per_practice["practice_code"].map(info[population])
     summary = _summary(per_practice, pcns, weights=weights_all)
     return MapConfiguration(
@@ -266,7 +280,8 @@ def configurations_from_files(
         configurations.append(configuration_from_assignments(
             frame, name=name, practices=table, places=regions, catchments=catchments,
             edges=edges, min_size=min_size, max_size=max_size,
-            population=POPULATIONS[population]))
+            population=POPULATIONS[population],
+            names=pcn_names_from_file(Path(path), pcn_column=pcn_column if k == 0 else None)))
     return MapInputs(practices=table, places=regions, configurations=tuple(configurations))
 
 
@@ -401,3 +416,118 @@ def funding_table(funding: Any) -> pd.DataFrame | None:
             "; ".join(text[str(p)]) if str(p) in text else "none planned" for p in table["pcn_id"]
         ]
     return table
+
+
+def pcn_areas(
+    catchments: gpd.GeoDataFrame,
+    assignments: pd.DataFrame,
+    *,
+    practices: pd.DataFrame,
+    population: str = "list_size",
+) -> gpd.GeoDataFrame:
+    """Each PCN's area: the union of its practices' catchment cells, without overlaps.
+
+    Practices on one site share one catchment cell. When they belong to different PCNs, the
+    cell is cut into wedges around the site, one per PCN, each with a share of the cell's
+    angle proportional to that PCN's patients at the site (so no two PCN areas overlap and
+    every PCN keeps an area at the site).
+
+    Parameters
+    ----------
+    catchments
+        ``practice_code`` and the practice's cell (co-sited practices have equal cells).
+    assignments
+        ``practice_code`` and ``pcn_id`` of the practices in a PCN.
+    practices
+        ``practice_code``, the ``population`` column and point geometry (same CRS).
+    population
+        Column of ``practices`` weighting the wedges.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``pcn_id`` and ``geometry``, one row per PCN, sorted by ``pcn_id``.
+    """
+    cells = catchments[["practice_code", "geometry"]].merge(
+        assignments[["practice_code", "pcn_id"]], on="practice_code"
+    )
+    info = practices.set_index("practice_code")
+    cells["weight"] = cells["practice_code"].map(info[population]).astype(float).fillna(0.0)
+    cells["site"] = [g.wkb if g is not None else b"" for g in cells.geometry]
+    geometry = list(cells.geometry)
+    for _, group in cells.groupby("site", sort=False):
+        by_pcn = group.groupby("pcn_id", sort=True)["weight"].sum()
+        cell = group.geometry.iloc[0]
+        if len(by_pcn) < 2 or cell is None or cell.is_empty:
+            continue
+        centre = info.geometry.get(group["practice_code"].iloc[0])
+        wedge_of = dict(zip(by_pcn.index, _wedges(cell, centre, by_pcn.to_numpy()), strict=True))
+        first: dict[str, int] = {}
+        for position, pcn_id in zip(group.index, group["pcn_id"], strict=True):
+            # the PCN's first practice at the site carries its wedge, the others nothing
+            at = cells.index.get_loc(position)
+            geometry[at] = wedge_of[pcn_id] if pcn_id not in first else None
+            first.setdefault(pcn_id, at)
+    frame = gpd.GeoDataFrame({"pcn_id": cells["pcn_id"]}, geometry=geometry, crs=catchments.crs)
+    return frame.dissolve(by="pcn_id", as_index=False)[["pcn_id", "geometry"]]
+
+
+def _wedges(cell: Any, centre: Any, weights: np.ndarray) -> list[Any]:
+    """Cut ``cell`` into wedges around ``centre`` with angles proportional to ``weights``."""
+    import shapely
+
+    if centre is None or not cell.contains(centre):
+        centre = cell.representative_point()
+    weights = np.where(weights > 0, weights, 0.0)
+    total = weights.sum()
+    shares = weights / total if total > 0 else np.full(len(weights), 1.0 / len(weights))
+    minx, miny, maxx, maxy = cell.bounds
+    radius = 2.0 * math.hypot(maxx - minx, maxy - miny) + 1.0
+    out, start = [], math.pi / 2  # from north, clockwise
+    for share in shares:
+        sweep = 2 * math.pi * float(share)
+        steps = max(2, math.ceil(sweep / (math.pi / 36)))
+        arc = [
+            (centre.x + radius * math.cos(start - sweep * t / steps),
+             centre.y + radius * math.sin(start - sweep * t / steps))
+            for t in range(steps + 1)
+        ]
+        wedge = shapely.Polygon([(centre.x, centre.y), *arc])
+        out.append(cell.intersection(wedge) if sweep < 2 * math.pi - 1e-9 else cell)
+        start -= sweep
+    return out
+
+
+def pcn_names_from_file(path: Path, *, pcn_column: str | None = None) -> dict[str, str]:
+    """PCN id → name from the name column beside a configuration's PCN column, if it has one.
+
+    The name column of ``pcn2019_code`` is ``pcn2019_name`` (as ``prepare-nhs`` and the ePCN
+    joined tables write them), of ``current_pcn`` ``current_pcn_name``, and of ``pcn_id``
+    ``pcn_name`` or ``pcn_label``. Names are matched ignoring case and punctuation; a PCN with
+    several names keeps the commonest. Empty when there is no such column.
+    """
+    from pcnopt.io._tables import read_csv_text
+    from pcnopt.io.assignments import PCN_COLUMNS
+    from pcnopt.io.practices import _key
+
+    frame = read_csv_text(path)
+    by_key = {_key(c): c for c in frame.columns}
+    if pcn_column is not None:
+        pcn = pcn_column if pcn_column in frame.columns else by_key.get(_key(pcn_column))
+    else:
+        pcn = next((by_key[a] for a in PCN_COLUMNS if a in by_key), None)
+    if pcn is None:
+        return {}
+    key = _key(pcn)
+    candidates = [f"{key}_name", f"{key[:-5]}_name" if key.endswith("_code") else "",
+                  "pcn_name" if key in ("pcn_id", "pcn") else "",
+                  "pcn_label" if key == "pcn_id" else ""]
+    column = next((by_key[c] for c in candidates if c and c in by_key), None)
+    if column is None:
+        return {}
+    pairs = frame[[pcn, column]].astype("string").apply(lambda c: c.str.strip())
+    pairs = pairs[(pairs[pcn].fillna("") != "") & (pairs[column].fillna("") != "")]
+    if pairs.empty:
+        return {}
+    commonest = pairs.groupby(pcn)[column].agg(lambda names: names.value_counts().index[0])
+    return {str(k): str(v) for k, v in commonest.items()}

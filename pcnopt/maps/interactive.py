@@ -20,6 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.ops
 from branca.element import Element, Figure, MacroElement
 from folium.map import Layer
 from jinja2 import Template
@@ -228,7 +229,12 @@ def _simplified(geometry: gpd.GeoSeries, tolerance_m: float) -> gpd.GeoSeries:
 
 
 def _rounded(geometry: Any, digits: int = 5) -> Any:
-    return shapely.set_precision(geometry, 10 ** -digits) if geometry is not None else None
+    """Coordinates to ``digits`` decimals (an area made invalid by reprojection is mended)."""
+    if geometry is None:
+        return None
+    if not geometry.is_valid:  # e.g. a thin wedge of a shared site after reprojection
+        geometry = shapely.make_valid(geometry)
+    return shapely.set_precision(geometry, 10 ** -digits)
 
 
 def _features(geometry: gpd.GeoSeries, properties: list[dict[str, Any]]) -> dict[str, Any]:
@@ -289,6 +295,8 @@ def _page_data(configurations: Sequence[MapConfiguration], points: gpd.GeoDataFr
         "configs": [],
         "places": None,
     }
+    if "postcode" in points:
+        page["practices"]["postcode"] = [_clean(v) or "" for v in points["postcode"]]
     sizes = pd.to_numeric(points["list_size"], errors="coerce").fillna(0)
     page["practices"]["radius"] = [round(float(r), 1) for r in
                                    np.clip(np.sqrt(sizes.to_numpy(float)) / 25.0, 3.0, 16.0)]
@@ -317,6 +325,8 @@ def _page_data(configurations: Sequence[MapConfiguration], points: gpd.GeoDataFr
                   assigned["pcn_id"].reindex(codes)]
         distance = pd.to_numeric(assigned["distance_to_hub_m"].reindex(codes), errors="coerce")
         geometry = _simplified(pcns.geometry, simplify_m)
+        for row, at in zip(table, _label_points(pcns), strict=True):
+            row["at"] = at
         page["configs"].append({
             "name": configuration.name,
             "summary": {k: _clean(v) for k, v in configuration.summary.items()},
@@ -332,6 +342,19 @@ def _page_data(configurations: Sequence[MapConfiguration], points: gpd.GeoDataFr
             _simplified(places.geometry, simplify_m),
             [{"name": _clean(n)} for n in place_names])
     return page
+
+
+def _label_points(pcns: gpd.GeoDataFrame) -> list[list[float] | None]:
+    """Where each PCN's name is written: a point well inside its area, as [lat, lon]."""
+    if pcns.crs is None:
+        return [None] * len(pcns)
+    inside = [
+        None if g is None or g.is_empty else shapely.ops.polylabel(
+            max(getattr(g, "geoms", [g]), key=lambda part: part.area), tolerance=25.0)
+        for g in pcns.to_crs(BNG).geometry
+    ]
+    points = gpd.GeoSeries(inside, crs=BNG).to_crs(WGS84)
+    return [None if g is None or g.is_empty else [round(g.y, 5), round(g.x, 5)] for g in points]
 
 
 def _script_json(value: Any) -> str:

@@ -2,7 +2,7 @@
 function pcnoptMap(map, D, bounds) {
   "use strict";
   var P = D.practices, configs = D.configs, built = {}, groups = [], active = 0;
-  var markerOf = {}, counts = {};
+  var markerOf = {}, counts = {}, areaOf = {}, labelOf = {}, placeOf = [];
   function esc(v) {
     return String(v === null || v === undefined ? "" : v).replace(/[&<>"'`=\/]/g, function (c) {
       return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
@@ -23,9 +23,32 @@ function pcnoptMap(map, D, bounds) {
   }
   function pcnName(p) { return p.label ? p.label + " (" + p.id + ")" : p.id; }
 
-  ["pcnoptAreas", "pcnoptPlaces", "pcnoptPractices"].forEach(function (name, k) {
+  ["pcnoptAreas", "pcnoptPlaces", "pcnoptLabels", "pcnoptPractices"].forEach(function (name, k) {
     map.createPane(name).style.zIndex = 400 + 10 * k;
   });
+  map.getPane("pcnoptLabels").style.pointerEvents = "none";
+  // a PCN's name is shown once its area is wide enough on screen to hold it
+  function relabel() {
+    var labels = labelOf[active] || {}, areas = areaOf[active] || {}, placed = [];
+    // widest areas first; a name that would overlap one already shown waits for a closer zoom
+    var order = Object.keys(labels).filter(function (i) { return areas[i]; }).map(function (i) {
+      var b = areas[i].getBounds();
+      return {i: i, w: map.latLngToContainerPoint(b.getNorthEast()).x
+                     - map.latLngToContainerPoint(b.getSouthWest()).x};
+    }).sort(function (a, b) { return b.w - a.w; });
+    order.forEach(function (o) {
+      var el = labels[o.i].getElement();
+      if (!el) return;
+      el.style.display = "";
+      var r = el.firstChild.getBoundingClientRect();
+      var fits = o.w >= Math.max(60, 0.6 * r.width) && placed.every(function (q) {
+        return r.right < q.left || r.left > q.right || r.bottom < q.top || r.top > q.bottom;
+      });
+      el.style.display = fits ? "" : "none";
+      if (fits) placed.push(r);
+    });
+  }
+  map.on("zoomend", relabel);
   // practices shrink when zoomed out below level 10, so a region's PCNs stay visible
   function scale() { return Math.min(1, Math.max(0.2, Math.pow(2, (map.getZoom() - 10) / 2))); }
   function rescale() {
@@ -82,7 +105,15 @@ function pcnoptMap(map, D, bounds) {
       h += row("PCN", pcnName(p)) + row("Place", p.place);
       h += row("Distance to PCN hub", p.hub === j ? "this is the hub" : km(c.dist[j]));
     } else h += row("PCN", "in no PCN");
-    return h + row("Configuration", c.name) + "</table></div>";
+    h += row("Configuration", c.name);
+    if (P.postcode) h += row("Postcode", P.postcode[j]);
+    // the practice's PCN in every other configuration (e.g. proposed beside current)
+    configs.forEach(function (o) {
+      if (o === c) return;
+      var k = o.pcnOf[j];
+      h += row("PCN in " + o.name, k >= 0 ? pcnName(o.pcns[k]) : "in no PCN");
+    });
+    return h + "</table></div>";
   }
   function build(k, group) {
     var c = configs[k];
@@ -95,6 +126,8 @@ function pcnoptMap(map, D, bounds) {
       },
       onEachFeature: function (f, layer) {
         var i = f.properties.i;
+        areaOf[k] = areaOf[k] || {};
+        areaOf[k][i] = layer;
         layer.bindTooltip(function () { return pcnTooltip(c, i); }, {sticky: true});
         layer.bindPopup(function () { return pcnPopup(c, i); }, {maxWidth: 380, maxHeight: 360});
         layer.on("mouseover", function () { layer.setStyle({weight: 3, color: "#000"}); });
@@ -102,6 +135,18 @@ function pcnoptMap(map, D, bounds) {
       }
     });
     group.addLayer(areas);
+    var labels = {};
+    c.pcns.forEach(function (p, i) {
+      if (!p.at) return;
+      var label = L.marker(p.at, {
+        pane: "pcnoptLabels", interactive: false, keyboard: false,
+        icon: L.divIcon({className: "pcn-label", html: "<span>" + esc(p.label || p.id)
+                         + "</span>", iconSize: null})
+      });
+      labels[i] = label;
+      group.addLayer(label);
+    });
+    labelOf[k] = labels;
     var markers = {};
     for (var j = 0; j < P.code.length; j++) {
       var i = c.pcnOf[j], hub = i >= 0 && c.pcns[i].hub === j;
@@ -129,6 +174,7 @@ function pcnoptMap(map, D, bounds) {
       if (!built[k]) { build(k, group); built[k] = true; }
       active = k;
       rescale();
+      relabel();
       // one configuration at a time; after the layer control has finished handling its click
       setTimeout(function () {
         groups.forEach(function (g, other) {
@@ -145,6 +191,7 @@ function pcnoptMap(map, D, bounds) {
       pane: "pcnoptPlaces", className: "place-outline",
       style: function () { return {fill: false, color: "#222", weight: 2.2, opacity: 0.9}; },
       onEachFeature: function (f, layer) {
+        placeOf.push({name: f.properties.name, layer: layer});
         layer.bindTooltip(function () { return "Place: " + esc(f.properties.name); },
                           {sticky: true});
       }
@@ -220,47 +267,80 @@ function pcnoptMap(map, D, bounds) {
       var div = L.DomUtil.create("div", "pcnopt-panel pcnopt-search");
       var input = L.DomUtil.create("input", "", div);
       input.type = "search";
-      input.placeholder = "Find a practice (name or code)";
-      input.setAttribute("aria-label", "Find a practice by name or code");
+      input.placeholder = "Find a practice, postcode, PCN or place";
+      input.setAttribute("aria-label",
+                         "Find a practice by name, code or postcode, a PCN or a place");
       var list = L.DomUtil.create("ul", "", div);
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
-      var lower = P.name.map(function (n, j) { return (n + " " + P.code[j]).toLowerCase(); });
+      var lower = P.name.map(function (n, j) {
+        return (n + " " + P.code[j] + " " + (P.postcode ? P.postcode[j] : "")).toLowerCase();
+      });
+      function squash(t) { return String(t).toLowerCase().replace(/\s+/g, ""); }
+      function found(q) {
+        // PCNs of the configuration shown and places first (few), then practices
+        var out = [], qq = squash(q);
+        configs[active].pcns.forEach(function (p, i) {
+          if ((p.label || "").toLowerCase().indexOf(q) >= 0
+              || String(p.id).toLowerCase().indexOf(q) >= 0) {
+            out.push({kind: "pcn", i: i, text: "PCN: " + pcnName(p)});
+          }
+        });
+        placeOf.forEach(function (pl, i) {
+          if (String(pl.name).toLowerCase().indexOf(q) >= 0) {
+            out.push({kind: "place", i: i, text: "Place: " + pl.name});
+          }
+        });
+        for (var j = 0; j < lower.length; j++) {
+          if (lower[j].indexOf(q) >= 0
+              || (P.postcode && qq.length >= 3 && squash(P.postcode[j]).indexOf(qq) === 0)) {
+            out.push({kind: "practice", i: j, text: P.name[j] + " (" + P.code[j] + ")"});
+          }
+        }
+        return out.slice(0, 12);
+      }
       function show() {
         var q = input.value.trim().toLowerCase();
         list.textContent = "";
         if (q.length < 2) return;
-        var n = 0;
-        for (var j = 0; j < lower.length && n < 12; j++) {
-          if (lower[j].indexOf(q) < 0) continue;
+        var hits = found(q);
+        hits.forEach(function (hit) {
           var li = L.DomUtil.create("li", "", list);
           li.tabIndex = 0;
-          li.textContent = P.name[j] + " (" + P.code[j] + ")";
-          li.setAttribute("data-index", String(j));
-          li.addEventListener("click", function () {
-            go(Number(this.getAttribute("data-index")));
-          });
-          li.addEventListener("keydown", function (e) {
-            if (e.key === "Enter") go(Number(this.getAttribute("data-index")));
-          });
-          n++;
-        }
-        if (!n) L.DomUtil.create("li", "", list).textContent = "no practice found";
+          li.textContent = hit.text;
+          li.setAttribute("data-kind", hit.kind);
+          li.setAttribute("data-index", String(hit.i));
+          li.addEventListener("click", function () { pick(this); });
+          li.addEventListener("keydown", function (e) { if (e.key === "Enter") pick(this); });
+        });
+        if (!hits.length) L.DomUtil.create("li", "", list).textContent = "nothing found";
       }
       input.addEventListener("input", show);
       input.addEventListener("keydown", function (e) {
         if (e.key === "Enter" && list.firstChild && list.firstChild.hasAttribute("data-index")) {
-          go(Number(list.firstChild.getAttribute("data-index")));
+          pick(list.firstChild);
         }
       });
       return div;
     }
   });
+  function pick(li) {
+    var i = Number(li.getAttribute("data-index")), kind = li.getAttribute("data-kind");
+    if (kind === "pcn") goPcn(i);
+    else if (kind === "place") map.fitBounds(placeOf[i].layer.getBounds());
+    else go(i);
+  }
   function go(j) {
     if (!map.hasLayer(groups[active])) map.addLayer(groups[active]);
     var m = markerOf[active][j];
     map.setView(m.getLatLng(), Math.max(map.getZoom(), 13));
     m.openPopup();
+  }
+  function goPcn(i) {
+    if (!map.hasLayer(groups[active])) map.addLayer(groups[active]);
+    var layer = areaOf[active][i];
+    map.fitBounds(layer.getBounds());
+    layer.openPopup(layer.getBounds().getCenter());
   }
   map.fitBounds(bounds);
   new Search().addTo(map);
@@ -270,6 +350,8 @@ function pcnoptMap(map, D, bounds) {
     configLayer: configLayer,
     placesLayer: placesLayer,
     go: go,
+    goPcn: goPcn,
+    relabel: relabel,
     drawn: function () { return counts[active]; },
     ready: function () {
       requestAnimationFrame(function () {
