@@ -1,4 +1,4 @@
-"""Random planar places for tests and timing of :mod:`pcnopt.model`.
+"""Random planar places for tests and timing of :mod:`pcnopt.model` (a test helper, not shipped in the package).
 
 Practices are random points in a square; catchments are their Voronoi cells clipped to the
 square, and two practices are adjacent when their cells share a border (length in metres).
