@@ -19,8 +19,9 @@ compact objective, generated on demand by an enumeration pruned with the LP dual
 generation gives the LP bound; integer programs over the columns of small reduced cost then
 find and prove the optimum (see that module for the argument).
 
-The *Hess model* (:mod:`pcnopt.model.hess`, with its formulation) is used for the disruption objective (not separable by network), and
-for boundary or lexicographic objectives in places with too many candidates to list.
+The *Hess model* (:mod:`pcnopt.model.hess`, with its formulation) is used for the disruption
+objective (not separable by network), and for boundary or lexicographic objectives in places
+with too many candidates to list.
 
 Before the model (each reported by name in :attr:`PlaceSolution.notes`)
 

@@ -16,6 +16,7 @@ from pcnopt.model.neighbourhood import improve_by_subproblems, repair_by_subprob
 from pcnopt.model.objectives import evaluate_partition, objective_stages
 from pcnopt.model.partition.block import partition_block
 from pcnopt.model.place import Block, Place, Stage, components, fmt, k_range
+from pcnopt.model.solvers import Status
 from pcnopt.model.stages import run_stages
 from pcnopt.model.types import (
     FALLBACK,
@@ -94,7 +95,7 @@ def solve_place(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
     parts: list[list[int]] = [[i] for i in big]
     notes: list[str] = [f"single practice above {fmt(hi)}: own PCN" for _ in big]
     reasons: list[str] = []
-    statuses: list[str] = ["trivial"] * len(big)
+    statuses: list[Status] = [Status.TRIVIAL] * len(big)
     abs_gaps: list[float | None] = [0.0] * len(big)
     total_rounds = 0
     total_cuts = 0
@@ -113,7 +114,7 @@ def solve_place(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
                 else "below minimum, needs commissioner approval"
             )
             notes.append(note)
-            statuses.append("below_minimum")
+            statuses.append(Status.BELOW_MINIMUM)
             abs_gaps.append(0.0)
             reasons.append(
                 f"{len(comp)} practice{'s' if len(comp) > 1 else ''} ("
@@ -238,7 +239,7 @@ def _collect(
     block: Block,
     parts: list[list[int]],
     notes: list[str],
-    statuses: list[str],
+    statuses: list[Status],
     abs_gaps: list[float | None],
     reasons: list[str],
 ) -> None:
@@ -278,7 +279,7 @@ def _solve_block(
         )
         return fallback(place, nodes, together, apart, deadline, reason=why, proved=True)
     if len(nodes) == 1:
-        return Block(parts=[list(nodes)], status="trivial", abs_gap=0.0, notes={})
+        return Block(parts=[list(nodes)], status=Status.TRIVIAL, abs_gap=0.0, notes={})
 
     found = block_heuristic(
         place, nodes, k_lo=k_lo, k_hi=k_hi, together=together, apart=apart, deadline=deadline
@@ -321,7 +322,7 @@ def _solve_block(
         # in hand is the answer (in band, contiguous, every rule kept; gap unknown)
         return Block(
             parts=[sorted(p) for p in incumbent],
-            status="feasible",
+            status=Status.FEASIBLE,
             abs_gap=None,
             notes={},
             method=HEURISTIC,
@@ -366,7 +367,7 @@ def _assemble(
     place: Place,
     parts: list[list[int]],
     notes: list[str],
-    statuses: list[str],
+    statuses: list[Status],
     abs_gaps: list[float | None],
     reasons: list[str],
     fixed_label: dict[int, str],
@@ -396,7 +397,7 @@ def _assemble(
     if not parts:
         return PlaceSolution(
             place_id=graph.place_id,
-            status="empty",
+            status=Status.EMPTY,
             objective=None,
             bound=None,
             gap=None,
@@ -414,37 +415,37 @@ def _assemble(
     else:
         objective = sum(place.weights[name] * values[name] for name in place.terms)
     uniq = set(statuses)
-    if "infeasible" in uniq:
-        status = "infeasible"
-    elif "unknown" in uniq:
-        status = "unknown"
-    elif "feasible" in uniq:
-        status = "feasible"
-    elif "below_minimum" in uniq:
-        status = "below_minimum"
-    elif uniq <= {"trivial"}:
-        status = "trivial"
+    if Status.INFEASIBLE in uniq:
+        status = Status.INFEASIBLE
+    elif Status.UNKNOWN in uniq:
+        status = Status.UNKNOWN
+    elif Status.FEASIBLE in uniq:
+        status = Status.FEASIBLE
+    elif Status.BELOW_MINIMUM in uniq:
+        status = Status.BELOW_MINIMUM
+    elif uniq <= {Status.TRIVIAL}:
+        status = Status.TRIVIAL
     else:
-        status = "optimal"
+        status = Status.OPTIMAL
     bound: float | None = None
     gap: float | None = None
-    if status not in ("infeasible", "unknown") and all(g is not None for g in abs_gaps):
+    if status not in (Status.INFEASIBLE, Status.UNKNOWN) and all(g is not None for g in abs_gaps):
         bound = objective - sum(g for g in abs_gaps if g is not None)
         gap = 0.0 if abs(objective) < 1e-9 else max(0.0, (objective - bound) / abs(objective))
     summary = {
-        "optimal": "Proved optimal",
-        "below_minimum": "Proved optimal, with networks below the minimum size",
-        "feasible": "Time limit reached; best plan found",
-        "infeasible": "No plan meets the rules",
-        "unknown": "Time limit reached before a plan was found",
-        "trivial": "Decided by the rules alone",
+        Status.OPTIMAL: "Proved optimal",
+        Status.BELOW_MINIMUM: "Proved optimal, with networks below the minimum size",
+        Status.FEASIBLE: "Time limit reached; best plan found",
+        Status.INFEASIBLE: "No plan meets the rules",
+        Status.UNKNOWN: "Time limit reached before a plan was found",
+        Status.TRIVIAL: "Decided by the rules alone",
     }[status]
     k = len(parts)
     text = (
         f"{summary}: {k} network{'s' if k > 1 else ''} for {sum(1 for v in labels if v >= 0)}"
         f" practices in {graph.place_id}"
     )
-    if gap is not None and status == "feasible":
+    if gap is not None and status == Status.FEASIBLE:
         text += f" (within {gap:.1%} of the best possible)"
     text += "."
     if excluded:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pcnopt.model import heuristic as heur
 from pcnopt.model.heuristic import block_heuristic
 from pcnopt.model.place import Block, Place, fmt
+from pcnopt.model.solvers import Status
 from pcnopt.model.types import FALLBACK
 
 
@@ -71,13 +72,13 @@ def fallback(
         elif short > 0 or over > 0:
             notes[pos] = f"fallback: size violation {fmt(short + over)}"
     if small_ok:
-        status = "below_minimum"
+        status = Status.BELOW_MINIMUM
         reason = reason + (
             " The commissioner has approved networks below the minimum here,"
             " so the plan with the smallest shortfall is returned."
         )
     else:
-        status = "infeasible" if proved else "unknown"
+        status = Status.INFEASIBLE if proved else Status.UNKNOWN
         viol = sum(
             max(0.0, lo - float(place.pop[p].sum())) + max(0.0, float(place.pop[p].sum()) - hi)
             for p in parts

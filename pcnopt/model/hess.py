@@ -74,6 +74,7 @@ import pulp
 
 from pcnopt.model import solvers as slv
 from pcnopt.model.place import Place, component_of, components
+from pcnopt.model.solvers import Status
 
 
 def reach_within(place: Place, src: int, cap: float, allowed: set[int]) -> dict[int, float]:
@@ -415,23 +416,23 @@ def stage_value(
 
 def solve_rounds(
     model: HessModel, incumbent: list[list[int]] | None, *, deadline: float | None
-) -> tuple[str, list[list[int]] | None, float | None, int]:
+) -> tuple[Status, list[list[int]] | None, float | None, int]:
     """Solve, add separator cuts for disconnected networks, and solve again.
 
-    Returns (kind, plan, bound, rounds) with kind optimal | feasible | infeasible | none.
+    Returns (kind, plan, bound, rounds) with kind OPTIMAL, FEASIBLE, INFEASIBLE or NO_SOLUTION.
     """
     opts = model.place.options
     bound: float | None = None
     best = incumbent
     best_value = None
     rounds = 0
-    kind = "none"
+    kind = Status.NO_SOLUTION
     while rounds < opts.max_rounds:
         remaining = None if deadline is None else deadline - time.perf_counter()
         if remaining is not None and remaining < 0.5:
             break
         warm = model.start_values(best) if best is not None else None
-        res = slv.run(
+        res = slv.solve(
             model.prob,
             solver=opts.solver,
             # leave room for writing the model and reading the answer, and for CBC's overrun
@@ -441,11 +442,11 @@ def solve_rounds(
             warm_start=warm,
         )
         rounds += 1
-        if res.status == "infeasible":
-            return "infeasible", None, None, rounds
+        if res.status == Status.INFEASIBLE:
+            return Status.INFEASIBLE, None, None, rounds
         if res.bound is not None:
             bound = res.bound if bound is None else max(bound, res.bound)
-        if res.status == "no_solution":
+        if res.status == Status.NO_SOLUTION:
             break
         parts = model.parts_from(res.values)
         if model.add_separator_cuts(parts) == 0:
@@ -454,13 +455,13 @@ def solve_rounds(
             kind = res.status
             break
         # disconnected: keep looping with the new cuts
-    if kind in ("optimal", "feasible"):
+    if kind in (Status.OPTIMAL, Status.FEASIBLE):
         return (
             kind,
             best,
-            bound if kind == "feasible" else (bound if opts.mip_gap > 0 else best_value),
+            bound if kind == Status.FEASIBLE else (bound if opts.mip_gap > 0 else best_value),
             rounds,
         )
     if best is not None:
-        return "feasible", best, bound, rounds
-    return "none", None, bound, rounds
+        return Status.FEASIBLE, best, bound, rounds
+    return Status.NO_SOLUTION, None, bound, rounds

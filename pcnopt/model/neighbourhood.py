@@ -10,6 +10,7 @@ import numpy as np
 from pcnopt.model import partition as setpart
 from pcnopt.model.hess import HessModel, solve_rounds
 from pcnopt.model.place import Place, k_range
+from pcnopt.model.solvers import Status
 
 
 def improve_by_subproblems(
@@ -74,7 +75,7 @@ def improve_by_subproblems(
         if budget is not None:
             stop = min(stop, budget)
         kind, plan, _, _ = solve_rounds(model, old_parts, deadline=stop)
-        if plan is None or kind == "infeasible":
+        if plan is None or kind == Status.INFEASIBLE:
             continue
         new_cost = sum(place.part_cost(p) for p in plan)
         if new_cost < old_cost * (1 - 1e-9):
@@ -184,7 +185,7 @@ def repair_by_subproblems(
             if res.plan is not None:
                 mended = [cands.part(c) for c in res.plan]
                 break
-            if res.kind != "infeasible":
+            if res.kind != Status.INFEASIBLE:
                 break  # out of time for this neighbourhood
         if mended is None:
             stuck.add(tuple(plan[r]))

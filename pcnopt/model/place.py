@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from pcnopt.model.hubs import hub_of
+from pcnopt.model.solvers import Status
 from pcnopt.model.types import PlaceGraph, SolveOptions
 
 
@@ -110,7 +111,7 @@ class Block:
     """Outcome of one block (connected components optimised together)."""
 
     parts: list[list[int]]
-    status: str  # optimal | feasible | infeasible | unknown | trivial | below_minimum
+    status: Status  # OPTIMAL, FEASIBLE, INFEASIBLE, UNKNOWN, TRIVIAL or BELOW_MINIMUM
     abs_gap: float | None  # objective minus proven bound for the last stage (None: unknown)
     notes: dict[int, str]  # part position -> note
     reason: str = ""
@@ -132,9 +133,9 @@ def k_range(total: float, lo: float, hi: float) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class Stage:
-    """One objective stage solved: kind optimal | feasible | infeasible | none."""
+    """One objective stage solved: kind OPTIMAL, FEASIBLE, INFEASIBLE or NO_SOLUTION."""
 
-    kind: str
+    kind: Status
     plan: Any
     value: float | None
     bound: float | None

@@ -8,6 +8,7 @@ from typing import Any
 from pcnopt.model import heuristic as heur
 from pcnopt.model.fallback import fallback, infeasible_reason, no_plan_reason
 from pcnopt.model.place import Block, Place, Stage
+from pcnopt.model.solvers import Status
 
 
 def run_stages(
@@ -35,11 +36,11 @@ def run_stages(
     """
     opts = place.options
     best = start
-    status = "optimal"
+    status = Status.OPTIMAL
     abs_gap: float | None = 0.0
     for s, stage in enumerate(stages):
         result = solve(stage, best)
-        if result.kind == "infeasible":
+        if result.kind == Status.INFEASIBLE:
             why = infeasible_reason(place, nodes)
             return fallback(place, nodes, together, apart, deadline, reason=why, proved=True)
         if result.plan is None or result.value is None:
@@ -48,14 +49,14 @@ def run_stages(
                 place, nodes, together, apart, deadline, reason=why, proved=False, found=found
             )
         best = result.plan
-        if result.kind != "optimal":
-            status = "feasible"
+        if result.kind != Status.OPTIMAL:
+            status = Status.FEASIBLE
         if s < len(stages) - 1:
             slack = 1e-6 * max(1.0, abs(result.value)) if stage[0][0] != "count" else 0.0
             fix(s, stage, result.value + slack)
         elif result.bound is None:
             abs_gap = None
-        elif result.kind == "optimal" and opts.mip_gap == 0:
+        elif result.kind == Status.OPTIMAL and opts.mip_gap == 0:
             abs_gap = 0.0  # proven: what is left is the solver's tolerance
         else:
             abs_gap = max(0.0, result.value - result.bound)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from pcnopt._errors import InputError, OptionError, Problem
+from pcnopt.model.solvers import Status
 
 #: Above this many candidate networks a block is left to the Hess model.
 MAX_CANDIDATES = 4_000_000
@@ -22,15 +23,16 @@ HESS = "Hess p-median with cut-based contiguity"
 FALLBACK = "least size violation fallback"
 HEURISTIC = "region growing and local search; the time limit ran out before the Hess model"
 
-#: Every value :attr:`PlaceSolution.status` can take.
+#: Every value :attr:`PlaceSolution.status` can take (see :class:`Status` for their meaning).
 STATUSES = (
-    "optimal",  # proved optimal (within mip_gap); every network within the band
-    "below_minimum",  # optimal, but some network is below min_size by a named exception
-    "feasible",  # time limit reached: best plan found, gap proved by the solver
-    "infeasible",  # proved that no plan meets the rules; fallback configuration returned
-    "unknown",  # time limit reached with neither a plan nor a proof; fallback returned
-    "trivial",  # no optimisation needed: exceptions or a single possible plan decide it
-    "empty",  # no practice to assign (all excluded, or no practices)
+    Status.OPTIMAL,
+    Status.BELOW_MINIMUM,
+    Status.FEASIBLE,
+    Status.INFEASIBLE,
+    Status.UNKNOWN,
+    Status.TRIVIAL,
+    Status.EMPTY,
+    Status.SOLVER_FAILED,
 )
 
 
@@ -359,7 +361,7 @@ class PlaceSolution:
     place_id
         The place.
     status
-        One of :data:`STATUSES`.
+        One of :data:`STATUSES` (a :class:`Status`; a string naming one is converted).
     objective
         Objective value of the returned plan (the weighted sum, or the last term when
         lexicographic), recomputed from the plan; None for an empty place.
@@ -393,7 +395,7 @@ class PlaceSolution:
     """
 
     place_id: str
-    status: str
+    status: Status
     objective: float | None
     bound: float | None
     gap: float | None
@@ -407,3 +409,6 @@ class PlaceSolution:
     names: tuple[str, ...] = ()
     populations: tuple[float, ...] = field(default=())
     method: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", Status(self.status))

@@ -1,4 +1,6 @@
-"""Random planar places for tests and timing of :mod:`pcnopt.model` (a test helper, not shipped in the package).
+"""Random planar places for tests and timing of :mod:`pcnopt.model`.
+
+A test helper: it lives in ``tests/``, not in the package.
 
 Practices are random points in a square; catchments are their Voronoi cells clipped to the
 square, and two practices are adjacent when their cells share a border (length in metres).

@@ -9,6 +9,7 @@ import numpy as np
 from pcnopt.model import heuristic as heur
 from pcnopt.model import partition as setpart
 from pcnopt.model.place import Block, Place, Stage
+from pcnopt.model.solvers import Status
 from pcnopt.model.stages import run_stages
 from pcnopt.model.types import PARTITION
 
@@ -148,7 +149,7 @@ def priced_block(
     weight = place.weights["compact"]
     return Block(
         parts=[cands.part(c) for c in res.plan],
-        status="optimal" if res.kind == "optimal" else "feasible",
+        status=Status.OPTIMAL if res.kind == Status.OPTIMAL else Status.FEASIBLE,
         abs_gap=None if res.bound is None else weight * max(0.0, res.value - res.bound),
         notes={},
         candidates=cands.count,

@@ -15,6 +15,7 @@ import pulp
 
 from pcnopt.model import solvers as slv
 from pcnopt.model.partition.enumeration import Candidates
+from pcnopt.model.solvers import Status
 
 #: First reduced-cost threshold of the closing integer programs, relative to the LP bound.
 FIRST_GAP = 0.003
@@ -31,8 +32,8 @@ class StageResult:
     Parameters
     ----------
     kind
-        ``"optimal"``, ``"feasible"`` (stopped by the deadline with a plan), ``"infeasible"``
-        (proved: not even the LP has a solution) or ``"none"`` (stopped without a plan).
+        ``OPTIMAL``, ``FEASIBLE`` (stopped by the deadline with a plan), ``INFEASIBLE``
+        (proved: not even the LP has a solution) or ``NO_SOLUTION`` (stopped without a plan).
     plan
         Candidate indices of the chosen networks, or None.
     value
@@ -43,7 +44,7 @@ class StageResult:
         Columns generated, and columns in the final integer program.
     """
 
-    kind: str
+    kind: Status
     plan: list[int] | None
     value: float | None
     bound: float | None
@@ -108,12 +109,12 @@ def close_gap(
             start, ub = plan, value
         bound = lb if math.isfinite(lb) else None
         if start is None:
-            return StageResult("none", None, None, bound, (generated, int(own.size)))
-        kind = "optimal" if bound is not None and done(ub, bound) else "feasible"
+            return StageResult(Status.NO_SOLUTION, None, None, bound, (generated, int(own.size)))
+        kind = Status.OPTIMAL if bound is not None and done(ub, bound) else Status.FEASIBLE
         return StageResult(kind, start, ub, bound, (generated, int(own.size)))
     bound = lb
     if start is not None and done(ub, lb):
-        return StageResult("optimal", start, ub, lb, (generated, 0))
+        return StageResult(Status.OPTIMAL, start, ub, lb, (generated, 0))
     t = max(FIRST_GAP * abs(lb), eps)
     last = 0
     while True:
@@ -135,24 +136,24 @@ def close_gap(
             start, ub = plan, value
         if complete:
             # the optimum is the program's optimum, or costs more than lb + t_eff
-            if kind == "optimal" and value is not None:
+            if kind == Status.OPTIMAL and value is not None:
                 bound = max(bound, min(value, lb + t_eff))
-            elif kind == "infeasible":
+            elif kind == Status.INFEASIBLE:
                 bound = max(bound, lb + t_eff)
             elif ip_bound is not None:
                 bound = max(bound, min(ip_bound, lb + t_eff))
-            if kind == "infeasible" and start is None and not math.isfinite(t_eff):
-                return StageResult("infeasible", None, None, None, (generated, last))
+            if kind == Status.INFEASIBLE and start is None and not math.isfinite(t_eff):
+                return StageResult(Status.INFEASIBLE, None, None, None, (generated, last))
         if start is not None and done(ub, bound):
             return StageResult(
-                "optimal", start, ub, ub if gap_ok == 0 else bound, (generated, last)
+                Status.OPTIMAL, start, ub, ub if gap_ok == 0 else bound, (generated, last)
             )
         if whole or not complete or (deadline is not None and time.perf_counter() > deadline):
             break
         t = math.inf if (start is None and t > 0.1 * abs(lb)) else t * 4
     if start is None:
-        return StageResult("none", None, None, bound, (generated, last))
-    return StageResult("feasible", start, ub, bound, (generated, last))
+        return StageResult(Status.NO_SOLUTION, None, None, bound, (generated, last))
+    return StageResult(Status.FEASIBLE, start, ub, bound, (generated, last))
 
 
 def _integer_program(
@@ -163,7 +164,7 @@ def _integer_program(
     start: list[int] | None,
     ip: IpArgs,
     deadline: float | None,
-) -> tuple[list[int] | None, float | None, str, float | None]:
+) -> tuple[list[int] | None, float | None, Status, float | None]:
     nodes, k_lo, k_hi, limits = ip.nodes, ip.k_lo, ip.k_hi, ip.limits
     prob = pulp.LpProblem("pcn_partition", pulp.LpMinimize)
     x = {int(s): pulp.LpVariable(f"s_{int(s)}", cat=pulp.LpBinary) for s in cols}
@@ -185,8 +186,8 @@ def _integer_program(
     warm = None if start is None else {f"s_{s}": 1.0 for s in start}
     remaining = None if deadline is None else deadline - time.perf_counter()
     if remaining is not None and remaining < 0.5:
-        return None, None, "none", None
-    res = slv.run(
+        return None, None, Status.NO_SOLUTION, None
+    res = slv.solve(
         prob,
         solver=ip.solver,
         time_limit=None if remaining is None else max(0.5, 0.9 * remaining - 0.5),
@@ -194,10 +195,10 @@ def _integer_program(
         mip_gap=ip.mip_gap,
         warm_start=warm,
     )
-    if res.status == "infeasible":
-        return None, None, "infeasible", None
-    if res.status == "no_solution":
-        return None, None, "none", res.bound
+    if res.status == Status.INFEASIBLE:
+        return None, None, Status.INFEASIBLE, None
+    if res.status == Status.NO_SOLUTION:
+        return None, None, Status.NO_SOLUTION, res.bound
     plan = sorted(s for s in x if res.values.get(f"s_{s}", 0.0) > 0.5)
     value = float(cost[plan].sum())
     return plan, value, res.status, res.bound

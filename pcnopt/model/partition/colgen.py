@@ -21,10 +21,12 @@ from pcnopt.model.partition.enumeration import (
     price_sets,
     rule_mask,
 )
+from pcnopt.model.solvers import Status
+from pcnopt.model.solvers.highs import IncrementalLp
 
 
 class _Master:
-    """The restricted master LP in HiGHS: cover rows, the count row and earlier stage rows."""
+    """The restricted master LP (HiGHS in process): cover, count and earlier-stage rows."""
 
     def __init__(
         self,
@@ -36,13 +38,8 @@ class _Master:
         scale: float,
         limits: Sequence[tuple[np.ndarray, float]],
     ) -> None:
-        import highspy
-
-        self.h = highspy.Highs()
-        self.h.setOptionValue("output_flag", False)
-        self.h.setOptionValue("random_seed", 0)
-        self.h.setOptionValue("threads", 1)
-        self.inf = highspy.kHighsInf
+        self.lp = IncrementalLp()
+        self.inf = self.lp.inf
         self.cands = cands
         self.nodes = list(nodes)
         self.row_of = {v: r for r, v in enumerate(self.nodes)}
@@ -58,15 +55,7 @@ class _Master:
             lower.append(-self.inf)
             upper.append(v / s)
         self.rows = len(lower)
-        self.h.addRows(
-            self.rows,
-            np.asarray(lower),
-            np.asarray(upper),
-            0,
-            np.zeros(0, np.int32),
-            np.zeros(0, np.int32),
-            np.zeros(0),
-        )
+        self.lp.add_rows(np.asarray(lower), np.asarray(upper))
         self.cols: list[int] = []
         self.phase_one = False
         self.in_master = np.zeros(cands.count, np.bool_)
@@ -74,12 +63,10 @@ class _Master:
         art_rows = [*range(self.nb), self.nb, self.nb]
         art_vals = [1.0] * self.nb + [1.0, -1.0]
         self.n_art = len(art_rows)
-        self.h.addCols(
-            self.n_art,
+        self.lp.add_cols(
             np.zeros(self.n_art),
             np.zeros(self.n_art),
             np.full(self.n_art, self.inf),
-            self.n_art,
             np.arange(self.n_art, dtype=np.int32),
             np.asarray(art_rows, np.int32),
             np.asarray(art_vals),
@@ -106,12 +93,10 @@ class _Master:
                 index.append(self.nb + 1 + r)
                 value.append(float(c[s]))
             self.in_master[s] = True
-        self.h.addCols(
-            len(cols),
+        self.lp.add_cols(
             np.zeros(len(cols)) if self.phase_one else self.cost[cols],
             np.zeros(len(cols)),
             np.full(len(cols), self.inf),
-            len(index),
             np.asarray(starts, np.int32),
             np.asarray(index, np.int32),
             np.asarray(value),
@@ -124,25 +109,22 @@ class _Master:
         art = np.arange(self.n_art, dtype=np.int32)
         self.phase_one = first
         if first:
-            self.h.changeColsCost(self.n_art, art, np.ones(self.n_art))
+            self.lp.change_costs(art, np.ones(self.n_art))
             if len(real):
-                self.h.changeColsCost(len(real), real, np.zeros(len(real)))
+                self.lp.change_costs(real, np.zeros(len(real)))
         else:
-            self.h.changeColsCost(self.n_art, art, np.zeros(self.n_art))
-            self.h.changeColsBounds(self.n_art, art, np.zeros(self.n_art), np.zeros(self.n_art))
+            self.lp.change_costs(art, np.zeros(self.n_art))
+            self.lp.change_bounds(art, np.zeros(self.n_art), np.zeros(self.n_art))
             if len(real):
-                self.h.changeColsCost(len(real), real, self.cost[self.cols])
+                self.lp.change_costs(real, self.cost[self.cols])
 
     def solve(self) -> tuple[float, np.ndarray, np.ndarray] | None:
         """Objective, cover duals per node index, and the other row duals; None if no LP optimum."""
-        import highspy
-
-        self.h.run()
-        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        res = self.lp.solve()
+        if res is None:
             return None
-        sol = self.h.getSolution()
-        duals = np.asarray(sol.row_dual, float)
-        return float(self.h.getInfo().objective_function_value), duals[: self.nb], duals[self.nb :]
+        value, duals = res
+        return value, duals[: self.nb], duals[self.nb :]
 
     def reduced(self, base_cost: np.ndarray, cover: np.ndarray, other: np.ndarray) -> np.ndarray:
         pi = np.zeros(self.n_index)
@@ -208,17 +190,17 @@ def solve_stage(
         while True:
             res = master.solve()
             if res is None:
-                return StageResult("none", None, None, None, (len(master.cols), 0))
+                return StageResult(Status.NO_SOLUTION, None, None, None, (len(master.cols), 0))
             value, cover, other = res
             if value <= 1e-9:
                 break
             rc = master.reduced(zero, cover, other)
             new = _most_negative(rc, master.in_master, batch)
             if not new:
-                return StageResult("infeasible", None, None, None, (len(master.cols), 0))
+                return StageResult(Status.INFEASIBLE, None, None, None, (len(master.cols), 0))
             master.add(new)
             if out_of_time():
-                return StageResult("none", None, None, None, (len(master.cols), 0))
+                return StageResult(Status.NO_SOLUTION, None, None, None, (len(master.cols), 0))
     master.phase(first=False)
 
     # phase II: column generation to LP optimality
