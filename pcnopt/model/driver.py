@@ -13,7 +13,7 @@ from pcnopt.model.fallback import arith_reason, fallback
 from pcnopt.model.hess import HessModel, solve_rounds, stage_value
 from pcnopt.model.heuristic import block_heuristic
 from pcnopt.model.neighbourhood import improve_by_subproblems, repair_by_subproblems
-from pcnopt.model.objectives import evaluate_partition, objective_stages
+from pcnopt.model.objectives import evaluate_partition, objective_stages, plan_objective
 from pcnopt.model.partition.block import partition_block
 from pcnopt.model.place import Block, Place, Stage, components, fmt, k_range
 from pcnopt.model.solvers import Status
@@ -296,7 +296,7 @@ def _solve_block(
         plan = repair_by_subproblems(place, found.parts, together, apart, deadline)
         return plan if plan is not None and k_lo <= len(plan) <= k_hi else None
 
-    stages = objective_stages(place)
+    stages = objective_stages(opts)
     exact = partition_block(
         place,
         nodes,
@@ -410,10 +410,7 @@ def _assemble(
         )
     values = evaluate_partition(graph, labels, squared=opts.squared)
     terms = tuple((name, values[name]) for name in place.terms)
-    if opts.lexicographic:
-        objective = values[place.terms[-1]]
-    else:
-        objective = sum(place.weights[name] * values[name] for name in place.terms)
+    objective = plan_objective(values, opts)
     uniq = set(statuses)
     if Status.INFEASIBLE in uniq:
         status = Status.INFEASIBLE

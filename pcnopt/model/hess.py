@@ -67,7 +67,7 @@ from __future__ import annotations
 import heapq
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import networkx as nx
 import pulp
@@ -320,10 +320,10 @@ class HessModel:
         current = place.current
         if current is None:
             return pulp.LpAffineExpression()
-        labels = sorted({current[i] for i in self.nodes if current[i] is not None})
+        labels = sorted({c for c in (current[i] for i in self.nodes) if c is not None})
         label_id = {c: r for r, c in enumerate(labels)}
         for j in self.hubs:
-            here = sorted({current[i] for i in self.reach[j] if current[i] is not None})
+            here = sorted({c for c in (current[i] for i in self.reach[j]) if c is not None})
             for c in here:
                 self.z[j, c] = pulp.LpVariable(f"z_{j}_{label_id[c]}", cat=pulp.LpBinary)
             if here:
@@ -350,7 +350,7 @@ class HessModel:
         return total - pulp.lpSum(kept)
 
     # --- solutions --------------------------------------------------------------------------
-    def parts_from(self, values: dict[str, float]) -> dict[int, list[int]]:
+    def parts_from(self, values: Mapping[str, float]) -> dict[int, list[int]]:
         parts: dict[int, list[int]] = {}
         for (i, j), var in self.x.items():
             if values.get(var.name, 0.0) > 0.5:

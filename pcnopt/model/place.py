@@ -10,6 +10,13 @@ from typing import Any
 import numpy as np
 
 from pcnopt.model.hubs import hub_of
+from pcnopt.model.objectives import (
+    distances,
+    heuristic_weights,
+    network_cost,
+    objective_pairs,
+    patient_cost,
+)
 from pcnopt.model.solvers import Status
 from pcnopt.model.types import PlaceGraph, SolveOptions
 
@@ -31,17 +38,12 @@ class Place:
             self.adj[j].add(i)
             key = (min(i, j), max(i, j))
             self.length[key] = self.length.get(key, 0.0) + float(length)
-        if graph.distance is not None:
-            self.dist = np.asarray(graph.distance, dtype=float)
-        else:
-            xs = np.asarray(graph.x, dtype=float)
-            ys = np.asarray(graph.y, dtype=float)
-            self.dist = np.hypot(xs[:, None] - xs[None, :], ys[:, None] - ys[None, :])
+        self.dist = distances(graph)
         # cost[i, j]: patients of i times distance to hub j
-        power = self.dist**2 if options.squared else self.dist
-        self.cost = self.pop[:, None] * power
-        self.terms = tuple(name for name, _ in options.objective)  # type: ignore[misc]
-        self.weights = dict(options.objective)  # type: ignore[arg-type]
+        self.cost = patient_cost(self.pop, self.dist, squared=options.squared)
+        self.terms = tuple(name for name, _ in objective_pairs(options))
+        self.weights = dict(objective_pairs(options))
+        self.heuristic_weights = heuristic_weights(options)
         self.free_hub = "compact" in self.terms
         self.current = graph.current
         self.contiguity = options.contiguity
@@ -49,34 +51,20 @@ class Place:
             self.contiguity = "flow" if "boundary" in self.terms else "cuts"
 
     def part_cost(self, part: Sequence[int]) -> float:
-        """Heuristic part objective: weighted terms (boundary counted half per side)."""
+        """Heuristic score of one network: its terms weighted by :func:`heuristic_weights`."""
         total = 0.0
-        idx = list(part)
         for name in self.terms:
-            w = 1.0 if self.options.lexicographic else self.weights[name]
-            if self.options.lexicographic and name != self.terms[0]:
-                w = 1e-6
-            if name == "compact":
-                total += w * float(self.cost[np.ix_(idx, idx)].sum(axis=0).min())
-            elif name == "boundary":
-                members = set(idx)
-                total += (
-                    w
-                    * 0.5
-                    * sum(
-                        self.length[(min(u, v), max(u, v))]
-                        for u in idx
-                        for v in self.adj[u]
-                        if v not in members
-                    )
-                )
-            elif name == "disruption" and self.current is not None:
-                counts: dict[str, float] = {}
-                for i in idx:
-                    c = self.current[i]
-                    if c is not None:
-                        counts[c] = counts.get(c, 0.0) + float(self.pop[i])
-                total += w * (sum(counts.values()) - max(counts.values(), default=0.0))
+            if name == "disruption" and self.current is None:
+                continue
+            total += self.heuristic_weights[name] * network_cost(
+                name,
+                part,
+                cost=self.cost,
+                adj=self.adj,
+                length=self.length,
+                pop=self.pop,
+                current=self.current,
+            )
         return total
 
     def hub_of(self, part: Sequence[int]) -> int:

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from pcnopt.model.objectives import compact_costs
 from pcnopt.model.partition.closing import IpArgs, StageResult, close_gap
 from pcnopt.model.partition.enumeration import (
     TOL,
     Candidates,
-    compact_costs,
     csr,
     enumerate_sets,
     price_sets,
@@ -81,7 +81,9 @@ class _Master:
         cols = [int(s) for s in cols if not self.in_master[s]]
         if not cols:
             return
-        starts, index, value = [], [], []
+        starts: list[int] = []
+        index: list[int] = []
+        value: list[float] = []
         for s in cols:
             starts.append(len(index))
             for v in self.cands.members[self.cands.ptr[s] : self.cands.ptr[s + 1]]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from pcnopt.model.objectives import candidate_costs
 from pcnopt.model.types import MAX_CANDIDATES
 
 #: Largest block solved with priced candidates; beyond it (measured on England: 119 and 181
@@ -195,54 +196,6 @@ def enumerate_sets(
 
 
 @numba.njit(cache=True)
-def compact_costs(members: np.ndarray, ptr: np.ndarray, cost: np.ndarray) -> np.ndarray:
-    """Per set: min over members j of sum over members i of cost[i, j]."""
-    m = ptr.shape[0] - 1
-    out = np.empty(m)
-    for s in range(m):
-        a, b = ptr[s], ptr[s + 1]
-        best = np.inf
-        for jj in range(a, b):
-            j = members[jj]
-            total = 0.0
-            for ii in range(a, b):
-                total += cost[members[ii], j]
-            if total < best:
-                best = total
-        out[s] = best
-    return out
-
-
-@numba.njit(cache=True)
-def _boundary_costs(
-    members: np.ndarray,
-    ptr: np.ndarray,
-    adj_ptr: np.ndarray,
-    adj_idx: np.ndarray,
-    adj_len: np.ndarray,
-    n: int,
-) -> np.ndarray:
-    """Per set: half the border length between its members and practices outside it."""
-    m = ptr.shape[0] - 1
-    out = np.empty(m)
-    inside = np.zeros(n, np.bool_)
-    for s in range(m):
-        a, b = ptr[s], ptr[s + 1]
-        for q in range(a, b):
-            inside[members[q]] = True
-        total = 0.0
-        for q in range(a, b):
-            i = members[q]
-            for t in range(adj_ptr[i], adj_ptr[i + 1]):
-                if not inside[adj_idx[t]]:
-                    total += adj_len[t]
-        out[s] = 0.5 * total
-        for q in range(a, b):
-            inside[members[q]] = False
-    return out
-
-
-@numba.njit(cache=True)
 def rule_mask(
     members: np.ndarray, ptr: np.ndarray, pairs: np.ndarray, together: np.ndarray, n: int
 ) -> np.ndarray:
@@ -388,11 +341,9 @@ def candidates_for(
             sizes = np.diff(ptr)[keep]
             members = members[np.repeat(keep, np.diff(ptr))]
             ptr = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-    costs = {"count": np.ones(ptr.shape[0] - 1)}
-    if "compact" in terms:
-        costs["compact"] = compact_costs(members, ptr, np.ascontiguousarray(cost, dtype=float))
-    if "boundary" in terms:
-        costs["boundary"] = _boundary_costs(members, ptr, adj_ptr, adj_idx, adj_len, n)
+    costs = candidate_costs(
+        members, ptr, terms=terms, cost=cost, adj_csr=(adj_ptr, adj_idx, adj_len), n=n
+    )
     return Candidates(members=members, ptr=ptr, costs=costs, seconds=time.perf_counter() - start)
 
 
