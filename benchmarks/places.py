@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pandas as pd
 
 from benchmarks._table import markdown
-from pcnopt._model_instances import random_place
-from pcnopt._model_solver import solver_available
 from pcnopt.model import SolveOptions, solve_place
+from pcnopt.model.solvers import solver_available
+from tests.model.instances import random_place
 
 METHODS = {"partition": {}, "hess": {"partition_candidates": 0}}
 

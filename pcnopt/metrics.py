@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pcnopt._hubs import distance_matrix, hub_of
+from pcnopt.model.hubs import distance_matrix, hub_of
 from pcnopt.validation import validate_configuration
 
 

@@ -22,7 +22,7 @@ import shapely
 
 from pcnopt import __version__, geography
 from pcnopt._errors import InputError, OptionError, Problem, SolverError
-from pcnopt._hubs import distance_matrix, hub_of
+from pcnopt.model.hubs import distance_matrix, hub_of
 from pcnopt.io import outputs
 from pcnopt.io.places import places_from_file
 from pcnopt.io.practices import practices_from_file
@@ -135,7 +135,7 @@ class RunConfig:
             raise OptionError("--snap-distance must be >= 0 metres.")
         if self.jobs < 0:
             raise OptionError("--jobs must be >= 0 (0 uses every core).")
-        from pcnopt._model_solver import solver_available
+        from pcnopt.model.solvers import solver_available
 
         if not solver_available(self.solver):
             import pulp
@@ -589,7 +589,7 @@ def _greedy_fallback(
 ) -> PlaceSolution:
     import networkx as nx
 
-    from pcnopt._baseline import greedy_groups
+    from pcnopt.model.baseline import greedy_groups
 
     excluded = set(options.excluded)
     codes = [c for c in graph.codes if c not in excluded]

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pcnopt._hubs import hub_of
+from pcnopt.model.hubs import hub_of
+from pcnopt.model.place import Place
 
 
 @dataclass(frozen=True)
@@ -524,3 +525,55 @@ def _try_merge(
     costs[a] = scorer.part_cost(tuple(sorted(parts[a])))
     costs[b] = 0.0
     return True
+
+
+def block_heuristic(
+    place: Place,
+    nodes: list[int],
+    *,
+    k_lo: int,
+    k_hi: int,
+    together: Sequence[tuple[int, int]],
+    apart: Sequence[tuple[int, int]],
+    lower_weight: float = 1.0,
+    upper_weight: float = 1.0,
+    deadline: float | None = None,
+) -> HeuristicResult:
+    opts = place.options
+    total = float(place.pop[nodes].sum())
+    target = total / ((opts.min_size + opts.max_size) / 2)
+    ks = list(range(max(1, k_lo), min(len(nodes), k_hi) + 1))
+    if not ks:
+        ks = [max(1, min(len(nodes), round(target)))]
+    if opts.n_pcns == "fewest" or "compact" not in place.terms:
+        ks = ks[:3]  # boundary and disruption favour few networks
+    elif len(place.terms) == 1 or (opts.lexicographic and place.terms[0] == "compact"):
+        # distance to the hub favours many networks, but the band rarely allows k_max:
+        # optima have networks a quarter of the way up the band on average
+        aim = total / (opts.min_size + 0.25 * (opts.max_size - opts.min_size))
+        ks = sorted(ks, key=lambda k: (abs(k - aim), -k))[:3]
+    else:
+        ks = sorted(ks, key=lambda k: (abs(k - target), k))[:3]
+    block = set(nodes)
+    tog = [(a, b) for a, b in together if a in block and b in block]
+    apt = [(a, b) for a, b in apart if a in block and b in block]
+    starts = 3 if len(nodes) <= 60 else 2 if len(nodes) <= 120 else 1
+    if len(nodes) > 120:
+        ks = ks[:2]
+    return grow_and_improve(
+        nodes=nodes,
+        adj=place.adj,
+        pop=place.pop,
+        dist=place.dist,
+        min_size=opts.min_size,
+        max_size=opts.max_size,
+        k_values=sorted(ks),
+        part_cost=place.part_cost,
+        together=tog,
+        apart=apt,
+        lower_weight=lower_weight,
+        upper_weight=upper_weight,
+        starts=starts,
+        seed=0,
+        deadline=deadline,
+    )

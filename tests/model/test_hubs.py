@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 
-from pcnopt._hubs import distance_matrix, hub_of
+from pcnopt.model.hubs import distance_matrix, hub_of
 
 #                  A       B       C       D       E
 X = np.array([0.0, 1000.0, 2000.0, 2000.0, 0.0])

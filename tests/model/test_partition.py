@@ -1,4 +1,4 @@
-"""Tests of the set-partitioning method, :mod:`pcnopt._model_partition`.
+"""Tests of the set-partitioning method, :mod:`pcnopt.model.partition`.
 
 The candidate lists are checked against a brute-force listing of every subset; the solves
 against :func:`pcnopt.model.solve_place` with the Hess model, which is exact by other means.
@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pcnopt import _model_partition as part
-from pcnopt._model_instances import random_place
 from pcnopt.model import HESS, PARTITION, SolveOptions, solve_place
+from pcnopt.model import partition as part
+from tests.model.instances import random_place
 
 
 @st.composite

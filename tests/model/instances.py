@@ -1,5 +1,7 @@
 """Random planar places for tests and timing of :mod:`pcnopt.model`.
 
+A test helper: it lives in ``tests/``, not in the package.
+
 Practices are random points in a square; catchments are their Voronoi cells clipped to the
 square, and two practices are adjacent when their cells share a border (length in metres).
 This mimics real catchment adjacency (planar, average degree a little under 6).

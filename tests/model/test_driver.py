@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pcnopt._errors import InputError, OptionError
-from pcnopt._model_instances import random_place
 from pcnopt.model import PlaceGraph, PlaceSolution, SolveOptions, solve_place
+from tests.model.instances import random_place
 
 L, U = 30_000.0, 50_000.0
 
@@ -740,7 +740,8 @@ def test_numpy_not_needed_in_results() -> None:
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(24, 40), seed=st.integers(0, 10_000), merges=st.integers(1, 2))
 def test_a_plan_with_networks_outside_the_band_is_mended(n: int, seed: int, merges: int) -> None:
-    from pcnopt import model
+    from pcnopt.model.neighbourhood import repair_by_subproblems
+    from pcnopt.model.place import Place
 
     graph = random_place(n, seed=seed)
     options = SolveOptions(time_limit=30)
@@ -756,7 +757,7 @@ def test_a_plan_with_networks_outside_the_band_is_mended(n: int, seed: int, merg
         b = next(p for p in plan[1:] if any(g.has_edge(u, v) for u in a for v in p))
         plan = [a + b] + [p for p in plan[1:] if p is not b]
     assert any(sum(graph.population[v] for v in p) > U for p in plan)
-    mended = model._repair_by_subproblems(model._Place(graph, options), plan, [], [], None)
+    mended = repair_by_subproblems(Place(graph, options), plan, [], [], None)
     assert mended is not None
     assert sorted(v for p in mended for v in p) == list(range(n))
     for part in mended:

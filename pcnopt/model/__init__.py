@@ -1,0 +1,81 @@
+r"""The integer program that designs Primary Care Networks in one place.
+
+A *place* is given as a :class:`PlaceGraph`: practices are nodes with a population :math:`p_i`,
+and two practices are joined by an edge :math:`\{i,k\} \in E` when their catchments share a
+border (length :math:`\ell_{ik}`; practices on one site are joined with length 0).
+:func:`solve_place` partitions the practices into networks (PCNs) that are connected in this
+graph and have between :math:`L` (``min_size``, 30,000) and :math:`U` (``max_size``, 50,000)
+patients, optimising one or more objectives.
+
+Two exact methods
+-----------------
+*Set partitioning* (:mod:`pcnopt.model.partition`, the default): every candidate network (a
+connected set of practices within the band that respects the pair rules) is a column, and
+the plan is the cheapest exact cover of the practices by columns. Contiguity and the band hold
+by construction and the LP relaxation is tight, so places are proved optimal in seconds. The
+candidates are listed by a compiled enumeration when there are at most
+``SolveOptions.partition_candidates`` of them (4 million by default), and otherwise, for the
+compact objective, generated on demand by an enumeration pruned with the LP duals. Column
+generation gives the LP bound; integer programs over the columns of small reduced cost then
+find and prove the optimum (see that module for the argument).
+
+The *Hess model* (:mod:`pcnopt.model.hess`, with its formulation) is used for the disruption
+objective (not separable by network), and for boundary or lexicographic objectives in places
+with too many candidates to list.
+
+Before the model (each reported by name in :attr:`PlaceSolution.notes`)
+
+* a practice above :math:`U` is a network on its own ("single practice above 50,000: own PCN");
+* a connected component (island) with fewer than :math:`L` patients is one network
+  ("below minimum, needs commissioner approval");
+* a component of total :math:`T` is infeasible when no integer :math:`k` has
+  :math:`kL \le T \le kU`; the answer then is the contiguous configuration with the least size
+  violation, found by region growing and local search (``fallback: size violation ...``).
+
+The same region-growing heuristic (:mod:`pcnopt.model.heuristic`) gives the warm start and the
+incumbent returned if the time limit arrives before the solver finds a connected plan. For the
+compact objective the heuristic plan is then improved by a large-neighbourhood pass: each
+network and its neighbours (up to 20 practices) are re-partitioned exactly by this model.
+
+Bounds, gaps and determinism
+
+* The bound is the solver's proven lower bound (CBC: parsed from its log; HiGHS:
+  ``mip_dual_bound``); with any other PuLP solver it is None unless optimality is proved. A
+  bound from a contiguity round whose plan was disconnected is still valid (a relaxation).
+* Time limits hold on the wall clock: CBC is interrupted (SIGINT, then killed) a little after
+  its own limit, because its root cut loop can overrun ``-sec`` on large models.
+* With ``threads=1`` and no time limit, the same input gives the same output. A time limit
+  makes the result depend on machine speed.
+"""
+
+from __future__ import annotations
+
+from pcnopt.model.driver import solve_place
+from pcnopt.model.neighbourhood import REPAIR_PRACTICES
+from pcnopt.model.objectives import evaluate_partition
+from pcnopt.model.types import (
+    FALLBACK,
+    HESS,
+    HEURISTIC,
+    OBJECTIVES,
+    PARTITION,
+    STATUSES,
+    PlaceGraph,
+    PlaceSolution,
+    SolveOptions,
+)
+
+__all__ = [
+    "FALLBACK",
+    "HESS",
+    "HEURISTIC",
+    "OBJECTIVES",
+    "PARTITION",
+    "REPAIR_PRACTICES",
+    "STATUSES",
+    "PlaceGraph",
+    "PlaceSolution",
+    "SolveOptions",
+    "evaluate_partition",
+    "solve_place",
+]

@@ -1,0 +1,57 @@
+r"""Exact set partitioning over every candidate network, priced by enumeration.
+
+A block of practices is partitioned by choosing networks from the list of *every* candidate:
+every connected set :math:`S` of practices with :math:`L \le p(S) \le U` that respects the
+commissioners' pair rules. With :math:`c_S` the cost of a network (compact: the patient-weighted
+distance to its best hub; boundary: half the border length it shares with practices outside it;
+count: 1),
+
+.. math::
+
+    \min \sum_S c_S\, x_S \quad \text{s.t.} \quad
+    \sum_{S \ni i} x_S = 1 \ \ \forall i, \qquad
+    k_{\min} \le \sum_S x_S \le k_{\max}, \qquad x_S \in \{0, 1\}
+
+(plus, in lexicographic stages, :math:`\sum_S c^{(t)}_S x_S \le v_t` for each earlier stage).
+Contiguity and the size band hold by construction, so the LP relaxation is far stronger than
+the Hess model's (its gap is usually below 1 %, often 0).
+
+Solving (column generation with exact pricing, then price-and-branch)
+
+1. List the candidates (a depth-first "extension set" enumeration that meets every connected set
+   with lowest practice :math:`v` exactly once, pruned at :math:`U`), compiled with numba. If
+   there are more than ``max_candidates`` the block is left to the Hess model.
+2. Solve the LP over a restricted set of columns (HiGHS, in process), price *every* candidate
+   with the duals :math:`(\pi, \mu, \lambda)`: :math:`\bar c_S = c_S - \sum_{i \in S} \pi_i -
+   \mu - \sum_t \lambda_t c^{(t)}_S`, add the most negative, repeat until none is negative.
+   The LP value :math:`z_{LP}` is then a proven lower bound. (Before convergence,
+   :math:`z_{RMP} + k_{\max} \min(0, \min_S \bar c_S)` is one.) Without a starting plan a
+   phase I (minimise artificial cover) finds one or proves the LP, hence the block, infeasible.
+3. For any plan :math:`x`, :math:`c^\top x \ge z_{LP} + \sum_S \bar c_S x_S` with
+   :math:`\bar c \ge 0`, so a plan cheaper than the incumbent :math:`z_{UB}` uses only columns
+   with :math:`\bar c_S \le z_{UB} - z_{LP}`. The integer program over exactly those columns
+   (solved by the chosen solver: CBC, HiGHS...) therefore gives the proven optimum.
+"""
+
+from __future__ import annotations
+
+from pcnopt.model.partition.closing import StageResult
+from pcnopt.model.partition.colgen import solve_priced, solve_stage
+from pcnopt.model.partition.enumeration import (
+    MAX_PRICED_PRACTICES,
+    Candidates,
+    candidates_for,
+    locate,
+)
+from pcnopt.model.types import MAX_CANDIDATES
+
+__all__ = [
+    "MAX_CANDIDATES",
+    "MAX_PRICED_PRACTICES",
+    "Candidates",
+    "StageResult",
+    "candidates_for",
+    "locate",
+    "solve_priced",
+    "solve_stage",
+]

@@ -1,0 +1,157 @@
+"""A block solved by set partitioning: listed candidates, or candidates priced on demand."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from pcnopt.model import heuristic as heur
+from pcnopt.model import partition as setpart
+from pcnopt.model.place import Block, Place, Stage
+from pcnopt.model.solvers import Status
+from pcnopt.model.stages import run_stages
+from pcnopt.model.types import PARTITION
+
+
+def partition_block(
+    place: Place,
+    nodes: list[int],
+    *,
+    k_lo: int,
+    k_hi: int,
+    together: Sequence[tuple[int, int]],
+    apart: Sequence[tuple[int, int]],
+    stages: list[list[tuple[str, float]]],
+    incumbent: list[list[int]] | None,
+    found: heur.HeuristicResult,
+    deadline: float | None,
+    repaired: Callable[[], list[list[int]] | None],
+) -> Block | None:
+    """Solve a block exactly by set partitioning over every candidate network.
+
+    Returns None (the Hess model is used instead) when an objective term is not separable by
+    network (disruption) or the block has more than ``max_candidates`` candidate networks
+    and cannot be priced (see :func:`priced_block`, which needs a starting plan: the
+    heuristic's, or ``repaired()``).
+    """
+    opts = place.options
+    if "disruption" in place.terms or opts.partition_candidates == 0:
+        return None
+    cands = setpart.candidates_for(
+        adj=place.adj,
+        length=place.length,
+        pop=place.pop,
+        cost=place.cost,
+        nodes=nodes,
+        lo=opts.min_size,
+        hi=opts.max_size,
+        together=together,
+        apart=apart,
+        terms=place.terms,
+        max_candidates=opts.partition_candidates,
+    )
+    if cands is None:
+        single = stages == [[("compact", place.weights.get("compact", 0.0))]]
+        if not single or len(nodes) > setpart.MAX_PRICED_PRACTICES:
+            return None
+        incumbent = incumbent or repaired()
+        if incumbent is None:
+            return None
+        return priced_block(
+            place,
+            nodes,
+            k_lo=k_lo,
+            k_hi=k_hi,
+            together=together,
+            apart=apart,
+            incumbent=incumbent,
+            deadline=deadline,
+        )
+    limits: list[tuple[np.ndarray, float]] = []
+
+    def stage_cost(stage: list[tuple[str, float]]) -> np.ndarray:
+        cost = np.zeros(cands.count)
+        for name, weight in stage:
+            cost = cost + weight * cands.costs[name]
+        return cost
+
+    def solve(stage: list[tuple[str, float]], start: list[int] | None) -> Stage:
+        cost = stage_cost(stage)
+        res = setpart.solve_stage(
+            cands,
+            nodes=nodes,
+            cost=cost,
+            k_lo=k_lo,
+            k_hi=k_hi,
+            limits=limits,
+            start=start,
+            solver=opts.solver,
+            threads=opts.threads,
+            mip_gap=opts.mip_gap,
+            deadline=deadline,
+            integral=stage == [("count", 1.0)],
+        )
+        return Stage(res.kind, res.plan, res.value, res.bound)
+
+    def fix(s: int, stage: list[tuple[str, float]], limit: float) -> None:
+        limits.append((stage_cost(stage), limit))
+
+    return run_stages(
+        place,
+        nodes,
+        stages,
+        solve,
+        fix,
+        start=setpart.locate(cands, incumbent) if incumbent is not None else None,
+        together=together,
+        apart=apart,
+        deadline=deadline,
+        found=found,
+        method=PARTITION,
+        parts=lambda plan: [cands.part(c) for c in plan],
+        candidates=cands.count,
+    )
+
+
+def priced_block(
+    place: Place,
+    nodes: list[int],
+    *,
+    k_lo: int,
+    k_hi: int,
+    together: Sequence[tuple[int, int]],
+    apart: Sequence[tuple[int, int]],
+    incumbent: list[list[int]],
+    deadline: float | None,
+) -> Block:
+    """Set partitioning for the compact objective with candidates priced on demand."""
+    opts = place.options
+    res, cands = setpart.solve_priced(
+        adj=place.adj,
+        length=place.length,
+        pop=place.pop,
+        cost=place.cost,
+        nodes=nodes,
+        lo=opts.min_size,
+        hi=opts.max_size,
+        together=together,
+        apart=apart,
+        k_lo=k_lo,
+        k_hi=k_hi,
+        start_parts=incumbent,
+        solver=opts.solver,
+        threads=opts.threads,
+        mip_gap=opts.mip_gap,
+        deadline=deadline,
+    )
+    assert res.plan is not None and res.value is not None  # the incumbent is always kept
+    weight = place.weights["compact"]
+    return Block(
+        parts=[cands.part(c) for c in res.plan],
+        status=Status.OPTIMAL if res.kind == Status.OPTIMAL else Status.FEASIBLE,
+        abs_gap=None if res.bound is None else weight * max(0.0, res.value - res.bound),
+        notes={},
+        candidates=cands.count,
+        method=PARTITION,
+    )

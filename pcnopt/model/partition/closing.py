@@ -1,0 +1,204 @@
+"""The closing integer programs over the columns of small reduced cost.
+
+See :mod:`pcnopt.model.partition` for the argument.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pulp
+
+from pcnopt.model import solvers as slv
+from pcnopt.model.partition.enumeration import Candidates
+from pcnopt.model.solvers import Status
+
+#: First reduced-cost threshold of the closing integer programs, relative to the LP bound.
+FIRST_GAP = 0.003
+
+#: Largest final integer program; above it the columns of least reduced cost are kept and the
+#: LP bound is reported instead of a proof.
+MAX_IP_COLUMNS = 100_000
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """Outcome of one objective stage.
+
+    Parameters
+    ----------
+    kind
+        ``OPTIMAL``, ``FEASIBLE`` (stopped by the deadline with a plan), ``INFEASIBLE``
+        (proved: not even the LP has a solution) or ``NO_SOLUTION`` (stopped without a plan).
+    plan
+        Candidate indices of the chosen networks, or None.
+    value
+        Stage objective of the plan.
+    bound
+        Proven lower bound on the stage objective, or None.
+    columns
+        Columns generated, and columns in the final integer program.
+    """
+
+    kind: Status
+    plan: list[int] | None
+    value: float | None
+    bound: float | None
+    columns: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class IpArgs:
+    nodes: Sequence[int]
+    k_lo: int
+    k_hi: int
+    limits: Sequence[tuple[np.ndarray, float]]
+    solver: str
+    threads: int
+    mip_gap: float
+
+
+def _share(deadline: float | None, fraction: float) -> float | None:
+    if deadline is None:
+        return None
+    return time.perf_counter() + fraction * max(0.0, deadline - time.perf_counter())
+
+
+def close_gap(
+    columns_below: Callable[[float, int], tuple[np.ndarray, bool, Candidates, np.ndarray]],
+    *,
+    cands: Candidates,
+    cost: np.ndarray,
+    start: list[int] | None,
+    ub: float,
+    lb: float,
+    converged: bool,
+    own: np.ndarray,
+    ip: IpArgs,
+    deadline: float | None,
+) -> StageResult:
+    """Integer programs over the columns of reduced cost up to t, for growing t.
+
+    ``columns_below(t, cap)`` gives every column with reduced cost at most ``t`` (and whether
+    the list is complete, i.e. not cut at ``cap``). Every plan using a column outside it costs
+    more than ``lb + t``; so once a plan of value at most ``lb + t`` is optimal over those
+    columns, it is optimal. Small ``t`` keeps the program small; ``t = ub - lb`` is the
+    classic reduced-cost filter.
+    """
+    generated = int(own.size)
+    eps = 1e-9 * max(1.0, abs(ub) if math.isfinite(ub) else abs(lb) if math.isfinite(lb) else 1)
+    gap_ok = ip.mip_gap
+
+    def done(value: float, bound: float) -> bool:
+        return value - bound <= gap_ok * abs(value) + eps
+
+    if not converged:
+        plan, value, _, _ = _integer_program(
+            cands,
+            np.union1d(own, start or []).astype(np.int64),
+            cost=cost,
+            start=start,
+            ip=ip,
+            deadline=deadline,
+        )
+        if plan is not None and value is not None and value < ub:
+            start, ub = plan, value
+        bound = lb if math.isfinite(lb) else None
+        if start is None:
+            return StageResult(Status.NO_SOLUTION, None, None, bound, (generated, int(own.size)))
+        kind = Status.OPTIMAL if bound is not None and done(ub, bound) else Status.FEASIBLE
+        return StageResult(kind, start, ub, bound, (generated, int(own.size)))
+    bound = lb
+    if start is not None and done(ub, lb):
+        return StageResult(Status.OPTIMAL, start, ub, lb, (generated, 0))
+    t = max(FIRST_GAP * abs(lb), eps)
+    last = 0
+    while True:
+        whole = start is not None and t >= ub - lb
+        t_eff = (ub - lb) if whole else t
+        chosen, complete, cands, cost = columns_below(t_eff + eps, MAX_IP_COLUMNS)
+        if start is not None:
+            chosen = np.union1d(chosen, np.asarray(start, np.int64))
+        last = int(chosen.size)
+        plan, value, kind, ip_bound = _integer_program(
+            cands,
+            chosen,
+            cost=cost,
+            start=start,
+            ip=ip,
+            deadline=deadline if whole else _share(deadline, 0.4),
+        )
+        if plan is not None and value is not None and value < ub:
+            start, ub = plan, value
+        if complete:
+            # the optimum is the program's optimum, or costs more than lb + t_eff
+            if kind == Status.OPTIMAL and value is not None:
+                bound = max(bound, min(value, lb + t_eff))
+            elif kind == Status.INFEASIBLE:
+                bound = max(bound, lb + t_eff)
+            elif ip_bound is not None:
+                bound = max(bound, min(ip_bound, lb + t_eff))
+            if kind == Status.INFEASIBLE and start is None and not math.isfinite(t_eff):
+                return StageResult(Status.INFEASIBLE, None, None, None, (generated, last))
+        if start is not None and done(ub, bound):
+            return StageResult(
+                Status.OPTIMAL, start, ub, ub if gap_ok == 0 else bound, (generated, last)
+            )
+        if whole or not complete or (deadline is not None and time.perf_counter() > deadline):
+            break
+        t = math.inf if (start is None and t > 0.1 * abs(lb)) else t * 4
+    if start is None:
+        return StageResult(Status.NO_SOLUTION, None, None, bound, (generated, last))
+    return StageResult(Status.FEASIBLE, start, ub, bound, (generated, last))
+
+
+def _integer_program(
+    cands: Candidates,
+    cols: np.ndarray,
+    *,
+    cost: np.ndarray,
+    start: list[int] | None,
+    ip: IpArgs,
+    deadline: float | None,
+) -> tuple[list[int] | None, float | None, Status, float | None]:
+    nodes, k_lo, k_hi, limits = ip.nodes, ip.k_lo, ip.k_hi, ip.limits
+    prob = pulp.LpProblem("pcn_partition", pulp.LpMinimize)
+    x = {int(s): pulp.LpVariable(f"s_{int(s)}", cat=pulp.LpBinary) for s in cols}
+    prob.setObjective(pulp.lpSum(float(cost[s]) * var for s, var in x.items()))
+    covers: dict[int, list[pulp.LpVariable]] = {v: [] for v in nodes}
+    for s, var in x.items():
+        for v in cands.members[cands.ptr[s] : cands.ptr[s + 1]]:
+            covers[int(v)].append(var)
+    for v in nodes:
+        prob += (pulp.lpSum(covers[v]) == 1, f"cover_{v}")
+    count = pulp.lpSum(x.values())
+    if k_lo == k_hi:
+        prob += (count == k_lo, "count")
+    else:
+        prob += (count >= k_lo, "count_min")
+        prob += (count <= k_hi, "count_max")
+    for r, (c, v) in enumerate(limits):
+        prob += (pulp.lpSum(float(c[s]) * var for s, var in x.items()) <= v, f"stage_{r}")
+    warm = None if start is None else {f"s_{s}": 1.0 for s in start}
+    remaining = None if deadline is None else deadline - time.perf_counter()
+    if remaining is not None and remaining < 0.5:
+        return None, None, Status.NO_SOLUTION, None
+    res = slv.solve(
+        prob,
+        solver=ip.solver,
+        time_limit=None if remaining is None else max(0.5, 0.9 * remaining - 0.5),
+        threads=ip.threads,
+        mip_gap=ip.mip_gap,
+        warm_start=warm,
+    )
+    if res.status == Status.INFEASIBLE:
+        return None, None, Status.INFEASIBLE, None
+    if res.status == Status.NO_SOLUTION:
+        return None, None, Status.NO_SOLUTION, res.bound
+    plan = sorted(s for s in x if res.values.get(f"s_{s}", 0.0) > 0.5)
+    value = float(cost[plan].sum())
+    return plan, value, res.status, res.bound

@@ -1,0 +1,458 @@
+"""Column generation over the candidate networks: the master LP and exact pricing.
+
+See :mod:`pcnopt.model.partition` for the method.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from pcnopt.model.objectives import compact_costs
+from pcnopt.model.partition.closing import IpArgs, StageResult, close_gap
+from pcnopt.model.partition.enumeration import (
+    TOL,
+    Candidates,
+    csr,
+    enumerate_sets,
+    price_sets,
+    rule_mask,
+)
+from pcnopt.model.solvers import Status
+from pcnopt.model.solvers.highs import IncrementalLp
+
+
+class _Master:
+    """The restricted master LP (HiGHS in process): cover, count and earlier-stage rows."""
+
+    def __init__(
+        self,
+        cands: Candidates,
+        nodes: Sequence[int],
+        k_lo: int,
+        k_hi: int,
+        cost: np.ndarray,
+        scale: float,
+        limits: Sequence[tuple[np.ndarray, float]],
+    ) -> None:
+        self.lp = IncrementalLp()
+        self.inf = self.lp.inf
+        self.cands = cands
+        self.nodes = list(nodes)
+        self.row_of = {v: r for r, v in enumerate(self.nodes)}
+        self.nb = len(self.nodes)
+        top = int(cands.members.max()) if cands.members.size else 0
+        self.n_index = max(top, *self.nodes) + 1
+        self.cost = cost / scale
+        self.limits = [(c / max(1.0, float(np.abs(c).max())), v) for c, v in limits]
+        self.limit_scale = [max(1.0, float(np.abs(c).max())) for c, _ in limits]
+        lower = [1.0] * self.nb + [float(k_lo)]
+        upper = [1.0] * self.nb + [float(k_hi)]
+        for (_, v), s in zip(self.limits, self.limit_scale, strict=True):
+            lower.append(-self.inf)
+            upper.append(v / s)
+        self.rows = len(lower)
+        self.lp.add_rows(np.asarray(lower), np.asarray(upper))
+        self.cols: list[int] = []
+        self.phase_one = False
+        self.in_master = np.zeros(cands.count, np.bool_)
+        # artificial columns: one per cover row, and +1/-1 on the count row (phase I only)
+        art_rows = [*range(self.nb), self.nb, self.nb]
+        art_vals = [1.0] * self.nb + [1.0, -1.0]
+        self.n_art = len(art_rows)
+        self.lp.add_cols(
+            np.zeros(self.n_art),
+            np.zeros(self.n_art),
+            np.full(self.n_art, self.inf),
+            np.arange(self.n_art, dtype=np.int32),
+            np.asarray(art_rows, np.int32),
+            np.asarray(art_vals),
+        )
+
+    def add(self, cols: Sequence[int]) -> None:
+        top = max(cols, default=-1) + 1
+        if top > self.in_master.size:
+            self.in_master = np.concatenate(
+                (self.in_master, np.zeros(top - self.in_master.size, np.bool_))
+            )
+        cols = [int(s) for s in cols if not self.in_master[s]]
+        if not cols:
+            return
+        starts: list[int] = []
+        index: list[int] = []
+        value: list[float] = []
+        for s in cols:
+            starts.append(len(index))
+            for v in self.cands.members[self.cands.ptr[s] : self.cands.ptr[s + 1]]:
+                index.append(self.row_of[int(v)])
+                value.append(1.0)
+            index.append(self.nb)
+            value.append(1.0)
+            for r, (c, _) in enumerate(self.limits):
+                index.append(self.nb + 1 + r)
+                value.append(float(c[s]))
+            self.in_master[s] = True
+        self.lp.add_cols(
+            np.zeros(len(cols)) if self.phase_one else self.cost[cols],
+            np.zeros(len(cols)),
+            np.full(len(cols), self.inf),
+            np.asarray(starts, np.int32),
+            np.asarray(index, np.int32),
+            np.asarray(value),
+        )
+        self.cols += cols
+
+    def phase(self, first: bool) -> None:
+        """Phase I: artificial cost 1, real cost 0. Phase II: real costs, artificials off."""
+        real = np.arange(self.n_art, self.n_art + len(self.cols), dtype=np.int32)
+        art = np.arange(self.n_art, dtype=np.int32)
+        self.phase_one = first
+        if first:
+            self.lp.change_costs(art, np.ones(self.n_art))
+            if len(real):
+                self.lp.change_costs(real, np.zeros(len(real)))
+        else:
+            self.lp.change_costs(art, np.zeros(self.n_art))
+            self.lp.change_bounds(art, np.zeros(self.n_art), np.zeros(self.n_art))
+            if len(real):
+                self.lp.change_costs(real, self.cost[self.cols])
+
+    def solve(self) -> tuple[float, np.ndarray, np.ndarray] | None:
+        """Objective, cover duals per node index, and the other row duals; None if no LP optimum."""
+        res = self.lp.solve()
+        if res is None:
+            return None
+        value, duals = res
+        return value, duals[: self.nb], duals[self.nb :]
+
+    def reduced(self, base_cost: np.ndarray, cover: np.ndarray, other: np.ndarray) -> np.ndarray:
+        pi = np.zeros(self.n_index)
+        pi[self.nodes] = cover
+        base = base_cost - other[0]
+        for r, (c, _) in enumerate(self.limits):
+            base = base - other[1 + r] * c
+        return price_sets(self.cands.members, self.cands.ptr, base, pi)
+
+
+def solve_stage(
+    cands: Candidates,
+    *,
+    nodes: Sequence[int],
+    cost: np.ndarray,
+    k_lo: int,
+    k_hi: int,
+    limits: Sequence[tuple[np.ndarray, float]],
+    start: list[int] | None,
+    solver: str,
+    threads: int,
+    mip_gap: float,
+    deadline: float | None,
+    integral: bool = False,
+    batch: int = 400,
+) -> StageResult:
+    """Minimise ``cost`` over plans from ``cands`` (see the module docstring).
+
+    Parameters
+    ----------
+    cands
+        Every admissible network.
+    nodes
+        Practices to cover exactly once.
+    cost
+        Stage cost per candidate.
+    k_lo, k_hi
+        Bounds on the number of networks.
+    limits
+        Earlier stages: ``(cost per candidate, value)`` with ``cost @ x <= value``.
+    start
+        Candidate indices of a plan that satisfies everything, or None.
+    integral
+        Costs are whole numbers (the bound may be rounded up).
+    """
+    scale = max(1.0, float(np.abs(cost).max()) if cost.size else 1.0)
+    master = _Master(cands, nodes, k_lo, k_hi, cost, scale, limits)
+    ub = math.inf
+    if start is not None:
+        master.add(start)
+        ub = float(cost[start].sum())
+    else:
+        # seed with the cheapest candidate holding each practice
+        master.add(_cheapest_cover(cands, cost))
+
+    def out_of_time() -> bool:
+        return deadline is not None and time.perf_counter() > deadline
+
+    # phase I (only without a starting plan): find an LP-feasible column set or prove none
+    zero = np.zeros(cands.count)
+    if start is None:
+        master.phase(first=True)
+        while True:
+            res = master.solve()
+            if res is None:
+                return StageResult(Status.NO_SOLUTION, None, None, None, (len(master.cols), 0))
+            value, cover, other = res
+            if value <= 1e-9:
+                break
+            rc = master.reduced(zero, cover, other)
+            new = _most_negative(rc, master.in_master, batch)
+            if not new:
+                return StageResult(Status.INFEASIBLE, None, None, None, (len(master.cols), 0))
+            master.add(new)
+            if out_of_time():
+                return StageResult(Status.NO_SOLUTION, None, None, None, (len(master.cols), 0))
+    master.phase(first=False)
+
+    # phase II: column generation to LP optimality
+    lp_bound = -math.inf
+    converged = False
+    base = cost / scale
+    while True:
+        res = master.solve()
+        if res is None:
+            break
+        value, cover, other = res
+        rc = master.reduced(base, cover, other)
+        min_rc = float(rc.min()) if rc.size else 0.0
+        lag = value + k_hi * min(0.0, min_rc)
+        lp_bound = max(lp_bound, lag * scale)
+        if min_rc >= -TOL:
+            converged = True
+            lp_bound = max(lp_bound, value * scale)
+            break
+        if out_of_time():
+            break
+        master.add(_most_negative(rc, master.in_master, batch))
+    if cost.size and float(cost.min()) >= 0:
+        # before convergence the Lagrangian bound can be below zero, where no plan of
+        # non-negative costs can be
+        lp_bound = max(lp_bound, 0.0)
+    if integral and math.isfinite(lp_bound):
+        lp_bound = math.ceil(lp_bound - 1e-6)
+
+    ip = IpArgs(
+        nodes=nodes,
+        k_lo=k_lo,
+        k_hi=k_hi,
+        limits=limits,
+        solver=solver,
+        threads=threads,
+        mip_gap=mip_gap,
+    )
+
+    def columns_below(t: float, cap: int) -> tuple[np.ndarray, bool, Candidates, np.ndarray]:
+        chosen = np.flatnonzero(rc * scale <= t)
+        if chosen.size > cap:
+            return np.sort(np.argsort(rc, kind="stable")[:cap]), False, cands, cost
+        return chosen, True, cands, cost
+
+    return close_gap(
+        columns_below,
+        cands=cands,
+        cost=cost,
+        start=start,
+        ub=ub,
+        lb=lp_bound,
+        converged=converged,
+        own=np.asarray(sorted(master.cols), np.int64),
+        ip=ip,
+        deadline=deadline,
+    )
+
+
+class _Pool:
+    """Candidate networks found so far by priced enumeration (each kept once)."""
+
+    def __init__(self, cost: np.ndarray) -> None:
+        self.cost_matrix = cost
+        self.parts: list[np.ndarray] = []
+        self.index: dict[tuple[int, ...], int] = {}
+        self.costs: list[float] = []
+        self._snap: Candidates | None = None
+
+    def add(self, members: np.ndarray, ptr: np.ndarray) -> list[int]:
+        """Add sets (flat members with offsets); return their pool indices."""
+        out = []
+        fresh = []
+        for s in range(ptr.shape[0] - 1):
+            key = tuple(sorted(int(v) for v in members[ptr[s] : ptr[s + 1]]))
+            if key not in self.index:
+                self.index[key] = len(self.parts)
+                self.parts.append(np.asarray(key, np.int32))
+                fresh.append(len(self.parts) - 1)
+            out.append(self.index[key])
+        if fresh:
+            sub_ptr = np.concatenate(([0], np.cumsum([self.parts[s].size for s in fresh])))
+            sub = np.concatenate([self.parts[s] for s in fresh])
+            self.costs += list(compact_costs(sub, sub_ptr.astype(np.int64), self.cost_matrix))
+            self._snap = None
+        return out
+
+    def snapshot(self) -> Candidates:
+        if self._snap is None:
+            ptr = np.concatenate(([0], np.cumsum([p.size for p in self.parts]))).astype(np.int64)
+            members = np.concatenate(self.parts) if self.parts else np.zeros(0, np.int32)
+            cost = np.asarray(self.costs, float)
+            self._snap = Candidates(
+                members=members,
+                ptr=ptr,
+                costs={"compact": cost, "count": np.ones(cost.size)},
+                seconds=0.0,
+            )
+        return self._snap
+
+
+def solve_priced(
+    *,
+    adj: Sequence[set[int]],
+    length: dict[tuple[int, int], float],
+    pop: np.ndarray,
+    cost: np.ndarray,
+    nodes: Sequence[int],
+    lo: float,
+    hi: float,
+    together: Sequence[tuple[int, int]],
+    apart: Sequence[tuple[int, int]],
+    k_lo: int,
+    k_hi: int,
+    start_parts: Sequence[Sequence[int]],
+    solver: str,
+    threads: int,
+    mip_gap: float,
+    deadline: float | None,
+    batch: int = 400,
+    price_cap: int = 200_000,
+) -> tuple[StageResult, Candidates]:
+    """Minimise the compact objective when the candidates are too many to list.
+
+    The same column generation as :func:`solve_stage`, but each pricing round enumerates only
+    the sets whose reduced cost can be negative (:func:`enumerate_sets` with ``priced``, pruned by
+    a dual bound), and the final integer program only the sets with reduced cost up to the
+    gap.
+    Needs a starting plan (``start_parts``). Returns the result with candidate indices into
+    the returned pool of candidates.
+    """
+    n = len(adj)
+    adj_ptr, adj_idx, _ = csr(adj, length)
+    allowed = np.zeros(n, np.bool_)
+    allowed[list(nodes)] = True
+    cost = np.ascontiguousarray(cost, dtype=float)
+    popf = np.asarray(pop, float)
+    block = set(nodes)
+    rules = [(a, b, True) for a, b in together if a in block or b in block]
+    rules += [(a, b, False) for a, b in apart if a in block and b in block]
+    pairs = np.asarray([(a, b) for a, b, _ in rules] or np.zeros((0, 2)), np.int64)
+    flags = np.asarray([t for _, _, t in rules], np.bool_)
+
+    def enumerate_below(pi: np.ndarray, mu: float, thresh: float, cap: int):
+        members, ptr, rcs, truncated = enumerate_sets(
+            adj_ptr, adj_idx, popf, allowed, float(lo), float(hi), cap, True, cost, pi, mu, thresh
+        )
+        if rules and ptr.shape[0] > 1:
+            keep = rule_mask(members, ptr, pairs, flags, n)
+            members = members[np.repeat(keep, np.diff(ptr))]
+            ptr = np.concatenate(([0], np.cumsum(np.diff(ptr)[keep]))).astype(np.int64)
+            rcs = rcs[keep]
+        return members, ptr, rcs, truncated
+
+    pool = _Pool(cost)
+    start = pool.add(
+        np.concatenate([np.asarray(p, np.int32) for p in start_parts]),
+        np.concatenate(([0], np.cumsum([len(p) for p in start_parts]))).astype(np.int64),
+    )
+    cands = pool.snapshot()
+    ub = float(cands.costs["compact"][start].sum())
+    scale = max(1.0, ub / max(1, len(start)))
+    master = _Master(cands, nodes, k_lo, k_hi, cands.costs["compact"], scale, [])
+    master.add(start)
+    master.phase(first=False)
+    lp_bound = -math.inf
+    converged = False
+    while True:
+        res = master.solve()
+        if res is None:
+            break
+        value, cover, other = res
+        pi = np.zeros(n)
+        pi[list(nodes)] = cover * scale
+        mu = float(other[0]) * scale
+        members, ptr, rcs, truncated = enumerate_below(pi, mu, -TOL * scale, price_cap)
+        if not truncated:
+            low = float(rcs.min()) if rcs.size else 0.0
+            lp_bound = max(lp_bound, value * scale + k_hi * min(0.0, low))
+        if rcs.size == 0 and not truncated:
+            converged = True
+            lp_bound = max(lp_bound, value * scale)
+            break
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        order = np.argsort(rcs, kind="stable")[:batch]
+        sizes = np.diff(ptr)
+        picked_ptr = np.concatenate(([0], np.cumsum(sizes[order]))).astype(np.int64)
+        picked = (
+            np.concatenate([members[ptr[s] : ptr[s + 1]] for s in order])
+            if order.size
+            else np.zeros(0, np.int32)
+        )
+        new = pool.add(picked, picked_ptr)
+        cands = pool.snapshot()
+        master.cands = cands
+        master.cost = cands.costs["compact"] / scale
+        before = len(master.cols)
+        master.add(new)
+        if len(master.cols) == before:
+            break  # numerically stuck: every priced column is already in the master
+    ip = IpArgs(
+        nodes=nodes,
+        k_lo=k_lo,
+        k_hi=k_hi,
+        limits=(),
+        solver=solver,
+        threads=threads,
+        mip_gap=mip_gap,
+    )
+    duals = res if converged else None  # the LP is unchanged since its last solve
+
+    def columns_below(t: float, cap: int) -> tuple[np.ndarray, bool, Candidates, np.ndarray]:
+        if duals is None:
+            snap = pool.snapshot()
+            return np.asarray(sorted(master.cols), np.int64), False, snap, snap.costs["compact"]
+        _, cover, other = duals
+        pi = np.zeros(n)
+        pi[list(nodes)] = cover * scale
+        members, ptr, _, truncated = enumerate_below(pi, float(other[0]) * scale, t, cap)
+        chosen = np.asarray(sorted(set(pool.add(members, ptr))), np.int64)
+        snap = pool.snapshot()
+        return chosen, not truncated, snap, snap.costs["compact"]
+
+    cands = pool.snapshot()
+    result = close_gap(
+        columns_below,
+        cands=cands,
+        cost=cands.costs["compact"],
+        start=start,
+        ub=ub,
+        lb=max(lp_bound, 0.0),  # compact costs are never negative
+        converged=converged,
+        own=np.asarray(sorted(master.cols), np.int64),
+        ip=ip,
+        deadline=deadline,
+    )
+    return result, pool.snapshot()
+
+
+def _most_negative(rc: np.ndarray, in_master: np.ndarray, batch: int) -> list[int]:
+    cand = np.flatnonzero((rc < -TOL) & ~in_master)
+    if cand.size > batch:
+        cand = cand[np.argpartition(rc[cand], batch)[:batch]]
+    return sorted(int(s) for s in cand)
+
+
+def _cheapest_cover(cands: Candidates, cost: np.ndarray) -> list[int]:
+    owner = np.repeat(np.arange(cands.count), np.diff(cands.ptr))
+    order = np.lexsort((cost[owner], cands.members))
+    first = np.ones(order.size, np.bool_)
+    first[1:] = cands.members[order][1:] != cands.members[order][:-1]
+    return sorted({int(s) for s in owner[order][first]})

@@ -1,0 +1,367 @@
+"""Every connected candidate network of a block within the band, listed by compiled code.
+
+See :mod:`pcnopt.model.partition` for the method.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from pcnopt.model.objectives import candidate_costs
+from pcnopt.model.types import MAX_CANDIDATES
+
+#: Largest block solved with priced candidates; beyond it (measured on England: 119 and 181
+#: practices) the pruned enumeration is too slow and the Hess model does better in a minute.
+MAX_PRICED_PRACTICES = 100
+
+TOL = 1e-7
+
+
+# --------------------------------------------------------------------------------------------
+# Compiled kernels
+# --------------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _record(
+    members: np.ndarray,
+    ptr: np.ndarray,
+    rcs: np.ndarray,
+    m: int,
+    chosen: np.ndarray,
+    size: int,
+    rc: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Append ``chosen[:size]`` as set ``m`` (arrays grow by doubling); return them and m + 1."""
+    nnz = ptr[m]
+    while nnz + size > members.shape[0]:
+        members = np.concatenate((members, np.empty(members.shape[0], np.int32)))
+    if m + 2 > ptr.shape[0]:
+        ptr = np.concatenate((ptr, np.empty(ptr.shape[0], np.int64)))
+        rcs = np.concatenate((rcs, np.empty(ptr.shape[0] - rcs.shape[0])))
+    for q in range(size):
+        members[nnz + q] = chosen[q]
+    rcs[m] = rc
+    ptr[m + 1] = nnz + size
+    return members, ptr, rcs, m + 1
+
+
+@numba.njit(cache=True)
+def enumerate_sets(
+    adj_ptr: np.ndarray,
+    adj_idx: np.ndarray,
+    pop: np.ndarray,
+    allowed: np.ndarray,
+    lo: float,
+    hi: float,
+    cap: int,
+    priced: bool,
+    cost: np.ndarray,
+    pi: np.ndarray,
+    mu: float,
+    thresh: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Every connected set of allowed nodes with lo <= population <= hi, each met once.
+
+    A depth-first "extension set" enumeration from each root v over the nodes above v. Returns
+    the sets (flat members with offsets), their reduced costs (0 unless ``priced``), and
+    whether it stopped at ``cap`` sets.
+
+    With ``priced``, only sets whose compact reduced cost (``cost``: patients times distance,
+    duals ``pi`` and ``mu``) is at most ``thresh`` are kept, and branches that cannot hold one
+    are pruned: for a partial set S rooted at v and any hub h, every extension S' has reduced
+    cost at least A_h(S) - (K_h - B_h(S)) - mu, where A_h(S) = sum_{i in S} (cost[i, h] - pi_i),
+    K_h sums (pi_i - cost[i, h])^+ over the nodes above v and B_h(S) over S minus v.
+    """
+    n = pop.shape[0]
+    hubs = np.flatnonzero(allowed) if priced else np.zeros(0, np.int64)
+    nh = hubs.shape[0]
+    hidx = np.full(n, -1, np.int64)
+    for hh in range(nh):
+        hidx[hubs[hh]] = hh
+    acc = np.zeros((n + 1, nh))
+    gain = np.zeros((n + 1, nh))
+    reach = np.zeros(nh)
+    mark = np.full(n, -1, np.int64)  # depth at which a node joined the closed neighbourhood
+    buf = np.empty(n * (n + 2) + 1, np.int64)  # extension sets, one segment per depth
+    seg_lo = np.zeros(n + 1, np.int64)
+    seg_hi = np.zeros(n + 1, np.int64)
+    pos = np.zeros(n + 1, np.int64)
+    chosen = np.empty(n + 1, np.int64)
+    weight = np.zeros(n + 1)
+    members = np.empty(4096, np.int32)
+    ptr = np.empty(1025, np.int64)
+    rcs = np.empty(1025)
+    ptr[0] = 0
+    m = 0
+    for v in range(n):
+        if not allowed[v] or pop[v] > hi:
+            continue
+        rc = 0.0
+        if priced:
+            best = np.inf
+            for hh in range(nh):
+                h = hubs[hh]
+                total = 0.0
+                for i in range(v + 1, n):
+                    if allowed[i]:
+                        d = pi[i] - cost[i, h]
+                        if d > 0:
+                            total += d
+                reach[hh] = total
+                acc[0, hh] = cost[v, h] - pi[v]
+                gain[0, hh] = 0.0
+                best = min(best, acc[0, hh] - reach[hh])
+            if best - mu > thresh:
+                continue
+            rc = acc[0, hidx[v]] - mu
+        mark[v] = 0
+        chosen[0] = v
+        weight[0] = pop[v]
+        e = 0
+        for t in range(adj_ptr[v], adj_ptr[v + 1]):
+            u = adj_idx[t]
+            if u > v and allowed[u] and mark[u] < 0:
+                mark[u] = 0
+                buf[e] = u
+                e += 1
+        seg_lo[0] = 0
+        seg_hi[0] = e
+        pos[0] = 0
+        depth = 0
+        if pop[v] >= lo and rc <= thresh:
+            if m >= cap:
+                return members[: ptr[m]], ptr[: m + 1], rcs[:m], True
+            members, ptr, rcs, m = _record(members, ptr, rcs, m, chosen, 1, rc)
+        while depth >= 0:
+            if seg_lo[depth] + pos[depth] < seg_hi[depth]:
+                w = buf[seg_lo[depth] + pos[depth]]
+                pos[depth] += 1
+                if weight[depth] + pop[w] > hi:
+                    continue
+                nd = depth + 1
+                if priced:
+                    best = np.inf
+                    for hh in range(nh):
+                        h = hubs[hh]
+                        a = acc[depth, hh] + cost[w, h] - pi[w]
+                        g = pi[w] - cost[w, h]
+                        g = gain[depth, hh] + (g if g > 0 else 0.0)
+                        acc[nd, hh] = a
+                        gain[nd, hh] = g
+                        best = min(best, a - reach[hh] + g)
+                    if best - mu > thresh:
+                        continue
+                k = seg_hi[depth]
+                start = k
+                for q in range(seg_lo[depth] + pos[depth], seg_hi[depth]):
+                    buf[k] = buf[q]
+                    k += 1
+                for t in range(adj_ptr[w], adj_ptr[w + 1]):
+                    u = adj_idx[t]
+                    if u > v and allowed[u] and mark[u] < 0:
+                        mark[u] = nd
+                        buf[k] = u
+                        k += 1
+                seg_lo[nd] = start
+                seg_hi[nd] = k
+                pos[nd] = 0
+                chosen[nd] = w
+                weight[nd] = weight[depth] + pop[w]
+                depth = nd
+                if weight[nd] >= lo:
+                    rc = 0.0
+                    if priced:
+                        rc = np.inf
+                        for q in range(nd + 1):
+                            rc = min(rc, acc[nd, hidx[chosen[q]]])
+                        rc -= mu
+                    if rc <= thresh:
+                        if m >= cap:
+                            return members[: ptr[m]], ptr[: m + 1], rcs[:m], True
+                        members, ptr, rcs, m = _record(members, ptr, rcs, m, chosen, nd + 1, rc)
+            else:
+                for q in range(seg_lo[depth], seg_hi[depth]):
+                    u = buf[q]
+                    if mark[u] == depth:
+                        mark[u] = -1
+                depth -= 1
+        mark[v] = -1
+    return members[: ptr[m]], ptr[: m + 1], rcs[:m], False
+
+
+@numba.njit(cache=True)
+def rule_mask(
+    members: np.ndarray, ptr: np.ndarray, pairs: np.ndarray, together: np.ndarray, n: int
+) -> np.ndarray:
+    """Per set: False when it splits a keep-together pair or holds both of a keep-apart pair."""
+    m = ptr.shape[0] - 1
+    keep = np.ones(m, np.bool_)
+    inside = np.zeros(n, np.bool_)
+    for s in range(m):
+        a, b = ptr[s], ptr[s + 1]
+        for q in range(a, b):
+            inside[members[q]] = True
+        for r in range(pairs.shape[0]):
+            x = inside[pairs[r, 0]]
+            y = inside[pairs[r, 1]]
+            if (together[r] and x != y) or (not together[r] and x and y):
+                keep[s] = False
+                break
+        for q in range(a, b):
+            inside[members[q]] = False
+    return keep
+
+
+@numba.njit(cache=True)
+def _set_hashes(members: np.ndarray, ptr: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    m = ptr.shape[0] - 1
+    out = np.empty(m, np.uint64)
+    for s in range(m):
+        h = np.uint64(0)
+        for q in range(ptr[s], ptr[s + 1]):
+            h ^= keys[members[q]]
+        out[s] = h
+    return out
+
+
+@numba.njit(cache=True)
+def price_sets(
+    members: np.ndarray, ptr: np.ndarray, base: np.ndarray, pi: np.ndarray
+) -> np.ndarray:
+    m = ptr.shape[0] - 1
+    out = np.empty(m)
+    for s in range(m):
+        total = base[s]
+        for q in range(ptr[s], ptr[s + 1]):
+            total -= pi[members[q]]
+        out[s] = total
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Candidates
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Every admissible network of a block, as a flat member list with offsets.
+
+    Parameters
+    ----------
+    members, ptr
+        Members of candidate ``s`` are ``members[ptr[s]:ptr[s + 1]]`` (practice indices).
+    costs
+        Cost per candidate for ``compact``, ``boundary`` and ``count``.
+    seconds
+        Time spent listing and costing them.
+    """
+
+    members: np.ndarray
+    ptr: np.ndarray
+    costs: dict[str, np.ndarray]
+    seconds: float
+
+    @property
+    def count(self) -> int:
+        """Number of candidates."""
+        return int(self.ptr.shape[0] - 1)
+
+    def part(self, s: int) -> list[int]:
+        """Members of candidate ``s``, sorted."""
+        return sorted(int(v) for v in self.members[self.ptr[s] : self.ptr[s + 1]])
+
+
+def csr(adj: Sequence[set[int]], length: dict[tuple[int, int], float]) -> tuple[np.ndarray, ...]:
+    n = len(adj)
+    ptr = np.zeros(n + 1, np.int64)
+    idx: list[int] = []
+    lens: list[float] = []
+    for i in range(n):
+        for j in sorted(adj[i]):
+            idx.append(j)
+            lens.append(length.get((min(i, j), max(i, j)), 0.0))
+        ptr[i + 1] = len(idx)
+    return ptr, np.asarray(idx, np.int64), np.asarray(lens, float)
+
+
+def candidates_for(
+    *,
+    adj: Sequence[set[int]],
+    length: dict[tuple[int, int], float],
+    pop: np.ndarray,
+    cost: np.ndarray,
+    nodes: Sequence[int],
+    lo: float,
+    hi: float,
+    together: Sequence[tuple[int, int]],
+    apart: Sequence[tuple[int, int]],
+    terms: Sequence[str],
+    max_candidates: int = MAX_CANDIDATES,
+) -> Candidates | None:
+    """List every connected network of ``nodes`` within the band that respects the pair rules.
+
+    Returns None when there are more than ``max_candidates``.
+    """
+    start = time.perf_counter()
+    n = len(adj)
+    adj_ptr, adj_idx, adj_len = csr(adj, length)
+    allowed = np.zeros(n, np.bool_)
+    allowed[list(nodes)] = True
+    members, ptr, _, truncated = enumerate_sets(
+        adj_ptr,
+        adj_idx,
+        np.asarray(pop, float),
+        allowed,
+        float(lo),
+        float(hi),
+        max_candidates,
+        False,
+        np.zeros((0, 0)),
+        np.zeros(0),
+        0.0,
+        np.inf,
+    )
+    if truncated:
+        return None
+    block = set(nodes)
+    rules = [(a, b, True) for a, b in together if a in block or b in block]
+    rules += [(a, b, False) for a, b in apart if a in block and b in block]
+    if rules:
+        pairs = np.asarray([(a, b) for a, b, _ in rules], np.int64)
+        flags = np.asarray([t for _, _, t in rules], np.bool_)
+        keep = rule_mask(members, ptr, pairs, flags, n)
+        if not keep.all():
+            sizes = np.diff(ptr)[keep]
+            members = members[np.repeat(keep, np.diff(ptr))]
+            ptr = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    costs = candidate_costs(
+        members, ptr, terms=terms, cost=cost, adj_csr=(adj_ptr, adj_idx, adj_len), n=n
+    )
+    return Candidates(members=members, ptr=ptr, costs=costs, seconds=time.perf_counter() - start)
+
+
+def locate(cands: Candidates, parts: Sequence[Sequence[int]]) -> list[int] | None:
+    """Candidate index of every part, or None when one is not a candidate."""
+    rng = np.random.default_rng(12345)
+    n = int(cands.members.max()) + 1 if cands.members.size else 0
+    n = max([n] + [max(p) + 1 for p in parts if p])
+    keys = rng.integers(1, 2**63 - 1, size=n, dtype=np.int64).astype(np.uint64)
+    hashes = _set_hashes(cands.members, cands.ptr, keys)
+    out: list[int] = []
+    for part in parts:
+        h = np.uint64(0)
+        for v in part:
+            h ^= keys[v]
+        hits = np.flatnonzero(hashes == h)
+        found = [int(s) for s in hits if cands.part(int(s)) == sorted(part)]
+        if not found:
+            return None
+        out.append(found[0])
+    return out

@@ -1,0 +1,139 @@
+"""CBC (PuLP's bundled binary), driven by hand: MPS in, solution file and log out.
+
+PuLP has no portable way to read the best bound of a MIP; for CBC it is parsed from the log.
+CBC checks its ``-sec`` limit only between phases, and on large models its root cut loop can
+run for minutes past it, so the process gets SIGINT (CBC then stops and writes its best
+solution) once the limit is passed by a margin, and is killed if it still runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import tempfile
+from collections.abc import Mapping
+
+import pulp
+
+from pcnopt._errors import SolverError
+from pcnopt._processes import popen_kwargs
+from pcnopt.model.solvers.base import (
+    SolveResult,
+    Status,
+    finite,
+    set_start,
+    solution_result,
+)
+
+_CBC_LOWER = re.compile(r"^Lower bound:\s+([-+0-9.eE]+)", re.MULTILINE)
+_CBC_BEST_POSSIBLE = re.compile(r"best possible ([-+0-9.eE]+)")
+
+
+def solve(
+    prob: pulp.LpProblem,
+    *,
+    time_limit: float | None,
+    threads: int,
+    mip_gap: float,
+    warm_start: Mapping[str, float] | None,
+) -> SolveResult:
+    """Run PuLP's bundled CBC binary on ``prob`` with a wall-clock guard.
+
+    Parameters
+    ----------
+    prob
+        The model (a minimisation). Variable values are overwritten.
+    time_limit
+        Seconds, or None for no limit.
+    threads
+        Solver threads.
+    mip_gap
+        Relative gap at which CBC may stop.
+    warm_start
+        Values of a feasible solution (variable name to value), or None.
+    """
+    set_start(prob, warm_start)
+    cmd = pulp.PULP_CBC_CMD(msg=False)
+    if not cmd.available():  # pragma: no cover - bundled with PuLP
+        raise SolverError("CBC is not available; reinstall PuLP (it bundles CBC)")
+    with tempfile.TemporaryDirectory(prefix="pcnopt_cbc_") as tmp:
+        mps = os.path.join(tmp, "model.mps")
+        sol = os.path.join(tmp, "model.sol")
+        mst = os.path.join(tmp, "model.mst")
+        log_path = os.path.join(tmp, "cbc.log")
+        vs, var_names, con_names, _ = prob.writeMPS(mps, rename=1)
+        args = [cmd.path, mps]
+        if warm_start is not None:
+            cmd.writesol(mst, prob, vs, var_names, con_names)
+            args += ["-mips", mst]
+        if time_limit is not None:
+            args += ["-sec", f"{time_limit:.3f}"]
+        args += ["-threads", str(threads), "-timeMode", "elapsed", "-randomSeed", "1"]
+        if mip_gap > 0:
+            args += ["-ratio", str(mip_gap)]
+        args += ["-solve", "-printingOptions", "all", "-solution", sol]
+        _run_guarded(args, log_path, time_limit)
+        with open(log_path, encoding="utf-8", errors="replace") as handle:
+            log = handle.read()
+        values: dict[str, float] | None = None
+        first = ""
+        if os.path.exists(sol) and os.path.getsize(sol) > 0:
+            with open(sol, encoding="utf-8", errors="replace") as handle:
+                first = handle.readline()
+            _, sol_status = cmd.get_status(sol)
+            if sol_status in (1, 2):
+                _, raw, _, _, _, _ = cmd.readsol_MPS(sol, prob, vs, var_names, con_names)
+                values = {k: float(v) for k, v in raw.items()}
+    return _parse(prob, log, first, values, mip_gap=mip_gap)
+
+
+def _run_guarded(args: list[str], log_path: str, time_limit: float | None) -> None:
+    """Run CBC, interrupting it (SIGINT, then kill) a little after its own time limit."""
+    with open(log_path, "w", encoding="utf-8") as log_file:
+        proc = subprocess.Popen(
+            args,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            **popen_kwargs(),  # CBC dies with this process, even on SIGKILL
+        )
+        try:
+            proc.wait(timeout=None if time_limit is None else time_limit * 1.02 + 2)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        except BaseException:  # Ctrl-C or a failure here: CBC must not run on
+            proc.kill()
+            proc.wait()
+            raise
+
+
+def _parse(
+    prob: pulp.LpProblem, log: str, first: str, values: dict[str, float] | None, *, mip_gap: float
+) -> SolveResult:
+    """Status from the solution file's first line, proven bound from the log."""
+    bound = None
+    match = _CBC_LOWER.search(log)
+    if match:
+        bound = float(match.group(1))
+    else:
+        found = _CBC_BEST_POSSIBLE.findall(log)
+        if found:
+            bound = float(found[-1])
+    word = first.split()[0] if first.split() else ""
+    if word in ("Infeasible", "Integer"):
+        return SolveResult(Status.INFEASIBLE, None, None, {})
+    if values is None:
+        return SolveResult(Status.NO_SOLUTION, None, finite(bound), {})
+    for var in prob.variables():
+        var.varValue = values.get(var.name, 0.0)
+    proved = word == "Optimal"
+    return solution_result(
+        prob, proved=proved, bound=bound if proved else finite(bound), mip_gap=mip_gap
+    )

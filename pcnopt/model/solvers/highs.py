@@ -1,0 +1,131 @@
+"""HiGHS: PuLP models through PuLP's HiGHS interface, and an incremental LP in process.
+
+The bound of a MIP is HiGHS's ``mip_dual_bound``. :class:`IncrementalLp` is the restricted
+master LP of column generation (:mod:`pcnopt.model.partition.colgen`): rows and columns are
+added between solves and the row duals read back, which PuLP cannot do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pulp
+
+from pcnopt._errors import SolverError
+from pcnopt.model.solvers.base import SolveResult, Status, finite, solution_result
+
+
+def solve(
+    prob: pulp.LpProblem,
+    *,
+    time_limit: float | None,
+    threads: int,
+    mip_gap: float,
+    warm_start: Mapping[str, float] | None,
+) -> SolveResult:
+    """Solve ``prob`` (a minimisation) with HiGHS in process.
+
+    Parameters
+    ----------
+    prob
+        The model. Variable values are overwritten.
+    time_limit
+        Seconds, or None for no limit.
+    threads
+        Solver threads.
+    mip_gap
+        Relative gap at which HiGHS may stop.
+    warm_start
+        Values of a feasible solution (variable name to value), or None.
+    """
+    import highspy
+
+    cmd = pulp.HiGHS(msg=False, timeLimit=time_limit, threads=threads, gapRel=mip_gap)
+    if not cmd.available():  # pragma: no cover - highspy is a dependency
+        raise SolverError("HiGHS (highspy) is not installed; pip install highspy")
+    cmd.createAndConfigureSolver(prob)
+    cmd.buildSolverModel(prob)
+    model = prob.solverModel
+    model.setOptionValue("random_seed", 0)
+    if warm_start is not None:
+        variables = prob.variables()
+        cols = [0.0] * len(variables)
+        for var in variables:
+            cols[var.index] = float(warm_start.get(var.name, 0.0))
+        solution = highspy.HighsSolution()
+        solution.col_value = cols
+        solution.value_valid = True
+        model.setSolution(solution)
+    cmd.callSolver(prob)
+    _, sol_status = cmd.findSolutionValues(prob)
+    model_status = model.getModelStatus()
+    info = model.getInfo()
+    if model_status in (
+        highspy.HighsModelStatus.kInfeasible,
+        highspy.HighsModelStatus.kUnboundedOrInfeasible,
+    ):
+        return SolveResult(Status.INFEASIBLE, None, None, {})
+    bound = finite(float(info.mip_dual_bound))
+    if sol_status not in (1, 2):
+        return SolveResult(Status.NO_SOLUTION, None, bound, {})
+    proved = model_status == highspy.HighsModelStatus.kOptimal
+    return solution_result(prob, proved=proved, bound=bound, mip_gap=mip_gap)
+
+
+class IncrementalLp:
+    """A minimisation LP in one HiGHS instance, grown by rows and columns between solves.
+
+    Deterministic: one thread, fixed random seed, no output.
+    """
+
+    def __init__(self) -> None:
+        import highspy
+
+        self._highspy = highspy
+        self._h = highspy.Highs()
+        self._h.setOptionValue("output_flag", False)
+        self._h.setOptionValue("random_seed", 0)
+        self._h.setOptionValue("threads", 1)
+        #: HiGHS's infinity, for bounds.
+        self.inf: float = highspy.kHighsInf
+
+    def add_rows(self, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Add empty rows with bounds ``lower <= row <= upper``."""
+        self._h.addRows(
+            len(lower),
+            lower,
+            upper,
+            0,
+            np.zeros(0, np.int32),
+            np.zeros(0, np.int32),
+            np.zeros(0),
+        )
+
+    def add_cols(
+        self,
+        cost: np.ndarray,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        starts: np.ndarray,
+        index: np.ndarray,
+        value: np.ndarray,
+    ) -> None:
+        """Add columns; column ``c``'s entries are ``index``/``value`` from ``starts[c]`` on."""
+        self._h.addCols(len(cost), cost, lower, upper, len(index), starts, index, value)
+
+    def change_costs(self, cols: np.ndarray, cost: np.ndarray) -> None:
+        """Set the cost of columns ``cols``."""
+        self._h.changeColsCost(len(cols), cols, cost)
+
+    def change_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Set the bounds of columns ``cols``."""
+        self._h.changeColsBounds(len(cols), cols, lower, upper)
+
+    def solve(self) -> tuple[float, np.ndarray] | None:
+        """Objective and row duals at the LP optimum, or None when there is no optimum."""
+        self._h.run()
+        if self._h.getModelStatus() != self._highspy.HighsModelStatus.kOptimal:
+            return None
+        duals = np.asarray(self._h.getSolution().row_dual, float)
+        return float(self._h.getInfo().objective_function_value), duals

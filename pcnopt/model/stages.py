@@ -1,0 +1,70 @@
+"""Objective stages solved in order by one method (set partitioning or the Hess model)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pcnopt.model import heuristic as heur
+from pcnopt.model.fallback import fallback, infeasible_reason, no_plan_reason
+from pcnopt.model.place import Block, Place, Stage
+from pcnopt.model.solvers import Status
+
+
+def run_stages(
+    place: Place,
+    nodes: list[int],
+    stages: list[list[tuple[str, float]]],
+    solve: Callable[[list[tuple[str, float]], Any], Stage],
+    fix: Callable[[int, list[tuple[str, float]], float], None],
+    *,
+    start: Any,
+    together: Sequence[tuple[int, int]],
+    apart: Sequence[tuple[int, int]],
+    deadline: float | None,
+    found: heur.HeuristicResult,
+    method: str,
+    parts: Callable[[Any], list[list[int]]] = lambda plan: plan,
+    candidates: int = 0,
+) -> Block:
+    """Solve the objective stages in order with one method (set partitioning or Hess).
+
+    Each stage is solved by ``solve(stage, start)``, warm-started with the previous stage's
+    plan; ``fix`` then holds that stage's objective at its value (plus a relative 1e-6, none
+    for the count) for the later stages. A proof of infeasibility, or no plan by the deadline,
+    goes to :func:`fallback` with the reason. The gap is that of the last stage.
+    """
+    opts = place.options
+    best = start
+    status = Status.OPTIMAL
+    abs_gap: float | None = 0.0
+    for s, stage in enumerate(stages):
+        result = solve(stage, best)
+        if result.kind == Status.INFEASIBLE:
+            why = infeasible_reason(place, nodes)
+            return fallback(place, nodes, together, apart, deadline, reason=why, proved=True)
+        if result.plan is None or result.value is None:
+            why = no_plan_reason(place, nodes)
+            return fallback(
+                place, nodes, together, apart, deadline, reason=why, proved=False, found=found
+            )
+        best = result.plan
+        if result.kind != Status.OPTIMAL:
+            status = Status.FEASIBLE
+        if s < len(stages) - 1:
+            slack = 1e-6 * max(1.0, abs(result.value)) if stage[0][0] != "count" else 0.0
+            fix(s, stage, result.value + slack)
+        elif result.bound is None:
+            abs_gap = None
+        elif result.kind == Status.OPTIMAL and opts.mip_gap == 0:
+            abs_gap = 0.0  # proven: what is left is the solver's tolerance
+        else:
+            abs_gap = max(0.0, result.value - result.bound)
+    return Block(
+        parts=[sorted(p) for p in parts(best)],
+        status=status,
+        abs_gap=abs_gap,
+        notes={},
+        candidates=candidates,
+        method=method,
+    )

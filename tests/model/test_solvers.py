@@ -1,0 +1,161 @@
+"""The solver interface, :mod:`pcnopt.model.solvers`: one status vocabulary on every backend.
+
+Each backend solves tiny models whose answer is known by hand: a MIP with a proven optimum, one
+with no solution, and a market-split problem (Cornuéjols and Dawande) that no branch and bound
+settles in a second, so the time limit decides.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pulp
+import pytest
+
+from pcnopt.model import STATUSES, PlaceSolution
+from pcnopt.model.solvers import SolveResult, Status, solve, solver_available
+
+BACKENDS = ["cbc", "highs", "PULP_CBC_CMD"]  # the last goes through pulp_any
+
+
+def small_mip() -> pulp.LpProblem:
+    """min x + 2y with x + y >= 1.5, x, y whole numbers in [0, 3]: optimum 2 at (2, 0)."""
+    prob = pulp.LpProblem("small", pulp.LpMinimize)
+    x = pulp.LpVariable("x", 0, 3, cat=pulp.LpInteger)
+    y = pulp.LpVariable("y", 0, 3, cat=pulp.LpInteger)
+    prob += x + 2 * y
+    prob += (x + y >= 1.5, "cover")
+    return prob
+
+
+def infeasible_mip() -> pulp.LpProblem:
+    """Two binaries that must sum to 3."""
+    prob = pulp.LpProblem("none", pulp.LpMinimize)
+    a = pulp.LpVariable("a", cat=pulp.LpBinary)
+    b = pulp.LpVariable("b", cat=pulp.LpBinary)
+    prob += a + b
+    prob += (a + b >= 3, "too_many")
+    return prob
+
+
+def market_split(rows: int = 4, cols: int = 36, seed: int = 7) -> pulp.LpProblem:
+    """Split a market of ``cols`` retailers in halves on ``rows`` products (almost surely
+    impossible, and notoriously hard to prove so); minimise the total slack."""
+    rng = np.random.default_rng(seed)
+    coef = rng.integers(0, 100, size=(rows, cols))
+    prob = pulp.LpProblem("market_split", pulp.LpMinimize)
+    x = [pulp.LpVariable(f"x{j}", cat=pulp.LpBinary) for j in range(cols)]
+    up = [pulp.LpVariable(f"up{r}", lowBound=0) for r in range(rows)]
+    down = [pulp.LpVariable(f"down{r}", lowBound=0) for r in range(rows)]
+    prob += pulp.lpSum(up) + pulp.lpSum(down)
+    for r in range(rows):
+        total = pulp.lpSum(int(coef[r, j]) * x[j] for j in range(cols))
+        prob += (total + up[r] - down[r] == int(coef[r].sum()) // 2, f"row{r}")
+    return prob
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    if not solver_available(request.param):
+        pytest.skip(f"{request.param} is not installed")
+    return str(request.param)
+
+
+def test_a_proved_optimum_is_optimal_with_its_bound(backend: str) -> None:
+    result = solve(
+        small_mip(), solver=backend, time_limit=None, threads=1, mip_gap=0.0, warm_start=None
+    )
+    assert isinstance(result, SolveResult)
+    assert result.status is Status.OPTIMAL
+    assert result.objective == pytest.approx(2.0)
+    assert result.bound == pytest.approx(2.0)
+    assert result.values["x"] == pytest.approx(2.0) and result.values["y"] == pytest.approx(0.0)
+    assert result.seconds >= 0.0
+
+
+def test_a_warm_start_is_accepted(backend: str) -> None:
+    result = solve(
+        small_mip(),
+        solver=backend,
+        time_limit=None,
+        threads=1,
+        mip_gap=0.0,
+        warm_start={"x": 2.0, "y": 0.0},
+    )
+    assert result.status is Status.OPTIMAL and result.objective == pytest.approx(2.0)
+
+
+def test_no_solution_is_proved_infeasible(backend: str) -> None:
+    result = solve(
+        infeasible_mip(), solver=backend, time_limit=None, threads=1, mip_gap=0.0, warm_start=None
+    )
+    assert result.status is Status.INFEASIBLE
+    assert result.objective is None and result.bound is None and not result.values
+
+
+def test_the_time_limit_stops_a_hard_problem(backend: str) -> None:
+    result = solve(
+        market_split(), solver=backend, time_limit=1.0, threads=1, mip_gap=0.0, warm_start=None
+    )
+    assert result.status in (Status.FEASIBLE, Status.NO_SOLUTION)
+    if result.status is Status.FEASIBLE:
+        assert result.objective is not None and result.objective > 0
+        assert result.bound is None or result.bound <= result.objective
+    assert result.seconds < 30
+
+
+def test_every_backend_status_is_one_of_the_vocabulary() -> None:
+    backend_statuses = {Status.OPTIMAL, Status.FEASIBLE, Status.INFEASIBLE, Status.NO_SOLUTION}
+    assert backend_statuses <= set(Status)
+    assert set(STATUSES) <= set(Status)
+    assert Status.SOLVER_FAILED in STATUSES  # the pipeline's greedy baseline returns it
+
+
+def test_statuses_read_as_the_strings_they_replace() -> None:
+    words = [
+        "optimal",
+        "feasible",
+        "infeasible",
+        "no_solution",
+        "below_minimum",
+        "unknown",
+        "trivial",
+        "empty",
+        "solver_failed",
+    ]
+    assert [str(s) for s in Status] == words
+    assert all(Status(w) == w and f"{Status(w)}" == w for w in words)
+    assert json.dumps({"status": Status.SOLVER_FAILED}) == '{"status": "solver_failed"}'
+    assert "optimal" in {Status.OPTIMAL} and Status.OPTIMAL in {"optimal"}
+
+
+def test_a_place_solution_made_with_a_string_status_holds_the_enum() -> None:
+    solution = PlaceSolution(
+        place_id="P",
+        status="solver_failed",
+        objective=None,
+        bound=None,
+        gap=None,
+        seconds=0.0,
+        labels=(),
+        hubs=(),
+        notes=(),
+        message="",
+        solver="cbc",
+    )
+    assert solution.status is Status.SOLVER_FAILED
+    with pytest.raises(ValueError, match="not_a_status"):
+        PlaceSolution(
+            place_id="P",
+            status="not_a_status",
+            objective=None,
+            bound=None,
+            gap=None,
+            seconds=0.0,
+            labels=(),
+            hubs=(),
+            notes=(),
+            message="",
+            solver="cbc",
+        )
