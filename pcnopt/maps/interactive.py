@@ -348,11 +348,15 @@ def _label_points(pcns: gpd.GeoDataFrame) -> list[list[float] | None]:
     """Where each PCN's name is written: a point well inside its area, as [lat, lon]."""
     if pcns.crs is None:
         return [None] * len(pcns)
-    inside = [
-        None if g is None or g.is_empty else shapely.ops.polylabel(
-            max(getattr(g, "geoms", [g]), key=lambda part: part.area), tolerance=25.0)
-        for g in pcns.to_crs(BNG).geometry
-    ]
+    inside = []
+    for g in pcns.to_crs(BNG).geometry:
+        polygons = [] if g is None else [
+            part for part in shapely.get_parts(g) if part.geom_type == "Polygon"]
+        if not polygons:  # no area to write in (e.g. a PCN of one point-like site)
+            inside.append(None if g is None or g.is_empty else g.representative_point())
+            continue
+        largest = max(polygons, key=lambda part: part.area)
+        inside.append(shapely.ops.polylabel(largest, tolerance=25.0))
     points = gpd.GeoSeries(inside, crs=BNG).to_crs(WGS84)
     return [None if g is None or g.is_empty else [round(g.y, 5), round(g.x, 5)] for g in points]
 

@@ -132,9 +132,10 @@ def _labels(ax: Any, pcns: gpd.GeoDataFrame, *, min_width: float, fontsize: floa
         area = row.geometry if clip is None else row.geometry.intersection(clip)
         if area is None or area.is_empty:
             continue
-        part = max(getattr(area, "geoms", [area]), key=lambda g: g.area)
-        if part.geom_type != "Polygon":
+        polygons = [g for g in shapely.get_parts(area) if g.geom_type == "Polygon"]
+        if not polygons:
             continue
+        part = max(polygons, key=lambda g: g.area)
         minx, _, maxx, _ = part.bounds
         if maxx - minx < min_width:
             continue
