@@ -14,7 +14,9 @@ the water. A part with no practice joins the cell of the nearest practice of the
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from importlib import resources
 
 import geopandas as gpd
 import networkx as nx
@@ -114,20 +116,50 @@ def assign_places(
 
 
 def places_from_field(
-    practices: gpd.GeoDataFrame, *, hull_buffer_m: float = 2_000.0
+    practices: gpd.GeoDataFrame, *, hull_buffer_m: float = 2_000.0, on_land: bool = True
 ) -> gpd.GeoDataFrame:
     """Build place regions from a ``place_id`` column when no boundary file is given.
 
-    Each region is the convex hull of the place's practices, buffered by ``hull_buffer_m``.
-    Regions of different places may overlap; only cells within one place are compared.
+    Each region is the convex hull of the place's practices, buffered by ``hull_buffer_m``
+    and, with ``on_land``, clipped to England's land (:func:`england_land`), so that a
+    catchment never spans an estuary or the sea and two PCNs never touch across water. A region
+    mostly off the outline (a place outside England) is kept whole (under a fifth of it on the outline); every practice stays
+    inside its region (a disc of 250 m around each is kept). Regions of different places may
+    overlap; only cells within one place are compared.
     """
+    land = england_land() if on_land else None
     rows = []
     for place_id, group in practices.groupby("place_id", sort=True):
         hull = shapely.convex_hull(shapely.union_all(group.geometry.values))
-        rows.append(
-            {"place_id": place_id, "place_name": place_id, "geometry": hull.buffer(hull_buffer_m)}
-        )
+        region = hull.buffer(hull_buffer_m)
+        if land is not None:
+            clipped = shapely.intersection(region, land)
+            if clipped.area >= 0.2 * region.area:
+                sites = shapely.union_all(group.geometry.buffer(250.0).values)
+                region = shapely.union_all([clipped, shapely.intersection(sites, region)])
+                # keep the part(s) holding practices: no islands of sea-clipped slivers
+                parts = getattr(region, "geoms", [region])
+                region = shapely.union_all(
+                    [g for g in parts if shapely.intersects(g, sites)]
+                )
+        rows.append({"place_id": place_id, "place_name": place_id, "geometry": region})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=BNG)
+
+
+@functools.cache
+def england_land() -> shapely.Geometry:
+    """England's land in British National Grid (package data ``pcnopt/data/england_land.geojson``).
+
+    Derived from the ONS Sub ICB Locations (April 2023) boundaries, clipped to the coastline
+    and generalised (Open Government Licence v3.0; contains OS data © Crown copyright and
+    database right 2023) by ``data/make_land_outline.py``.
+    """
+    source = resources.files("pcnopt") / "data" / "england_land.geojson"
+    with resources.as_file(source) as path:
+        outline = gpd.read_file(path).to_crs(BNG)
+    land = shapely.union_all(outline.geometry.values)
+    shapely.prepare(land)
+    return land
 
 
 def catchments_from_practices(

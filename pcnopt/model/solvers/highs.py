@@ -7,13 +7,38 @@ added between solves and the row duals read back, which PuLP cannot do.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 import pulp
 
 from pcnopt._errors import SolverError
 from pcnopt.model.solvers.base import SolveResult, Status, finite, solution_result
+
+
+@contextlib.contextmanager
+def quiet_banner() -> Iterator[None]:
+    """Keep HiGHS's licence banner off the user's terminal.
+
+    ``highspy.Highs()`` prints it from C++ straight to file descriptor 1 before any option can
+    be set, so the descriptor itself is pointed at the null device while a solver is made.
+    """
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no real stdout (e.g. a captured stream): nothing to hide
+        yield
+        return
+    try:
+        with open(os.devnull, "w", encoding="utf-8") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def solve(
@@ -44,7 +69,8 @@ def solve(
     cmd = pulp.HiGHS(msg=False, timeLimit=time_limit, threads=threads, gapRel=mip_gap)
     if not cmd.available():  # pragma: no cover - highspy is a dependency
         raise SolverError("HiGHS (highspy) is not installed; pip install highspy")
-    cmd.createAndConfigureSolver(prob)
+    with quiet_banner():
+        cmd.createAndConfigureSolver(prob)
     cmd.buildSolverModel(prob)
     model = prob.solverModel
     model.setOptionValue("random_seed", 0)
@@ -83,7 +109,8 @@ class IncrementalLp:
         import highspy
 
         self._highspy = highspy
-        self._h = highspy.Highs()
+        with quiet_banner():
+            self._h = highspy.Highs()
         self._h.setOptionValue("output_flag", False)
         self._h.setOptionValue("random_seed", 0)
         self._h.setOptionValue("threads", 1)

@@ -1,0 +1,253 @@
+"""Nested levels: PCNs inside larger neighbourhood units, each level contiguous and in its band.
+
+Since the 10 Year Health Plan (2025) commissioners draw neighbourhood footprints above PCNs.
+Two exact ways to build both layers, each reusing :func:`~pcnopt.model.driver.solve_place`
+(so every level is proven optimal, or its gap is reported, level by level):
+
+*Top-down* (:func:`solve_nested`): the outer level is designed on the practice graph, then the
+inner level inside each outer unit as if the unit were a place. An outer unit that cannot be
+split into inner units within their band is named, with the reason the inner solve gives.
+Each level is optimal for its own objective given the level above; the two levels together
+are not optimised jointly.
+
+*Bottom-up* (:func:`group_units`): existing units (e.g. the current PCNs) are fixed building
+blocks; they are contracted into one node each (population summed, position the
+population-weighted centre, adjacent where any of their practices' catchments touch) and
+grouped into outer units on that graph. This keeps every existing PCN whole — what most ICBs
+do now — and can differ from top-down, which may redraw PCNs to reach a better outer layer.
+
+Prefer bottom-up when the inner layer is settled (contracts, staff and premises follow the
+PCNs); prefer top-down for a fresh design, or to see what the current PCNs cost the outer
+layer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from pcnopt._errors import OptionError
+from pcnopt.model.driver import solve_place
+from pcnopt.model.types import PlaceGraph, PlaceSolution, SolveOptions
+
+
+@dataclass(frozen=True)
+class UnitGraph:
+    """A place graph whose nodes are units (groups of practices), and the units' members.
+
+    Attributes
+    ----------
+    graph
+        One node per unit: ``codes`` are the unit ids (sorted), ``population`` the members'
+        sum, ``x``/``y`` the population-weighted centre, ``edges`` joining units whose members
+        are adjacent (length: the summed shared border).
+    members
+        Unit id → its practice codes (sorted), in the order of ``graph.codes``.
+    """
+
+    graph: PlaceGraph
+    members: Mapping[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class NestedSolution:
+    """Both levels of a nested design of one place.
+
+    Attributes
+    ----------
+    outer
+        The outer level's solution on the practice graph (top-down) or on the unit graph
+        (bottom-up: its labels are per unit).
+    inner
+        Top-down: one solution per outer unit (in label order), on that unit's practices.
+        Bottom-up: empty (the inner units are the given ones).
+    outer_of
+        Practice code → outer unit number (-1 when the practice is in none).
+    inner_of
+        Practice code → inner unit id ``"<outer>-<k>"`` (top-down) or the given unit id.
+    unsplittable
+        Outer units that could not be split into inner units within the inner band, each with
+        the reason (empty when every outer unit splits).
+    """
+
+    outer: PlaceSolution
+    inner: tuple[PlaceSolution, ...]
+    outer_of: Mapping[str, int]
+    inner_of: Mapping[str, str]
+    unsplittable: tuple[str, ...] = ()
+
+
+def subgraph(graph: PlaceGraph, codes: Sequence[str], *, place_id: str) -> PlaceGraph:
+    """The place graph of some of ``graph``'s practices (edges among them only)."""
+    keep = sorted(set(codes))
+    index = {c: k for k, c in enumerate(graph.codes)}
+    at = [index[c] for c in keep]
+    new = {old: k for k, old in enumerate(at)}
+    edges = tuple(
+        (new[i], new[j], length) for i, j, length in graph.edges if i in new and j in new
+    )
+    return PlaceGraph(
+        place_id=place_id,
+        codes=tuple(keep),
+        population=tuple(graph.population[k] for k in at),
+        x=tuple(graph.x[k] for k in at),
+        y=tuple(graph.y[k] for k in at),
+        edges=edges,
+        current=None if graph.current is None else tuple(graph.current[k] for k in at),
+        distance=None
+        if graph.distance is None
+        else tuple(tuple(graph.distance[a][b] for b in at) for a in at),
+    )
+
+
+def unit_graph(graph: PlaceGraph, unit_of: Mapping[str, str]) -> UnitGraph:
+    """Contract each unit (``practice code → unit id``) of ``graph`` into one node.
+
+    Raises
+    ------
+    OptionError
+        When a practice of the place has no unit.
+    """
+    missing = [c for c in graph.codes if not unit_of.get(c)]
+    if missing:
+        raise OptionError(
+            f"place {graph.place_id}: {len(missing)} practice(s) are in no unit to group "
+            f"(e.g. {', '.join(missing[:5])}); give every practice its PCN, or leave those "
+            "practices out."
+        )
+    units = sorted({str(unit_of[c]) for c in graph.codes})
+    number = {u: k for k, u in enumerate(units)}
+    members: dict[str, list[str]] = {u: [] for u in units}
+    population = [0.0] * len(units)
+    sx = [0.0] * len(units)
+    sy = [0.0] * len(units)
+    for k, code in enumerate(graph.codes):
+        u = number[str(unit_of[code])]
+        members[units[u]].append(code)
+        w = graph.population[k]
+        population[u] += w
+        sx[u] += w * graph.x[k]
+        sy[u] += w * graph.y[k]
+    x, y = [], []
+    for u, unit in enumerate(units):
+        if population[u] > 0:
+            x.append(sx[u] / population[u])
+            y.append(sy[u] / population[u])
+        else:  # a unit of empty practices: its plain centre
+            at = [graph.codes.index(c) for c in members[unit]]
+            x.append(sum(graph.x[k] for k in at) / len(at))
+            y.append(sum(graph.y[k] for k in at) / len(at))
+    border: dict[tuple[int, int], float] = {}
+    for i, j, length in graph.edges:
+        a, b = number[str(unit_of[graph.codes[i]])], number[str(unit_of[graph.codes[j]])]
+        if a != b:
+            key = (min(a, b), max(a, b))
+            border[key] = border.get(key, 0.0) + length
+    contracted = PlaceGraph(
+        place_id=graph.place_id,
+        codes=tuple(units),
+        population=tuple(population),
+        x=tuple(x),
+        y=tuple(y),
+        edges=tuple((a, b, length) for (a, b), length in sorted(border.items())),
+    )
+    return UnitGraph(contracted, {u: tuple(sorted(members[u])) for u in units})
+
+
+def group_units(
+    graph: PlaceGraph, unit_of: Mapping[str, str], *, options: SolveOptions
+) -> NestedSolution:
+    """Bottom-up: group whole units (e.g. current PCNs) into contiguous outer units in band.
+
+    Parameters
+    ----------
+    graph
+        The place's practices.
+    unit_of
+        Practice code → its unit (every practice of the place needs one).
+    options
+        The outer level's band, objective and solver (``compact`` measures distance between
+        the units' population-weighted centres).
+    """
+    units = unit_graph(graph, unit_of)
+    outer = solve_place(units.graph, options=options)
+    outer_of: dict[str, int] = {}
+    inner_of: dict[str, str] = {}
+    for unit, label in zip(units.graph.codes, outer.labels, strict=True):
+        for code in units.members[unit]:
+            outer_of[code] = int(label)
+            inner_of[code] = unit
+    return NestedSolution(outer=outer, inner=(), outer_of=outer_of, inner_of=inner_of)
+
+
+def solve_nested(
+    graph: PlaceGraph, *, outer: SolveOptions, inner: SolveOptions
+) -> NestedSolution:
+    """Top-down: outer units on the practice graph, then inner units inside each outer unit.
+
+    Parameters
+    ----------
+    graph
+        The place's practices.
+    outer, inner
+        Each level's band, objective and solver. The outer band must be able to hold inner
+        units: ``outer.max_size >= inner.min_size``.
+
+    Raises
+    ------
+    OptionError
+        When the bands cannot nest.
+    """
+    if outer.max_size < inner.min_size:
+        raise OptionError(
+            f"the outer level's largest unit ({outer.max_size:,.0f}) is smaller than the inner "
+            f"level's smallest ({inner.min_size:,.0f}); an outer unit could never hold one. "
+            "Fix: give the outer level a larger band, or the inner level a smaller one."
+        )
+    top = solve_place(graph, options=outer)
+    outer_of = {c: int(label) for c, label in zip(graph.codes, top.labels, strict=True)}
+    inner_of: dict[str, str] = {}
+    solutions = []
+    unsplittable = []
+    for label in sorted({lab for lab in top.labels if lab >= 0}):
+        codes = [c for c in graph.codes if outer_of[c] == label]
+        unit_id = f"{graph.place_id}-{label + 1:02d}"
+        part = solve_place(subgraph(graph, codes, place_id=unit_id), options=inner)
+        solutions.append(part)
+        if part.status not in ("optimal", "feasible", "trivial"):
+            size = sum(graph.population[graph.codes.index(c)] for c in codes)
+            unsplittable.append(
+                f"{unit_id} ({size:,.0f} patients, {len(codes)} practices): {part.message}"
+            )
+        for code, k in zip(sorted(codes), part.labels, strict=True):
+            inner_of[code] = f"{unit_id}-{k + 1:02d}" if k >= 0 else ""
+    return NestedSolution(
+        outer=top,
+        inner=tuple(solutions),
+        outer_of=outer_of,
+        inner_of=inner_of,
+        unsplittable=tuple(unsplittable),
+    )
+
+
+def nesting_problems(
+    inner_of: Mapping[str, str], outer_of: Mapping[str, object]
+) -> tuple[str, ...]:
+    """Inner units that lie in more than one outer unit (an inner unit must nest in one)."""
+    seen: dict[str, set[object]] = {}
+    for code, unit in inner_of.items():
+        if unit:
+            seen.setdefault(unit, set()).add(outer_of.get(code))
+    return tuple(
+        f"inner unit {unit} lies in {len(outers)} outer units"
+        for unit, outers in sorted(seen.items())
+        if len(outers) > 1
+    )
+
+
+def with_band(options: SolveOptions, *, min_size: float, max_size: float) -> SolveOptions:
+    """``options`` with another size band (one level's band)."""
+    if not (math.isfinite(min_size) and math.isfinite(max_size)) or min_size > max_size:
+        raise OptionError(f"a level's band {min_size:g}-{max_size:g} is not a valid range.")
+    return replace(options, min_size=min_size, max_size=max_size)
