@@ -129,7 +129,7 @@ def _add_inputs(parser: argparse.ArgumentParser, *, practices_required: bool) ->
 
 
 def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from pcnopt.pipeline import RunConfig
+    from pcnopt.settings import RunConfig
 
     return RunConfig(
         practices=args.practices, places=args.places, place_column=args.place_column,
@@ -164,12 +164,13 @@ def _solver_settings(args: argparse.Namespace) -> dict[str, object]:
 def cmd_optimise(args: argparse.Namespace) -> int:
     """Group practices into PCNs and write the outputs."""
     from pcnopt.io.outputs import check_output_folder
-    from pcnopt.pipeline import run_optimise, write_run
+    from pcnopt.jobs import write_run_with_maps
+    from pcnopt.run import run_optimise
 
     config = _config(args)
     check_output_folder(args.out)
     result = run_optimise(config, progress=sys.stderr.isatty())
-    out = write_run(result, args.out)
+    out = write_run_with_maps(result, args.out)
     s = result.summary
     print(
         f"{s['practices_in']} practices in {s['places']} place(s) -> {s['pcns']} PCNs "
@@ -187,7 +188,7 @@ def cmd_optimise(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     """Audit a configuration against every rule; exit 1 when any is broken."""
     from pcnopt.io.assignments import assignments_from_file
-    from pcnopt.pipeline import run_validate
+    from pcnopt.run import run_validate
 
     config = _config(args)
     assignments = assignments_from_file(args.assignments, pcn_column=args.pcn_column)
@@ -421,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run scenario files (what-if runs) into DIR/<name>/",
                          description=cmd_run.__doc__)
     run.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO.toml",
-                     help="scenario files (examples/*.toml; schema in pcnopt/scenarios.py)")
+                     help="scenario files (examples/*.toml; schema in pcnopt/scenarios/__init__.py)")
     run.add_argument("--out", type=Path, required=True, help="batch folder")
     run.add_argument("--scheduler", metavar="ADDRESS|local",
                      help="solve on a Dask cluster: a scheduler address (tcp://host:8786), or "
@@ -447,7 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run a command, print errors without a traceback, return the exit code."""
-    from pcnopt._errors import PcnoptError
+    from pcnopt.errors import PcnoptError
 
     args = build_parser().parse_args(argv)
     try:

@@ -23,9 +23,9 @@ import pytest
 
 import cli
 from pcnopt import scenarios
-from pcnopt._errors import InputError
-from pcnopt._scenario_changes import apply_changes
-from pcnopt._scenario_file import read_scenario_file
+from pcnopt.errors import InputError
+from pcnopt.scenarios.changes import apply_changes
+from pcnopt.scenarios.schema import read_scenario_file
 from pcnopt.io.practices import practices_from_file
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -246,10 +246,10 @@ def test_a_running_scheduler_is_reached_by_its_address(region: Path, local_runs:
 
 def test_an_interrupted_batch_resumes_without_redoing_finished_places(
         region: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pcnopt import pipeline
+    from pcnopt.run import engine
 
     batch = scenarios.scenarios_from_files([region / "base.toml", region / "merge.toml"])
-    real = pipeline.solve_place_safely
+    real = engine.solve_place_safely
     calls: list[str] = []
 
     def flaky(graph, *, options):  # the third place is interrupted (Ctrl-C)
@@ -262,10 +262,10 @@ def test_an_interrupted_batch_resumes_without_redoing_finished_places(
         fn.__module__, fn.__qualname__ = real.__module__, real.__qualname__
         return fn
 
-    monkeypatch.setattr(pipeline, "solve_place_safely", as_real(flaky))
+    monkeypatch.setattr(engine, "solve_place_safely", as_real(flaky))
     with pytest.raises(KeyboardInterrupt):
         scenarios.run_scenarios(batch, out=tmp_path / "b", jobs=1)
-    monkeypatch.setattr(pipeline, "solve_place_safely", real)
+    monkeypatch.setattr(engine, "solve_place_safely", real)
     written = [p.name for p in (tmp_path / "b").iterdir() if not p.name.startswith(".")]
     assert all((tmp_path / "b" / name / "summary.json").exists() for name in written)
     finished = len(calls) - 1  # every place but the interrupted one (the other scenario goes on)
@@ -276,7 +276,7 @@ def test_an_interrupted_batch_resumes_without_redoing_finished_places(
         resumed.append(graph.place_id)
         return real(graph, options=options)
 
-    monkeypatch.setattr(pipeline, "solve_place_safely", as_real(counted))
+    monkeypatch.setattr(engine, "solve_place_safely", as_real(counted))
     report = scenarios.run_scenarios(batch, out=tmp_path / "b", jobs=1)
     # 4 distinct places in all: those finished before the interruption are not solved again
     assert len(resumed) == 4 - finished == report.places_solved
@@ -298,10 +298,10 @@ def _logged_slow_solves(log: Path, seconds: float) -> object:
 
     class LoggedSlowSolves(WorkerPlugin):  # local, so Dask sends it to the workers by value
         def setup(self, worker: object) -> None:
-            from pcnopt import pipeline
-            from pcnopt._scenario_engine import place_key
+            from pcnopt.run import engine
+            from pcnopt.run.engine import place_key
 
-            real = pipeline.solve_place_safely
+            real = engine.solve_place_safely
 
             def solve(graph, *, options):
                 key = place_key(real, graph, options)
@@ -314,7 +314,7 @@ def _logged_slow_solves(log: Path, seconds: float) -> object:
                 return solution
 
             # a task names its function by module and name, so the worker runs this one
-            pipeline.solve_place_safely = solve
+            engine.solve_place_safely = solve
 
     return LoggedSlowSolves()
 
@@ -447,7 +447,7 @@ def test_ctrl_c_stops_a_dask_batch(region: Path, tmp_path: Path, monkeypatch) ->
     def interrupted(*args, **kwargs):  # Ctrl-C while the batch waits for its scenarios
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(scenarios, "wait", interrupted)
+    monkeypatch.setattr(scenarios.batch, "wait", interrupted)
     with pytest.raises(KeyboardInterrupt):  # not an error from stopping the Dask places
         scenarios.run_scenarios(batch, out=tmp_path / "b", scheduler="local", jobs=2)
     assert not (tmp_path / "b" / "base").exists() and not (tmp_path / "b" / "merge").exists()

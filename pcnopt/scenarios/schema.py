@@ -1,5 +1,7 @@
 """Read and check scenario TOML files (the schema is documented in :mod:`pcnopt.scenarios`).
 
+:func:`scenario_from_file` turns a file into a :class:`Scenario`: the run's settings and its changes.
+
 Every problem of one file (unknown keys, wrong types, a change naming no practice, merging a
 practice with itself, a cycle of ``extend``) is collected and reported together, each naming
 the file and the key (``changes[2].practices``) and saying how to fix it.
@@ -7,32 +9,25 @@ the file and the key (``changes[2].practices``) and saying how to fix it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pcnopt._errors import InputError, Problem
+from pcnopt import __version__
+from pcnopt.errors import InputError, OptionError, Problem
+from pcnopt.settings import SECTIONS as SETTING_SECTIONS
+from pcnopt.settings import SETTINGS, RunConfig, SettingError, check_resources, key_name
 
+#: The settings a scenario file can set, by section: key → kind (from :data:`pcnopt.settings.SETTINGS`).
 SECTIONS: dict[str, dict[str, str]] = {
-    "inputs": {
-        "practices": "path", "places": "path", "place_column": "str", "place_field": "str",
-        "columns": "table_str", "population": "str", "snap_distance_m": "number",
-        "repair_geometries": "bool",
-    },
-    "band": {"min_size": "number", "max_size": "number"},
-    "solver": {
-        "objective": "objective", "lexicographic": "bool", "squared": "bool",
-        "n_pcns": "n_pcns", "min_pcns": "int", "max_pcns": "int", "time_limit": "number",
-        "name": "str", "mip_gap": "number",
-    },
-    "funding": {"year": "year", "rates": "path"},
-    "rules": {
-        "keep_together": "groups", "keep_apart": "groups", "fixed": "table_str",
-        "excluded": "codes", "approved_small_places": "strs",
-    },
+    section: {
+        s.key.split(".", 1)[1]: s.kind for s in SETTINGS.values() if s.key.startswith(f"{section}.")
+    }
+    for section in SETTING_SECTIONS
 }
 TOP_LEVEL = ("name", "description", "extends", "changes", *SECTIONS)
 
@@ -366,3 +361,145 @@ def _change(change: Any, key: str, file: str, bad: Any, base: Path) -> ChangeSpe
     if not ok:
         return None
     return ChangeSpec(kind=kind, params=tuple(sorted(params.items())), file=file, key=key)
+
+
+#: Settings of a scenario file → :class:`pcnopt.settings.RunConfig` fields.
+CONFIG_KEYS = {tuple(s.key.split(".", 1)): field for field, s in SETTINGS.items() if s.key}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One what-if run: the settings of an ``optimise`` run and the changes made before it.
+
+    Parameters
+    ----------
+    name
+        Folder name of the scenario's outputs (letters, digits, ``.``, ``_``, ``-``).
+    config
+        The run's settings (``jobs`` is ignored: the batch's engine solves the places).
+    changes
+        Changes to the practices table, in order.
+    file
+        The scenario file ("" when built in code).
+    description
+        Free text, copied to ``summary.json``.
+    chain
+        The file and the files it extends, nearest first.
+    """
+
+    name: str
+    config: RunConfig
+    changes: tuple[ChangeSpec, ...] = ()
+    file: str = ""
+    description: str = ""
+    chain: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not NAME.match(self.name):
+            raise OptionError(f"scenario name {self.name!r} cannot be a folder name; use letters, "
+                              "digits, '.', '_' and '-'.")
+
+    @property
+    def digest(self) -> str:
+        """A hash of everything that decides the scenario's outputs.
+
+        The settings, the changes, and the size and modification time of every input file
+        (so editing the practices file makes a finished scenario run again).
+        """
+        files = [self.config.practices, self.config.places, self.config.rates,
+                 *(v for c in self.changes for _, v in c.params if isinstance(v, Path))]
+        stamps = []
+        for path in files:
+            if path is not None and Path(path).exists():
+                stat = Path(path).stat()
+                stamps.append((str(path), stat.st_size, stat.st_mtime_ns))
+        text = repr((__version__, self.config, self.changes, stamps))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+    def describe(self) -> dict[str, Any]:
+        """The scenario as written to ``summary.json``."""
+        return {
+            "name": self.name, "file": self.file, "description": self.description,
+            "extends": list(self.chain[1:]), "digest": self.digest,
+            "changes": [{"key": c.key, "file": c.file, "type": c.kind,
+                         **{k: _jsonable(v) for k, v in c.params}} for c in self.changes],
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def scenario_from_file(path: str | Path) -> Scenario:
+    """Read a scenario file (and the files it extends) and check it.
+
+    Parameters
+    ----------
+    path
+        The TOML file (schema in the module docstring).
+
+    Raises
+    ------
+    InputError
+        Every problem of the file, each naming the file and the key.
+    """
+    spec = read_scenario_file(path)
+    fields: dict[str, Any] = {}
+    where: dict[str, str] = {}
+    for section, values in spec.settings.items():
+        for key, (value, file) in values.items():
+            fields[CONFIG_KEYS[(section, key)]] = value
+            where[f"{section}.{key}"] = file
+    fields.setdefault("jobs", 1)
+    if "place_field" in fields and "practices" not in fields:
+        raise InputError(Problem(where["inputs.place_field"], "key 'inputs.place_field' needs "
+                                 "inputs.practices (the embedded demo has its places file).",
+                                 "add practices = \"...\" to [inputs], or remove place_field."))
+    if "places" in fields and "practices" not in fields:
+        raise InputError(Problem(where["inputs.places"], "key 'inputs.places' needs "
+                                 "inputs.practices.", "name the practices file too."))
+    try:
+        config = RunConfig(**fields)
+        check_resources(config)
+    except SettingError as exc:
+        key = key_name(exc.settings[0]) if exc.settings else "solver"
+        raise InputError(Problem(where.get(key, spec.file), f"key '{key}': {exc.render(key_name)}",
+                                 "change the scenario's settings (see examples/README.md).")
+                         ) from None
+    except InputError as exc:  # the rates file
+        raise InputError(Problem(where.get("funding.rates", spec.file), f"key 'funding.rates': "
+                                 f"{exc}", "change the scenario's settings (see "
+                                 "examples/README.md).")) from None
+    return Scenario(name=spec.name, config=config, changes=spec.changes, file=spec.file,
+                    description=spec.description, chain=spec.chain)
+
+
+def scenarios_from_files(paths: Sequence[str | Path]) -> tuple[Scenario, ...]:
+    """Read several scenario files, reporting the problems of all of them together.
+
+    Raises
+    ------
+    InputError
+        Every problem of every file; also two scenarios with the same name.
+    """
+    scenarios: list[Scenario] = []
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            scenarios.append(scenario_from_file(path))
+        except InputError as exc:
+            problems += exc.problems
+    seen: dict[str, str] = {}
+    for s in scenarios:
+        if s.name in seen:
+            problems.append(Problem(s.file, f"key 'name': scenario {s.name!r} is also the name of "
+                                    f"{seen[s.name]}; both would write DIR/{s.name}/.",
+                                    "give each scenario its own name."))
+        seen.setdefault(s.name, s.file)
+    if problems:
+        raise InputError(problems)
+    return tuple(scenarios)

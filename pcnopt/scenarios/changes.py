@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from pcnopt._errors import InputError, Problem
-from pcnopt._scenario_file import ChangeSpec
+from pcnopt.errors import InputError, Problem
+from pcnopt.scenarios.schema import ChangeSpec
 from pcnopt.io.practices import BNG, COLUMNS_OUT, WGS84
 
 LOG_COLUMNS = ("change", "type", "practice_code", "field", "before", "after", "file")
