@@ -1,102 +1,70 @@
-"""The run's Markdown report (``report.md``)."""
+"""The run's Markdown report (``report.md``), rendered from ``templates/report.md.j2``.
+
+Every string that comes from the user's files (codes, names, place ids) goes through one filter,
+:func:`markdown_text`, so a name cannot break the tables or inject links or HTML.
+"""
 
 from __future__ import annotations
 
+import re
+from functools import cache
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+import jinja2
 import pandas as pd
 
 if TYPE_CHECKING:
     from pcnopt.run.optimise import RunResult
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
 
-def _cell(value: Any) -> str:
-    """Text safe inside a Markdown table cell (pipes escaped, line breaks removed)."""
-    return " ".join(str(value).split()).replace("|", "\\|")
+
+def markdown_text(value: Any) -> str:
+    """Text safe anywhere in Markdown, also in a table cell.
+
+    Line breaks and runs of white space become one space; Markdown's control characters
+    (``\\ ` * _ [ ] < > | #``) are escaped with a backslash, so no emphasis, link, HTML tag or
+    table cell can be made from a value.
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    loader = jinja2.FunctionLoader(
+        lambda name: resources.files("pcnopt.run").joinpath("templates", name).read_text("utf-8")
+    )
+    # Markdown, not HTML: strings are escaped by the explicit ``md`` filter, not autoescape
+    env = jinja2.Environment(
+        loader=loader, autoescape=False, keep_trailing_newline=True, undefined=jinja2.StrictUndefined
+    )
+    env.filters["md"] = markdown_text
+    env.filters["fmt"] = format
+    return env
 
 
 def report_markdown(result: RunResult) -> str:
     """A readable report of a run: headline figures, every place, every exception."""
     s = result.summary
     pcns, places = result.pcns, result.places_table
-    band = f"{s['settings']['min_size']:,.0f}–{s['settings']['max_size']:,.0f}"
-    lines = [
-        "# PCN configuration report",
-        "",
-        f"- Practices: {s['practices_in']:,} in, {s['practices_out']:,} in a PCN"
-        + (f", {len(s['practices_excluded'])} left out by rule" if s["practices_excluded"] else ""),
-        f"- Patients: {s['patients']:,} (band on the {s['settings']['population']} population)",
-        f"- PCNs: {s['pcns']:,} in {s['places']} place(s); {s['pcns_in_band']:,} within {band} "
-        f"({100 * (s['share_pcns_in_band'] or 0):.1f} % of PCNs, "
-        f"{100 * (s['share_patients_in_band'] or 0):.1f} % of patients)",
-        f"- Named exceptions: {s['named_exceptions']}",
-        f"- Method: {', '.join(s['method'])}",
-        *(
-            [
-                f"- ARRS {s['funding']['year']}: "
-                f"£{s['funding']['totals_gbp'].get('arrs_sum_gbp') or 0:,.0f}"
-                f" in all, by PCN in pcns.csv and funding.csv"
-                + (
-                    " (ESTIMATE: registered list used, no weighted population)"
-                    if s["funding"]["estimate"]
-                    else ""
-                )
-            ]
-            if "funding" in s
-            else []
-        ),
-        f"- Independent validator: {'all rules met' if s['valid'] else 'RULES BROKEN'}"
-        + ("" if s["valid"] else f" ({len(s['rules_broken'])}, see validation.csv)"),
-        "",
-        "## Places",
-        "",
-        "| place | name | status | practices | PCNs | in band | gap |",
-        "|---|---|---|---:|---:|---:|---:|",
-    ]
     in_band = pcns.groupby("place_id")["in_band"].sum()
-    for row in places.itertuples(index=False):
-        gap = "" if row.gap is None or pd.isna(row.gap) else f"{100 * row.gap:.2f} %"
-        lines.append(
-            f"| {_cell(row.place_id)} | {_cell(row.place_name)} | {row.status} | "
-            f"{row.n_practices} | "
-            f"{row.n_pcns} | {int(in_band.get(row.place_id, 0))} | {gap} |"
-        )
-    flagged = places[places["status"] != "optimal"]
-    if len(flagged):
-        lines += ["", "## What the places that are not simply optimal need", ""]
-        lines += [
-            f"- **{r.place_id} {r.place_name}** ({r.status}): {r.message}"
-            for r in flagged.itertuples(index=False)
-        ]
-    exceptions = pcns[pcns["exception"] != ""]
-    if len(exceptions):
-        lines += [
-            "",
-            "## Named exceptions",
-            "",
-            "| PCN | place | patients | practices | exception |",
-            "|---|---|---:|---:|---|",
-        ]
-        lines += [
-            f"| {_cell(r.pcn_id)} | {_cell(r.place_id)} | {r.list_size:,} | {r.n_practices} | "
-            f"{_cell(r.exception)} |"
-            for r in exceptions.itertuples(index=False)
-        ]
-    if s["snapped_practices"]:
-        lines += [
-            "",
-            "## Practices snapped to the nearest place",
-            "",
-            "Generalised boundaries left these practices just outside every place.",
-            "",
-            "| practice | name | place | metres |",
-            "|---|---|---|---:|",
-        ]
-        lines += [
-            f"| {_cell(r['practice_code'])} | {_cell(r['name'])} | {_cell(r['place_id'])} | "
-            f"{r['snap_m']:,.0f} |"
-            for r in s["snapped_practices"]
-        ]
-    if not s["valid"]:
-        lines += ["", "## Rules broken", ""] + [f"- {p}" for p in s["rules_broken"]]
-    return "\n".join(lines) + "\n"
+    rows = [
+        {
+            "place_id": row.place_id,
+            "place_name": row.place_name,
+            "status": row.status,
+            "n_practices": row.n_practices,
+            "n_pcns": row.n_pcns,
+            "in_band": int(in_band.get(row.place_id, 0)),
+            "gap": "" if row.gap is None or pd.isna(row.gap) else f"{100 * row.gap:.2f} %",
+        }
+        for row in places.itertuples(index=False)
+    ]
+    return _environment().get_template("report.md.j2").render(
+        s=s,
+        band=f"{s['settings']['min_size']:,.0f}–{s['settings']['max_size']:,.0f}",
+        places=rows,
+        flagged=list(places[places["status"] != "optimal"].itertuples(index=False)),
+        exceptions=list(pcns[pcns["exception"] != ""].itertuples(index=False)),
+    )

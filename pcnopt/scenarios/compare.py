@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import jinja2
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from pcnopt.errors import InputError, OptionError, Problem
 from pcnopt.io import outputs
@@ -197,31 +200,25 @@ def comparison_map(comparison: ScenarioComparison, *, tiles: bool = True) -> Any
 
 
 def comparison_html(comparison: ScenarioComparison) -> str:
-    """The comparison as one HTML page (the tables; the map is ``map.html`` beside it)."""
-    from html import escape
+    """The comparison as one HTML page (the tables; the map is ``map.html`` beside it).
 
-    def table(frame: pd.DataFrame) -> str:
-        return frame.to_html(index=False, na_rep="", border=0, classes="t", escape=True)
+    Rendered from ``templates/compare.html.j2`` with autoescape; the tables are pandas HTML with
+    every cell escaped.
+    """
+
+    def table(frame: pd.DataFrame) -> Markup:
+        return Markup(frame.to_html(index=False, na_rep="", border=0, classes="t", escape=True))
 
     moved = comparison.practices[
         comparison.practices[[c for c in comparison.practices if c.startswith("changed_")]]
         .fillna(True).any(axis=1)
     ]
-    return "\n".join([
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<title>Scenarios compared</title><style>body{font-family:sans-serif;margin:2em}"
-        "table.t{border-collapse:collapse;font-size:13px}table.t td,table.t th{border:1px solid "
-        "#ccc;padding:3px 6px;text-align:right}table.t th{background:#eef}</style></head><body>",
-        "<h1>Scenarios compared</h1>",
-        f"<p>Baseline: <b>{escape(comparison.names[0])}</b>. A practice changes PCN when its PCN "
-        "has other members than in the baseline (PCN numbers alone are not compared). "
-        "<a href='map.html'>Map: one layer per scenario</a>.</p>",
-        "<h2>Headline figures</h2>", table(comparison.table),
-        "<h2>Practices whose PCN changes, with their PCN's ARRS sum in each scenario</h2>",
-        table(moved),
-        "<h2>PCNs of each scenario</h2>", table(comparison.pcns),
-        "</body></html>",
-    ])
+    env = jinja2.Environment(autoescape=True, keep_trailing_newline=False)
+    source = resources.files("pcnopt.scenarios").joinpath("templates", "compare.html.j2")
+    return env.from_string(source.read_text("utf-8")).render(
+        baseline=comparison.names[0], headline=table(comparison.table), moved=table(moved),
+        pcns=table(comparison.pcns),
+    )
 
 
 def write_comparison(comparison: ScenarioComparison, out: str | Path, *,
