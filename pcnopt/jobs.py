@@ -21,6 +21,7 @@ def map_writers(result: RunResult, *, tiles: bool = True) -> dict[str, Callable[
     The map shows the proposed configuration, plus the current one as a second layer when the
     practices table has ``current_pcn``.
     """
+
     @cache  # both maps draw the same configurations: build them once
     def configurations() -> tuple[Any, list[Any]]:
         proposed = mapping.configuration_from_run(result, funding=result.funding)

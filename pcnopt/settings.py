@@ -71,9 +71,7 @@ SETTINGS: dict[str, Setting] = {
     "keep_apart": Setting("--keep-apart", "rules.keep_apart", "groups"),
     "fixed": Setting("--fix", "rules.fixed", "table_str"),
     "excluded": Setting("--exclude", "rules.excluded", "codes"),
-    "approved_small_places": Setting(
-        "--approve-small", "rules.approved_small_places", "strs"
-    ),
+    "approved_small_places": Setting("--approve-small", "rules.approved_small_places", "strs"),
     "jobs": Setting("--jobs"),
     "funding_year": Setting("--year", "funding.year", "year"),
     "rates": Setting("--rates", "funding.rates", "path"),

@@ -19,17 +19,31 @@ PACKAGE = Path(__file__).resolve().parents[1] / "pcnopt"
 #: ``_errors``, ``_processes`` and ``pipeline`` are re-export aliases kept while other branches
 #: merge; ``funding`` is priced by the run (it imports only io and errors), so it sits below run.
 LAYERS: dict[str, int] = {
-    "__init__": 0, "errors": 0, "_errors": 0, "_processes": 0,
+    "__init__": 0,
+    "errors": 0,
+    "_errors": 0,
+    "_processes": 0,
     "io": 1,
-    "geography": 2, "validation": 2, "metrics": 2, "_hubs": 2, "_baseline": 2,
-    "model": 3, "_model_solver": 3, "_model_partition": 3, "_model_heuristic": 3,
+    "geography": 2,
+    "validation": 2,
+    "metrics": 2,
+    "_hubs": 2,
+    "_baseline": 2,
+    "model": 3,
+    "_model_solver": 3,
+    "_model_partition": 3,
+    "_model_heuristic": 3,
     "_model_instances": 3,
-    "funding": 4, "rates": 4,
-    "settings": 5, "run": 5, "pipeline": 5,
+    "funding": 4,
+    "rates": 4,
+    "settings": 5,
+    "run": 5,
+    "pipeline": 5,
     "maps": 6,
     "jobs": 7,
     "scenarios": 8,
-    "cli": 9, "__main__": 9,
+    "cli": 9,
+    "__main__": 9,
 }
 
 
@@ -68,8 +82,10 @@ def imports_of(path: Path, modules: set[str]) -> set[str]:
 def graph() -> dict[str, set[str]]:
     """Module → the pcnopt modules it imports (only names that are modules)."""
     modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
-    return {name: {m for m in imports_of(path, set(modules)) if m in modules and m != name}
-            for name, path in modules.items()}
+    return {
+        name: {m for m in imports_of(path, set(modules)) if m in modules and m != name}
+        for name, path in modules.items()
+    }
 
 
 def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
@@ -86,7 +102,7 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
         stack.append(name)
         for target in targets(name):
             if state.get(target) == 1:
-                return [*stack[stack.index(target):], target]
+                return [*stack[stack.index(target) :], target]
             if target not in state and (cycle := visit(target)):
                 return cycle
         stack.pop()
@@ -136,9 +152,12 @@ def test_no_stage_imports_a_stage_above_it() -> None:
 def test_no_module_holds_two_things() -> None:
     """Around 900 lines a module is a sign it holds two things (the modules of this stage)."""
     mine = ["run", "scenarios", "settings", "cli", "errors", "jobs"]
-    long = [f"{p.relative_to(PACKAGE)}: {n}" for p in PACKAGE.rglob("*.py")
-            if p.relative_to(PACKAGE).parts[0].removesuffix(".py") in mine
-            and (n := len(p.read_text(encoding="utf-8").splitlines())) > 900]
+    long = [
+        f"{p.relative_to(PACKAGE)}: {n}"
+        for p in PACKAGE.rglob("*.py")
+        if p.relative_to(PACKAGE).parts[0].removesuffix(".py") in mine
+        and (n := len(p.read_text(encoding="utf-8").splitlines())) > 900
+    ]
     assert not long, long
 
 

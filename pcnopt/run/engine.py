@@ -1,6 +1,7 @@
 """The one engine that solves places, for ``optimise`` and for batches of scenarios alike.
 
-Places are solved in this process, a local process pool, or on a Dask cluster. Every engine is used through one ``submit(fn, graph, options=...)`` returning a
+Places are solved in this process, a local process pool, or on a Dask cluster. Every engine
+is used through one ``submit(fn, graph, options=...)`` returning a
 :class:`concurrent.futures.Future`. :class:`CachingExecutor` wraps it with the batch's place
 cache (``DIR/.cache/places/<sha256>.json``), so a batch that was interrupted resumes without
 solving a finished place again, and identical places of different scenarios are solved once.
@@ -27,9 +28,9 @@ import numpy as np
 
 from pcnopt import __version__
 from pcnopt._hubs import distance_matrix, hub_of
+from pcnopt._processes import local_pool
 from pcnopt.errors import OptionError, SolverError
 from pcnopt.model import PlaceGraph, PlaceSolution, SolveOptions, solve_place
-from pcnopt._processes import local_pool
 
 
 class InProcessExecutor:
@@ -160,17 +161,20 @@ def start_engine(*, scheduler: str | None, jobs: int) -> Iterator[Engine]:
     cluster = None
     if scheduler == "local":
         workers = jobs or 2
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
         client = Client(cluster)
         description = f"Dask LocalCluster, {workers} workers"
     else:
         try:
             client = Client(scheduler, timeout="20s")
         except OSError as exc:
-            raise OptionError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc}). "
-                              "Check the address (tcp://host:8786) and that it is running, or "
-                              "use --scheduler local.") from None
+            raise OptionError(
+                f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc}). "
+                "Check the address (tcp://host:8786) and that it is running, or "
+                "use --scheduler local."
+            ) from None
         workers = len(client.scheduler_info().get("workers", {}))
         description = f"Dask scheduler {scheduler}, {workers} workers"
     executor = DaskExecutor(client)
@@ -239,9 +243,14 @@ class CachingExecutor:
         Called with ``cached`` (bool) when a place is submitted and when it is solved.
     """
 
-    def __init__(self, inner: Any, cache: PlaceCache, *,
-                 on_submit: Callable[[], None] = lambda: None,
-                 on_done: Callable[[bool], None] = lambda cached: None) -> None:
+    def __init__(
+        self,
+        inner: Any,
+        cache: PlaceCache,
+        *,
+        on_submit: Callable[[], None] = lambda: None,
+        on_done: Callable[[bool], None] = lambda cached: None,
+    ) -> None:
         self.inner, self.cache = inner, cache
         self.on_submit, self.on_done = on_submit, on_done
         self._lock = threading.RLock()
@@ -249,8 +258,9 @@ class CachingExecutor:
         self.solved = 0
         self.reused = 0
 
-    def submit(self, fn: Callable[..., PlaceSolution], graph: PlaceGraph, *,
-               options: SolveOptions) -> Future:
+    def submit(
+        self, fn: Callable[..., PlaceSolution], graph: PlaceGraph, *, options: SolveOptions
+    ) -> Future:
         """Solve one place (or take it from the cache, or join the same place in flight)."""
         key = place_key(fn, graph, options)
         self.on_submit()

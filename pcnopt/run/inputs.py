@@ -53,7 +53,7 @@ def load_inputs(
     practices_path = config.practices or DEFAULT_PRACTICES
     if config.practices is None:
         places_path: Path | None = config.places or DEFAULT_PLACES
-        place_column = config.place_column or DEFAULT_PLACE_COLUMN
+        place_column: str | None = config.place_column or DEFAULT_PLACE_COLUMN
         if not practices_path.exists():
             raise InputError(
                 Problem(

@@ -19,7 +19,14 @@ import pandas as pd
 from pcnopt import geography
 from pcnopt.run import engine
 from pcnopt.run.inputs import GeographyCache, check_rules_across_places, load_inputs
-from pcnopt.run.tables import PlaceOutcome, options_for, place_graphs, place_outcome, summary, tables
+from pcnopt.run.tables import (
+    PlaceOutcome,
+    options_for,
+    place_graphs,
+    place_outcome,
+    summary,
+    tables,
+)
 from pcnopt.settings import POPULATIONS, RunConfig, check_resources
 from pcnopt.validation import ValidationReport, validate_configuration
 

@@ -37,7 +37,10 @@ def _environment() -> jinja2.Environment:
     )
     # Markdown, not HTML: strings are escaped by the explicit ``md`` filter, not autoescape
     env = jinja2.Environment(
-        loader=loader, autoescape=False, keep_trailing_newline=True, undefined=jinja2.StrictUndefined
+        loader=loader,
+        autoescape=False,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
     )
     env.filters["md"] = markdown_text
     env.filters["fmt"] = format
@@ -61,10 +64,14 @@ def report_markdown(result: RunResult) -> str:
         }
         for row in places.itertuples(index=False)
     ]
-    return _environment().get_template("report.md.j2").render(
-        s=s,
-        band=f"{s['settings']['min_size']:,.0f}–{s['settings']['max_size']:,.0f}",
-        places=rows,
-        flagged=list(places[places["status"] != "optimal"].itertuples(index=False)),
-        exceptions=list(pcns[pcns["exception"] != ""].itertuples(index=False)),
+    return (
+        _environment()
+        .get_template("report.md.j2")
+        .render(
+            s=s,
+            band=f"{s['settings']['min_size']:,.0f}–{s['settings']['max_size']:,.0f}",
+            places=rows,
+            flagged=list(places[places["status"] != "optimal"].itertuples(index=False)),
+            exceptions=list(pcns[pcns["exception"] != ""].itertuples(index=False)),
+        )
     )

@@ -1,4 +1,4 @@
-"""From solved places to the run's tables: place graphs in, assignments, PCNs, places, summary out."""
+"""From solved places to the run's tables (assignments, PCNs, places, the summary)."""
 
 from __future__ import annotations
 

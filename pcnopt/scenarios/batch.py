@@ -32,9 +32,7 @@ class PreparedScenario:
     log: pd.DataFrame
 
 
-def prepare_scenario(
-    scenario: Scenario, *, memo: dict[Any, Any] | None = None
-) -> PreparedScenario:
+def prepare_scenario(scenario: Scenario, *, memo: dict[Any, Any] | None = None) -> PreparedScenario:
     """Read the scenario's inputs and apply its changes (nothing is solved).
 
     Parameters
@@ -52,13 +50,23 @@ def prepare_scenario(
     """
     config = scenario.config
     memo = {} if memo is None else memo
-    key = (config.practices, config.places, config.place_column, config.place_field,
-           config.columns, config.population, config.snap_distance_m, config.repair_geometries)
+    key = (
+        config.practices,
+        config.places,
+        config.place_column,
+        config.place_field,
+        config.columns,
+        config.population,
+        config.snap_distance_m,
+        config.repair_geometries,
+    )
     if key not in memo:
         memo[key] = load_inputs(config)
     practices, places, _ = memo[key]
     table, log = apply_changes(
-        practices, scenario.changes, places=None if config.place_field else places,
+        practices,
+        scenario.changes,
+        places=None if config.place_field else places,
         practices_file=str(config.practices),
     )
     _check_rules(scenario, table)
@@ -78,17 +86,27 @@ def _check_rules(scenario: Scenario, table: pd.DataFrame) -> None:
     for key, codes in named.items():
         missing = sorted({c for c in codes if c not in known})
         if missing:
-            problems.append(Problem(scenario.file, f"key '{key}': {', '.join(missing)} "
-                                    "not in the practices table (after the scenario's changes).",
-                                    "check the codes; a merged or closed practice no longer "
-                                    "exists (use the code the merged practice keeps)."))
+            problems.append(
+                Problem(
+                    scenario.file,
+                    f"key '{key}': {', '.join(missing)} "
+                    "not in the practices table (after the scenario's changes).",
+                    "check the codes; a merged or closed practice no longer "
+                    "exists (use the code the merged practice keeps).",
+                )
+            )
     if problems:
         raise InputError(problems)
     try:
         check_rules_across_places(table, config)
     except OptionError as exc:
-        raise InputError(Problem(scenario.file, f"key 'rules': {exc}", "a PCN cannot cross a "
-                                 "place boundary; change the rules.")) from None
+        raise InputError(
+            Problem(
+                scenario.file,
+                f"key 'rules': {exc}",
+                "a PCN cannot cross a place boundary; change the rules.",
+            )
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -165,11 +183,15 @@ def run_scenarios(
     out = Path(out)
     names = [s.name for s in scenarios]
     if len(set(names)) < len(names):
-        raise OptionError("two scenarios share a name: " + ", ".join(
-            sorted({n for n in names if names.count(n) > 1})) + "; give each its own.")
+        raise OptionError(
+            "two scenarios share a name: "
+            + ", ".join(sorted({n for n in names if names.count(n) > 1}))
+            + "; give each its own."
+        )
     if out.exists() and not out.is_dir():
-        raise InputError(Problem(str(out), "exists and is not a folder.",
-                                 "choose a folder for --out."))
+        raise InputError(
+            Problem(str(out), "exists and is not a folder.", "choose a folder for --out.")
+        )
     runs: dict[str, ScenarioRun] = {}
     todo: list[Scenario] = []
     for s in scenarios:
@@ -192,10 +214,15 @@ def run_scenarios(
         raise InputError(problems)
     memo.clear()
     out.mkdir(parents=True, exist_ok=True)
-    places_bar = tqdm(total=0, desc="places solved", unit="place", disable=not progress,
-                      position=0)
-    scenario_bar = tqdm(total=len(scenarios), initial=len(scenarios) - len(todo),
-                        desc="scenarios done", unit="scenario", disable=not progress, position=1)
+    places_bar = tqdm(total=0, desc="places solved", unit="place", disable=not progress, position=0)
+    scenario_bar = tqdm(
+        total=len(scenarios),
+        initial=len(scenarios) - len(todo),
+        desc="scenarios done",
+        unit="scenario",
+        disable=not progress,
+        position=1,
+    )
     lock = threading.Lock()
 
     def on_submit() -> None:
@@ -210,22 +237,38 @@ def run_scenarios(
     try:
         with start_engine(scheduler=scheduler, jobs=jobs) as engine:
             executor = CachingExecutor(
-                engine.executor, PlaceCache(out / ".cache" / "places" if cache else None),
-                on_submit=on_submit, on_done=on_done)
+                engine.executor,
+                PlaceCache(out / ".cache" / "places" if cache else None),
+                on_submit=on_submit,
+                on_done=on_done,
+            )
             places_bar.set_postfix_str(engine.description)
-            runs.update(_run_prepared(prepared, out, executor, engine.workers, scenario_bar,
-                                      GeographyCache()))
+            runs.update(
+                _run_prepared(
+                    prepared, out, executor, engine.workers, scenario_bar, GeographyCache()
+                )
+            )
             description = engine.description
     finally:
         places_bar.close()
         scenario_bar.close()
-    return BatchReport(runs=tuple(runs[s.name] for s in scenarios), engine=description,
-                       places_solved=executor.solved, places_reused=executor.reused,
-                       seconds=time.perf_counter() - started)
+    return BatchReport(
+        runs=tuple(runs[s.name] for s in scenarios),
+        engine=description,
+        places_solved=executor.solved,
+        places_reused=executor.reused,
+        seconds=time.perf_counter() - started,
+    )
 
 
-def _run_prepared(prepared: list[PreparedScenario], out: Path, executor: CachingExecutor,
-                  workers: int, bar: Any, shared: GeographyCache) -> dict[str, ScenarioRun]:
+def _run_prepared(
+    prepared: list[PreparedScenario],
+    out: Path,
+    executor: CachingExecutor,
+    workers: int,
+    bar: Any,
+    shared: GeographyCache,
+) -> dict[str, ScenarioRun]:
     """Run prepared scenarios in threads of this process (their places go to the engine)."""
     runs: dict[str, ScenarioRun] = {}
     errors: list[tuple[Scenario, BaseException]] = []
@@ -235,8 +278,9 @@ def _run_prepared(prepared: list[PreparedScenario], out: Path, executor: Caching
     # more than workers, so the next one is prepared while places are being solved
     threads = 1 if workers == 1 else min(len(prepared), workers + 1)
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="scenario")
-    pending = {pool.submit(_run_one, p, out / p.scenario.name, executor, shared): p
-               for p in prepared}
+    pending = {
+        pool.submit(_run_one, p, out / p.scenario.name, executor, shared): p for p in prepared
+    }
     try:
         while pending:
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
@@ -278,14 +322,22 @@ def _run_prepared(prepared: list[PreparedScenario], out: Path, executor: Caching
     return runs
 
 
-def _run_one(prepared: PreparedScenario, folder: Path, executor: CachingExecutor,
-             shared: GeographyCache) -> ScenarioRun:
+def _run_one(
+    prepared: PreparedScenario, folder: Path, executor: CachingExecutor, shared: GeographyCache
+) -> ScenarioRun:
     started = time.perf_counter()
     scenario = prepared.scenario
-    result = run_optimise(scenario.config, practices_table=prepared.practices, executor=executor,
-                          geography_cache=shared)
-    summary = {**result.summary, "scenario": scenario.describe(),
-               "changes_logged": len(prepared.log)}
+    result = run_optimise(
+        scenario.config,
+        practices_table=prepared.practices,
+        executor=executor,
+        geography_cache=shared,
+    )
+    summary = {
+        **result.summary,
+        "scenario": scenario.describe(),
+        "changes_logged": len(prepared.log),
+    }
     result = replace(result, summary=summary)
     write_run_with_maps(
         result, folder, extra={"changes.csv": outputs.csv_writer(prepared.log)}, command="run"

@@ -1,6 +1,7 @@
 """Read and check scenario TOML files (the schema is documented in :mod:`pcnopt.scenarios`).
 
-:func:`scenario_from_file` turns a file into a :class:`Scenario`: the run's settings and its changes.
+:func:`scenario_from_file` turns a file into a :class:`Scenario`: the run's settings and its
+changes.
 
 Every problem of one file (unknown keys, wrong types, a change naming no practice, merging a
 practice with itself, a cycle of ``extend``) is collected and reported together, each naming
@@ -22,7 +23,7 @@ from pcnopt.errors import InputError, OptionError, Problem
 from pcnopt.settings import SECTIONS as SETTING_SECTIONS
 from pcnopt.settings import SETTINGS, RunConfig, SettingError, check_resources, key_name
 
-#: The settings a scenario file can set, by section: key → kind (from :data:`pcnopt.settings.SETTINGS`).
+#: The settings a scenario file can set, by section: key → kind (:data:`pcnopt.settings.SETTINGS`).
 SECTIONS: dict[str, dict[str, str]] = {
     section: {
         s.key.split(".", 1)[1]: s.kind for s in SETTINGS.values() if s.key.startswith(f"{section}.")
@@ -36,20 +37,38 @@ CHANGES: dict[str, dict[str, str]] = {
     "close": {"practice": "code", "to": "str", "k": "int"},
     "grow": {"percent": "number", "practices": "codes", "place": "str", "polygon": "polygon"},
     "add": {
-        "code": "code", "name": "str", "list_size": "int", "lat": "number", "lon": "number",
-        "easting": "number", "northing": "number", "weighted_population": "number",
-        "patients_65_plus": "number", "current_pcn": "str", "place_id": "str", "postcode": "str",
+        "code": "code",
+        "name": "str",
+        "list_size": "int",
+        "lat": "number",
+        "lon": "number",
+        "easting": "number",
+        "northing": "number",
+        "weighted_population": "number",
+        "patients_65_plus": "number",
+        "current_pcn": "str",
+        "place_id": "str",
+        "postcode": "str",
     },
     "set": {"practice": "code", "values": "table"},
 }
 REQUIRED = {
-    "merge": ("practices",), "close": ("practice",), "grow": ("percent",),
-    "add": ("code", "list_size"), "set": ("practice", "values"),
+    "merge": ("practices",),
+    "close": ("practice",),
+    "grow": ("percent",),
+    "add": ("code", "list_size"),
+    "set": ("practice", "values"),
 }
 SETTABLE = {
-    "name": "str", "list_size": "int", "weighted_population": "number",
-    "patients_65_plus": "number", "current_pcn": "str", "place_id": "str", "postcode": "str",
-    "lat": "number", "lon": "number",
+    "name": "str",
+    "list_size": "int",
+    "weighted_population": "number",
+    "patients_65_plus": "number",
+    "current_pcn": "str",
+    "place_id": "str",
+    "postcode": "str",
+    "lat": "number",
+    "lon": "number",
 }
 DISPERSAL = ("inverse_distance", "nearest")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -110,31 +129,54 @@ def read_scenario_file(path: str | Path) -> ScenarioFile:
     data = _load(path, ())
     name = data["name"] if data["name"] is not None else path.stem
     if not NAME.match(name):
-        raise InputError(Problem(str(path), f"key 'name': {name!r} cannot be a folder name.",
-                                 "use letters, digits, '.', '_' and '-' only (e.g. "
-                                 "'merge-z10009')."))
-    return ScenarioFile(name=name, file=str(path), description=data["description"] or "",
-                        chain=tuple(data["chain"]), settings=data["settings"],
-                        changes=tuple(data["changes"]))
+        raise InputError(
+            Problem(
+                str(path),
+                f"key 'name': {name!r} cannot be a folder name.",
+                "use letters, digits, '.', '_' and '-' only (e.g. 'merge-z10009').",
+            )
+        )
+    return ScenarioFile(
+        name=name,
+        file=str(path),
+        description=data["description"] or "",
+        chain=tuple(data["chain"]),
+        settings=data["settings"],
+        changes=tuple(data["changes"]),
+    )
 
 
-def _load(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+def _load(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:  # noqa: C901  (one pass, every problem)
     resolved = path.resolve()
     file = str(path)
     if resolved in seen:
         cycle = " -> ".join(str(p) for p in (*seen, resolved))
-        raise InputError(Problem(str(seen[-1]), f"key 'extends': the files extend each other in a "
-                                 f"cycle ({cycle}).", "make one of them extend nothing (the base "
-                                 "of the family)."))
+        raise InputError(
+            Problem(
+                str(seen[-1]),
+                f"key 'extends': the files extend each other in a cycle ({cycle}).",
+                "make one of them extend nothing (the base of the family).",
+            )
+        )
     if not path.exists():
         where = f"{seen[-1]}, key 'extends'" if seen else "scenario file"
-        raise InputError(Problem(file, f"does not exist ({where}).", "check the path; "
-                                 "'extends' is relative to the file that names it."))
+        raise InputError(
+            Problem(
+                file,
+                f"does not exist ({where}).",
+                "check the path; 'extends' is relative to the file that names it.",
+            )
+        )
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(Problem(file, f"is not valid TOML ({exc}).", "check quotes, "
-                                 "brackets and '=' signs (https://toml.io).")) from None
+        raise InputError(
+            Problem(
+                file,
+                f"is not valid TOML ({exc}).",
+                "check quotes, brackets and '=' signs (https://toml.io).",
+            )
+        ) from None
     problems: list[Problem] = []
     base = path.parent
 
@@ -174,22 +216,29 @@ def _load(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     if problems:
         raise InputError(problems)
     data: dict[str, Any] = {
-        "name": raw.get("name"), "description": raw.get("description"), "chain": [file],
-        "settings": settings, "changes": changes,
+        "name": raw.get("name"),
+        "description": raw.get("description"),
+        "chain": [file],
+        "settings": settings,
+        "changes": changes,
     }
     if "extends" in raw:
         parent = _load(base / raw["extends"], (*seen, resolved))
         merged = {s: {**parent["settings"].get(s, {}), **settings.get(s, {})} for s in SECTIONS}
-        data.update(settings=merged, changes=[*parent["changes"], *changes],
-                    chain=[file, *parent["chain"]],
-                    description=raw.get("description", parent["description"]))
+        data.update(
+            settings=merged,
+            changes=[*parent["changes"], *changes],
+            chain=[file, *parent["chain"]],
+            description=raw.get("description", parent["description"]),
+        )
     return data
 
 
 _BAD = object()
 
 
-def _check(value: Any, kind: str, key: str, bad: Any, base: Path) -> Any:
+# one branch per kind of value, each with its own message: clearer in one place than split
+def _check(value: Any, kind: str, key: str, bad: Any, base: Path) -> Any:  # noqa: C901, PLR0911, PLR0912
     """Return the value converted for its kind, or ``_BAD`` after recording the problem."""
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if kind == "path":
@@ -231,53 +280,75 @@ def _check(value: Any, kind: str, key: str, bad: Any, base: Path) -> Any:
             for g in value
         ):
             return tuple(tuple(c.strip().upper() for c in g) for g in value)
-        bad(key, "must be a list of lists of two or more practice codes.",
-            'e.g. [["Z10009", "Z10459"]].')
+        bad(
+            key,
+            "must be a list of lists of two or more practice codes.",
+            'e.g. [["Z10009", "Z10459"]].',
+        )
     elif kind == "objective":
         if isinstance(value, str) and value.strip():
             return value.strip()
         if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
             return tuple((v.strip(), 1.0) for v in value)
-        if isinstance(value, dict) and value and all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in value.values()
+        if (
+            isinstance(value, dict)
+            and value
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value.values())
         ):
             return tuple((k, float(v)) for k, v in value.items())
-        bad(key, "must be a name, a list of names, or a table of weights.",
-            'e.g. "compact", ["compact", "boundary"] or { compact = 1, boundary = 50 }.')
+        bad(
+            key,
+            "must be a name, a list of names, or a table of weights.",
+            'e.g. "compact", ["compact", "boundary"] or { compact = 1, boundary = 50 }.',
+        )
     elif kind == "n_pcns":
         if value == "fewest" or (isinstance(value, int) and not isinstance(value, bool)):
             return value
-        bad(key, f"must be a whole number or \"fewest\", not {value!r}.", "e.g. n_pcns = 4.")
+        bad(key, f'must be a whole number or "fewest", not {value!r}.', "e.g. n_pcns = 4.")
     elif kind == "year":
         if value is False or (isinstance(value, str) and value.lower() == "none"):
             return None
         if isinstance(value, str) and value.strip():
             return value.strip()
-        bad(key, f"must be a contract year such as \"2025/26\", or false; not {value!r}.",
-            'write year = "2025/26" (quoted), or year = false for no funding tables.')
+        bad(
+            key,
+            f'must be a contract year such as "2025/26", or false; not {value!r}.',
+            'write year = "2025/26" (quoted), or year = false for no funding tables.',
+        )
     elif kind == "polygon":
         if isinstance(value, str) and value.strip():
             return (base / value).resolve()
-        if (isinstance(value, list) and len(value) >= 3 and all(
-                isinstance(p, list) and len(p) == 2
+        if (
+            isinstance(value, list)
+            and len(value) >= 3
+            and all(
+                isinstance(p, list)
+                and len(p) == 2
                 and all(isinstance(c, int | float) and not isinstance(c, bool) for c in p)
-                for p in value)):
+                for p in value
+            )
+        ):
             return tuple((float(lon), float(lat)) for lon, lat in value)
-        bad(key, "must be a polygon file path, or a list of three or more [lon, lat] points.",
-            "e.g. polygon = [[-0.2, 53.1], [-0.1, 53.1], [-0.1, 53.2]].")
+        bad(
+            key,
+            "must be a polygon file path, or a list of three or more [lon, lat] points.",
+            "e.g. polygon = [[-0.2, 53.1], [-0.1, 53.1], [-0.1, 53.2]].",
+        )
     else:  # pragma: no cover - schema typo
         raise AssertionError(kind)
     return _BAD
 
 
-def _change(change: Any, key: str, file: str, bad: Any, base: Path) -> ChangeSpec | None:
+# the rules of each change kind, in the order the schema documents them
+def _change(  # noqa: C901, PLR0912
+    change: Any, key: str, file: str, bad: Any, base: Path
+) -> ChangeSpec | None:
     if not isinstance(change, dict):
         bad(key, "must be a table.", "write each change as [[changes]] followed by its keys.")
         return None
     kind = change.get("type")
     if kind not in CHANGES:
-        bad(f"{key}.type", f"{kind!r} is not a change type.",
-            f"use one of {', '.join(CHANGES)}.")
+        bad(f"{key}.type", f"{kind!r} is not a change type.", f"use one of {', '.join(CHANGES)}.")
         return None
     allowed = CHANGES[kind]
     params: dict[str, Any] = {}
@@ -286,8 +357,11 @@ def _change(change: Any, key: str, file: str, bad: Any, base: Path) -> ChangeSpe
         if name == "type":
             continue
         if name not in allowed:
-            bad(f"{key}.{name}", f"unknown key for a '{kind}' change.",
-                f"a '{kind}' change takes {', '.join(allowed)}.")
+            bad(
+                f"{key}.{name}",
+                f"unknown key for a '{kind}' change.",
+                f"a '{kind}' change takes {', '.join(allowed)}.",
+            )
             ok = False
             continue
         checked = _check(value, allowed[name], f"{key}.{name}", bad, base)
@@ -297,30 +371,43 @@ def _change(change: Any, key: str, file: str, bad: Any, base: Path) -> ChangeSpe
             params[name] = checked
     for name in REQUIRED[kind]:
         if name not in change:
-            bad(f"{key}.{name}", f"a '{kind}' change needs this key.",
-                f"add {name} = ... to {key}.")
+            bad(
+                f"{key}.{name}", f"a '{kind}' change needs this key.", f"add {name} = ... to {key}."
+            )
             ok = False
     if not ok:
         return None
     if kind == "merge":
         codes = params["practices"]
         if len(codes) < 2:
-            bad(f"{key}.practices", "a merge needs two or more practices.",
-                "list the practices that merge, e.g. [\"Z10009\", \"Z10459\"].")
+            bad(
+                f"{key}.practices",
+                "a merge needs two or more practices.",
+                'list the practices that merge, e.g. ["Z10009", "Z10459"].',
+            )
             ok = False
         elif len(set(codes)) < len(codes):
             twice = sorted({c for c in codes if codes.count(c) > 1})
-            bad(f"{key}.practices", f"merges practice {', '.join(twice)} with itself.",
-                "list each merging practice once.")
+            bad(
+                f"{key}.practices",
+                f"merges practice {', '.join(twice)} with itself.",
+                "list each merging practice once.",
+            )
             ok = False
         if "into" in params and params["into"] not in codes:
-            bad(f"{key}.into", f"{params['into']} is not one of the merging practices.",
-                "name the practice whose site and code the merged practice keeps.")
+            bad(
+                f"{key}.into",
+                f"{params['into']} is not one of the merging practices.",
+                "name the practice whose site and code the merged practice keeps.",
+            )
             ok = False
     elif kind == "close":
         if params.get("to", "inverse_distance") not in DISPERSAL:
-            bad(f"{key}.to", f"{params['to']!r} is not a dispersal rule.",
-                f"use one of {', '.join(DISPERSAL)}.")
+            bad(
+                f"{key}.to",
+                f"{params['to']!r} is not a dispersal rule.",
+                f"use one of {', '.join(DISPERSAL)}.",
+            )
             ok = False
         if params.get("k", 3) < 1:
             bad(f"{key}.k", "must be 1 or more.", "give the number of receiving practices.")
@@ -328,8 +415,11 @@ def _change(change: Any, key: str, file: str, bad: Any, base: Path) -> ChangeSpe
     elif kind == "grow":
         chosen = [s for s in ("practices", "place", "polygon") if s in params]
         if len(chosen) != 1:
-            bad(key, "a 'grow' change needs exactly one of practices, place or polygon.",
-                "say whose lists grow: practices = [...], place = \"P01\" or polygon = ....")
+            bad(
+                key,
+                "a 'grow' change needs exactly one of practices, place or polygon.",
+                'say whose lists grow: practices = [...], place = "P01" or polygon = ....',
+            )
             ok = False
         if params["percent"] <= -100:
             bad(f"{key}.percent", "must be above -100.", "a list cannot shrink below zero.")
@@ -338,8 +428,11 @@ def _change(change: Any, key: str, file: str, bad: Any, base: Path) -> ChangeSpe
         has_ll = "lat" in params and "lon" in params
         has_en = "easting" in params and "northing" in params
         if has_ll == has_en:
-            bad(key, "an 'add' change needs the site as lat and lon, or easting and northing.",
-                "e.g. lat = 53.16, lon = -0.17.")
+            bad(
+                key,
+                "an 'add' change needs the site as lat and lon, or easting and northing.",
+                "e.g. lat = 53.16, lon = -0.17.",
+            )
             ok = False
         if params["list_size"] < 0:
             bad(f"{key}.list_size", "must be 0 or more.", "give the new site's registered list.")
@@ -348,8 +441,11 @@ def _change(change: Any, key: str, file: str, bad: Any, base: Path) -> ChangeSpe
         values = []
         for name, value in params["values"].items():
             if name not in SETTABLE:
-                bad(f"{key}.values.{name}", "is not a practice attribute that can be set.",
-                    f"set one of {', '.join(SETTABLE)}.")
+                bad(
+                    f"{key}.values.{name}",
+                    "is not a practice attribute that can be set.",
+                    f"set one of {', '.join(SETTABLE)}.",
+                )
                 ok = False
                 continue
             checked = _check(value, SETTABLE[name], f"{key}.values.{name}", bad, base)
@@ -396,8 +492,10 @@ class Scenario:
 
     def __post_init__(self) -> None:
         if not NAME.match(self.name):
-            raise OptionError(f"scenario name {self.name!r} cannot be a folder name; use letters, "
-                              "digits, '.', '_' and '-'.")
+            raise OptionError(
+                f"scenario name {self.name!r} cannot be a folder name; use letters, "
+                "digits, '.', '_' and '-'."
+            )
 
     @property
     def digest(self) -> str:
@@ -406,8 +504,12 @@ class Scenario:
         The settings, the changes, and the size and modification time of every input file
         (so editing the practices file makes a finished scenario run again).
         """
-        files = [self.config.practices, self.config.places, self.config.rates,
-                 *(v for c in self.changes for _, v in c.params if isinstance(v, Path))]
+        files = [
+            self.config.practices,
+            self.config.places,
+            self.config.rates,
+            *(v for c in self.changes for _, v in c.params if isinstance(v, Path)),
+        ]
         stamps = []
         for path in files:
             if path is not None and Path(path).exists():
@@ -419,10 +521,20 @@ class Scenario:
     def describe(self) -> dict[str, Any]:
         """The scenario as written to ``summary.json``."""
         return {
-            "name": self.name, "file": self.file, "description": self.description,
-            "extends": list(self.chain[1:]), "digest": self.digest,
-            "changes": [{"key": c.key, "file": c.file, "type": c.kind,
-                         **{k: _jsonable(v) for k, v in c.params}} for c in self.changes],
+            "name": self.name,
+            "file": self.file,
+            "description": self.description,
+            "extends": list(self.chain[1:]),
+            "digest": self.digest,
+            "changes": [
+                {
+                    "key": c.key,
+                    "file": c.file,
+                    "type": c.kind,
+                    **{k: _jsonable(v) for k, v in c.params},
+                }
+                for c in self.changes
+            ],
         }
 
 
@@ -456,26 +568,50 @@ def scenario_from_file(path: str | Path) -> Scenario:
             where[f"{section}.{key}"] = file
     fields.setdefault("jobs", 1)
     if "place_field" in fields and "practices" not in fields:
-        raise InputError(Problem(where["inputs.place_field"], "key 'inputs.place_field' needs "
-                                 "inputs.practices (the embedded demo has its places file).",
-                                 "add practices = \"...\" to [inputs], or remove place_field."))
+        raise InputError(
+            Problem(
+                where["inputs.place_field"],
+                "key 'inputs.place_field' needs "
+                "inputs.practices (the embedded demo has its places file).",
+                'add practices = "..." to [inputs], or remove place_field.',
+            )
+        )
     if "places" in fields and "practices" not in fields:
-        raise InputError(Problem(where["inputs.places"], "key 'inputs.places' needs "
-                                 "inputs.practices.", "name the practices file too."))
+        raise InputError(
+            Problem(
+                where["inputs.places"],
+                "key 'inputs.places' needs inputs.practices.",
+                "name the practices file too.",
+            )
+        )
     try:
         config = RunConfig(**fields)
         check_resources(config)
     except SettingError as exc:
         key = key_name(exc.settings[0]) if exc.settings else "solver"
-        raise InputError(Problem(where.get(key, spec.file), f"key '{key}': {exc.render(key_name)}",
-                                 "change the scenario's settings (see examples/README.md).")
-                         ) from None
+        raise InputError(
+            Problem(
+                where.get(key, spec.file),
+                f"key '{key}': {exc.render(key_name)}",
+                "change the scenario's settings (see examples/README.md).",
+            )
+        ) from None
     except InputError as exc:  # the rates file
-        raise InputError(Problem(where.get("funding.rates", spec.file), f"key 'funding.rates': "
-                                 f"{exc}", "change the scenario's settings (see "
-                                 "examples/README.md).")) from None
-    return Scenario(name=spec.name, config=config, changes=spec.changes, file=spec.file,
-                    description=spec.description, chain=spec.chain)
+        raise InputError(
+            Problem(
+                where.get("funding.rates", spec.file),
+                f"key 'funding.rates': {exc}",
+                "change the scenario's settings (see examples/README.md).",
+            )
+        ) from None
+    return Scenario(
+        name=spec.name,
+        config=config,
+        changes=spec.changes,
+        file=spec.file,
+        description=spec.description,
+        chain=spec.chain,
+    )
 
 
 def scenarios_from_files(paths: Sequence[str | Path]) -> tuple[Scenario, ...]:
@@ -496,9 +632,14 @@ def scenarios_from_files(paths: Sequence[str | Path]) -> tuple[Scenario, ...]:
     seen: dict[str, str] = {}
     for s in scenarios:
         if s.name in seen:
-            problems.append(Problem(s.file, f"key 'name': scenario {s.name!r} is also the name of "
-                                    f"{seen[s.name]}; both would write DIR/{s.name}/.",
-                                    "give each scenario its own name."))
+            problems.append(
+                Problem(
+                    s.file,
+                    f"key 'name': scenario {s.name!r} is also the name of "
+                    f"{seen[s.name]}; both would write DIR/{s.name}/.",
+                    "give each scenario its own name.",
+                )
+            )
         seen.setdefault(s.name, s.file)
     if problems:
         raise InputError(problems)
