@@ -643,5 +643,5 @@ def test_a_folder_that_is_not_a_run_is_not_overwritten(
     (tmp_path / "out" / "base").mkdir(parents=True)
     (tmp_path / "out" / "base" / "notes.txt").write_text("mine")
     assert cli.main(["run", str(region / "base.toml"), "--out", str(tmp_path / "out")]) == 2
-    assert "not a pcnopt run" in capsys.readouterr().err
+    assert "holds files that pcnopt did not write" in capsys.readouterr().err
     shutil.rmtree(tmp_path / "out")
