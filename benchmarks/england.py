@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._table import markdown  # noqa: E402
 from pcnopt.metrics import configuration_metrics, mean_distance_by_place  # noqa: E402
-from pcnopt.pipeline import RunConfig, run_optimise  # noqa: E402
+from pcnopt.run import RunConfig, run_optimise  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 PLACES = {

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._table import markdown  # noqa: E402
 from pcnopt import geography, maps  # noqa: E402
-from pcnopt.pipeline import RunConfig, load_inputs  # noqa: E402
+from pcnopt.run import RunConfig, load_inputs  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 PLACES = SHARED / "boundaries/SubICB_April_2023_EN_BSC_wgs84.geojson"

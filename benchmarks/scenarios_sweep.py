@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._table import markdown  # noqa: E402
-from pcnopt.pipeline import RunConfig  # noqa: E402
+from pcnopt.run import RunConfig  # noqa: E402
 from pcnopt.scenarios import Scenario, run_scenarios  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"

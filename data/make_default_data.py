@@ -37,6 +37,7 @@ from shapely.ops import polygonize, unary_union
 
 SEED = 20190701  # the day Primary Care Networks started (1 July 2019)
 HERE = Path(__file__).resolve().parent
+DEMO = HERE.parent / "pcnopt" / "data" / "demo"
 
 # BNG easting and northing of the region's centre: inland Lincolnshire, 30 km from the coast
 ORIGIN = (521_500.0, 371_500.0)
@@ -529,7 +530,9 @@ def _geometry_to_wgs84(geom: Polygon | MultiPolygon) -> Polygon | MultiPolygon:
     return shapely.transform(geom, _to_wgs84)
 
 
-def _check(places_wgs: dict[str, Polygon | MultiPolygon], table: pd.DataFrame) -> None:
+def _check(  # noqa: C901  (the checklist of the generated data, in order)
+    places_wgs: dict[str, Polygon | MultiPolygon], table: pd.DataFrame
+) -> None:
     """Stop if the output breaks any promise the README makes."""
     problems = []
     for pid, g in places_wgs.items():
@@ -798,10 +801,13 @@ def main() -> None:
             "current_pcn",
         ]
     ]
-    (HERE / "practices.csv").write_text(
-        out.to_csv(index=False, lineterminator="\n"), encoding="utf-8"
-    )
-    (HERE / "places.geojson").write_text(_geojson(places_wgs), encoding="utf-8")
+    # the embedded demo is package data (pcnopt/data/demo, so an installed wheel runs it); the
+    # copies here keep the README's commands (--practices data/practices.csv) working as written
+    for folder in (DEMO, HERE):
+        (folder / "practices.csv").write_text(
+            out.to_csv(index=False, lineterminator="\n"), encoding="utf-8"
+        )
+        (folder / "places.geojson").write_text(_geojson(places_wgs), encoding="utf-8")
     (HERE / "README.md").write_text(_readme(frame), encoding="utf-8")
 
 

@@ -6,7 +6,7 @@ Pipeline stages, one module each: :mod:`pcnopt.io` (read and write),
 rule checker), and the run orchestration in :mod:`pcnopt.pipeline`.
 """
 
-from pcnopt._errors import InfeasiblePlaceError, InputError, OptionError, PcnoptError, SolverError
+from pcnopt.errors import InputError, OptionError, PcnoptError, Problem, SolverError
 
-__all__ = ["InfeasiblePlaceError", "InputError", "OptionError", "PcnoptError", "SolverError"]
+__all__ = ["InputError", "OptionError", "PcnoptError", "Problem", "SolverError"]
 __version__ = "0.1.0"

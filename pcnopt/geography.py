@@ -25,7 +25,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import MultiPoint, Point
 
-from pcnopt._errors import InputError, Problem
+from pcnopt.errors import InputError, Problem
 from pcnopt.io.practices import BNG
 
 #: Shared borders shorter than this (metres) are treated as touching at a point.

@@ -76,7 +76,7 @@ class ValidationReport:
         return "\n".join(lines)
 
 
-def validate_configuration(
+def validate_configuration(  # noqa: PLR0913  (keyword-only: the rules to check, each named)
     *,
     practices: pd.DataFrame,
     assignments: pd.DataFrame,

@@ -42,8 +42,9 @@ import yaml
 from hypothesis import HealthCheck, Phase, event, example, given, settings
 from shapely.geometry import box
 
-from pcnopt._errors import OptionError
-from pcnopt.pipeline import RunConfig, run_optimise, write_run
+from pcnopt.errors import OptionError
+from pcnopt.jobs import write_run_with_maps as write_run
+from pcnopt.run import RunConfig, run_optimise
 from pcnopt.validation import validate_configuration
 from tests.conftest import PROJECT
 

@@ -37,7 +37,7 @@ from shapely.geometry import MultiPoint, box
 import cli
 from pcnopt import maps
 from pcnopt._errors import InputError, OptionError
-from pcnopt.pipeline import RunConfig, run_optimise
+from pcnopt.run import RunConfig, run_optimise
 from tests.conftest import PROJECT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -465,7 +465,7 @@ def test_current_pcn_figures_are_right_when_practices_have_no_pcn(tmp_path):
     The demo's current configuration with three practices blanked (opted out, closed, a
     special service) at the start, middle and end of the table.
     """
-    from pcnopt.pipeline import run_validate
+    from pcnopt.run import run_validate
     from tests.conftest import PROJECT
 
     table = pd.read_csv(PROJECT / "data/practices.csv", dtype={"current_pcn": "string"})

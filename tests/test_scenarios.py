@@ -23,10 +23,10 @@ import pytest
 
 import cli
 from pcnopt import scenarios
-from pcnopt._errors import InputError
-from pcnopt._scenario_changes import apply_changes
-from pcnopt._scenario_file import read_scenario_file
+from pcnopt.errors import InputError
 from pcnopt.io.practices import practices_from_file
+from pcnopt.scenarios.changes import apply_changes
+from pcnopt.scenarios.schema import read_scenario_file
 
 PROJECT = Path(__file__).resolve().parents[1]
 EXAMPLES = PROJECT / "examples"
@@ -57,9 +57,11 @@ def region(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("region")
     demo = pd.read_csv(PROJECT / "data" / "practices.csv", dtype=str)
     places = gpd.read_file(PROJECT / "data" / "places.geojson")
-    points = gpd.GeoDataFrame(demo, geometry=gpd.points_from_xy(demo["lon"].astype(float),
-                                                                 demo["lat"].astype(float)),
-                              crs=4326)
+    points = gpd.GeoDataFrame(
+        demo,
+        geometry=gpd.points_from_xy(demo["lon"].astype(float), demo["lat"].astype(float)),
+        crs=4326,
+    )
     inside = gpd.sjoin(points, places[places["place_id"] == "P03"], predicate="within")
     small = demo[demo["practice_code"].isin(inside["practice_code"])].copy()
     west = small["lon"].astype(float) <= small["lon"].astype(float).median()
@@ -69,7 +71,9 @@ def region(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "merge.toml").write_text(
         'extends = "base.toml"\nname = "merge"\n[band]\nmax_size = 32000\n'
         '[[changes]]\ntype = "merge"\npractices = ["{}", "{}"]\n'.format(
-            *small[~west]["practice_code"].iloc[:2]))
+            *small[~west]["practice_code"].iloc[:2]
+        )
+    )
     return folder
 
 
@@ -109,8 +113,10 @@ def test_an_extend_cycle_names_the_file_and_key(tmp_path: Path) -> None:
 
 def test_every_problem_of_a_file_is_reported_together(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
-    path.write_text('colour = "red"\n[band]\nmin_size = "30k"\n[[changes]]\ntype = "merge"\n'
-                    'practices = ["A1", "A1"]\n[[changes]]\ntype = "teleport"\n')
+    path.write_text(
+        'colour = "red"\n[band]\nmin_size = "30k"\n[[changes]]\ntype = "merge"\n'
+        'practices = ["A1", "A1"]\n[[changes]]\ntype = "teleport"\n'
+    )
     with pytest.raises(InputError) as info:
         scenarios.scenario_from_file(path)
     text = str(info.value)
@@ -137,8 +143,9 @@ def _spec(tmp_path: Path, text: str) -> tuple:
 
 def test_merge_keeps_one_site_with_the_summed_lists(table, tmp_path) -> None:
     a, b = table["practice_code"].iloc[:2]
-    changes = _spec(tmp_path, f'[[changes]]\ntype = "merge"\npractices = ["{a}", "{b}"]\n'
-                              f'into = "{b}"\n')
+    changes = _spec(
+        tmp_path, f'[[changes]]\ntype = "merge"\npractices = ["{a}", "{b}"]\ninto = "{b}"\n'
+    )
     out, log = apply_changes(table, changes, places=None, practices_file="small.csv")
     assert a not in set(out["practice_code"]) and len(out) == len(table) - 1
     row = out.set_index("practice_code").loc[b]
@@ -159,8 +166,12 @@ def test_close_disperses_every_patient_within_the_place(table, tmp_path, rule, r
     assert after["list_size"].sum() == info["list_size"].sum()
     grew = after.index[after["list_size"] != info["list_size"].reindex(after.index)]
     assert len(grew) == receivers and set(after.loc[grew, "place_id"]) == {"W"}
-    nearest = info[(info["place_id"] == "W") & (info.index != code)].geometry.distance(
-        info.geometry[code]).sort_values(kind="stable").index[:receivers]
+    nearest = (
+        info[(info["place_id"] == "W") & (info.index != code)]
+        .geometry.distance(info.geometry[code])
+        .sort_values(kind="stable")
+        .index[:receivers]
+    )
     assert set(grew) == set(nearest)
     shares = (after.loc[grew, "list_size"] - info.loc[grew, "list_size"]).astype(float)
     distance = info.geometry[grew].distance(info.geometry[code]).clip(lower=1.0)
@@ -172,14 +183,22 @@ def test_grow_in_a_polygon_and_add_and_set(table, tmp_path) -> None:
     info = table.set_index("practice_code")
     site = info.iloc[0]
     lat, lon = float(site.lat), float(site.lon)
-    ring = [[lon - 0.01, lat - 0.01], [lon + 0.01, lat - 0.01], [lon + 0.01, lat + 0.01],
-            [lon - 0.01, lat + 0.01]]
+    ring = [
+        [lon - 0.01, lat - 0.01],
+        [lon + 0.01, lat - 0.01],
+        [lon + 0.01, lat + 0.01],
+        [lon - 0.01, lat + 0.01],
+    ]
     other = info.index[5]
-    changes = _spec(tmp_path, (
-        f'[[changes]]\ntype = "grow"\npercent = 10\npolygon = {ring}\n'
-        f'[[changes]]\ntype = "add"\ncode = "NEW001"\nlat = {lat}\nlon = {lon + 0.002}\n'
-        'list_size = 12000\nplace_id = "W"\n'
-        f'[[changes]]\ntype = "set"\npractice = "{other}"\nvalues = {{ list_size = 4321 }}\n'))
+    changes = _spec(
+        tmp_path,
+        (
+            f'[[changes]]\ntype = "grow"\npercent = 10\npolygon = {ring}\n'
+            f'[[changes]]\ntype = "add"\ncode = "NEW001"\nlat = {lat}\nlon = {lon + 0.002}\n'
+            'list_size = 12000\nplace_id = "W"\n'
+            f'[[changes]]\ntype = "set"\npractice = "{other}"\nvalues = {{ list_size = 4321 }}\n'
+        ),
+    )
     out, _ = apply_changes(table, changes, places=None, practices_file="small.csv")
     after = out.set_index("practice_code")
     assert after.at[info.index[0], "list_size"] == round(site.list_size * 1.1)
@@ -192,9 +211,14 @@ def test_grow_in_a_polygon_and_add_and_set(table, tmp_path) -> None:
 
 def _files(folder: Path) -> dict[str, bytes]:
     """Every output file's bytes, except ``run_log.json`` (the measured seconds, by design the
-    only output that varies from run to run)."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and ".cache" not in p.parts and p.name != "run_log.json"}
+    only output that varies from run to run) and the manifest, which hashes it."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+        and ".cache" not in p.parts
+        and p.name not in {"run_log.json", "pcnopt-manifest.json"}
+    }
 
 
 @pytest.fixture(scope="module")
@@ -209,8 +233,15 @@ def local_runs(region: Path, tmp_path_factory) -> Path:
 
 def test_a_scenario_folder_has_the_optimise_outputs_and_the_changes(local_runs: Path) -> None:
     folder = local_runs / "merge"
-    for name in ("assignments.csv", "pcns.csv", "pcns.geojson", "funding.csv", "changes.csv",
-                 "report.md", "summary.json"):
+    for name in (
+        "assignments.csv",
+        "pcns.csv",
+        "pcns.geojson",
+        "funding.csv",
+        "changes.csv",
+        "report.md",
+        "summary.json",
+    ):
         assert (folder / name).exists(), name
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["scenario"]["name"] == "merge"
@@ -221,8 +252,9 @@ def test_a_scenario_folder_has_the_optimise_outputs_and_the_changes(local_runs: 
 def test_engines_give_identical_files(region: Path, local_runs: Path, tmp_path: Path) -> None:
     batch = scenarios.scenarios_from_files([region / "base.toml", region / "merge.toml"])
     one = scenarios.run_scenarios(batch, out=tmp_path / "one", jobs=1, cache=False)
-    dask = scenarios.run_scenarios(batch, out=tmp_path / "dask", scheduler="local", jobs=2,
-                                   cache=False)
+    dask = scenarios.run_scenarios(
+        batch, out=tmp_path / "dask", scheduler="local", jobs=2, cache=False
+    )
     assert "LocalCluster, 2 workers" in dask.engine and one.engine == "this process"
     expected = _files(local_runs)
     assert len(expected) >= 26 and "merge/map.html" in expected
@@ -230,26 +262,30 @@ def test_engines_give_identical_files(region: Path, local_runs: Path, tmp_path: 
     assert _files(tmp_path / "dask") == expected
 
 
-def test_a_running_scheduler_is_reached_by_its_address(region: Path, local_runs: Path,
-                                                        tmp_path: Path) -> None:
+def test_a_running_scheduler_is_reached_by_its_address(
+    region: Path, local_runs: Path, tmp_path: Path
+) -> None:
     from distributed import LocalCluster
 
     batch = scenarios.scenarios_from_files([region / "merge.toml"])
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster:
-        report = scenarios.run_scenarios(batch, out=tmp_path / "remote",
-                                         scheduler=cluster.scheduler_address, cache=False)
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        report = scenarios.run_scenarios(
+            batch, out=tmp_path / "remote", scheduler=cluster.scheduler_address, cache=False
+        )
     assert cluster.scheduler_address in report.engine and report.places_solved == 2
     expected = {k: v for k, v in _files(local_runs).items() if k.startswith("merge/")}
     assert _files(tmp_path / "remote") == expected
 
 
 def test_an_interrupted_batch_resumes_without_redoing_finished_places(
-        region: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pcnopt import pipeline
+    region: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pcnopt.run import engine
 
     batch = scenarios.scenarios_from_files([region / "base.toml", region / "merge.toml"])
-    real = pipeline.solve_place_safely
+    real = engine.solve_place_safely
     calls: list[str] = []
 
     def flaky(graph, *, options):  # the third place is interrupted (Ctrl-C)
@@ -262,10 +298,10 @@ def test_an_interrupted_batch_resumes_without_redoing_finished_places(
         fn.__module__, fn.__qualname__ = real.__module__, real.__qualname__
         return fn
 
-    monkeypatch.setattr(pipeline, "solve_place_safely", as_real(flaky))
+    monkeypatch.setattr(engine, "solve_place_safely", as_real(flaky))
     with pytest.raises(KeyboardInterrupt):
         scenarios.run_scenarios(batch, out=tmp_path / "b", jobs=1)
-    monkeypatch.setattr(pipeline, "solve_place_safely", real)
+    monkeypatch.setattr(engine, "solve_place_safely", real)
     written = [p.name for p in (tmp_path / "b").iterdir() if not p.name.startswith(".")]
     assert all((tmp_path / "b" / name / "summary.json").exists() for name in written)
     finished = len(calls) - 1  # every place but the interrupted one (the other scenario goes on)
@@ -276,7 +312,7 @@ def test_an_interrupted_batch_resumes_without_redoing_finished_places(
         resumed.append(graph.place_id)
         return real(graph, options=options)
 
-    monkeypatch.setattr(pipeline, "solve_place_safely", as_real(counted))
+    monkeypatch.setattr(engine, "solve_place_safely", as_real(counted))
     report = scenarios.run_scenarios(batch, out=tmp_path / "b", jobs=1)
     # 4 distinct places in all: those finished before the interruption are not solved again
     assert len(resumed) == 4 - finished == report.places_solved
@@ -298,10 +334,10 @@ def _logged_slow_solves(log: Path, seconds: float) -> object:
 
     class LoggedSlowSolves(WorkerPlugin):  # local, so Dask sends it to the workers by value
         def setup(self, worker: object) -> None:
-            from pcnopt import pipeline
-            from pcnopt._scenario_engine import place_key
+            from pcnopt.run import engine
+            from pcnopt.run.engine import place_key
 
-            real = pipeline.solve_place_safely
+            real = engine.solve_place_safely
 
             def solve(graph, *, options):
                 key = place_key(real, graph, options)
@@ -314,7 +350,7 @@ def _logged_slow_solves(log: Path, seconds: float) -> object:
                 return solution
 
             # a task names its function by module and name, so the worker runs this one
-            pipeline.solve_place_safely = solve
+            engine.solve_place_safely = solve
 
     return LoggedSlowSolves()
 
@@ -447,14 +483,15 @@ def test_ctrl_c_stops_a_dask_batch(region: Path, tmp_path: Path, monkeypatch) ->
     def interrupted(*args, **kwargs):  # Ctrl-C while the batch waits for its scenarios
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(scenarios, "wait", interrupted)
+    monkeypatch.setattr(scenarios.batch, "wait", interrupted)
     with pytest.raises(KeyboardInterrupt):  # not an error from stopping the Dask places
         scenarios.run_scenarios(batch, out=tmp_path / "b", scheduler="local", jobs=2)
     assert not (tmp_path / "b" / "base").exists() and not (tmp_path / "b" / "merge").exists()
 
 
-def test_ctrl_c_on_run_says_how_to_resume(region: Path, tmp_path: Path, monkeypatch,
-                                          capsys) -> None:
+def test_ctrl_c_on_run_says_how_to_resume(
+    region: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
     def interrupted(*args, **kwargs):  # the engine's own Ctrl-C handling is tested above
         raise KeyboardInterrupt
 
@@ -464,15 +501,18 @@ def test_ctrl_c_on_run_says_how_to_resume(region: Path, tmp_path: Path, monkeypa
     assert code == 130
     assert "Run the same command again to resume" in err and "Traceback" not in err
 
-def test_a_finished_scenario_runs_again_when_its_inputs_change(region: Path,
-                                                               tmp_path: Path) -> None:
+
+def test_a_finished_scenario_runs_again_when_its_inputs_change(
+    region: Path, tmp_path: Path
+) -> None:
     for name in ("small.csv", "base.toml"):
         shutil.copy(region / name, tmp_path / name)
     batch = scenarios.scenarios_from_files([tmp_path / "base.toml"])
     first = scenarios.run_scenarios(batch, out=tmp_path / "out", jobs=1)
     assert [r.status for r in first.runs] == ["done"]
-    assert [r.status for r in scenarios.run_scenarios(batch, out=tmp_path / "out", jobs=1).runs
-            ] == ["skipped"]
+    assert [
+        r.status for r in scenarios.run_scenarios(batch, out=tmp_path / "out", jobs=1).runs
+    ] == ["skipped"]
     frame = pd.read_csv(tmp_path / "small.csv", dtype=str)
     frame.loc[0, "list_size"] = str(int(frame.loc[0, "list_size"]) + 500)
     frame.to_csv(tmp_path / "small.csv", index=False)
@@ -481,35 +521,53 @@ def test_a_finished_scenario_runs_again_when_its_inputs_change(region: Path,
     assert [r.status for r in again.runs] == ["done"] and again.places_solved >= 1
 
 
-def test_scenarios_on_the_same_sites_share_one_geography(region: Path, tmp_path: Path,
-                                                         monkeypatch) -> None:
+def test_scenarios_on_the_same_sites_share_one_geography(
+    region: Path, tmp_path: Path, monkeypatch
+) -> None:
     from pcnopt import geography
 
     built = []
     real = geography.catchments_from_practices
-    monkeypatch.setattr(geography, "catchments_from_practices",
-                        lambda practices, places: built.append(len(practices)) or real(
-                            practices, places))
+    monkeypatch.setattr(
+        geography,
+        "catchments_from_practices",
+        lambda practices, places: built.append(len(practices)) or real(practices, places),
+    )
     for name in ("small.csv", "base.toml", "merge.toml"):
         shutil.copy(region / name, tmp_path / name)
-    (tmp_path / "wide.toml").write_text('extends = "base.toml"\nname = "wide"\n'
-                                        '[band]\nmax_size = 34000\n')
+    (tmp_path / "wide.toml").write_text(
+        'extends = "base.toml"\nname = "wide"\n[band]\nmax_size = 34000\n'
+    )
     batch = scenarios.scenarios_from_files(
-        [tmp_path / "base.toml", tmp_path / "wide.toml", tmp_path / "merge.toml"])
+        [tmp_path / "base.toml", tmp_path / "wide.toml", tmp_path / "merge.toml"]
+    )
     scenarios.run_scenarios(batch, out=tmp_path / "batch", jobs=1, cache=False)
     # base and wide have the same 19 sites; merge has 18: two geographies, not three
     assert sorted(built) == [18, 19]
     alone = scenarios.run_scenarios(batch[1:2], out=tmp_path / "alone", jobs=1, cache=False)
     assert alone.runs[0].status == "done" and len(built) == 3
     assert _files(tmp_path / "alone") == {
-        k: v for k, v in _files(tmp_path / "batch").items() if k.startswith("wide/")}
+        k: v for k, v in _files(tmp_path / "batch").items() if k.startswith("wide/")
+    }
 
 
-def test_compare_writes_table_html_and_a_map_layer_per_scenario(local_runs: Path,
-                                                               tmp_path: Path) -> None:
+def test_compare_writes_table_html_and_a_map_layer_per_scenario(
+    local_runs: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "compare"
-    assert cli.main(["compare", str(local_runs / "base"), str(local_runs / "merge"),
-                     "--out", str(out), "--no-tiles"]) == 0
+    assert (
+        cli.main(
+            [
+                "compare",
+                str(local_runs / "base"),
+                str(local_runs / "merge"),
+                "--out",
+                str(out),
+                "--no-tiles",
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(out / "compare.csv")
     assert list(table["scenario"]) == ["base", "merge"]
     assert table.loc[0, "practices_changing_pcn"] == 0
@@ -530,22 +588,34 @@ def test_compare_writes_table_html_and_a_map_layer_per_scenario(local_runs: Path
 
 
 def _bad(region: Path, body: str) -> str:
-    return BASE.replace('practices = "small.csv"',
-                        f'practices = "{region / "small.csv"}"') + body
+    return BASE.replace('practices = "small.csv"', f'practices = "{region / "small.csv"}"') + body
 
 
-@pytest.mark.parametrize(("body", "key", "words"), [
-    ('[extra]\nx = 1\n', "'extra'", "unknown key"),
-    ('[[changes]]\ntype = "close"\npractice = "ZZZ999"\n', "'changes[0].practice'",
-     "not in the practices table"),
-    ('[[changes]]\ntype = "merge"\npractices = ["{w0}", "{w0}"]\n', "'changes[0].practices'",
-     "with itself"),
-    ("{close_all}", "'changes[", "every practice of place"),
-    ('[rules]\nkeep_together = [["ZZZ1", "ZZZ2"]]\n', "'rules.keep_together'",
-     "not in the practices table"),
-])
+@pytest.mark.parametrize(
+    ("body", "key", "words"),
+    [
+        ("[extra]\nx = 1\n", "'extra'", "unknown key"),
+        (
+            '[[changes]]\ntype = "close"\npractice = "ZZZ999"\n',
+            "'changes[0].practice'",
+            "not in the practices table",
+        ),
+        (
+            '[[changes]]\ntype = "merge"\npractices = ["{w0}", "{w0}"]\n',
+            "'changes[0].practices'",
+            "with itself",
+        ),
+        ("{close_all}", "'changes[", "every practice of place"),
+        (
+            '[rules]\nkeep_together = [["ZZZ1", "ZZZ2"]]\n',
+            "'rules.keep_together'",
+            "not in the practices table",
+        ),
+    ],
+)
 def test_bad_scenarios_exit_2_naming_file_and_key_and_write_nothing(
-        region: Path, tmp_path: Path, capsys, body: str, key: str, words: str) -> None:
+    region: Path, tmp_path: Path, capsys, body: str, key: str, words: str
+) -> None:
     west = _codes(region, "W")
     close_all = "".join(f'[[changes]]\ntype = "close"\npractice = "{c}"\n' for c in west)
     path = tmp_path / "bad.toml"
@@ -567,10 +637,11 @@ def test_an_extend_cycle_exits_2(tmp_path: Path, capsys) -> None:
     assert not (tmp_path / "o").exists()
 
 
-def test_a_folder_that_is_not_a_run_is_not_overwritten(region: Path, tmp_path: Path,
-                                                       capsys) -> None:
+def test_a_folder_that_is_not_a_run_is_not_overwritten(
+    region: Path, tmp_path: Path, capsys
+) -> None:
     (tmp_path / "out" / "base").mkdir(parents=True)
     (tmp_path / "out" / "base" / "notes.txt").write_text("mine")
     assert cli.main(["run", str(region / "base.toml"), "--out", str(tmp_path / "out")]) == 2
-    assert "not a pcnopt run" in capsys.readouterr().err
+    assert "holds files that pcnopt did not write" in capsys.readouterr().err
     shutil.rmtree(tmp_path / "out")

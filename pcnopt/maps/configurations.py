@@ -15,7 +15,7 @@ import pandas as pd
 from pcnopt._errors import InputError, OptionError, Problem
 
 if TYPE_CHECKING:
-    from pcnopt.pipeline import RunResult
+    from pcnopt.run import RunResult
 
 BNG = "EPSG:27700"
 WGS84 = "EPSG:4326"
@@ -256,7 +256,7 @@ def configurations_from_files(
     """
     from pcnopt import geography
     from pcnopt.io.assignments import assignments_from_file
-    from pcnopt.pipeline import POPULATIONS, RunConfig, load_inputs
+    from pcnopt.run import POPULATIONS, RunConfig, load_inputs
 
     if not assignments:
         raise OptionError("give at least one configuration (--assignments FILE).")

@@ -39,7 +39,7 @@ from pcnopt.maps.configurations import (
 
 if TYPE_CHECKING:
     from pcnopt.funding import FundingResult
-    from pcnopt.pipeline import RunResult
+    from pcnopt.run import RunResult
 
 #: Above this many practices, ``renderer="auto"`` draws practice markers on a canvas.
 CANVAS_PRACTICES = 2_000

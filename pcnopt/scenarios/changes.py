@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from pcnopt._errors import InputError, Problem
-from pcnopt._scenario_file import ChangeSpec
+from pcnopt.errors import InputError, Problem
 from pcnopt.io.practices import BNG, COLUMNS_OUT, WGS84
+from pcnopt.scenarios.schema import ChangeSpec
 
 LOG_COLUMNS = ("change", "type", "practice_code", "field", "before", "after", "file")
 
@@ -59,8 +59,9 @@ def apply_changes(
             problems.append(Problem(change.file, f"key '{exc.key}': {exc.message}", exc.fix))
     if problems:
         raise InputError(problems)
-    out = gpd.GeoDataFrame(table[[*COLUMNS_OUT, "geometry"]].reset_index(drop=True),
-                           geometry="geometry", crs=BNG)
+    out = gpd.GeoDataFrame(
+        table[[*COLUMNS_OUT, "geometry"]].reset_index(drop=True), geometry="geometry", crs=BNG
+    )
     out = out.sort_values("practice_code", kind="stable").reset_index(drop=True)
     return out, pd.DataFrame(log, columns=list(LOG_COLUMNS))
 
@@ -83,10 +84,20 @@ def _require(table: pd.DataFrame, codes: Sequence[str], change: ChangeSpec, name
         )
 
 
-def _record(log: list[dict[str, Any]], change: ChangeSpec, code: str, field: str,
-            before: Any, after: Any) -> None:
-    log.append({"change": change.key, "type": change.kind, "practice_code": code, "field": field,
-                "before": _plain(before), "after": _plain(after), "file": change.file})
+def _record(
+    log: list[dict[str, Any]], change: ChangeSpec, code: str, field: str, before: Any, after: Any
+) -> None:
+    log.append(
+        {
+            "change": change.key,
+            "type": change.kind,
+            "practice_code": code,
+            "field": field,
+            "before": _plain(before),
+            "after": _plain(after),
+            "file": change.file,
+        }
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -176,21 +187,30 @@ def _grow(table: pd.DataFrame, change: ChangeSpec, places: Any, log: list) -> pd
         codes = list(table.index[table["place_id"] == place])
         if not codes:
             known = ", ".join(sorted(map(str, table["place_id"].dropna().unique()))[:20])
-            raise _ChangeError(f"{change.key}.place", f"no practice is in place {place!r}.",
-                                 f"use a place id of the places file ({known}).")
+            raise _ChangeError(
+                f"{change.key}.place",
+                f"no practice is in place {place!r}.",
+                f"use a place id of the places file ({known}).",
+            )
     else:
         area = _polygon(change)
         inside = table.geometry.within(area)
         codes = list(table.index[inside])
         if not codes:
-            raise _ChangeError(f"{change.key}.polygon", "no practice lies inside the polygon.",
-                                 "check the polygon's coordinates (longitude first, WGS84).")
+            raise _ChangeError(
+                f"{change.key}.polygon",
+                "no practice lies inside the polygon.",
+                "check the polygon's coordinates (longitude first, WGS84).",
+            )
     table = table.copy()
     for code in codes:
         for column in ("list_size", "weighted_population", "patients_65_plus"):
             old = table.at[code, column]
-            new = round(old * factor) if column == "list_size" else (
-                round(float(old) * factor, 2) if not pd.isna(old) else np.nan)
+            new = (
+                round(old * factor)
+                if column == "list_size"
+                else (round(float(old) * factor, 2) if not pd.isna(old) else np.nan)
+            )
             table.at[code, column] = new
             _record(log, change, code, column, old, new)
     return table
@@ -202,16 +222,22 @@ def _polygon(change: ChangeSpec) -> Any:
         try:
             frame = gpd.read_file(value)
         except Exception as exc:
-            raise _ChangeError(f"{change.key}.polygon", f"cannot read {value} ({exc}).",
-                                 "give a GeoJSON/GeoPackage polygon file.") from None
+            raise _ChangeError(
+                f"{change.key}.polygon",
+                f"cannot read {value} ({exc}).",
+                "give a GeoJSON/GeoPackage polygon file.",
+            ) from None
         if frame.crs is None:
             frame = frame.set_crs(WGS84)
         return shapely.union_all(frame.to_crs(BNG).geometry.values)
     ring = gpd.GeoSeries([shapely.Polygon(value)], crs=WGS84).to_crs(BNG)
     area = ring.iloc[0]
     if not area.is_valid or area.area == 0:
-        raise _ChangeError(f"{change.key}.polygon", "the polygon is not valid (it crosses "
-                             "itself or has no area).", "list the corners in order around it.")
+        raise _ChangeError(
+            f"{change.key}.polygon",
+            "the polygon is not valid (it crosses itself or has no area).",
+            "list the corners in order around it.",
+        )
     return area
 
 
@@ -224,29 +250,38 @@ def _site(change: ChangeSpec | dict[str, Any]) -> Any:
 
 def _place_of(point: Any, places: gpd.GeoDataFrame | None, change: ChangeSpec) -> str:
     if places is None:
-        raise _ChangeError(f"{change.key}.place_id", "places come from a column of the "
-                             "practices table, so the new site needs its place.",
-                             'add place_id = "..." to the change.')
+        raise _ChangeError(
+            f"{change.key}.place_id",
+            "places come from a column of the practices table, so the new site needs its place.",
+            'add place_id = "..." to the change.',
+        )
     within = places[places.geometry.contains(point)]
     if len(within):
         return str(within["place_id"].iloc[0])
     distance = places.geometry.distance(point)
     if float(distance.min()) > 5_000:
-        raise _ChangeError(change.key, "the site is more than 5 km from every place.",
-                             "check the coordinates (lat about 50-56, lon about -6 to 2).")
+        raise _ChangeError(
+            change.key,
+            "the site is more than 5 km from every place.",
+            "check the coordinates (lat about 50-56, lon about -6 to 2).",
+        )
     return str(places["place_id"].iloc[int(np.argmin(distance.to_numpy()))])
 
 
 def _add(table: pd.DataFrame, change: ChangeSpec, places: Any, log: list) -> pd.DataFrame:
     code = change.get("code")
     if code in table.index:
-        raise _ChangeError(f"{change.key}.code", f"practice {code} already exists.",
-                             "give the new site a code no practice uses (e.g. 'NEW001').")
+        raise _ChangeError(
+            f"{change.key}.code",
+            f"practice {code} already exists.",
+            "give the new site a code no practice uses (e.g. 'NEW001').",
+        )
     point = _site(change)
     lonlat = gpd.GeoSeries([point], crs=BNG).to_crs(WGS84).iloc[0]
     if not (49.8 <= lonlat.y <= 60.95 and -8.75 <= lonlat.x <= 1.8):
-        raise _ChangeError(change.key, "the site is outside Great Britain.",
-                             "check lat/lon (or easting/northing).")
+        raise _ChangeError(
+            change.key, "the site is outside Great Britain.", "check lat/lon (or easting/northing)."
+        )
     place = change.get("place_id") or _place_of(point, places, change)
     weighted = change.get("weighted_population")
     if weighted is None:
@@ -256,16 +291,22 @@ def _add(table: pd.DataFrame, change: ChangeSpec, places: Any, log: list) -> pd.
         weighted = round(int(change.get("list_size")) * float(
             peers["weighted_population"].sum()) / registered, 2) if registered > 0 else np.nan
     row = {
-        "practice_code": code, "name": change.get("name") or code,
+        "practice_code": code,
+        "name": change.get("name") or code,
         "list_size": int(change.get("list_size")),
         "weighted_population": weighted,
         "patients_65_plus": change.get("patients_65_plus", np.nan),
-        "current_pcn": change.get("current_pcn"), "place_id": place,
-        "postcode": change.get("postcode"), "lat": round(lonlat.y, 6), "lon": round(lonlat.x, 6),
-        "source_row": 0, "geometry": point,
+        "current_pcn": change.get("current_pcn"),
+        "place_id": place,
+        "postcode": change.get("postcode"),
+        "lat": round(lonlat.y, 6),
+        "lon": round(lonlat.x, 6),
+        "source_row": 0,
+        "geometry": point,
     }
     extra = gpd.GeoDataFrame([row], geometry="geometry", crs=BNG).set_index(
-        "practice_code", drop=False)
+        "practice_code", drop=False
+    )
     _record(log, change, code, "added", None, int(row["list_size"]))
     return pd.concat([table, extra[[c for c in table.columns if c in extra.columns]]])
 
@@ -276,14 +317,16 @@ def _set(table: pd.DataFrame, change: ChangeSpec, places: Any, log: list) -> pd.
     values = dict(change.get("values"))
     table = table.copy()
     if "list_size" in values and values["list_size"] < 0:
-        raise _ChangeError(f"{change.key}.values.list_size", "must be 0 or more.",
-                             "give the registered list.")
+        raise _ChangeError(
+            f"{change.key}.values.list_size", "must be 0 or more.", "give the registered list."
+        )
     if "list_size" in values and "weighted_population" not in values:
         # the weighted population follows the list in proportion unless given
         old_list, old_weighted = table.at[code, "list_size"], table.at[code, "weighted_population"]
         if not pd.isna(old_weighted) and old_list and old_list > 0:
             values["weighted_population"] = round(
-                float(old_weighted) * values["list_size"] / float(old_list), 2)
+                float(old_weighted) * values["list_size"] / float(old_list), 2
+            )
     for name, value in values.items():
         if name in {"lat", "lon"}:
             continue
@@ -293,8 +336,14 @@ def _set(table: pd.DataFrame, change: ChangeSpec, places: Any, log: list) -> pd.
         lat = values.get("lat", table.at[code, "lat"])
         lon = values.get("lon", table.at[code, "lon"])
         point = _site({"lat": lat, "lon": lon})
-        _record(log, change, code, "lat/lon", f"{table.at[code, 'lat']},{table.at[code, 'lon']}",
-                f"{lat},{lon}")
+        _record(
+            log,
+            change,
+            code,
+            "lat/lon",
+            f"{table.at[code, 'lat']},{table.at[code, 'lon']}",
+            f"{lat},{lon}",
+        )
         table.at[code, "lat"], table.at[code, "lon"] = lat, lon
         table.loc[code, "geometry"] = point
         if "place_id" not in values and places is not None:

@@ -1,6 +1,7 @@
-"""Where places are solved: this process, a local process pool, or a Dask cluster.
+"""The one engine that solves places, for ``optimise`` and for batches of scenarios alike.
 
-Every engine is used through one ``submit(fn, graph, options=...)`` returning a
+Places are solved in this process, a local process pool, or on a Dask cluster. Every engine
+is used through one ``submit(fn, graph, options=...)`` returning a
 :class:`concurrent.futures.Future`. :class:`CachingExecutor` wraps it with the batch's place
 cache (``DIR/.cache/places/<sha256>.json``), so a batch that was interrupted resumes without
 solving a finished place again, and identical places of different scenarios are solved once.
@@ -9,32 +10,42 @@ solving a finished place again, and identical places of different scenarios are 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from pcnopt import __version__
-from pcnopt._errors import OptionError
-from pcnopt.model import PlaceGraph, PlaceSolution, SolveOptions
+from pcnopt.model.hubs import distance_matrix, hub_of
+from pcnopt._processes import local_pool
+from pcnopt.errors import OptionError, SolverError
+from pcnopt.model import PlaceGraph, PlaceSolution, SolveOptions, solve_place
 
 
 class InProcessExecutor:
-    """Solve each place at once in this process (``jobs = 1``)."""
+    """Solve each place at once in this process (``jobs = 1``).
+
+    An error of the place is kept in its future; Ctrl-C (``KeyboardInterrupt``) is not caught,
+    so it stops the run at once.
+    """
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
         """Run ``fn`` now; return its finished future."""
         future: Future = Future()
         try:
             future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:
+        except Exception as exc:
             future.set_exception(exc)
         return future
 
@@ -138,8 +149,6 @@ def start_engine(*, scheduler: str | None, jobs: int) -> Iterator[Engine]:
         if workers == 1:
             yield Engine(InProcessExecutor(), "this process", 1)
             return
-        from pcnopt._processes import local_pool
-
         # Ctrl-C or a failure: the pool ends its workers at once (finished places are in the
         # cache); the workers ignore SIGINT and die with this process
         with local_pool(workers) as pool:
@@ -152,17 +161,20 @@ def start_engine(*, scheduler: str | None, jobs: int) -> Iterator[Engine]:
     cluster = None
     if scheduler == "local":
         workers = jobs or 2
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
         client = Client(cluster)
         description = f"Dask LocalCluster, {workers} workers"
     else:
         try:
             client = Client(scheduler, timeout="20s")
         except OSError as exc:
-            raise OptionError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc}). "
-                              "Check the address (tcp://host:8786) and that it is running, or "
-                              "use --scheduler local.") from None
+            raise OptionError(
+                f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc}). "
+                "Check the address (tcp://host:8786) and that it is running, or "
+                "use --scheduler local."
+            ) from None
         workers = len(client.scheduler_info().get("workers", {}))
         description = f"Dask scheduler {scheduler}, {workers} workers"
     executor = DaskExecutor(client)
@@ -231,9 +243,14 @@ class CachingExecutor:
         Called with ``cached`` (bool) when a place is submitted and when it is solved.
     """
 
-    def __init__(self, inner: Any, cache: PlaceCache, *,
-                 on_submit: Callable[[], None] = lambda: None,
-                 on_done: Callable[[bool], None] = lambda cached: None) -> None:
+    def __init__(
+        self,
+        inner: Any,
+        cache: PlaceCache,
+        *,
+        on_submit: Callable[[], None] = lambda: None,
+        on_done: Callable[[bool], None] = lambda cached: None,
+    ) -> None:
         self.inner, self.cache = inner, cache
         self.on_submit, self.on_done = on_submit, on_done
         self._lock = threading.RLock()
@@ -241,8 +258,9 @@ class CachingExecutor:
         self.solved = 0
         self.reused = 0
 
-    def submit(self, fn: Callable[..., PlaceSolution], graph: PlaceGraph, *,
-               options: SolveOptions) -> Future:
+    def submit(
+        self, fn: Callable[..., PlaceSolution], graph: PlaceGraph, *, options: SolveOptions
+    ) -> Future:
         """Solve one place (or take it from the cache, or join the same place in flight)."""
         key = place_key(fn, graph, options)
         self.on_submit()
@@ -274,3 +292,125 @@ class CachingExecutor:
             with self._lock:
                 self.solved += 1
             self.on_done(False)
+
+
+def solve_place_safely(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
+    """Solve one place; a solver that is missing or crashes never sinks the whole run.
+
+    If the chosen solver fails, the place is solved again with HiGHS (or CBC if HiGHS was
+    the one that failed). If that fails too, the place gets the greedy contiguous grouping of
+    :mod:`pcnopt.model.baseline` with status ``"solver_failed"``, clearly marked in its notes and
+    message, and the rest of the run goes on.
+    """
+    started = time.perf_counter()
+    try:
+        return solve_place(graph, options=options)
+    except SolverError as first:
+        other = "highs" if options.solver.lower() != "highs" else "cbc"
+        try:
+            retry = solve_place(graph, options=dataclasses.replace(options, solver=other))
+            return dataclasses.replace(
+                retry,
+                message=f"{options.solver} failed ({first}); solved with "
+                f"{other} instead. {retry.message}",
+            )
+        except SolverError as second:
+            return _greedy_fallback(graph, options, f"{first}; {second}", started)
+
+
+def _greedy_fallback(
+    graph: PlaceGraph, options: SolveOptions, reason: str, started: float
+) -> PlaceSolution:
+    import networkx as nx
+
+    from pcnopt.model.baseline import greedy_groups
+
+    excluded = set(options.excluded)
+    codes = [c for c in graph.codes if c not in excluded]
+    index = {c: i for i, c in enumerate(graph.codes)}
+    network = nx.Graph()
+    network.add_nodes_from(graph.codes)
+    network.add_edges_from((graph.codes[i], graph.codes[j]) for i, j, _ in graph.edges)
+    population = np.array(graph.population)
+    x, y = np.array(graph.x), np.array(graph.y)
+    xy = np.column_stack([x, y])
+    groups = greedy_groups(
+        codes=codes,
+        population=population[[index[c] for c in codes]],
+        xy=xy[[index[c] for c in codes]],
+        graph=network.subgraph(codes),
+        min_size=options.min_size,
+        max_size=options.max_size,
+    )
+    cost = population[:, None] * distance_matrix(x, y)
+    labels = [-1] * len(graph.codes)
+    hubs = []
+    for k, group in enumerate(groups):
+        members = [index[c] for c in group]
+        for m in members:
+            labels[m] = k
+        hubs.append(hub_of(members, cost))
+    note = "solver failed: greedy grouping, not optimised"
+    return PlaceSolution(
+        place_id=graph.place_id,
+        status="solver_failed",
+        objective=None,
+        bound=None,
+        gap=None,
+        seconds=time.perf_counter() - started,
+        labels=tuple(labels),
+        hubs=tuple(hubs),
+        notes=tuple(note for _ in groups),
+        message=f"The solver failed in this place ({reason}); it was given a greedy contiguous "
+        "grouping that is not optimised. Re-run the place, or try --solver highs.",
+        solver="none",
+    )
+
+
+def solve_places(
+    executor: Any, graphs: list[PlaceGraph], options: list[SolveOptions]
+) -> list[PlaceSolution]:
+    """Solve every place on an executor (largest places first), in the order of ``graphs``.
+
+    Results come back in the order of ``graphs`` whichever process finished first, so the
+    outputs do not depend on the engine or the number of processes.
+
+    Parameters
+    ----------
+    executor
+        Anything with :meth:`concurrent.futures.Executor.submit` returning
+        :class:`concurrent.futures.Future` objects: an engine's executor, usually behind a
+        :class:`CachingExecutor`.
+    graphs, options
+        The places and the options of each.
+    """
+    from concurrent.futures import wait
+
+    # largest places first, so no core waits on one big place at the end
+    order = sorted(range(len(graphs)), key=lambda k: -len(graphs[k].codes))
+    futures = {k: executor.submit(solve_place_safely, graphs[k], options=options[k]) for k in order}
+    wait(list(futures.values()))
+    return [futures[k].result() for k in range(len(graphs))]
+
+
+def solve_places_locally(
+    graphs: list[PlaceGraph], options: list[SolveOptions], *, jobs: int, progress: bool = False
+) -> list[PlaceSolution]:
+    """Solve every place on a local engine of ``jobs`` processes (0: every core; 1: this one).
+
+    The engine is the one a batch of scenarios uses (:func:`start_engine`), with no place cache.
+    """
+    from tqdm import tqdm
+
+    workers = max(1, min(jobs or (os.cpu_count() or 1), len(graphs)))
+    bar = tqdm(
+        total=len(graphs), desc="places solved", unit="place", disable=not progress, leave=False
+    )
+    try:
+        with start_engine(scheduler=None, jobs=workers) as engine:
+            executor = CachingExecutor(
+                engine.executor, PlaceCache(None), on_done=lambda cached: bar.update()
+            )
+            return solve_places(executor, graphs, options)
+    finally:
+        bar.close()

@@ -1,0 +1,694 @@
+"""pcnopt command line: a thin layer that parses arguments and calls the library.
+
+Run ``pcnopt --help`` (installed), ``python -m pcnopt --help``, or ``python cli.py --help`` in a
+checkout. The run settings' options are named by :data:`pcnopt.settings.SETTINGS` and parsed
+straight into :class:`pcnopt.settings.RunConfig` fields (``dest`` is the field, the default is
+the schema's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from pcnopt.settings import SETTINGS, RunConfig
+
+
+def _setting(group: Any, field: str, **kwargs: Any) -> None:
+    """Add the command-line option of one run setting (name, destination and default)."""
+    default = RunConfig.model_fields[field].default
+    if kwargs.get("action") == "append":
+        default = []
+    kwargs.setdefault("default", default)
+    group.add_argument(SETTINGS[field].flag, dest=field, **kwargs)
+
+
+def _code(text: str) -> str:
+    return text.strip().upper()
+
+
+def _year(text: str) -> str | None:
+    return None if text.lower() == "none" else text
+
+
+def _column_pair(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not CANONICAL=COLUMN (e.g. list_size=Patients)"
+        )
+    canonical, column = text.split("=", 1)
+    return canonical.strip(), column.strip()
+
+
+def _objective(text: str) -> str | tuple[tuple[str, float], ...]:
+    """``compact`` or ``compact=1,boundary=50`` (weights) or ``compact,boundary`` (order)."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if len(parts) == 1 and "=" not in parts[0]:
+        return parts[0]
+    pairs = []
+    for part in parts:
+        name, _, weight = part.partition("=")
+        try:
+            pairs.append((name.strip(), float(weight) if weight else 1.0))
+        except ValueError:
+            message = f"weight '{weight}' of {name} is not a number"
+            raise argparse.ArgumentTypeError(message) from None
+    return tuple(pairs)
+
+
+def _codes(text: str) -> tuple[str, ...]:
+    codes = tuple(c.strip().upper() for c in text.split(",") if c.strip())
+    if len(codes) < 2:
+        message = f"'{text}' needs two or more practice codes, comma-separated"
+        raise argparse.ArgumentTypeError(message)
+    return codes
+
+
+def _fix(text: str) -> tuple[str, str]:
+    code, sep, label = text.partition("=")
+    if not sep or not code.strip() or not label.strip():
+        raise argparse.ArgumentTypeError(f"'{text}' is not CODE=LABEL (e.g. C84001=north)")
+    return code.strip().upper(), label.strip()
+
+
+def _n_pcns(text: str) -> int | str:
+    if text == "fewest":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number or 'fewest'") from None
+
+
+def _add_solver(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("optimisation")
+    _setting(
+        group,
+        "objective",
+        type=_objective,
+        help="compact (default: patient-weighted distance to the PCN hub), "
+        "boundary (border length between PCNs), disruption (patients moving from "
+        "current_pcn); combine with weights, e.g. compact=1,boundary=50, or list "
+        "names with --lexicographic to optimise them in order",
+    )
+    _setting(
+        group,
+        "lexicographic",
+        action="store_true",
+        help="optimise the listed objectives one after another",
+    )
+    _setting(
+        group, "squared", action="store_true", help="use squared distances in the compact objective"
+    )
+    _setting(group, "n_pcns", type=_n_pcns, help="PCNs per place: a number, or 'fewest'")
+    _setting(group, "min_pcns", type=int, help="at least this many PCNs per place")
+    _setting(group, "max_pcns", type=int, help="at most this many PCNs per place")
+    _setting(
+        group,
+        "time_limit",
+        type=float,
+        metavar="SECONDS",
+        help="per place; the best configuration found is returned with its gap",
+    )
+    _setting(group, "solver", help="cbc (default, bundled), highs, or any PuLP solver name")
+    _setting(
+        group,
+        "mip_gap",
+        type=float,
+        help="stop when proven within this relative gap (default 0: optimal)",
+    )
+    _setting(group, "jobs", type=int, help="places solved in parallel (default 0: every core)")
+    money = parser.add_argument_group("funding")
+    _setting(
+        money,
+        "funding_year",
+        type=_year,
+        help="contract year of the ARRS sums and entitlements written with the "
+        "configuration (default 2025/26; 'none' to skip)",
+    )
+    _setting(money, "rates", type=Path, help="rates file replacing the shipped one (same schema)")
+    _add_rules(parser)
+
+
+def _add_rules(parser: argparse.ArgumentParser) -> None:
+    """The commissioners' rules, shared by ``optimise`` (to obey) and ``validate`` (to check)."""
+    rules = parser.add_argument_group(
+        "commissioners' rules", "optimise obeys them; validate reports where they are broken"
+    )
+    _setting(
+        rules,
+        "keep_together",
+        type=_codes,
+        action="append",
+        metavar="CODE,CODE[,...]",
+        help="these practices share a PCN (repeatable)",
+    )
+    _setting(
+        rules,
+        "keep_apart",
+        type=_codes,
+        action="append",
+        metavar="CODE,CODE[,...]",
+        help="these practices are in different PCNs",
+    )
+    _setting(
+        rules,
+        "fixed",
+        type=_fix,
+        action="append",
+        metavar="CODE=LABEL",
+        help="put a practice in a named PCN; equal labels share a PCN",
+    )
+    _setting(
+        rules,
+        "excluded",
+        type=_code,
+        action="append",
+        metavar="CODE",
+        help="leave a practice out of every PCN (repeatable)",
+    )
+    _setting(
+        rules,
+        "approved_small_places",
+        action="append",
+        metavar="PLACE",
+        help="PCNs below --min-size are approved in this place where unavoidable",
+    )
+
+
+def _add_inputs(parser: argparse.ArgumentParser, *, practices_required: bool) -> None:
+    _setting(
+        parser,
+        "practices",
+        type=Path,
+        required=practices_required,
+        help="practices table (CSV, GeoJSON, GeoPackage, Parquet)"
+        + ("" if practices_required else "; default: the embedded demo in data/"),
+    )
+    _setting(parser, "places", type=Path, help="place boundaries (any polygon file, any CRS)")
+    _setting(parser, "place_column", help="id column of the places file (e.g. SICBL23CD)")
+    _setting(
+        parser,
+        "place_field",
+        help="take each practice's place from this column of the practices table",
+    )
+    _setting(
+        parser,
+        "columns",
+        type=_column_pair,
+        action="append",
+        metavar="CANONICAL=COLUMN",
+        help="map a practices column explicitly, e.g. list_size=Patients (repeatable)",
+    )
+    _setting(parser, "min_size", type=float, help="smallest PCN (patients)")
+    _setting(parser, "max_size", type=float, help="largest PCN (patients)")
+    _setting(
+        parser,
+        "population",
+        choices=["registered", "weighted"],
+        help="population for the size band (default: registered list)",
+    )
+    _setting(
+        parser,
+        "snap_distance_m",
+        type=float,
+        metavar="METRES",
+        help="snap practices up to this far outside every place (default 5000)",
+    )
+    _setting(
+        parser,
+        "repair_geometries",
+        action="store_true",
+        help="repair invalid place polygons instead of stopping",
+    )
+
+
+def _config(args: argparse.Namespace) -> RunConfig:
+    """The run settings given on the command line (each option's ``dest`` is its field)."""
+    return RunConfig(**{field: getattr(args, field) for field in SETTINGS if hasattr(args, field)})
+
+
+def cmd_optimise(args: argparse.Namespace) -> int:
+    """Group practices into PCNs and write the outputs."""
+    from pcnopt.io.outputs import check_output_folder
+    from pcnopt.jobs import write_run_with_maps
+    from pcnopt.run import run_optimise
+
+    config = _config(args)
+    check_output_folder(args.out)
+    result = run_optimise(config, progress=sys.stderr.isatty())
+    out = write_run_with_maps(result, args.out)
+    s = result.summary
+    print(
+        f"{s['practices_in']} practices in {s['places']} place(s) -> {s['pcns']} PCNs "
+        f"({s['pcns_in_band']} within {config.min_size:,.0f}-{config.max_size:,.0f}, "
+        f"{s['named_exceptions']} named exceptions); method: {', '.join(s['method'])}"
+    )
+    if s["snapped_practices"]:
+        print(
+            f"{len(s['snapped_practices'])} practice(s) just outside every place were snapped "
+            "to the nearest place (see summary.json)."
+        )
+    print(result.validation.to_text())
+    print(f"outputs written to {out}/")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Audit a configuration against every rule; exit 1 when any is broken."""
+    from pcnopt.io.assignments import assignments_from_file
+    from pcnopt.run import run_validate
+
+    config = _config(args)
+    assignments = assignments_from_file(args.assignments, pcn_column=args.pcn_column)
+    report = run_validate(config, assignments=assignments)
+    print(report.to_text())
+    if args.report:
+        from pcnopt.io.outputs import write_table
+
+        write_table(report.pcns, args.report)
+        print(f"per-PCN report written to {args.report}")
+    return 0 if report.ok else 1
+
+
+def cmd_prepare_nhs(args: argparse.Namespace) -> int:
+    """Join the published NHS files into one practices table."""
+    from pcnopt.io.nhs import practices_from_nhs_files
+    from pcnopt.io.outputs import write_table
+
+    joined = practices_from_nhs_files(
+        epraccur=args.epraccur,
+        list_sizes=args.list_sizes,
+        postcodes=args.postcodes,
+        epcn=args.epcn,
+        payments=args.payments,
+        pcn_map=args.pcn_map,
+    )
+    write_table(joined.practices, args.out)
+    print(joined.report.to_text())
+    print(f"{len(joined.practices)} practices written to {args.out}")
+    return 0
+
+
+def cmd_funding(args: argparse.Namespace) -> int:
+    """Each PCN's ARRS sum, entitlements and a role mix it can recruit, for one contract year."""
+    from pcnopt import funding
+    from pcnopt.io.assignments import assignments_from_file
+    from pcnopt.io.outputs import check_output_folder
+    from pcnopt.io.practices import practices_from_file
+
+    check_output_folder(args.out)
+    rates = funding.rates_from_file(args.rates)
+    rates.year(args.year)
+    target = funding.TargetMix.parse(args.target_mix) if args.target_mix else None
+    practices = practices_from_file(args.practices, columns=dict(args.columns))
+    assignments = assignments_from_file(args.assignments, pcn_column=args.pcn_column)
+    options = {
+        "year": args.year,
+        "rates": rates,
+        "wte_step": args.wte_step,
+        "target": target,
+        "area": args.area,
+        "practices_file": str(args.practices),
+    }
+    result = funding.funding_from_assignments(
+        practices=practices,
+        assignments=assignments,
+        assignments_file=str(args.assignments),
+        **options,
+    )
+    comparison = None
+    if args.compare:
+        before = assignments_from_file(
+            args.compare, pcn_column=args.compare_pcn_column or args.pcn_column
+        )
+        comparison = funding.compare_configurations(
+            practices=practices,
+            before=before,
+            after=assignments,
+            before_file=str(args.compare),
+            after_file=str(args.assignments),
+            **options,
+        )
+    out = funding.write_funding(args.out, result=result, comparison=comparison)
+    for warning in result.warnings:
+        print(f"pcnopt: warning: {warning}", file=sys.stderr)
+    s = result.summary()
+    print(
+        f"{args.year}: {s['pcns']} PCNs, {s['practices']} practices; ARRS sums "
+        f"£{s['totals_gbp']['arrs_sum_gbp']:,.0f}{' (ESTIMATE)' if s['estimate'] else ''}; "
+        f"all known lines £{s['totals_gbp']['total_known_gbp']:,.0f}"
+    )
+    for item in result.missing:
+        print(f"missing from the rates file: {item}")
+    if comparison is not None:
+        moves = comparison.practices
+        print(
+            f"compared with {args.compare}: {int(moves['moved'].sum())} practice(s) change "
+            f"PCN id, {int(moves['partners_changed'].sum())} have different PCN partners; "
+            f"totals {'identical' if comparison.same_population else 'differ'} "
+            "(see comparison_totals.csv)"
+        )
+    print(f"outputs written to {out}/")
+    return 0
+
+
+def _named_file(text: str) -> tuple[str, Path]:
+    """``FILE`` or ``NAME=FILE`` (the layer name; default: the file name without extension)."""
+    name, sep, path = text.partition("=")
+    if not sep or not name.strip() or Path(text).exists():
+        return Path(text).stem, Path(text)
+    return name.strip(), Path(path.strip())
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    """Draw configurations as an interactive HTML map (one file) and a PNG beside it."""
+    from pcnopt import maps
+
+    inputs = maps.configurations_from_files(
+        practices=args.practices,
+        assignments=[args.assignments, *args.compare],
+        places=args.places,
+        place_column=args.place_column,
+        place_field=args.place_field,
+        pcn_column=args.pcn_column,
+        columns=dict(args.columns),
+        min_size=args.min_size,
+        max_size=args.max_size,
+        population=args.population,
+        snap_distance_m=args.snap_distance_m,
+        repair_geometries=args.repair_geometries,
+    )
+    fmap = maps.map_from_configurations(
+        inputs.configurations,
+        practices=inputs.practices,
+        places=inputs.places,
+        tiles=not args.no_tiles,
+        colour_by=args.colour_by,
+        title=args.title,
+    )
+    png = args.png or args.out.with_suffix(".png")
+    maps.write_map(fmap, args.out)
+    maps.static_map_png(
+        inputs.configurations[0],
+        png,
+        practices=inputs.practices,
+        places=inputs.places,
+        colour_by=args.colour_by,
+    )
+    for configuration in inputs.configurations:
+        print(f"{configuration.name}: {maps.summary_line(configuration.summary)}")
+    print(f"map written to {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) and {png}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run scenario files (what-if runs), each into DIR/<name>/, locally or on a Dask cluster."""
+    from pcnopt import scenarios
+
+    batch = scenarios.scenarios_from_files(args.scenarios)
+    report = scenarios.run_scenarios(
+        batch,
+        out=args.out,
+        scheduler=args.scheduler,
+        jobs=args.jobs,
+        progress=sys.stderr.isatty() and not args.no_progress,
+        resume=not args.no_resume,
+    )
+    for run in report.runs:
+        s = run.summary
+        state = "finished before, skipped" if run.status == "skipped" else f"{run.seconds:.1f} s"
+        print(
+            f"{run.name}: {s['pcns']} PCNs, {s['pcns_in_band']} in band, "
+            f"{'valid' if s['valid'] else 'RULES BROKEN'} ({state}) -> {run.folder}/"
+        )
+    print(
+        f"{len(report.runs)} scenario(s) on {report.engine}: {report.places_solved} place(s) "
+        f"solved, {report.places_reused} reused, {report.seconds:.1f} s"
+    )
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Compare scenario runs: a table (CSV and HTML) and one map with a layer per scenario."""
+    from pcnopt import scenarios
+    from pcnopt.io.outputs import check_apart_from_inputs, check_output_folder
+
+    check_apart_from_inputs(args.out, args.runs, option="--out")
+    check_output_folder(args.out)
+    comparison = scenarios.comparison_from_runs(args.runs)
+    out = scenarios.write_comparison(comparison, args.out, tiles=not args.no_tiles)
+    print(comparison.table.drop(columns=["folder"]).to_string(index=False))
+    print(
+        f"comparison written to {out}/ (compare.csv, compare.html, practices.csv, pcns.csv, "
+        "map.html)"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every pcnopt command."""
+    parser = argparse.ArgumentParser(
+        prog="pcnopt",
+        description="Design Primary Care Networks: contiguous groups of GP practices within the "
+        "size band, inside place boundaries.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    optimise = sub.add_parser(
+        "optimise",
+        help="group practices into PCNs and write the outputs",
+        description=cmd_optimise.__doc__,
+    )
+    _add_inputs(optimise, practices_required=False)
+    _add_solver(optimise)
+    optimise.add_argument("--out", type=Path, required=True, help="output folder")
+    optimise.set_defaults(func=cmd_optimise)
+
+    validate = sub.add_parser(
+        "validate",
+        help="audit a configuration against every rule",
+        description=cmd_validate.__doc__,
+    )
+    _add_inputs(validate, practices_required=True)
+    validate.add_argument(
+        "--assignments",
+        type=Path,
+        required=True,
+        help="practice -> PCN table (CSV; e.g. an optimise assignments.csv, or "
+        "the practices file itself with --pcn-column current_pcn)",
+    )
+    validate.add_argument(
+        "--pcn-column",
+        help="PCN column of the assignments file (default: pcn_id, else current_pcn)",
+    )
+    validate.add_argument("--report", type=Path, help="write the per-PCN findings to this CSV")
+    _add_rules(validate)
+    validate.set_defaults(func=cmd_validate)
+
+    nhs = sub.add_parser(
+        "prepare-nhs",
+        help="build a practices table from the published NHS files",
+        description=cmd_prepare_nhs.__doc__,
+    )
+    nhs.add_argument("--epraccur", type=Path, required=True, help="epraccur.csv (as published)")
+    nhs.add_argument("--list-sizes", type=Path, required=True, help="gp-reg-pat-prac-all.csv")
+    nhs.add_argument(
+        "--postcodes",
+        type=Path,
+        required=True,
+        help="postcode centroids: OS Code-Point Open or ONS NSPL/ONSPD (.csv/.gz)",
+    )
+    nhs.add_argument("--epcn", type=Path, help="ePCN.xlsx (current PCN membership)")
+    nhs.add_argument(
+        "--payments", type=Path, help="NHS Payments to General Practice CSV (weighted populations)"
+    )
+    nhs.add_argument("--pcn-map", type=Path, help="gp-reg-pat-prac-map.csv (practice -> PCN)")
+    nhs.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="practices table to write (.csv, .geojson, .gpkg, .parquet)",
+    )
+    nhs.set_defaults(func=cmd_prepare_nhs)
+
+    money = sub.add_parser(
+        "funding",
+        help="ARRS sum, entitlements and role mix of each PCN",
+        description=cmd_funding.__doc__,
+    )
+    money.add_argument(
+        "--practices",
+        type=Path,
+        required=True,
+        help="practices table (list_size; weighted_population for exact sums)",
+    )
+    money.add_argument(
+        "--column",
+        dest="columns",
+        type=_column_pair,
+        action="append",
+        default=[],
+        metavar="CANONICAL=COLUMN",
+        help="map a practices column, e.g. weighted_population=Weighted",
+    )
+    money.add_argument(
+        "--assignments",
+        type=Path,
+        required=True,
+        help="practice -> PCN table (e.g. an optimise assignments.csv)",
+    )
+    money.add_argument(
+        "--pcn-column",
+        help="PCN column of the assignments file (default: pcn_id, else current_pcn)",
+    )
+    money.add_argument("--year", required=True, help="contract year, 2019/20 to 2025/26")
+    money.add_argument(
+        "--rates",
+        type=Path,
+        help="your own rates file (schema: pcnopt/rates/README.md); "
+        "default: the project's pcnopt/rates/ncdes.yaml",
+    )
+    money.add_argument(
+        "--wte-step", type=float, default=0.5, help="role-mix granularity in WTE (default 0.5)"
+    )
+    money.add_argument(
+        "--target-mix",
+        metavar="ROLE>=WTE,... | ROLE=SHARE%,...",
+        help="minimum WTE of named roles (clinical_pharmacist>=1,...) or shares "
+        "of the WTE (clinical_pharmacist=40%%,care_coordinator=60%%); default: "
+        "maximise total WTE",
+    )
+    money.add_argument(
+        "--area",
+        choices=["national", "inner_london", "outer_london"],
+        default="national",
+        help="which maximum £ per WTE to use",
+    )
+    money.add_argument(
+        "--compare",
+        type=Path,
+        metavar="ASSIGNMENTS",
+        help="a second configuration (before, e.g. the real one) to compare with",
+    )
+    money.add_argument("--compare-pcn-column", help="PCN column of the --compare file")
+    money.add_argument("--out", type=Path, required=True, help="output folder")
+    money.set_defaults(func=cmd_funding)
+
+    draw = sub.add_parser(
+        "map",
+        help="draw configurations as an interactive HTML map and a PNG",
+        description=cmd_map.__doc__,
+    )
+    _add_inputs(draw, practices_required=True)
+    draw.add_argument(
+        "--assignments",
+        type=_named_file,
+        required=True,
+        metavar="[NAME=]FILE",
+        help="practice -> PCN table (e.g. an optimise assignments.csv, or the "
+        "practices file itself for its current_pcn); NAME labels the layer",
+    )
+    draw.add_argument(
+        "--pcn-column",
+        help="PCN column of the --assignments file (default: pcn_id, else current_pcn)",
+    )
+    draw.add_argument(
+        "--compare",
+        type=_named_file,
+        action="append",
+        default=[],
+        metavar="[NAME=]FILE",
+        help="another configuration, as a layer to switch to (repeatable)",
+    )
+    draw.add_argument(
+        "--colour-by",
+        choices=["pcn", "status"],
+        default="pcn",
+        help="pcn: neighbouring PCNs differ (default); status: below/in/above band",
+    )
+    draw.add_argument(
+        "--no-tiles", action="store_true", help="no base-map tiles: the map works with no internet"
+    )
+    draw.add_argument("--title", default="Primary Care Networks", help="page title")
+    draw.add_argument("--png", type=Path, help="static PNG (default: beside --out, .png)")
+    draw.add_argument("--out", type=Path, required=True, help="HTML file to write (map.html)")
+    draw.set_defaults(func=cmd_map)
+
+    run = sub.add_parser(
+        "run",
+        help="run scenario files (what-if runs) into DIR/<name>/",
+        description=cmd_run.__doc__,
+    )
+    run.add_argument(
+        "scenarios",
+        type=Path,
+        nargs="+",
+        metavar="SCENARIO.toml",
+        help="scenario files (examples/*.toml; schema in pcnopt/scenarios/__init__.py)",
+    )
+    run.add_argument("--out", type=Path, required=True, help="batch folder")
+    run.add_argument(
+        "--scheduler",
+        metavar="ADDRESS|local",
+        help="solve on a Dask cluster: a scheduler address (tcp://host:8786), or "
+        "'local' to start a LocalCluster (default: local processes)",
+    )
+    run.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        help="local processes, or LocalCluster workers (default 0: every core; "
+        "2 workers for --scheduler local)",
+    )
+    run.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="run every scenario again, even those finished in --out",
+    )
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.set_defaults(func=cmd_run)
+
+    compare = sub.add_parser(
+        "compare",
+        help="compare scenario runs: table, HTML and map",
+        description=cmd_compare.__doc__,
+    )
+    compare.add_argument(
+        "runs", type=Path, nargs="+", metavar="DIR", help="run folders; the first is the baseline"
+    )
+    compare.add_argument("--out", type=Path, required=True, help="folder for the comparison")
+    compare.add_argument(
+        "--no-tiles", action="store_true", help="no base-map tiles: the map works with no internet"
+    )
+    compare.set_defaults(func=cmd_compare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run a command, print errors without a traceback, return the exit code."""
+    from pcnopt.errors import PcnoptError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except PcnoptError as exc:
+        print(f"pcnopt: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        if args.func is cmd_run:
+            print(
+                "pcnopt: interrupted. Scenarios already finished are written; nothing of the "
+                "unfinished ones. Run the same command again to resume: solved places are "
+                "taken from the cache.",
+                file=sys.stderr,
+            )
+        else:
+            print("pcnopt: interrupted; nothing was written.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""Run orchestration: practices and places in, a PCN configuration and its tables out.
+
+``run_optimise`` does the whole job behind ``pcnopt optimise``: read and check the inputs,
+place the practices, build catchment cells and the adjacency graph, group the practices into
+PCNs place by place on the engine (:mod:`pcnopt.run.engine`), check the result with the
+independent validator, and assemble the output tables. Writing them is left to
+:func:`pcnopt.run.write.write_run`, so nothing is written when anything fails.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from pcnopt import geography
+from pcnopt.run import engine
+from pcnopt.run.inputs import GeographyCache, check_rules_across_places, load_inputs
+from pcnopt.run.tables import (
+    PlaceOutcome,
+    options_for,
+    place_graphs,
+    place_outcome,
+    summary,
+    tables,
+)
+from pcnopt.settings import POPULATIONS, RunConfig, check_resources
+from pcnopt.validation import ValidationReport, validate_configuration
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything an ``optimise`` run produced, ready to be written."""
+
+    practices: gpd.GeoDataFrame
+    places: gpd.GeoDataFrame
+    catchments: gpd.GeoDataFrame
+    edges: pd.DataFrame
+    assignments: pd.DataFrame
+    pcns: gpd.GeoDataFrame
+    places_table: pd.DataFrame
+    validation: ValidationReport
+    summary: dict[str, Any]
+    funding: Any = None
+
+
+def run_optimise(
+    config: RunConfig,
+    *,
+    progress: bool = False,
+    practices_table: gpd.GeoDataFrame | None = None,
+    executor: Any = None,
+    geography_cache: GeographyCache | None = None,
+) -> RunResult:
+    """Run the whole ``optimise`` job in memory (nothing is written).
+
+    Parameters
+    ----------
+    config
+        The run's settings.
+    progress
+        Show a progress bar over places on standard error.
+    practices_table
+        Practices already in memory, used instead of reading ``config.practices`` (see
+        :func:`load_inputs`); :mod:`pcnopt.scenarios` passes the table its changes made.
+    executor
+        A :class:`concurrent.futures.Executor` (or anything with the same ``submit``) that
+        solves the places instead of this run's own process pool, e.g. one shared by a batch
+        of scenarios or a Dask cluster's; results do not depend on it.
+    geography_cache
+        Catchments and adjacency shared with other runs on the same sites and places (see
+        :class:`GeographyCache`); results do not depend on it.
+    """
+    started = time.perf_counter()
+    check_resources(config)
+    practices, places, snapped = load_inputs(config, practices_table=practices_table)
+    if geography_cache is None:
+        catchments, edges = geography.catchments_and_adjacency(practices, places)
+    else:
+        catchments, edges = geography_cache.get(practices, places)
+    population = POPULATIONS[config.population]
+    outcomes = _group_places(practices, edges, config, progress=progress, executor=executor)
+    assignments, pcns, places_table = tables(
+        practices, places, catchments, outcomes, population, config
+    )
+    validation = _validate(practices, assignments, edges, config)
+    named = dict(zip(validation.pcns["pcn_id"], validation.pcns["exception"], strict=True))
+    pcns["exception"] = [
+        note or named.get(pcn_id, "")
+        for pcn_id, note in zip(pcns["pcn_id"], pcns["exception"], strict=True)
+    ]
+    run_summary = summary(
+        config,
+        practices,
+        snapped,
+        pcns,
+        places_table,
+        validation,
+        edges,
+        time.perf_counter() - started,
+    )
+    funding = None
+    if config.funding_year is not None:
+        from pcnopt.funding import funding_from_assignments, rates_from_file
+
+        funding = funding_from_assignments(
+            practices=practices,
+            assignments=assignments,
+            year=config.funding_year,
+            rates=None if config.rates is None else rates_from_file(config.rates),
+        )
+        run_summary["funding"] = funding.summary()
+        arrs = funding.pcns.set_index("pcn_id")["arrs_sum_gbp"]
+        pcns["arrs_sum_gbp"] = pcns["pcn_id"].map(arrs).round(2)
+    return RunResult(
+        practices,
+        places,
+        catchments,
+        edges,
+        assignments,
+        pcns,
+        places_table,
+        validation,
+        run_summary,
+        funding,
+    )
+
+
+def run_validate(config: RunConfig, *, assignments: pd.DataFrame) -> ValidationReport:
+    """Audit a configuration against every rule, as ``pcnopt validate`` does.
+
+    Parameters
+    ----------
+    config
+        The practices, places, size band and commissioners' rules to check against (its
+        solver settings are not used).
+    assignments
+        ``practice_code`` and ``pcn_id``, e.g. from
+        :func:`pcnopt.io.assignments.assignments_from_file`.
+
+    Raises
+    ------
+    OptionError
+        When a commissioners' rule names a practice not in the practices table, or puts
+        practices of different places in one PCN.
+    """
+    practices, places, _ = load_inputs(config)
+    check_rules_across_places(practices, config)
+    _, edges = geography.catchments_and_adjacency(practices, places)
+    return _validate(practices, assignments, edges, config)
+
+
+def _validate(
+    practices: pd.DataFrame, assignments: pd.DataFrame, edges: pd.DataFrame, config: RunConfig
+) -> ValidationReport:
+    """The independent validator, with the run's size band and commissioners' rules."""
+    return validate_configuration(
+        practices=practices,
+        assignments=assignments,
+        edges=edges,
+        min_size=config.min_size,
+        max_size=config.max_size,
+        population=POPULATIONS[config.population],
+        approved_small_places=frozenset(config.approved_small_places),
+        excluded=frozenset(config.excluded),
+        keep_together=config.keep_together,
+        keep_apart=config.keep_apart,
+        fixed=config.fixed,
+    )
+
+
+def _group_places(
+    practices: gpd.GeoDataFrame,
+    edges: pd.DataFrame,
+    config: RunConfig,
+    *,
+    progress: bool,
+    executor: Any = None,
+) -> list[PlaceOutcome]:
+    check_rules_across_places(practices, config)
+    graphs = place_graphs(practices, edges, population=POPULATIONS[config.population])
+    options = [options_for(g, config) for g in graphs]
+    if executor is not None:
+        solutions = engine.solve_places(executor, graphs, options)
+    else:
+        solutions = engine.solve_places_locally(
+            graphs, options, jobs=config.jobs, progress=progress
+        )
+    return [place_outcome(g, s) for g, s in zip(graphs, solutions, strict=True)]

@@ -1,0 +1,314 @@
+"""Run settings: one schema for what an ``optimise`` run (and each scenario) is asked to do.
+
+:class:`RunConfig` is the only place the settings are spelled and checked. It is a frozen
+pydantic model: constructing one checks types and the rules between settings, and reads no file
+and probes no solver (:func:`check_resources` does that, where a run starts). The command line
+and the scenario TOML both map onto it through :data:`SETTINGS`, the one table of each
+setting's name in the caller's terms (``--min-size`` on the command line, ``band.min_size`` in a
+scenario file); an error names the setting through the same table (:class:`SettingError`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from pcnopt.errors import OptionError
+
+if TYPE_CHECKING:
+    from pcnopt.model import SolveOptions
+
+POPULATIONS = {"registered": "list_size", "weighted": "weighted_population"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How one setting is called by each caller.
+
+    Attributes
+    ----------
+    flag
+        The command-line option (``--min-size``).
+    key
+        The scenario file's key (``band.min_size``), or ``""`` when a scenario cannot set it.
+    kind
+        How a scenario file's value is checked and converted (see
+        :func:`pcnopt.scenarios.schema.read_scenario_file`).
+    """
+
+    flag: str
+    key: str = ""
+    kind: str = ""
+
+
+#: Every setting of :class:`RunConfig`, by field name, in the callers' terms.
+SETTINGS: dict[str, Setting] = {
+    "practices": Setting("--practices", "inputs.practices", "path"),
+    "places": Setting("--places", "inputs.places", "path"),
+    "place_column": Setting("--place-column", "inputs.place_column", "str"),
+    "place_field": Setting("--place-field", "inputs.place_field", "str"),
+    "columns": Setting("--column", "inputs.columns", "table_str"),
+    "min_size": Setting("--min-size", "band.min_size", "number"),
+    "max_size": Setting("--max-size", "band.max_size", "number"),
+    "population": Setting("--population", "inputs.population", "str"),
+    "snap_distance_m": Setting("--snap-distance", "inputs.snap_distance_m", "number"),
+    "repair_geometries": Setting("--repair-geometries", "inputs.repair_geometries", "bool"),
+    "objective": Setting("--objective", "solver.objective", "objective"),
+    "lexicographic": Setting("--lexicographic", "solver.lexicographic", "bool"),
+    "squared": Setting("--squared", "solver.squared", "bool"),
+    "n_pcns": Setting("--n-pcns", "solver.n_pcns", "n_pcns"),
+    "min_pcns": Setting("--min-pcns", "solver.min_pcns", "int"),
+    "max_pcns": Setting("--max-pcns", "solver.max_pcns", "int"),
+    "time_limit": Setting("--time-limit", "solver.time_limit", "number"),
+    "solver": Setting("--solver", "solver.name", "str"),
+    "mip_gap": Setting("--mip-gap", "solver.mip_gap", "number"),
+    "keep_together": Setting("--keep-together", "rules.keep_together", "groups"),
+    "keep_apart": Setting("--keep-apart", "rules.keep_apart", "groups"),
+    "fixed": Setting("--fix", "rules.fixed", "table_str"),
+    "excluded": Setting("--exclude", "rules.excluded", "codes"),
+    "approved_small_places": Setting("--approve-small", "rules.approved_small_places", "strs"),
+    "jobs": Setting("--jobs"),
+    "funding_year": Setting("--year", "funding.year", "year"),
+    "rates": Setting("--rates", "funding.rates", "path"),
+}
+#: The sections of a scenario file, in the order its messages list them.
+SECTIONS = ("inputs", "band", "solver", "funding", "rules")
+
+
+def flag_name(setting: str) -> str:
+    """A setting as the command line calls it (``--min-size``)."""
+    return SETTINGS[setting].flag
+
+
+def key_name(setting: str) -> str:
+    """A setting as a scenario file calls it (``band.min_size``)."""
+    return SETTINGS[setting].key or SETTINGS[setting].flag
+
+
+class SettingError(OptionError):
+    """A run setting is invalid; the message names it in the caller's terms.
+
+    Parameters
+    ----------
+    template
+        The message, with each setting written as ``{field}`` (``"{min_size} must be >= 0"``).
+    settings
+        The settings concerned, the one to change first.
+
+    The exception's text names settings as the command line does; :meth:`render` names them
+    as another caller does (``render(key_name)`` for a scenario file).
+    """
+
+    def __init__(self, template: str, *settings: str) -> None:
+        self.template = template
+        self.settings = settings
+        super().__init__(self.render(flag_name))
+
+    def render(self, name: Callable[[str], str]) -> str:
+        """The message with every ``{field}`` replaced by ``name(field)``."""
+        return re.sub(
+            r"\{([a-z_]+)\}",
+            lambda m: name(m[1]) if m[1] in SETTINGS else m[0],
+            self.template,
+        )
+
+
+class RunConfig(BaseModel):
+    """Settings of one ``optimise`` run (checked on creation, without reading anything).
+
+    Parameters
+    ----------
+    practices
+        Practices file; ``None`` runs on the embedded demo (``pcnopt/data/demo``).
+    places
+        Place boundary file (with ``place_column``); ``None`` with ``place_field`` takes the
+        place from a column of the practices table.
+    place_column
+        Id column of the places file.
+    place_field
+        Column of the practices table holding each practice's place.
+    columns
+        Explicit (canonical, file column) pairs for the practices table.
+    min_size, max_size
+        The PCN size band.
+    population
+        "registered" (list size) or "weighted" (Carr-Hill weighted population) for the band.
+    snap_distance_m
+        Practices up to this far outside every place are snapped to the nearest one.
+    repair_geometries
+        Repair invalid place polygons instead of stopping.
+    objective, lexicographic, squared, n_pcns, min_pcns, max_pcns, time_limit, solver, mip_gap
+        Passed to :class:`pcnopt.model.SolveOptions` for every place.
+    keep_together, keep_apart
+        Groups of practice codes that must share / must not share a PCN.
+    fixed
+        ``(practice code, label)`` pairs: equal labels share a PCN, different labels do not.
+    excluded
+        Practices left out of every PCN (listed in ``assignments.csv`` with no PCN).
+    approved_small_places
+        Places where PCNs below ``min_size`` are approved where the band cannot be met.
+    jobs
+        Places solved in parallel (processes); 1 solves in this process.
+    funding_year
+        Contract year of the ARRS sums and entitlements written with the configuration
+        (``None``: no funding tables).
+    rates
+        A rates file replacing the shipped ``pcnopt/rates/ncdes.yaml``.
+
+    Raises
+    ------
+    SettingError
+        Naming the setting (see :data:`SETTINGS`).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    practices: Path | None = None
+    places: Path | None = None
+    place_column: str | None = None
+    place_field: str | None = None
+    columns: tuple[tuple[str, str], ...] = ()
+    min_size: int | float = 30_000
+    max_size: int | float = 50_000
+    population: str = "registered"
+    snap_distance_m: int | float = 5_000.0
+    repair_geometries: bool = False
+    objective: str | tuple[tuple[str, float], ...] = "compact"
+    lexicographic: bool = False
+    squared: bool = False
+    n_pcns: int | str | None = None
+    min_pcns: int | None = None
+    max_pcns: int | None = None
+    time_limit: int | float | None = None
+    solver: str = "cbc"
+    mip_gap: int | float = 0.0
+    keep_together: tuple[tuple[str, ...], ...] = ()
+    keep_apart: tuple[tuple[str, ...], ...] = ()
+    fixed: tuple[tuple[str, str], ...] = ()
+    excluded: tuple[str, ...] = ()
+    approved_small_places: tuple[str, ...] = ()
+    jobs: int = 0
+    funding_year: str | None = "2025/26"
+    rates: Path | None = None
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = str(error["loc"][0]) if error["loc"] else ""
+            if field in SETTINGS:
+                raise SettingError(
+                    f"{{{field}}}: {error['msg']} (got {error['input']!r}).", field
+                ) from None
+            raise SettingError(f"{error['msg']}: {'.'.join(map(str, error['loc']))}.") from None
+        self._check()
+
+    def _check(self) -> None:
+        """The rules between settings; raise on the first one broken."""
+        if self.min_size < 0 or self.max_size <= 0:
+            raise SettingError(
+                "{min_size} and {max_size} must be positive numbers of patients.", "min_size"
+            )
+        if self.min_size > self.max_size:
+            raise SettingError(
+                f"{{min_size}} ({self.min_size:,.0f}) is larger than {{max_size}} "
+                f"({self.max_size:,.0f}); give a band with min <= max.",
+                "min_size",
+                "max_size",
+            )
+        if self.population not in POPULATIONS:
+            raise SettingError(
+                f"{{population}} must be one of {', '.join(POPULATIONS)}.", "population"
+            )
+        if self.places is not None and self.place_field is not None:
+            raise SettingError(
+                "give either {places} (with {place_column}) or {place_field}, not both.",
+                "places",
+                "place_field",
+            )
+        if self.places is not None and not self.place_column:
+            raise SettingError(
+                "{places} needs {place_column} naming the file's place id column.",
+                "places",
+                "place_column",
+            )
+        if self.places is None and self.place_column and self.practices is not None:
+            raise SettingError("{place_column} needs {places} (the boundary file).", "places")
+        if self.practices is not None and self.places is None and self.place_field is None:
+            raise SettingError(
+                "say where the places come from: {places} FILE {place_column} COL, or "
+                "{place_field} COL (a column of the practices table).",
+                "places",
+            )
+        if self.snap_distance_m < 0:
+            raise SettingError("{snap_distance_m} must be >= 0 metres.", "snap_distance_m")
+        if self.jobs < 0:
+            raise SettingError("{jobs} must be >= 0 (0 uses every core).", "jobs")
+        # the model checks its own options (objective names, counts, contradictory rules)
+        try:
+            self.solve_options()
+        except OptionError as exc:
+            raise SettingError(str(exc)) from None
+
+    def solve_options(self, **overrides: Any) -> SolveOptions:
+        """The :class:`pcnopt.model.SolveOptions` shared by every place."""
+        from pcnopt.model import SolveOptions
+
+        settings: dict[str, Any] = {
+            "min_size": self.min_size,
+            "max_size": self.max_size,
+            "objective": self.objective,
+            "lexicographic": self.lexicographic,
+            "squared": self.squared,
+            "n_pcns": self.n_pcns,
+            "min_pcns": self.min_pcns,
+            "max_pcns": self.max_pcns,
+            "time_limit": self.time_limit,
+            "solver": self.solver,
+            "mip_gap": self.mip_gap,
+            "keep_together": self.keep_together,
+            "keep_apart": self.keep_apart,
+            "fixed": self.fixed,
+            "excluded": self.excluded,
+        }
+        settings.update(overrides)
+        return SolveOptions(**settings)
+
+
+def check_resources(config: RunConfig) -> None:
+    """Check what the settings need from this machine: the solver, the rates file's year.
+
+    Called where a run starts (not when settings are made, which reads nothing).
+
+    Raises
+    ------
+    SettingError
+        The solver is not installed, or the contract year is not in the rates file.
+    """
+    from pcnopt.model.solvers import solver_available
+
+    if not solver_available(config.solver):
+        import pulp
+
+        installed = ", ".join(pulp.listSolvers(onlyAvailable=True))
+        raise SettingError(
+            f"{{solver}} {config.solver!r} is not available here; use cbc (bundled) or highs, "
+            f"or one of the PuLP solvers installed: {installed}.",
+            "solver",
+        )
+    if config.funding_year is not None:
+        from pcnopt.funding import default_rates, rates_from_file
+
+        rates = default_rates() if config.rates is None else rates_from_file(config.rates)
+        if config.funding_year not in rates.years:
+            raise SettingError(
+                f"{{funding_year}} {config.funding_year} is not in the rates file; use one of "
+                f"{', '.join(sorted(rates.years))}, or give {{rates}} with that year.",
+                "funding_year",
+            )
