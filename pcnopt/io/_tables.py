@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from pcnopt._errors import InputError, Problem
+from pcnopt.io.text import restore_cell
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml"}
 PARQUET_SUFFIXES = {".parquet", ".pq", ".geoparquet"}
@@ -92,7 +93,9 @@ def read_csv_text(path: Path) -> pd.DataFrame:
                 rows=rows,
             )
         ) from None
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.columns = [str(restore_cell(str(c))).strip() for c in frame.columns]
+    # a cell pcnopt quoted against formula injection (see pcnopt.io.text) reads as it was
+    frame = frame.map(restore_cell)
     # pandas pads a row with fewer fields than the header with blanks: find such rows
     records = (r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r)
     next(records, None)
@@ -101,7 +104,9 @@ def read_csv_text(path: Path) -> pd.DataFrame:
         others = sorted({d for d in (",", ";", "\t", "|") if d != delimiter and d in text})
         hint = (
             f" or the rows are separated by {' or '.join(repr(d) for d in others)} while the "
-            f"header uses {delimiter!r}" if others else ""
+            f"header uses {delimiter!r}"
+            if others
+            else ""
         )
         raise InputError(
             Problem(

@@ -20,6 +20,7 @@ import geopandas as gpd
 import pandas as pd
 
 from pcnopt._errors import InputError, Problem
+from pcnopt.io.text import neutralise_cell
 
 MARKER = "summary.json"
 MANIFEST = "pcnopt-manifest.json"
@@ -54,8 +55,7 @@ def check_output_folder(out: str | Path) -> Path:
                         str(out),
                         f"the folder exists and {why}; pcnopt replaces only a folder it wrote "
                         "itself, unchanged, and will not touch this one.",
-                        "choose a new or empty folder for --out (or move this one away "
-                        "yourself).",
+                        "choose a new or empty folder for --out (or move this one away yourself).",
                     )
                 )
     return out
@@ -176,9 +176,41 @@ def write_folder(
     return out
 
 
+def _csv_cell(value: object) -> object:
+    # a bare carriage return is not quoted by the csv module when lines end in LF, and
+    # spreadsheets read it as a new row: line breaks in text are written as LF (quoted)
+    if isinstance(value, str) and "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return neutralise_cell(value)
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells and column names no spreadsheet would evaluate.
+
+    Numeric columns are untouched (a negative number is a number, not a formula). Carriage
+    returns in text become line feeds, which the CSV writer quotes (a bare CR starts a row).
+    """
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        out[column] = values.map(_csv_cell, na_action="ignore")
+    out.columns = [neutralise_cell(c) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write ``frame`` as CSV (UTF-8, LF line ends, no index), formulas neutralised.
+
+    Every CSV pcnopt writes goes through here (see :func:`neutralise_cell`).
+    """
+    neutralise_formulas(frame).to_csv(path, index=False, lineterminator="\n")
+
+
 def csv_writer(frame: pd.DataFrame) -> Callable[[Path], None]:
-    """Writer for a CSV file (UTF-8, LF line ends, no index)."""
-    return lambda path: frame.to_csv(path, index=False, lineterminator="\n")
+    """Writer for a CSV file (UTF-8, LF line ends, no index, formulas neutralised)."""
+    return lambda path: write_csv(frame, path)
 
 
 def geojson_writer(frame: gpd.GeoDataFrame) -> Callable[[Path], None]:
@@ -222,7 +254,7 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     try:
         if suffix == ".csv":
             table = frame.drop(columns="geometry") if "geometry" in frame else frame
-            table.to_csv(tmp, index=False, lineterminator="\n")
+            write_csv(table, tmp)
         elif suffix == ".parquet":
             frame.to_parquet(tmp, index=False)
         else:
