@@ -621,7 +621,7 @@ def static_map_png(
     ax.set_aspect("equal")
     s = configuration.summary
     heading = title or configuration.name
-    ax.set_title(f"{heading}\n{summary_line(s)}", fontsize=11)
+    ax.set_title(f"{heading}\n{summary_line(s)}", fontsize=11, parse_math=False)  # no mathtext
     handles: list[Any] = []
     if colour_by == "status":
         handles += [Patch(facecolor=c, edgecolor="white", label=k)

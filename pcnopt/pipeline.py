@@ -109,6 +109,11 @@ class RunConfig:
     rates: Path | None = None
 
     def __post_init__(self) -> None:
+        from pcnopt.io.options import check_number
+
+        check_number(self.min_size, option="--min-size", minimum=0)
+        check_number(self.max_size, option="--max-size", minimum=0)
+        check_number(self.snap_distance_m, option="--snap-distance", minimum=0)
         if self.min_size < 0 or self.max_size <= 0:
             raise OptionError("--min-size and --max-size must be positive numbers of patients.")
         if self.min_size > self.max_size:
@@ -526,6 +531,11 @@ def _options_for(graph: PlaceGraph, config: RunConfig) -> SolveOptions:
 
 def _check_rules_across_places(practices: pd.DataFrame, config: RunConfig) -> None:
     """Refuse commissioners' rules that name unknown practices or span places."""
+    from pcnopt.io.options import check_known_places
+
+    check_known_places(
+        config.approved_small_places, practices["place_id"], option="--approve-small"
+    )
     place_of = dict(zip(practices["practice_code"], practices["place_id"], strict=True))
     named = [(f"--keep-together {','.join(g)}", g) for g in config.keep_together]
     named += [(f"--keep-apart {','.join(g)}", g) for g in config.keep_apart]

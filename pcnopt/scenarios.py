@@ -608,20 +608,17 @@ class ScenarioComparison:
 
 def _read_run(folder: Path) -> dict[str, Any]:
     folder = Path(folder)
-    marker = folder / outputs.MARKER
-    if not marker.exists():
-        raise InputError(Problem(str(folder), "is not a finished pcnopt run (no summary.json).",
-                                 "give folders written by 'pcnopt run' or 'pcnopt optimise'."))
-    summary = json.loads(marker.read_text(encoding="utf-8"))
-    assignments = pd.read_csv(folder / "assignments.csv", dtype={"pcn_id": "string",
-                                                                "practice_code": str})
-    pcns = pd.read_csv(folder / "pcns.csv", dtype={"pcn_id": str, "pcn_label": str,
-                                                  "exception": str, "place_id": str})
+    summary = outputs.read_summary(folder)  # InputError when not a run, or summary.json is bad
+    assignments = outputs.read_output_csv(folder / "assignments.csv", dtype={
+        "pcn_id": "string", "practice_code": str})
+    pcns = outputs.read_output_csv(folder / "pcns.csv", dtype={
+        "pcn_id": str, "pcn_label": str, "exception": str, "place_id": str})
     funding = folder / "funding.csv"
     return {
         "name": summary.get("scenario", {}).get("name", folder.name), "summary": summary,
         "assignments": assignments, "pcns": pcns,
-        "funding": pd.read_csv(funding, dtype={"pcn_id": str}) if funding.exists() else None,
+        "funding": (outputs.read_output_csv(funding, dtype={"pcn_id": str})
+                    if funding.exists() else None),
     }
 
 
