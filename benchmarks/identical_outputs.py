@@ -28,31 +28,88 @@ VOLATILE = {"run_log.json", "pcnopt-manifest.json"}
 
 def commands(out: Path, *, nhs: bool) -> list[list[str]]:
     """The README's commands, writing under ``out``."""
-    demo = ["--practices", "data/practices.csv", "--places", "data/places.geojson",
-            "--place-column", "place_id"]
+    demo = [
+        "--practices",
+        "data/practices.csv",
+        "--places",
+        "data/places.geojson",
+        "--place-column",
+        "place_id",
+    ]
     runs = [
         ["optimise", "--out", f"{out}/optimise"],
-        ["validate", *demo, "--assignments", "data/practices.csv", "--pcn-column",
-         "current_pcn", "--report", f"{out}/validate.csv"],
-        ["funding", "--practices", "data/practices.csv", "--assignments",
-         f"{out}/optimise/assignments.csv", "--year", "2025/26", "--compare",
-         "data/practices.csv", "--compare-pcn-column", "current_pcn", "--out", f"{out}/funding"],
-        ["map", *demo, "--assignments", f"Proposed={out}/optimise/assignments.csv", "--compare",
-         "Current=data/practices.csv", "--no-tiles", "--out", f"{out}/map/map.html"],
-        ["run", *sorted(str(p.relative_to(PROJECT)) for p in PROJECT.glob("examples/demo_*.toml")),
-         "--out", f"{out}/scenarios", "--jobs", "1", "--no-progress"],
-        ["compare", f"{out}/scenarios/demo-base", f"{out}/scenarios/demo-merger", "--out",
-         f"{out}/compare", "--no-tiles"],
+        [
+            "validate",
+            *demo,
+            "--assignments",
+            "data/practices.csv",
+            "--pcn-column",
+            "current_pcn",
+            "--report",
+            f"{out}/validate.csv",
+        ],
+        [
+            "funding",
+            "--practices",
+            "data/practices.csv",
+            "--assignments",
+            f"{out}/optimise/assignments.csv",
+            "--year",
+            "2025/26",
+            "--compare",
+            "data/practices.csv",
+            "--compare-pcn-column",
+            "current_pcn",
+            "--out",
+            f"{out}/funding",
+        ],
+        [
+            "map",
+            *demo,
+            "--assignments",
+            f"Proposed={out}/optimise/assignments.csv",
+            "--compare",
+            "Current=data/practices.csv",
+            "--no-tiles",
+            "--out",
+            f"{out}/map/map.html",
+        ],
+        [
+            "run",
+            *sorted(str(p.relative_to(PROJECT)) for p in PROJECT.glob("examples/demo_*.toml")),
+            "--out",
+            f"{out}/scenarios",
+            "--jobs",
+            "1",
+            "--no-progress",
+        ],
+        [
+            "compare",
+            f"{out}/scenarios/demo-base",
+            f"{out}/scenarios/demo-merger",
+            "--out",
+            f"{out}/compare",
+            "--no-tiles",
+        ],
     ]
     if nhs:
-        runs.append([
-            "prepare-nhs", "--epraccur", f"{SHARED}/epraccur-2023-01/epraccur.csv",
-            "--list-sizes", f"{SHARED}/gp-reg-pat-prac-all-2021-01/gp-reg-pat-prac-all.csv",
-            "--postcodes", f"{SHARED}/codepoint-open-2014-08/codepo_gb_2014-08_latlon.csv.gz",
-            "--epcn", f"{SHARED}/epcn-2019-12/ePCN.xlsx", "--payments",
-            f"{SHARED}/payments-2018-19/nhspaymentsgp-18-19-csv.csv",
-            "--out", f"{out}/england.csv",
-        ])
+        runs.append(
+            [
+                "prepare-nhs",
+                "--epraccur",
+                f"{SHARED}/epraccur-2023-01/epraccur.csv",
+                "--list-sizes",
+                f"{SHARED}/gp-reg-pat-prac-all-2021-01/gp-reg-pat-prac-all.csv",
+                "--postcodes",
+                f"{SHARED}/codepoint-open-2014-08/codepo_gb_2014-08_latlon.csv.gz",
+                "--epcn",
+                f"{SHARED}/epcn-2019-12/ePCN.xlsx",
+                "--payments",
+                f"{SHARED}/payments-2018-19/nhspaymentsgp-18-19-csv.csv",
+                "--out",
+                f"{out}/england.csv",
+            ]
+        )
     return runs
 
 
@@ -61,8 +118,14 @@ def run_all(tree: Path, out: Path, *, nhs: bool) -> list[int]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     codes = []
     for argv in commands(out, nhs=nhs):
-        done = subprocess.run([sys.executable, str(tree / "cli.py"), *argv], cwd=tree, env=env,
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [sys.executable, str(tree / "cli.py"), *argv],
+            cwd=tree,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         codes.append(done.returncode)
         print(f"  {tree.name}: {argv[0]:<12} exit {done.returncode}", flush=True)
     return codes
@@ -105,11 +168,16 @@ def differences(a: Path, b: Path, *, tree_a: Path, tree_b: Path) -> list[str]:
     found += [f"only in working tree: {p}" for p in sorted(files_b - files_a)]
     timed = _stopped_at_time_limit(a) | _stopped_at_time_limit(b)
     for folder in sorted(timed):
-        found.append(f"not compared (a place stopped at its time limit, so the plan depends on "
-                     f"the machine's speed): {folder}")
+        found.append(
+            f"not compared (a place stopped at its time limit, so the plan depends on "
+            f"the machine's speed): {folder}"
+        )
     for p in sorted(files_a & files_b):
-        if p.name in VOLATILE or ".cache" in p.parts or any(
-                parent in timed for parent in p.parents):
+        if (
+            p.name in VOLATILE
+            or ".cache" in p.parts
+            or any(parent in timed for parent in p.parents)
+        ):
             continue
         if _normalised(a / p, tree=tree_a, out=a) != _normalised(b / p, tree=tree_b, out=b):
             found.append(f"differs: {p}")
@@ -124,17 +192,32 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pcnopt-identical-") as tmp:
         base_tree = Path(tmp) / "baseline"
-        subprocess.run(["git", "-C", str(PROJECT), "worktree", "add", "--detach", "-q",
-                        str(base_tree), args.baseline], check=True)
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                str(PROJECT),
+                "worktree",
+                "add",
+                "--detach",
+                "-q",
+                str(base_tree),
+                args.baseline,
+            ],
+            check=True,
+        )
         try:
             # the baseline reads its demo data from its own tree; outputs go to one folder each
             codes_a = run_all(base_tree, Path(tmp) / "out-baseline", nhs=args.nhs)
             codes_b = run_all(PROJECT, Path(tmp) / "out-new", nhs=args.nhs)
-            found = differences(Path(tmp) / "out-baseline", Path(tmp) / "out-new",
-                                tree_a=base_tree, tree_b=PROJECT)
+            found = differences(
+                Path(tmp) / "out-baseline", Path(tmp) / "out-new", tree_a=base_tree, tree_b=PROJECT
+            )
         finally:
-            subprocess.run(["git", "-C", str(PROJECT), "worktree", "remove", "--force",
-                            str(base_tree)], check=False)
+            subprocess.run(
+                ["git", "-C", str(PROJECT), "worktree", "remove", "--force", str(base_tree)],
+                check=False,
+            )
     if codes_a != codes_b:
         found.insert(0, f"exit codes differ: baseline {codes_a}, working tree {codes_b}")
     print(f"\n{'command':<12} exit (baseline / working tree)")
@@ -147,8 +230,10 @@ def main() -> int:
     if found:
         print("\nNOT identical:\n  " + "\n  ".join(found))
         return 1
-    print(f"\nidentical: every output file of {len(codes_a)} commands (except run_log.json and "
-          "the manifest that hashes it)")
+    print(
+        f"\nidentical: every output file of {len(codes_a)} commands (except run_log.json and "
+        "the manifest that hashes it)"
+    )
     return 0
 
 

@@ -50,8 +50,18 @@ def practices_table(folder: Path) -> Path:
     """Every practice with a January 2021 list size and coordinates, with its real PCNs."""
     joined = pd.read_csv(SHARED / "england/practices_england_joined.csv", dtype=str)
     keep = joined["list_size_2021_01"].notna() & joined["lat"].notna()
-    table = joined.loc[keep, ["practice_code", "name", "lat", "lon", "list_size_2021_01",
-                              "weighted_2018_19", *REAL.values()]]
+    table = joined.loc[
+        keep,
+        [
+            "practice_code",
+            "name",
+            "lat",
+            "lon",
+            "list_size_2021_01",
+            "weighted_2018_19",
+            *REAL.values(),
+        ],
+    ]
     path = folder / "england.csv"
     table.rename(columns={"list_size_2021_01": "list_size"}).to_csv(path, index=False)
     return path
@@ -68,12 +78,15 @@ def machine() -> str:
     except OSError:
         pass
     try:
-        chromium = subprocess.run([str(CHROMIUM), "--version"], capture_output=True, text=True,
-                                  timeout=30).stdout.strip()
+        chromium = subprocess.run(
+            [str(CHROMIUM), "--version"], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         chromium = "chromium not found"
-    return (f"{platform.node()}: {cpu}, {os.cpu_count()} cores, Python "
-            f"{platform.python_version()}, {chromium}")
+    return (
+        f"{platform.node()}: {cpu}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {chromium}"
+    )
 
 
 def browser():  # type: ignore[no-untyped-def]
@@ -83,10 +96,17 @@ def browser():  # type: ignore[no-untyped-def]
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 f"--user-data-dir={tempfile.mkdtemp(prefix='pcnopt-chromium-')}",
-                 "--window-size=1400,1000"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tempfile.mkdtemp(prefix='pcnopt-chromium-')}",
+        "--window-size=1400,1000",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
@@ -116,14 +136,20 @@ def render_seconds(path: Path, *, repeat: int) -> dict[str, object]:
         errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     finally:
         driver.quit()
-    return {"cold": times[0], "warm": statistics.median(times[1:]) if repeat else times[0],
-            "areas": areas, "markers": markers, "errors": errors}
+    return {
+        "cold": times[0],
+        "warm": statistics.median(times[1:]) if repeat else times[0],
+        "areas": areas,
+        "markers": markers,
+        "errors": errors,
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="warm page loads per map after the cold one (median)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="warm page loads per map after the cold one (median)"
+    )
     parser.add_argument("--keep", type=Path, help="write the maps to this folder to keep them")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="pcnopt-maps-"))
@@ -132,8 +158,9 @@ def main() -> int:
 
     started = time.perf_counter()
     table = practices_table(folder)
-    config = RunConfig(practices=table, places=PLACES, place_column="SICBL23CD",
-                       repair_geometries=True)
+    config = RunConfig(
+        practices=table, places=PLACES, place_column="SICBL23CD", repair_geometries=True
+    )
     practices, places, _ = load_inputs(config)
     catchments = geography.catchments_from_practices(practices, places)
     edges = geography.adjacency_from_catchments(catchments)
@@ -142,11 +169,22 @@ def main() -> int:
     t0 = time.perf_counter()
     configurations = []
     for name, column in REAL.items():
-        assignments = pd.DataFrame({"practice_code": practices["practice_code"],
-                                    "pcn_id": practices["practice_code"].map(raw[column])})
-        configurations.append(maps.configuration_from_assignments(
-            assignments, name=name, practices=practices, places=places, catchments=catchments,
-            edges=edges))
+        assignments = pd.DataFrame(
+            {
+                "practice_code": practices["practice_code"],
+                "pcn_id": practices["practice_code"].map(raw[column]),
+            }
+        )
+        configurations.append(
+            maps.configuration_from_assignments(
+                assignments,
+                name=name,
+                practices=practices,
+                places=places,
+                catchments=catchments,
+                edges=edges,
+            )
+        )
     configure = (time.perf_counter() - t0) / len(REAL)
 
     rows = []
@@ -157,41 +195,54 @@ def main() -> int:
         ("Dec 2019 PCNs, no tiles, all SVG", configurations[:1], False, "svg"),
     ):
         t0 = time.perf_counter()
-        fmap = maps.map_from_configurations(chosen, practices=practices, places=places,
-                                            tiles=tiles, title="PCNs of England",
-                                            renderer=renderer)
+        fmap = maps.map_from_configurations(
+            chosen,
+            practices=practices,
+            places=places,
+            tiles=tiles,
+            title="PCNs of England",
+            renderer=renderer,
+        )
         path = maps.write_map(fmap, out / f"england_{len(rows) + 1}.html")
         build = time.perf_counter() - t0
         size_mb = path.stat().st_size / 1e6
         measured = render_seconds(path, repeat=args.repeat)
         render = float(measured["cold"])  # type: ignore[arg-type]
-        script_errors = [e for e in measured["errors"]  # type: ignore[attr-defined]
-                         if "Failed to load resource" not in e]
-        rows.append({
-            "map": label,
-            "practices": len(practices),
-            "PCN areas (first layer)": len(chosen[0].pcns),
-            "areas in DOM": measured["areas"],
-            "markers drawn": measured["markers"],
-            "build + write (s)": round(build, 1),
-            "HTML (MB)": round(size_mb, 2),
-            "first render, cold (s)": round(render, 2),
-            "warm (s)": round(float(measured["warm"]), 2),  # type: ignore[arg-type]
-            "JS errors": len(script_errors),
-            "within targets": "yes" if size_mb < SIZE_TARGET_MB and render < RENDER_TARGET_S
-            and not script_errors else "NO",
-        })
+        script_errors = [
+            e
+            for e in measured["errors"]  # type: ignore[attr-defined]
+            if "Failed to load resource" not in e
+        ]
+        rows.append(
+            {
+                "map": label,
+                "practices": len(practices),
+                "PCN areas (first layer)": len(chosen[0].pcns),
+                "areas in DOM": measured["areas"],
+                "markers drawn": measured["markers"],
+                "build + write (s)": round(build, 1),
+                "HTML (MB)": round(size_mb, 2),
+                "first render, cold (s)": round(render, 2),
+                "warm (s)": round(float(measured["warm"]), 2),  # type: ignore[arg-type]
+                "JS errors": len(script_errors),
+                "within targets": "yes"
+                if size_mb < SIZE_TARGET_MB and render < RENDER_TARGET_S and not script_errors
+                else "NO",
+            }
+        )
         for error in script_errors[:5]:
             print(f"  {label}: {error}", file=sys.stderr)
 
     print(f"# England map benchmark\n\nMachine: {machine()}\n")
-    print(f"Practices, places, catchments and adjacency prepared in {prepare:.0f} s "
-          f"({len(places)} sub-ICB places); each configuration (validator, hubs, areas) in "
-          f"{configure:.0f} s. Render time: from navigation start to every layer drawn, on the "
-          f"first load in a fresh browser (cold; judged against the target) and the median of "
-          f"{args.repeat} more loads (warm). \"auto\" draws practice markers on a canvas (they "
-          "are not DOM elements); \"all SVG\" makes each one an SVG path. Targets: HTML < "
-          f"{SIZE_TARGET_MB:g} MB, first render < {RENDER_TARGET_S:g} s.\n")
+    print(
+        f"Practices, places, catchments and adjacency prepared in {prepare:.0f} s "
+        f"({len(places)} sub-ICB places); each configuration (validator, hubs, areas) in "
+        f"{configure:.0f} s. Render time: from navigation start to every layer drawn, on the "
+        f"first load in a fresh browser (cold; judged against the target) and the median of "
+        f'{args.repeat} more loads (warm). "auto" draws practice markers on a canvas (they '
+        'are not DOM elements); "all SVG" makes each one an SVG path. Targets: HTML < '
+        f"{SIZE_TARGET_MB:g} MB, first render < {RENDER_TARGET_S:g} s.\n"
+    )
     print(markdown(pd.DataFrame(rows)))
     if args.keep:
         print(f"\nmaps kept in {out}/")

@@ -55,11 +55,22 @@ def practices_table(folder: Path, *, subicbs: int = 0) -> Path:
     if subicbs:
         chosen = sorted(joined["sicbl23cd"].dropna().unique())[:subicbs]
         keep &= joined["sicbl23cd"].isin(chosen)
-    table = joined.loc[keep, ["practice_code", "name", "lat", "lon", "list_size_2021_01",
-                              "weighted_2018_19", "pcn2019_code"]]
+    table = joined.loc[
+        keep,
+        [
+            "practice_code",
+            "name",
+            "lat",
+            "lon",
+            "list_size_2021_01",
+            "weighted_2018_19",
+            "pcn2019_code",
+        ],
+    ]
     path = folder / "england.csv"
     table.rename(columns={"list_size_2021_01": "list_size", "pcn2019_code": "current_pcn"}).to_csv(
-        path, index=False)
+        path, index=False
+    )
     return path
 
 
@@ -69,9 +80,17 @@ def sweep(practices: Path, *, count: int, time_limit: float, gap: float) -> list
     return [
         Scenario(
             name=f"band-{lo // 100 / 10:g}k-{hi // 1000}k",
-            config=RunConfig(practices=practices, places=PLACES, place_column="SICBL23CD",
-                             repair_geometries=True, min_size=lo, max_size=hi,
-                             time_limit=time_limit, mip_gap=gap, jobs=1),
+            config=RunConfig(
+                practices=practices,
+                places=PLACES,
+                place_column="SICBL23CD",
+                repair_geometries=True,
+                min_size=lo,
+                max_size=hi,
+                time_limit=time_limit,
+                mip_gap=gap,
+                jobs=1,
+            ),
         )
         for lo, hi in bands
     ]
@@ -90,13 +109,22 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=10.0, help="seconds per place")
     parser.add_argument("--mip-gap", type=float, default=0.02)
     parser.add_argument("--engines", default="one,local,dask")
-    parser.add_argument("--workers", type=int, default=2,
-                        help="local processes and LocalCluster workers")
-    parser.add_argument("--one-scenarios", type=int, default=0,
-                        help="the one-process baseline runs only this many of the bands, "
-                        "spread over the sweep (default 0: all)")
-    parser.add_argument("--subicbs", type=int, default=0,
-                        help="only the practices of the first N sub-ICBs (default 0: England)")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="local processes and LocalCluster workers"
+    )
+    parser.add_argument(
+        "--one-scenarios",
+        type=int,
+        default=0,
+        help="the one-process baseline runs only this many of the bands, "
+        "spread over the sweep (default 0: all)",
+    )
+    parser.add_argument(
+        "--subicbs",
+        type=int,
+        default=0,
+        help="only the practices of the first N sub-ICBs (default 0: England)",
+    )
     args = parser.parse_args()
     if not 1 <= args.scenarios <= len(MINIMA) * len(MAXIMA):
         parser.error(f"--scenarios must be 1 to {len(MINIMA) * len(MAXIMA)}")
@@ -104,14 +132,14 @@ def main() -> None:
         parser.error("--one-scenarios must be 0 (all the bands) or more")
     unknown = set(args.engines.split(",")) - set(ENGINES)
     if unknown:
-        parser.error(f"--engines: unknown {', '.join(sorted(unknown))}; choose from "
-                     + ", ".join(ENGINES))
+        parser.error(
+            f"--engines: unknown {', '.join(sorted(unknown))}; choose from " + ", ".join(ENGINES)
+        )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         table = practices_table(folder, subicbs=args.subicbs)
         practices = len(pd.read_csv(table, usecols=["practice_code"]))
-        scenarios = sweep(table, count=args.scenarios, time_limit=args.time_limit,
-                          gap=args.mip_gap)
+        scenarios = sweep(table, count=args.scenarios, time_limit=args.time_limit, gap=args.mip_gap)
         keys = args.engines.split(",")
         order = sorted(keys, key=lambda k: k != "one")  # the baseline first
         sample = scenarios
@@ -125,57 +153,91 @@ def main() -> None:
             jobs = jobs if jobs == 1 else args.workers
             batch = sample if key == "one" else scenarios
             started = time.perf_counter()
-            report = run_scenarios(batch, out=folder / key, scheduler=scheduler, jobs=jobs,
-                                   cache=False, progress=sys.stderr.isatty())
+            report = run_scenarios(
+                batch,
+                out=folder / key,
+                scheduler=scheduler,
+                jobs=jobs,
+                cache=False,
+                progress=sys.stderr.isatty(),
+            )
             wall = time.perf_counter() - started
             per_scenario[key] = wall / len(batch)
             if key == "one":
                 one_times = {r.name: r.seconds for r in report.runs}
-            configurations = {s.name: pd.read_csv(folder / key / s.name / "assignments.csv",
-                                                  usecols=["practice_code", "pcn_id"])
-                              for s in batch}
+            configurations = {
+                s.name: pd.read_csv(
+                    folder / key / s.name / "assignments.csv", usecols=["practice_code", "pcn_id"]
+                )
+                for s in batch
+            }
             if reference is None:
                 reference = configurations
             common = [n for n in configurations if n in reference]
             same = sum(configurations[n].equals(reference[n]) for n in common)
-            statuses = pd.concat([pd.read_csv(folder / key / s.name / "places.csv")["status"]
-                                  for s in batch]).value_counts()
+            statuses = pd.concat(
+                [pd.read_csv(folder / key / s.name / "places.csv")["status"] for s in batch]
+            ).value_counts()
             seconds = pd.Series([r.seconds for r in report.runs])
             baseline = per_scenario.get("one")
-            rows.append({
-                "engine": f"{label} ({report.engine})",
-                "scenarios": len(batch),
-                "places solved": report.places_solved,
-                "batch wall s": round(wall, 1),
-                "wall s per scenario": round(wall / len(batch), 1),
-                "one scenario's own s (median / max)": f"{seconds.median():.0f} / "
-                f"{seconds.max():.0f}",
-                "speed-up vs one process (per scenario)": f"{baseline / per_scenario[key]:.2f}"
-                if baseline else "",
-                "configurations equal to the first engine's": f"{same}/{len(common)}",
-                "places optimal / stopped at the limit": f"{int(statuses.get('optimal', 0))} / "
-                f"{int(statuses.get('feasible', 0))}",
-            })
-            print(f"{label}: {wall:.1f} s; " + "; ".join(f"{k}: {v}" for k, v in rows[-1].items()),
-                  file=sys.stderr, flush=True)
-    where = (f"the first {args.subicbs} sub-ICBs of England (a subset)" if args.subicbs
-             else "all of England")
-    print(f"# Scenario sweep over {where}: {len(scenarios)} bands, sub-ICB places, "
-          f"{practices:,} practices\n")
-    print(f"Machine: {platform.node()}, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores (shared); Python {platform.python_version()}; time limit "
-          f"{args.time_limit:g} s per place, gap {args.mip_gap:g}; bands "
-          + ", ".join(s.name.removeprefix("band-") for s in scenarios) + ".\n")
+            rows.append(
+                {
+                    "engine": f"{label} ({report.engine})",
+                    "scenarios": len(batch),
+                    "places solved": report.places_solved,
+                    "batch wall s": round(wall, 1),
+                    "wall s per scenario": round(wall / len(batch), 1),
+                    "one scenario's own s (median / max)": f"{seconds.median():.0f} / "
+                    f"{seconds.max():.0f}",
+                    "speed-up vs one process (per scenario)": f"{baseline / per_scenario[key]:.2f}"
+                    if baseline
+                    else "",
+                    "configurations equal to the first engine's": f"{same}/{len(common)}",
+                    "places optimal / stopped at the limit": f"{int(statuses.get('optimal', 0))} / "
+                    f"{int(statuses.get('feasible', 0))}",
+                }
+            )
+            print(
+                f"{label}: {wall:.1f} s; " + "; ".join(f"{k}: {v}" for k, v in rows[-1].items()),
+                file=sys.stderr,
+                flush=True,
+            )
+    where = (
+        f"the first {args.subicbs} sub-ICBs of England (a subset)"
+        if args.subicbs
+        else "all of England"
+    )
+    print(
+        f"# Scenario sweep over {where}: {len(scenarios)} bands, sub-ICB places, "
+        f"{practices:,} practices\n"
+    )
+    print(
+        f"Machine: {platform.node()}, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores (shared); Python {platform.python_version()}; time limit "
+        f"{args.time_limit:g} s per place, gap {args.mip_gap:g}; bands "
+        + ", ".join(s.name.removeprefix("band-") for s in scenarios)
+        + ".\n"
+    )
     if len(sample) < len(scenarios):
-        print(f"One process ran {len(sample)} of the {len(scenarios)} bands, spread over the "
-              "sweep (" + ", ".join(s.name.removeprefix("band-") for s in sample) + "); its "
-              "wall time per scenario is their mean, and each speed-up is that over the "
-              "engine's wall time per scenario on all the bands.\n")
+        print(
+            f"One process ran {len(sample)} of the {len(scenarios)} bands, spread over the "
+            "sweep (" + ", ".join(s.name.removeprefix("band-") for s in sample) + "); its "
+            "wall time per scenario is their mean, and each speed-up is that over the "
+            "engine's wall time per scenario on all the bands.\n"
+        )
     print(markdown(pd.DataFrame(rows)))
     if one_times:
         print("\nOne process, seconds per band (each scenario alone on one core):\n")
-        print(markdown(pd.DataFrame({"band": [n.removeprefix("band-") for n in one_times],
-                                     "seconds": [round(v, 1) for v in one_times.values()]})))
+        print(
+            markdown(
+                pd.DataFrame(
+                    {
+                        "band": [n.removeprefix("band-") for n in one_times],
+                        "seconds": [round(v, 1) for v in one_times.values()],
+                    }
+                )
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,12 @@ Runs the same checks as the tests, and counts them:
 - random worlds (``tests/test_invariants.worlds``) through the whole pipeline, every written file
   checked (``tests/test_invariants.check_run``);
 - the corpus world optimised with ``--jobs 1`` and ``--jobs 2``: every file byte-identical but
-  ``run_log.json``.
+  ``run_log.json``;
+- every class of attack of issue 17 (a folder that is not a run, Ctrl-C, formula injection,
+  report injection, damaged files and paths, half-written outputs, orphans after SIGKILL,
+  bad options and invisible characters, resource bounds): the tests of
+  ``tests/test_trust*.py``, ``tests/test_io_text.py`` and the corpus cases of those classes,
+  each counted as refused (one clear message), accepted (handled safely) or failing.
 
 Prints Markdown tables naming the machine; exits 1 when anything failed (target: zero).
 """
@@ -23,6 +28,7 @@ Prints Markdown tables naming the machine; exits 1 when anything failed (target:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -42,6 +48,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 
 from benchmarks._table import markdown  # noqa: E402
 from pcnopt._errors import PcnoptError  # noqa: E402
+from pcnopt.io.outputs import MANIFEST  # noqa: E402
 from tests.corpus import Case, check_case, load_cases, run_cli  # noqa: E402
 from tests.corpus.make_corpus import HERE, write_big_practices  # noqa: E402
 from tests.test_corpus import fuzzed  # noqa: E402
@@ -171,7 +178,11 @@ def fuzz(n_files: int, seed_value: int) -> tuple[int, int, list[str]]:
 
 
 def determinism(tmp: Path) -> tuple[int, list[str]]:
-    """Optimise the corpus world with --jobs 1 and --jobs 2; files compared and differing."""
+    """Optimise the corpus world with --jobs 1 and --jobs 2; files compared and differing.
+
+    Every file but ``run_log.json`` (measured seconds) must be byte-identical; the manifest
+    is compared without its ``run_log.json`` entry.
+    """
     outs = []
     for jobs in (1, 2):
         out = tmp / f"jobs{jobs}"
@@ -192,11 +203,104 @@ def determinism(tmp: Path) -> tuple[int, list[str]]:
         )
         if code != 0:
             return 0, [f"--jobs {jobs} failed: {err.strip()}"]
-        outs.append({p.name: p.read_bytes() for p in out.iterdir()})
+        files = {p.name: p.read_bytes() for p in out.iterdir()}
+        # the manifest lists run_log.json's hash, the one file that differs: compare the rest
+        manifest = json.loads(files.pop(MANIFEST))
+        manifest["files"].pop("run_log.json", None)
+        files[MANIFEST] = json.dumps(manifest, sort_keys=True).encode()
+        outs.append(files)
     names = sorted(set(outs[0]) | set(outs[1]))
     return len(names), [
         n for n in names if n != "run_log.json" and outs[0].get(n) != outs[1].get(n)
     ]
+
+
+#: Each attack test of issue 17: (pattern of its pytest id, class, what it must do).
+ATTACKS: list[tuple[str, str, str]] = [
+    (r"test_trust\.py::test_(a_folder|a_run_the_user)", "1 a folder that is not a run", "refused"),
+    (r"test_trust\.py::test_compare_never", "1 a folder that is not a run", "refused"),
+    (r"test_trust\.py::test_(a_run_is|an_unchanged)", "1 a folder that is not a run", "accepted"),
+    (r"test_trust\.py::test_ctrl_c", "2 Ctrl-C", "accepted"),
+    (
+        r"test_io_text\.py::test_(formulas|numbers|text_already|every_csv)",
+        "3 CSV formulas",
+        "accepted",
+    ),
+    (r"test_corpus\.py::.*formulas", "3 CSV formulas", "accepted"),
+    (r"test_io_text\.py::test_(markdown|html)", "4 report injection", "accepted"),
+    (r"test_trust_inputs\.py::test_(out_|compare_)", "5 paths and runs", "refused"),
+    (r"test_trust_inputs\.py::test_(bad_scenario|scenario_path)", "5 scenario files", "refused"),
+    (r"test_trust_inputs\.py::test_(a_damaged|a_field)", "5 damaged files", "refused"),
+    (r"test_trust_inputs\.py::test_a_full_disk", "5 full disk", "refused"),
+    (r"test_trust_outputs\.py::test_mathtext", "5 mathtext", "accepted"),
+    (r"test_trust_outputs\.py::test_(map_with|a_failed_png)", "6 half-written", "refused"),
+    (r"test_trust_outputs\.py::test_(a_run_killed|folders_that)", "6 recoverable swap", "accepted"),
+    (r"test_trust_processes\.py::", "7 orphans after SIGKILL", "accepted"),
+    (
+        r"test_trust_inputs\.py::test_(snap|summary_json|approve|validate|prepare)",
+        "8 options and outputs over inputs",
+        "refused",
+    ),
+    (r"test_trust_outputs\.py::test_outputs_follow_the_umask", "8 umask", "accepted"),
+    (r"test_io_text\.py::test_(invisible|visible)", "8 invisible characters", "accepted"),
+    (r"test_corpus\.py::.*invisible", "8 invisible characters", "refused"),
+    (r"test_trust_inputs\.py::test_(an_xlsx|a_csv_far)", "9 resource bounds", "refused"),
+]
+
+
+def attacks(tmp: Path) -> pd.DataFrame:
+    """Run the attack tests of issue 17 (pytest, in a child process); one row per test."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    files = [
+        "tests/test_trust.py",
+        "tests/test_trust_inputs.py",
+        "tests/test_trust_outputs.py",
+        "tests/test_trust_processes.py",
+        "tests/test_io_text.py",
+        "tests/test_corpus.py",
+    ]
+    report = tmp / "attacks.xml"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            *files,
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-k",
+            "not test_corpus or formulas or invisible",
+            f"--junitxml={report}",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        check=False,
+    )
+    rows = []
+    for case in ET.parse(report).getroot().iter("testcase"):
+        nodeid = f"{case.get('classname', '').rsplit('.', 1)[-1]}.py::{case.get('name')}"
+        match = next(((c, e) for pat, c, e in ATTACKS if re.search(pat, nodeid)), None)
+        if match is None:
+            continue
+        bad = case.find("failure")
+        if bad is None:
+            bad = case.find("error")
+        if bad is None:
+            bad = case.find("skipped")  # an attack not tried is not passed
+        rows.append(
+            {
+                "class": match[0],
+                "attack": case.get("name"),
+                "expected": match[1],
+                "ok": bad is None,
+                "failure": "" if bad is None else (bad.get("message") or "")[:160],
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def machine() -> str:
@@ -238,13 +342,38 @@ def main() -> int:
         n_worlds, n_refused, checks = invariants(args.worlds, args.max_practices, args.seed)
         compared, differ = determinism(Path(tmp))
         fuzzed_tried, fuzzed_refused, fuzz_failures = fuzz(args.fuzzed, args.seed)
+        tried = attacks(Path(tmp))
+    by_class = (
+        tried.assign(
+            refused=tried["ok"] & (tried["expected"] == "refused"),
+            accepted=tried["ok"] & (tried["expected"] == "accepted"),
+            failing=~tried["ok"],
+        )
+        .groupby("class", sort=True)
+        .agg(
+            tried=("attack", "size"),
+            refused=("refused", "sum"),
+            accepted=("accepted", "sum"),
+            failing=("failing", "sum"),
+        )
+        .reset_index()
+    )
+    attack_failures = [
+        f"{r['class']}: {r['attack']}: {r['failure']}" for _, r in tried[~tried["ok"]].iterrows()
+    ]
     inputs = pd.DataFrame(rows)
     ok = inputs["failures"].map(len) == 0
     refused = int(((inputs["outcome"] == "refused") & ok & (inputs["expected"] == "refused")).sum())
     accepted = int(
         ((inputs["outcome"] == "accepted") & ok & (inputs["expected"] == "accepted")).sum()
     )
-    failures = int((~ok).sum()) + len(checks.failures) + len(differ) + len(fuzz_failures)
+    failures = (
+        int((~ok).sum())
+        + len(checks.failures)
+        + len(differ)
+        + len(fuzz_failures)
+        + len(attack_failures)
+    )
     counts = pd.DataFrame(
         [
             {"measure": "inputs tried", "count": len(inputs)},
@@ -270,6 +399,8 @@ def main() -> int:
             {"measure": "invariant checks failed", "count": len(checks.failures)},
             {"measure": "files compared, --jobs 1 vs 2", "count": compared},
             {"measure": "files differing (not run_log.json)", "count": len(differ)},
+            {"measure": "attacks of issue 17 tried", "count": len(tried)},
+            {"measure": "attacks failing", "count": len(attack_failures)},
             {"measure": "failures in all", "count": failures},
         ]
     )
@@ -286,12 +417,15 @@ def main() -> int:
         failures=inputs["failures"].map(lambda f: "; ".join(f)[:160]),
     )
     print(markdown(table[["input", "expected", "outcome", "ok", "seconds", "failures"]]))
-    if checks.failures or differ or fuzz_failures:
+    print("\n## Attacks of issue 17, by class\n")
+    print(markdown(by_class))
+    if checks.failures or differ or fuzz_failures or attack_failures:
         print("\n## Failures\n")
         for failure in [
             *checks.failures,
             *(f"differs across --jobs: {n}" for n in differ),
             *fuzz_failures,
+            *attack_failures,
         ]:
             print(f"- {failure}")
     return 1 if failures else 0

@@ -22,7 +22,9 @@ import geopandas as gpd
 import shapely
 
 PROJECT = Path(__file__).resolve().parents[1]
-SOURCE = PROJECT.parent / "shared" / "data" / "boundaries" / "SubICB_April_2023_EN_BSC_wgs84.geojson"
+SOURCE = (
+    PROJECT.parent / "shared" / "data" / "boundaries" / "SubICB_April_2023_EN_BSC_wgs84.geojson"
+)
 TARGET = PROJECT / "pcnopt" / "data" / "england_land.geojson"
 TOLERANCE_M = 50.0
 
@@ -46,10 +48,15 @@ def main() -> None:
         "geometry": shapely.geometry.mapping(geometry),
     }
     TARGET.parent.mkdir(parents=True, exist_ok=True)
-    TARGET.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]},
-                                 separators=(",", ":")) + "\n", encoding="utf-8")
-    print(f"{TARGET}: {TARGET.stat().st_size / 1e3:.0f} kB, "
-          f"{shapely.get_num_coordinates(geometry):,} points")
+    TARGET.write_text(
+        json.dumps({"type": "FeatureCollection", "features": [feature]}, separators=(",", ":"))
+        + "\n",
+        encoding="utf-8",
+    )
+    print(
+        f"{TARGET}: {TARGET.stat().st_size / 1e3:.0f} kB, "
+        f"{shapely.get_num_coordinates(geometry):,} points"
+    )
 
 
 if __name__ == "__main__":

@@ -262,6 +262,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from pcnopt.run import run_validate
 
     config = _config(args)
+    if args.report:
+        from pcnopt.io.paths import check_output_file
+
+        check_output_file(
+            args.report, inputs=[args.practices, args.places, args.assignments], option="--report"
+        )
     assignments = assignments_from_file(args.assignments, pcn_column=args.pcn_column)
     report = run_validate(config, assignments=assignments)
     print(report.to_text())
@@ -277,7 +283,20 @@ def cmd_prepare_nhs(args: argparse.Namespace) -> int:
     """Join the published NHS files into one practices table."""
     from pcnopt.io.nhs import practices_from_nhs_files
     from pcnopt.io.outputs import write_table
+    from pcnopt.io.paths import check_output_file
 
+    check_output_file(
+        args.out,
+        inputs=[
+            args.epraccur,
+            args.list_sizes,
+            args.postcodes,
+            args.epcn,
+            args.payments,
+            args.pcn_map,
+        ],
+        option="--out",
+    )
     joined = practices_from_nhs_files(
         epraccur=args.epraccur,
         list_sizes=args.list_sizes,
@@ -366,7 +385,13 @@ def _named_file(text: str) -> tuple[str, Path]:
 def cmd_map(args: argparse.Namespace) -> int:
     """Draw configurations as an interactive HTML map (one file) and a PNG beside it."""
     from pcnopt import maps
+    from pcnopt.io import outputs, paths
 
+    given = [args.practices, args.places, *(f for _, f in [args.assignments, *args.compare])]
+    paths.check_output_file(args.out, inputs=given, option="--out")
+    paths.check_output_file(
+        args.png or args.out.with_suffix(".png"), inputs=given, option="--png", suffix=".png"
+    )
     inputs = maps.configurations_from_files(
         practices=args.practices,
         assignments=[args.assignments, *args.compare],
@@ -390,14 +415,20 @@ def cmd_map(args: argparse.Namespace) -> int:
         title=args.title,
     )
     png = args.png or args.out.with_suffix(".png")
-    maps.write_map(fmap, args.out)
-    maps.static_map_png(
-        inputs.configurations[0],
-        png,
-        practices=inputs.practices,
-        places=inputs.places,
-        colour_by=args.colour_by,
-    )
+    def write_html(path: Path) -> None:
+        maps.write_map(fmap, path)
+
+    def write_png(path: Path) -> None:
+        maps.static_map_png(
+            inputs.configurations[0],
+            path,
+            practices=inputs.practices,
+            places=inputs.places,
+            colour_by=args.colour_by,
+            title=args.title,
+        )
+
+    outputs.write_files({args.out: write_html, png: write_png})  # both, or neither
     for configuration in inputs.configurations:
         print(f"{configuration.name}: {maps.summary_line(configuration.summary)}")
     print(f"map written to {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) and {png}")
@@ -677,6 +708,14 @@ def main(argv: list[str] | None = None) -> int:
     except PcnoptError as exc:
         print(f"pcnopt: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk, a read-only folder: one line, exit 1
+        from pcnopt.io.outputs import describe_write_error
+
+        message = describe_write_error(exc)
+        if message is None:
+            raise
+        print(f"pcnopt: error: {message}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         if args.func is cmd_run:
             print(

@@ -123,9 +123,9 @@ def places_from_field(
     Each region is the convex hull of the place's practices, buffered by ``hull_buffer_m``
     and, with ``on_land``, clipped to England's land (:func:`england_land`), so that a
     catchment never spans an estuary or the sea and two PCNs never touch across water. A region
-    mostly off the outline (a place outside England) is kept whole (under a fifth of it on the outline); every practice stays
-    inside its region (a disc of 250 m around each is kept). Regions of different places may
-    overlap; only cells within one place are compared.
+    mostly off the outline (a place outside England: under a fifth of it on land) is kept
+    whole. Every practice stays inside its region (a disc of 250 m around each is kept).
+    Regions of different places may overlap; only cells within one place are compared.
     """
     land = england_land() if on_land else None
     rows = []
@@ -139,16 +139,14 @@ def places_from_field(
                 region = shapely.union_all([clipped, shapely.intersection(sites, region)])
                 # keep the part(s) holding practices: no islands of sea-clipped slivers
                 parts = getattr(region, "geoms", [region])
-                region = shapely.union_all(
-                    [g for g in parts if shapely.intersects(g, sites)]
-                )
+                region = shapely.union_all([g for g in parts if shapely.intersects(g, sites)])
         rows.append({"place_id": place_id, "place_name": place_id, "geometry": region})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=BNG)
 
 
 @functools.cache
 def england_land() -> shapely.Geometry:
-    """England's land in British National Grid (package data ``pcnopt/data/england_land.geojson``).
+    """England's land, British National Grid (package data ``pcnopt/data/england_land.geojson``).
 
     Derived from the ONS Sub ICB Locations (April 2023) boundaries, clipped to the coastline
     and generalised (Open Government Licence v3.0; contains OS data © Crown copyright and

@@ -10,6 +10,7 @@ scenario file); an error names the setting through the same table (:class:`Setti
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -211,6 +212,10 @@ class RunConfig(BaseModel):
 
     def _check(self) -> None:
         """The rules between settings; raise on the first one broken."""
+        for name in ("min_size", "max_size", "snap_distance_m"):
+            value = getattr(self, name)
+            if not math.isfinite(value):  # nan and inf are no amount anyone means (nor JSON)
+                raise SettingError(f"{{{name}}} must be a finite number, not {value!r}.", name)
         if self.min_size < 0 or self.max_size <= 0:
             raise SettingError(
                 "{min_size} and {max_size} must be positive numbers of patients.", "min_size"

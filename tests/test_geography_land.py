@@ -23,8 +23,14 @@ def _point(lat: float, lon: float):  # type: ignore[no-untyped-def]
 
 # Hull, Hessle and Cottingham on the north bank of the Humber; Barton, Immingham and Grimsby on
 # the south bank: the hull of the six spans the estuary
-HUMBER = [(53.7457, -0.3367), (53.7239, -0.4319), (53.7800, -0.4100), (53.6840, -0.4400),
-          (53.6140, -0.2120), (53.5670, -0.0800)]
+HUMBER = [
+    (53.7457, -0.3367),
+    (53.7239, -0.4319),
+    (53.7800, -0.4100),
+    (53.6840, -0.4400),
+    (53.6140, -0.2120),
+    (53.5670, -0.0800),
+]
 
 
 def test_a_region_across_the_humber_leaves_out_the_water():

@@ -69,36 +69,57 @@ PRACTICES = [
 def files(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("map_inputs")
     table = pd.DataFrame(
-        [{"practice_code": c, "name": n, "list_size": s, "easting": X0 + 1000 * x,
-          "northing": Y0 + 1000 * y, "current_pcn": real}
-         for c, n, s, x, y, real, _ in PRACTICES])
+        [
+            {
+                "practice_code": c,
+                "name": n,
+                "list_size": s,
+                "easting": X0 + 1000 * x,
+                "northing": Y0 + 1000 * y,
+                "current_pcn": real,
+            }
+            for c, n, s, x, y, real, _ in PRACTICES
+        ]
+    )
     table.to_csv(folder / "practices.csv", index=False)
-    pd.DataFrame({"practice_code": [p[0] for p in PRACTICES],
-                  "pcn_id": [p[6] for p in PRACTICES]}).to_csv(folder / "proposed.csv",
-                                                                index=False)
+    pd.DataFrame(
+        {"practice_code": [p[0] for p in PRACTICES], "pcn_id": [p[6] for p in PRACTICES]}
+    ).to_csv(folder / "proposed.csv", index=False)
     places = gpd.GeoDataFrame(
         {"place_id": ["PA", "PB"], "place_name": [HOSTILE_PLACE, "South"]},
-        geometry=[box(X0, Y0, X0 + 12_000, Y0 + 8_000),
-                  box(X0 + 12_000, Y0, X0 + 24_000, Y0 + 8_000)], crs="EPSG:27700")
+        geometry=[
+            box(X0, Y0, X0 + 12_000, Y0 + 8_000),
+            box(X0 + 12_000, Y0, X0 + 24_000, Y0 + 8_000),
+        ],
+        crs="EPSG:27700",
+    )
     places.to_file(folder / "places.geojson", driver="GeoJSON")
-    return {"practices": folder / "practices.csv", "proposed": folder / "proposed.csv",
-            "places": folder / "places.geojson", "folder": folder}
+    return {
+        "practices": folder / "practices.csv",
+        "proposed": folder / "proposed.csv",
+        "places": folder / "places.geojson",
+        "folder": folder,
+    }
 
 
 @pytest.fixture(scope="module")
 def inputs(files) -> maps.MapInputs:
     return maps.configurations_from_files(
-        practices=files["practices"], places=files["places"], place_column="place_id",
+        practices=files["practices"],
+        places=files["places"],
+        place_column="place_id",
         assignments=[(HOSTILE_CONFIG, files["practices"]), ("Proposed", files["proposed"])],
     )
 
 
-FUNDING = pd.DataFrame({
-    "pcn_id": ["A1", "A2"],
-    "arrs_sum_gbp": [852_000.4, 880_000.0],
-    "core_funding_gbp": [48_000.0, None],
-    "role_mix": [HOSTILE_MIX, "1 WTE care coordinator"],
-})
+FUNDING = pd.DataFrame(
+    {
+        "pcn_id": ["A1", "A2"],
+        "arrs_sum_gbp": [852_000.4, 880_000.0],
+        "core_funding_gbp": [48_000.0, None],
+        "role_mix": [HOSTILE_MIX, "1 WTE care coordinator"],
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -106,8 +127,12 @@ def offline_map(inputs, tmp_path_factory) -> tuple[Path, str]:
     """The two configurations, the first with funding, no base tiles."""
     real = dataclasses.replace(inputs.configurations[0], funding=FUNDING)
     fmap = maps.map_from_configurations(
-        [real, inputs.configurations[1]], practices=inputs.practices, places=inputs.places,
-        tiles=False, title="Test <map>")
+        [real, inputs.configurations[1]],
+        practices=inputs.practices,
+        places=inputs.places,
+        tiles=False,
+        title="Test <map>",
+    )
     path = maps.write_map(fmap, tmp_path_factory.mktemp("map") / "map.html")
     return path, fmap.get_name()
 
@@ -122,8 +147,10 @@ def browser():
     except ImportError:
         missing.append("the selenium package")
     if missing:
-        message = (f"headless Chromium tests need {', '.join(missing)} (apt-get install chromium "
-                   "chromium-driver; pip install -e '.[test]')")
+        message = (
+            f"headless Chromium tests need {', '.join(missing)} (apt-get install chromium "
+            "chromium-driver; pip install -e '.[test]')"
+        )
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{message}; .ci/run must install them")
         pytest.skip(message)
@@ -132,15 +159,29 @@ def browser():
     profile = tempfile.mkdtemp(prefix="pcnopt-test-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 f"--user-data-dir={profile}", "--window-size=1280,900"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--window-size=1280,900",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
-        "window.__alerts = []; window.alert = function (m) { window.__alerts.push(String(m)); };"
-    )})
+    driver.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument",
+        {
+            "source": (
+                "window.__alerts = []; "
+                "window.alert = function (m) { window.__alerts.push(String(m)); };"
+            )
+        },
+    )
     yield driver
     driver.quit()
 
@@ -158,13 +199,17 @@ def open_map(driver, path: Path) -> list[dict]:
 
 def script_errors(log: list[dict]) -> list[str]:
     """Errors other than resources that could not load (base tiles without internet)."""
-    return [e["message"] for e in log if e["level"] == "SEVERE"
-            and "Failed to load resource" not in e["message"]]
+    return [
+        e["message"]
+        for e in log
+        if e["level"] == "SEVERE" and "Failed to load resource" not in e["message"]
+    ]
 
 
 def lonlat(x_km: float, y_km: float) -> tuple[float, float]:
-    point = gpd.GeoSeries(gpd.points_from_xy([X0 + 1000 * x_km], [Y0 + 1000 * y_km]),
-                          crs="EPSG:27700").to_crs("EPSG:4326")
+    point = gpd.GeoSeries(
+        gpd.points_from_xy([X0 + 1000 * x_km], [Y0 + 1000 * y_km]), crs="EPSG:27700"
+    ).to_crs("EPSG:4326")
     return float(point.y.iloc[0]), float(point.x.iloc[0])
 
 
@@ -175,11 +220,15 @@ def click_at(driver, map_name: str, x_km: float, y_km: float, *, click: bool = T
     lat, lon = lonlat(x_km, y_km)
     x, y = driver.execute_script(
         f"var p = {map_name}.latLngToContainerPoint([arguments[0], arguments[1]]);"
-        "return [p.x, p.y];", lat, lon)
+        "return [p.x, p.y];",
+        lat,
+        lon,
+    )
     container = driver.find_element("css selector", ".folium-map")
     size = container.size
     actions = ActionChains(driver).move_to_element_with_offset(
-        container, int(x - size["width"] / 2), int(y - size["height"] / 2))
+        container, int(x - size["width"] / 2), int(y - size["height"] / 2)
+    )
     (actions.click() if click else actions).perform()
 
 
@@ -193,17 +242,24 @@ def wait_for(condition, what: str, seconds: float = 5.0):  # type: ignore[no-unt
 
 def popup_text(driver) -> str:
     """The visible text of the open popup (once its fade-in has made it visible)."""
+
     def text() -> str:
         popups = driver.find_elements("css selector", ".leaflet-popup-content")
         return popups[0].text if popups else ""
+
     return wait_for(text, "no popup opened")
 
 
 def nothing_ran(driver) -> None:
     assert driver.execute_script("return window.__alerts") == []
-    assert driver.execute_script(
-        "return document.querySelectorAll('img[src=\"x\"], iframe, svg[onload], b[onmouseover]')"
-        ".length") == 0
+    assert (
+        driver.execute_script(
+            "return document.querySelectorAll("
+            "'img[src=\"x\"], iframe, svg[onload], b[onmouseover]')"
+            ".length"
+        )
+        == 0
+    )
 
 
 # --------------------------------------------------------------------------- library
@@ -234,8 +290,9 @@ def test_neighbouring_areas_never_share_a_colour(seed):
     assert len(colours) == len(areas)
     assert set(colours) <= set(maps.PCN_PALETTE)
     left, right = areas.sindex.query(areas.values, predicate="intersects")
-    clashes = [(i, j) for i, j in zip(left, right, strict=True)
-               if i < j and colours[i] == colours[j]]
+    clashes = [
+        (i, j) for i, j in zip(left, right, strict=True) if i < j and colours[i] == colours[j]
+    ]
     assert clashes == []
     assert len(set(colours)) <= 6  # greedy colouring of a planar map stays small
 
@@ -273,9 +330,14 @@ def test_bad_options_and_inputs_are_refused_with_a_fix(inputs, tmp_path):
 def test_funding_result_becomes_a_role_mix_line():
     result = SimpleNamespace(
         pcns=pd.DataFrame({"pcn_id": ["A1", "A2"], "arrs_sum_gbp": [1.0, 2.0]}),
-        role_mix=pd.DataFrame({"pcn_id": ["A1", "A1", "A2"],
-                               "role": ["clinical_pharmacist", "care_coordinator", "paramedic"],
-                               "wte": [2.0, 1.5, 0.0]}))
+        role_mix=pd.DataFrame(
+            {
+                "pcn_id": ["A1", "A1", "A2"],
+                "role": ["clinical_pharmacist", "care_coordinator", "paramedic"],
+                "wte": [2.0, 1.5, 0.0],
+            }
+        ),
+    )
     table = maps.funding_table(result).set_index("pcn_id")
     assert table.at["A1", "role_mix"] == "2 WTE clinical pharmacist; 1.5 WTE care coordinator"
     assert table.at["A2", "role_mix"] == "none planned"
@@ -284,18 +346,30 @@ def test_funding_result_becomes_a_role_mix_line():
 def test_static_png_of_a_configuration(inputs, tmp_path):
     from matplotlib.image import imread
 
-    path = maps.static_map_png(inputs.configurations[0], tmp_path / "map.png",
-                               practices=inputs.practices, places=inputs.places,
-                               colour_by="status", dpi=80)
+    path = maps.static_map_png(
+        inputs.configurations[0],
+        tmp_path / "map.png",
+        practices=inputs.practices,
+        places=inputs.places,
+        colour_by="status",
+        dpi=80,
+    )
     image = imread(path)
     assert image.shape[0] >= 600 and image.shape[1] >= 600
     assert image[..., :3].std() > 0.05  # something was drawn
 
 
 def test_map_of_an_optimise_run_with_funding(files, tmp_path):
-    result = run_optimise(RunConfig(practices=files["practices"], places=files["places"],
-                                    place_column="place_id", min_size=15_000, max_size=40_000,
-                                    jobs=1))
+    result = run_optimise(
+        RunConfig(
+            practices=files["practices"],
+            places=files["places"],
+            place_column="place_id",
+            min_size=15_000,
+            max_size=40_000,
+            jobs=1,
+        )
+    )
     funding = pd.DataFrame({"pcn_id": result.pcns["pcn_id"], "arrs_sum_gbp": 1_000.0})
     fmap = maps.map_from_run(result, funding=funding, tiles=False)
     text = maps.write_map(fmap, tmp_path / "map.html").read_text(encoding="utf-8")
@@ -304,12 +378,26 @@ def test_map_of_an_optimise_run_with_funding(files, tmp_path):
 
 def test_cli_map_writes_html_and_png(files, tmp_path, capsys):
     out = tmp_path / "map.html"
-    code = cli.main([
-        "map", "--practices", str(files["practices"]), "--places", str(files["places"]),
-        "--place-column", "place_id", "--assignments", f"Proposed={files['proposed']}",
-        "--compare", f"Real={files['practices']}", "--no-tiles", "--colour-by", "status",
-        "--out", str(out),
-    ])
+    code = cli.main(
+        [
+            "map",
+            "--practices",
+            str(files["practices"]),
+            "--places",
+            str(files["places"]),
+            "--place-column",
+            "place_id",
+            "--assignments",
+            f"Proposed={files['proposed']}",
+            "--compare",
+            f"Real={files['practices']}",
+            "--no-tiles",
+            "--colour-by",
+            "status",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     assert out.is_file() and out.with_suffix(".png").is_file()
     printed = capsys.readouterr().out
@@ -319,9 +407,21 @@ def test_cli_map_writes_html_and_png(files, tmp_path, capsys):
 def test_cli_map_names_the_file_and_column_of_unknown_practices(files, tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("practice_code,pcn_id\nA0001,A\nZZZ999,A\n")
-    code = cli.main(["map", "--practices", str(files["practices"]), "--places",
-                     str(files["places"]), "--place-column", "place_id", "--assignments",
-                     str(bad), "--out", str(tmp_path / "map.html")])
+    code = cli.main(
+        [
+            "map",
+            "--practices",
+            str(files["practices"]),
+            "--places",
+            str(files["places"]),
+            "--place-column",
+            "place_id",
+            "--assignments",
+            str(bad),
+            "--out",
+            str(tmp_path / "map.html"),
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "bad.csv, row 3, column 'practice_code'" in err and "ZZZ999" in err
@@ -331,8 +431,7 @@ def test_cli_map_names_the_file_and_column_of_unknown_practices(files, tmp_path,
 # --------------------------------------------------------------------------- in the browser
 
 
-def test_map_draws_every_pcn_and_practice_without_errors(browser, offline_map, inputs,
-                                                         tmp_path):
+def test_map_draws_every_pcn_and_practice_without_errors(browser, offline_map, inputs, tmp_path):
     path, _ = offline_map
     log = open_map(browser, path)
     assert script_errors(log) == []
@@ -371,8 +470,10 @@ def test_hovering_a_pcn_shows_name_population_practices_and_status(browser, offl
     path, name = offline_map
     open_map(browser, path)
     click_at(browser, name, 23.5, 4.0, click=False)  # B2
-    tip = wait_for(lambda: " ".join(t.text for t in browser.find_elements(
-        "css selector", ".leaflet-tooltip")), "no tooltip on hover")
+    tip = wait_for(
+        lambda: " ".join(t.text for t in browser.find_elements("css selector", ".leaflet-tooltip")),
+        "no tooltip on hover",
+    )
     assert tip == "B2\n17,000 patients (band basis)\n2 practices · below band"
     assert browser.find_elements("css selector", ".leaflet-popup") == []  # hovering opens none
 
@@ -424,31 +525,43 @@ def test_switching_configuration_shows_one_at_a_time(browser, offline_map):
     labels = browser.find_elements("css selector", ".leaflet-control-layers-overlays label")
     proposed = next(label for label in labels if label.text.strip() == "Proposed")
     proposed.click()
-    wait_for(lambda: len(browser.find_elements("css selector", "path.pcn-area")) == 3,
-             "the proposed PCNs did not replace the real ones")
+    wait_for(
+        lambda: len(browser.find_elements("css selector", "path.pcn-area")) == 3,
+        "the proposed PCNs did not replace the real ones",
+    )
     assert len(browser.find_elements("css selector", "path.practice-marker")) == len(PRACTICES)
-    boxes = {label.text.strip(): label.find_element("css selector", "input").is_selected()
-             for label in browser.find_elements(
-                 "css selector", ".leaflet-control-layers-overlays label")}
+    boxes = {
+        label.text.strip(): label.find_element("css selector", "input").is_selected()
+        for label in browser.find_elements("css selector", ".leaflet-control-layers-overlays label")
+    }
     assert boxes == {HOSTILE_CONFIG: False, "Proposed": True, "Place boundaries": True}
     click_at(browser, name, 6.0, 4.0)
     assert popup_text(browser).startswith("A") and "Size band above band" in popup_text(browser)
 
 
 def test_colour_by_status_uses_the_status_colours(browser, inputs, tmp_path):
-    fmap = maps.map_from_configurations(inputs.configurations[:1], practices=inputs.practices,
-                                        places=inputs.places, tiles=False, colour_by="status")
+    fmap = maps.map_from_configurations(
+        inputs.configurations[:1],
+        practices=inputs.practices,
+        places=inputs.places,
+        tiles=False,
+        colour_by="status",
+    )
     open_map(browser, maps.write_map(fmap, tmp_path / "status.html"))
-    fills = sorted(p.get_attribute("fill").upper()
-                   for p in browser.find_elements("css selector", "path.pcn-area"))
-    assert fills == sorted([maps.STATUS_COLOURS["in band"]] * 3
-                           + [maps.STATUS_COLOURS["below band"]])
+    fills = sorted(
+        p.get_attribute("fill").upper()
+        for p in browser.find_elements("css selector", "path.pcn-area")
+    )
+    assert fills == sorted(
+        [maps.STATUS_COLOURS["in band"]] * 3 + [maps.STATUS_COLOURS["below band"]]
+    )
     assert "below band" in browser.find_element("css selector", ".pcnopt-legend").text
 
 
 def test_map_with_base_tiles_runs_without_script_errors(browser, inputs, tmp_path):
-    fmap = maps.map_from_configurations(inputs.configurations, practices=inputs.practices,
-                                        places=inputs.places, tiles=True)
+    fmap = maps.map_from_configurations(
+        inputs.configurations, practices=inputs.practices, places=inputs.places, tiles=True
+    )
     log = open_map(browser, maps.write_map(fmap, tmp_path / "tiles.html"))
     assert script_errors(log) == []  # tiles may fail to load here (no internet); scripts may not
     bases = browser.find_element("css selector", ".leaflet-control-layers-base").text
@@ -474,16 +587,26 @@ def test_current_pcn_figures_are_right_when_practices_have_no_pcn(tmp_path):
     path = tmp_path / "practices.csv"
     table.to_csv(path, index=False)
     inputs = maps.configurations_from_files(
-        practices=path, assignments=[("Current", path)], places=PROJECT / "data/places.geojson",
-        place_column="place_id")
+        practices=path,
+        assignments=[("Current", path)],
+        places=PROJECT / "data/places.geojson",
+        place_column="place_id",
+    )
     current = inputs.configurations[0]
     known = table.dropna(subset=["current_pcn"]).rename(columns={"current_pcn": "pcn_id"})
-    config = RunConfig(practices=path, places=PROJECT / "data/places.geojson",
-                       place_column="place_id")
+    config = RunConfig(
+        practices=path, places=PROJECT / "data/places.geojson", place_column="place_id"
+    )
     report = run_validate(config, assignments=known[["practice_code", "pcn_id"]])
     truth = report.pcns.set_index("pcn_id")
-    page = maps._page_data([current], inputs.practices.to_crs("EPSG:27700"), inputs.places,
-                           colour_by="pcn", title="t", simplify_m=0.0)
+    page = maps._page_data(
+        [current],
+        inputs.practices.to_crs("EPSG:27700"),
+        inputs.places,
+        colour_by="pcn",
+        title="t",
+        simplify_m=0.0,
+    )
     shown = {row["id"]: row for row in page["configs"][0]["pcns"]}
     assert sorted(shown) == sorted(truth.index) and len(shown) == known["pcn_id"].nunique()
     place_names = dict(zip(inputs.places["place_id"], inputs.places["place_name"], strict=True))
@@ -494,7 +617,8 @@ def test_current_pcn_figures_are_right_when_practices_have_no_pcn(tmp_path):
         assert row["status"] == ("in band" if truth.at[pcn_id, "in_band"] else row["status"])
         assert (row["status"] == "in band") == bool(truth.at[pcn_id, "in_band"])
         assert row["place"] == "; ".join(
-            place_names[p] for p in str(truth.at[pcn_id, "place_id"]).split(";"))
+            place_names[p] for p in str(truth.at[pcn_id, "place_id"]).split(";")
+        )
     share = float(truth["in_band"].mean())
     assert current.summary["share_pcns_in_band"] == pytest.approx(share, abs=1e-4)
     # each practice's PCN in the page is its own
@@ -516,20 +640,34 @@ def test_practices_on_one_site_in_different_pcns_get_areas_that_do_not_overlap()
         | E  |
         +----+
     """
-    cells = {"C": box(0, 1000, 1000, 2000), "D": box(1000, 1000, 2000, 2000),
-             "E": box(0, 0, 1000, 1000)}
-    rows = [("S1", "C", 12_000, "north"), ("S2", "C", 6_000, "south"),
-            ("S3", "C", 6_000, "south"), ("D0001", "D", 10_000, "north"),
-            ("E0001", "E", 9_000, "south")]
+    cells = {
+        "C": box(0, 1000, 1000, 2000),
+        "D": box(1000, 1000, 2000, 2000),
+        "E": box(0, 0, 1000, 1000),
+    }
+    rows = [
+        ("S1", "C", 12_000, "north"),
+        ("S2", "C", 6_000, "south"),
+        ("S3", "C", 6_000, "south"),
+        ("D0001", "D", 10_000, "north"),
+        ("E0001", "E", 9_000, "south"),
+    ]
     centre = {"C": (500, 1500), "D": (1500, 1500), "E": (500, 500)}
-    catchments = gpd.GeoDataFrame({"practice_code": [r[0] for r in rows]},
-                                  geometry=[cells[r[1]] for r in rows], crs="EPSG:27700")
+    catchments = gpd.GeoDataFrame(
+        {"practice_code": [r[0] for r in rows]},
+        geometry=[cells[r[1]] for r in rows],
+        crs="EPSG:27700",
+    )
     practices = gpd.GeoDataFrame(
         {"practice_code": [r[0] for r in rows], "list_size": [r[2] for r in rows]},
-        geometry=gpd.points_from_xy([centre[r[1]][0] for r in rows],
-                                    [centre[r[1]][1] for r in rows]), crs="EPSG:27700")
-    assignments = pd.DataFrame({"practice_code": [r[0] for r in rows],
-                                "pcn_id": [r[3] for r in rows]})
+        geometry=gpd.points_from_xy(
+            [centre[r[1]][0] for r in rows], [centre[r[1]][1] for r in rows]
+        ),
+        crs="EPSG:27700",
+    )
+    assignments = pd.DataFrame(
+        {"practice_code": [r[0] for r in rows], "pcn_id": [r[3] for r in rows]}
+    )
     areas = maps.pcn_areas(catchments, assignments, practices=practices).set_index("pcn_id")
     north, south = areas.geometry["north"], areas.geometry["south"]
     assert north.intersection(south).area == pytest.approx(0.0, abs=1e-6)
@@ -552,25 +690,30 @@ def visible_labels(driver) -> list[str]:
     return driver.execute_script(
         "return Array.from(document.querySelectorAll('.pcn-label'))"
         ".filter(function (e) { return e.style.display !== 'none'; })"
-        ".map(function (e) { return e.textContent; });")
+        ".map(function (e) { return e.textContent; });"
+    )
 
 
 def test_each_pcn_is_labelled_at_a_readable_zoom(browser, demo_map, tmp_path):
     open_map(browser, demo_map / "map.html")
     pcns = pd.read_csv(demo_map / "pcns.csv", dtype=str)
     labels = browser.execute_script(
-        "return Array.from(document.querySelectorAll('.pcn-label')).map(e => e.textContent);")
+        "return Array.from(document.querySelectorAll('.pcn-label')).map(e => e.textContent);"
+    )
     assert sorted(labels) == sorted(pcns["pcn_id"])
     shown = visible_labels(browser)
     assert shown  # the whole area in view: the larger areas carry their names
     map_name = browser.execute_script(
-        "return Object.keys(window).find(k => k.startsWith('map_') && window[k].getZoom);")
+        "return Object.keys(window).find(k => k.startsWith('map_') && window[k].getZoom);"
+    )
     zoom = browser.execute_script(f"return {map_name}.getZoom();")
     browser.execute_script(f"{map_name}.setZoom({zoom - 3}, {{animate: false}});")
     wait_for(lambda: len(visible_labels(browser)) < len(shown), "labels did not hide zoomed out")
     browser.execute_script(f"{map_name}.setZoom({zoom + 3}, {{animate: false}});")
-    wait_for(lambda: len(visible_labels(browser)) == len(labels),
-             "zoomed in, not every PCN showed its name")
+    wait_for(
+        lambda: len(visible_labels(browser)) == len(labels),
+        "zoomed in, not every PCN showed its name",
+    )
     browser.save_screenshot(str(tmp_path / "labels.png"))
     assert script_errors(browser.get_log("browser")) == []
 
@@ -589,14 +732,19 @@ def test_search_finds_a_postcode_a_pcn_and_a_place(browser, demo_map):
         return [r.text for r in browser.find_elements("css selector", ".pcnopt-search li")]
 
     assert results(first["postcode"].lower().replace(" ", "")) == [
-        f"{first['name']} ({first['practice_code']})"]
+        f"{first['name']} ({first['practice_code']})"
+    ]
     assert results("Wyvernford")[0] == "Place: Wyvernford"
     pcn = pd.read_csv(demo_map / "pcns.csv", dtype=str)["pcn_id"].iloc[3]
     assert results(pcn)[0] == f"PCN: {pcn}"
     search.send_keys(Keys.ENTER)
     assert "Registered patients" in popup_text(browser)  # the PCN's popup opened
-    assert browser.execute_script(
-        "return document.querySelector('.leaflet-popup-content h4').textContent") == pcn
+    assert (
+        browser.execute_script(
+            "return document.querySelector('.leaflet-popup-content h4').textContent"
+        )
+        == pcn
+    )
 
 
 def test_a_practice_popup_gives_its_pcn_in_every_configuration(browser, demo_map):
@@ -628,20 +776,28 @@ def test_the_inset_shows_the_densest_square_of_practices(seed):
     window = densest_window(points, extent=60_000)
     assert window is not None
     half = (window[2] - window[0]) / 2
-    inside = ((xy[:, 0] >= window[0]) & (xy[:, 0] <= window[2])
-              & (xy[:, 1] >= window[1]) & (xy[:, 1] <= window[3])).sum()
+    inside = (
+        (xy[:, 0] >= window[0])
+        & (xy[:, 0] <= window[2])
+        & (xy[:, 1] >= window[1])
+        & (xy[:, 1] <= window[3])
+    ).sum()
     best = max(int((np.abs(xy - p).max(axis=1) <= half).sum()) for p in xy)
     assert inside == best and inside >= 25
     gx, gy = np.meshgrid(np.arange(0, 60_000, 6_000), np.arange(0, 60_000, 6_000))
-    even = gpd.GeoDataFrame(geometry=gpd.points_from_xy(gx.ravel(), gy.ravel()),
-                            crs="EPSG:27700")
+    even = gpd.GeoDataFrame(geometry=gpd.points_from_xy(gx.ravel(), gy.ravel()), crs="EPSG:27700")
     assert densest_window(even, extent=60_000) is None  # nothing stands out: no inset
 
 
 def test_png_has_the_users_title_even_with_mathtext_in_it(inputs, tmp_path):
     title = r"North $\frac{a$ PCNs"
-    path = maps.static_map_png(inputs.configurations[0], tmp_path / "m.png",
-                               practices=inputs.practices, places=inputs.places, title=title)
+    path = maps.static_map_png(
+        inputs.configurations[0],
+        tmp_path / "m.png",
+        practices=inputs.practices,
+        places=inputs.places,
+        title=title,
+    )
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -654,12 +810,29 @@ def test_current_pcns_carry_their_names_from_the_file(files, tmp_path):
     path = tmp_path / "named.csv"
     table.to_csv(path, index=False)
     inputs = maps.configurations_from_files(
-        practices=path, places=files["places"], place_column="place_id",
-        assignments=[("2019", path)], pcn_column="pcn2019_code")
-    shown = dict(zip(inputs.configurations[0].pcns["pcn_id"],
-                     inputs.configurations[0].pcns["pcn_label"], strict=True))
+        practices=path,
+        places=files["places"],
+        place_column="place_id",
+        assignments=[("2019", path)],
+        pcn_column="pcn2019_code",
+    )
+    shown = dict(
+        zip(
+            inputs.configurations[0].pcns["pcn_id"],
+            inputs.configurations[0].pcns["pcn_label"],
+            strict=True,
+        )
+    )
     assert shown == names
-    assert maps.configurations_from_files(
-        practices=files["practices"], places=files["places"], place_column="place_id",
-        assignments=[("Real", files["practices"])]).configurations[0].pcns[
-            "pcn_label"].eq("").all()  # no name column: ids only
+    assert (
+        maps.configurations_from_files(
+            practices=files["practices"],
+            places=files["places"],
+            place_column="place_id",
+            assignments=[("Real", files["practices"])],
+        )
+        .configurations[0]
+        .pcns["pcn_label"]
+        .eq("")
+        .all()
+    )  # no name column: ids only

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from pcnopt._scenario_changes import apply_changes
-from pcnopt._scenario_file import read_scenario_file
 from pcnopt.io.practices import practices_from_file
+from pcnopt.scenarios.changes import apply_changes
+from pcnopt.scenarios.schema import read_scenario_file
 
 CSV = """practice_code,name,list_size,weighted_population,lat,lon,place
 A,A,10000,12000,52.95,-1.15,W

@@ -11,7 +11,10 @@ from tests.conftest import PROJECT
 def test_optimise_prints_no_solver_banner(tmp_path):
     run = subprocess.run(
         [sys.executable, str(PROJECT / "cli.py"), "optimise", "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, cwd=tmp_path, check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
     )
     assert run.returncode == 0, run.stderr
     for banner in ("Running HiGHS", "Copyright", "THIRD_PARTY_NOTICES", "Welcome to the CBC"):

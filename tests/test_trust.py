@@ -112,16 +112,29 @@ def test_ctrl_c_on_run_with_local_processes_exits_130_and_leaves_no_process(tmp_
     """SIGINT to the main process only (as ``kill -INT``), while places are being solved."""
     out = tmp_path / "batch"
     proc = subprocess.Popen(
-        [sys.executable, str(PROJECT / "cli.py"), "run", str(PROJECT / "examples/demo_base.toml"),
-         "--out", str(out), "--jobs", "2", "--no-progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        [
+            sys.executable,
+            str(PROJECT / "cli.py"),
+            "run",
+            str(PROJECT / "examples/demo_base.toml"),
+            "--out",
+            str(out),
+            "--jobs",
+            "2",
+            "--no-progress",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
     )
     try:
         deadline = time.monotonic() + 120
         workers: list[psutil.Process] = []
         while time.monotonic() < deadline and proc.poll() is None:
-            workers = [p for p in _descendants(proc.pid) if "multiprocessing" in " ".join(
-                p.cmdline())]
+            workers = [
+                p for p in _descendants(proc.pid) if "multiprocessing" in " ".join(p.cmdline())
+            ]
             if len(workers) >= 2:
                 break
             time.sleep(0.05)
@@ -129,7 +142,7 @@ def test_ctrl_c_on_run_with_local_processes_exits_130_and_leaves_no_process(tmp_
         time.sleep(1.0)  # the workers are solving
         children = _descendants(proc.pid)
         os.kill(proc.pid, signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=30)
+        _stdout, stderr = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -9,6 +9,7 @@ import pandas as pd
 from pcnopt._errors import InputError, Problem
 from pcnopt.io._tables import check_readable, read_csv_text
 from pcnopt.io.practices import ALIASES, _key
+from pcnopt.io.text import clean_code
 
 PCN_COLUMNS = ("pcn_id", "current_pcn", "pcn_code", "pcn")
 
@@ -45,7 +46,7 @@ def assignments_from_file(path: str | Path, *, pcn_column: str | None = None) ->
         )
     out = pd.DataFrame(
         {
-            "practice_code": frame[code].astype(str).str.strip().str.upper(),
+            "practice_code": frame[code].map(clean_code).str.upper(),
             "pcn_id": frame[pcn].astype(str).str.strip(),
         }
     )

@@ -34,12 +34,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from functools import partial
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Any, cast
 
 import numpy as np
 import pandas as pd
 
 from pcnopt._errors import InputError, Problem
+from pcnopt.io._tables import MAX_POSTCODE_BYTES, MAX_TABLE_BYTES, check_size, reading
 
 __all__ = ["JoinReport", "NhsJoin", "practices_from_nhs_files"]
 
@@ -1080,16 +1081,28 @@ def practices_from_nhs_files(
     if any(problems):
         raise InputError([p for p in problems if p is not None])
     paths = {role: path for role, path, _what, _how in given}
+    # Far past any real file of its kind: refused before reading (an .xlsx without a
+    # <dimension> can expand twenty-fold), and a damaged file is named, not a traceback.
+    for role, path, what, _how in given:
+        check_size(
+            path, limit=MAX_POSTCODE_BYTES if role == "postcodes" else MAX_TABLE_BYTES, what=what
+        )
+    about = {role: (what, how) for role, _path, what, how in given}
+
+    def read(role: str, reader: Callable[..., pd.DataFrame], **options: Any) -> pd.DataFrame:
+        what, how = about[role]
+        with reading(paths[role], what=what, fix=how):
+            return reader(paths[role], **options)
 
     # The small files first, so a wrong file is reported before the postcode file is read.
-    ep = _read_epraccur(paths["epraccur"])
-    ls = _read_list_sizes(paths["list_sizes"])
-    pay = _read_payments(paths["payments"]) if "payments" in paths else None
+    ep = read("epraccur", _read_epraccur)
+    ls = read("list_sizes", _read_list_sizes)
+    pay = read("payments", _read_payments) if "payments" in paths else None
     pcn_sources = []
     if "epcn" in paths:
-        pcn_sources.append(("epcn", _read_epcn(paths["epcn"], today=dt.date.today())))
+        pcn_sources.append(("epcn", read("epcn", _read_epcn, today=dt.date.today())))
     if "pcn_map" in paths:
-        pcn_sources.append(("map", _read_pcn_map(paths["pcn_map"])))
+        pcn_sources.append(("map", read("pcn_map", _read_pcn_map)))
 
     active = ep["status"] == "A"
     gp = ep["setting"] == _GP_SETTING
@@ -1103,7 +1116,7 @@ def practices_from_nhs_files(
     joined["postcode"] = normalise_postcode(joined["postcode_raw"].fillna(""))
     valid = joined["postcode"].str.fullmatch(_POSTCODE_RE.pattern).astype(bool)
 
-    points = _read_postcodes(paths["postcodes"], joined.loc[valid, "postcode"])
+    points = read("postcodes", _read_postcodes, wanted=joined.loc[valid, "postcode"])
     lat_of, lon_of = points["lat"].to_dict(), points["lon"].to_dict()
     sector_key = "sector:" + joined["postcode"].str[:-2]
     unit = valid & joined["postcode"].isin(lat_of.keys())

@@ -39,6 +39,7 @@ from pcnopt.io._tables import (
     parse_numbers,
     read_csv_text,
 )
+from pcnopt.io.text import clean_code
 
 BNG = "EPSG:27700"
 WGS84 = "EPSG:4326"
@@ -254,7 +255,8 @@ def practices_from_file(
 
     out = pd.DataFrame(index=raw.index)
     code_col = found["practice_code"]
-    codes = raw[code_col].astype("string").fillna("").str.strip().str.upper()
+    # invisible characters (a zero-width space copied with the code) do not make a new code
+    codes = raw[code_col].astype("string").fillna("").map(clean_code).astype("string").str.upper()
     if (codes == "").any():
         prob("practice code is blank.", "give every practice its ODS code.", codes == "", code_col)
     dup = codes.duplicated(keep=False) & (codes != "")
@@ -262,7 +264,8 @@ def practices_from_file(
         names = ", ".join(sorted(set(codes[dup]))[:10])
         prob(
             f"duplicate practice codes ({names}).",
-            "each practice must appear once: remove the repeated rows or merge them.",
+            "each practice must appear once: remove the repeated rows or merge them (codes are "
+            "compared without invisible characters such as zero-width spaces).",
             dup,
             code_col,
         )

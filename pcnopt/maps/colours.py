@@ -13,9 +13,24 @@ from pcnopt._errors import OptionError
 
 #: Fills for PCN areas: Paul Tol's "light" scheme, then his "muted" scheme (colour-blind safe).
 PCN_PALETTE: tuple[str, ...] = (
-    "#77AADD", "#EE8866", "#44BB99", "#EEDD88", "#FFAABB", "#99DDFF", "#BBCC33", "#AAAA00",
-    "#DDDDDD", "#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE", "#882255", "#44AA99",
-    "#999933", "#AA4499",
+    "#77AADD",
+    "#EE8866",
+    "#44BB99",
+    "#EEDD88",
+    "#FFAABB",
+    "#99DDFF",
+    "#BBCC33",
+    "#AAAA00",
+    "#DDDDDD",
+    "#CC6677",
+    "#332288",
+    "#DDCC77",
+    "#117733",
+    "#88CCEE",
+    "#882255",
+    "#44AA99",
+    "#999933",
+    "#AA4499",
 )
 #: Fills by size status (Okabe–Ito colours, colour-blind safe).
 STATUS_COLOURS: Mapping[str, str] = {
@@ -68,8 +83,10 @@ def pcn_colours(
             best = colouring
     needed = max(best.values(), default=-1) + 1
     if needed > len(palette):
-        raise OptionError(f"colouring the PCNs needs {needed} colours but the palette has "
-                          f"{len(palette)}; give a longer palette or use colour_by='status'.")
+        raise OptionError(
+            f"colouring the PCNs needs {needed} colours but the palette has "
+            f"{len(palette)}; give a longer palette or use colour_by='status'."
+        )
     return [palette[best[k]] for k in range(len(geometry))]
 
 
@@ -105,6 +122,7 @@ def adjacency_of_areas(geometry: gpd.GeoSeries, *, tolerance_m: float = 1.0) -> 
         tree = shapely.STRtree(values[index])
         left, right = tree.query(values[index], predicate="dwithin", distance=tolerance_m)
         keep = left < right
-        graph.add_edges_from(zip(index[left[keep]].tolist(), index[right[keep]].tolist(),
-                                 strict=True))
+        graph.add_edges_from(
+            zip(index[left[keep]].tolist(), index[right[keep]].tolist(), strict=True)
+        )
     return graph

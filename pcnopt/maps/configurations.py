@@ -56,8 +56,9 @@ class MapConfiguration:
             raise OptionError("a map configuration needs a name (shown in the layer control).")
         for column in ("practice_code", "pcn_id"):
             if column not in self.assignments:
-                raise OptionError(f"the assignments of configuration {self.name!r} have no "
-                                  f"'{column}' column.")
+                raise OptionError(
+                    f"the assignments of configuration {self.name!r} have no '{column}' column."
+                )
         if self.funding is not None:
             _check_funding(self.funding)
 
@@ -94,24 +95,39 @@ def configuration_from_run(
     assigned = result.assignments.dropna(subset=["pcn_id"])
     if len(assigned) and len(result.catchments):
         # areas without overlaps where co-sited practices are in different PCNs
-        areas = pcn_areas(result.catchments.to_crs(pcns.crs), assigned,
-                          practices=result.practices.to_crs(pcns.crs), population="list_size")
+        areas = pcn_areas(
+            result.catchments.to_crs(pcns.crs),
+            assigned,
+            practices=result.practices.to_crs(pcns.crs),
+            population="list_size",
+        )
         geometry = dict(zip(areas["pcn_id"].astype(str), areas.geometry, strict=True))
         pcns = pcns.set_geometry(
             [geometry.get(str(p), g) for p, g in zip(pcns["pcn_id"], pcns.geometry, strict=True)],
-            crs=pcns.crs)
+            crs=pcns.crs,
+        )
     pcns["population"] = pcns[population] if population in pcns else pcns["list_size"]
     pcns["pcn_label"] = pcns["pcn_label"].fillna("").astype(str) if "pcn_label" in pcns else ""
     assignments = result.assignments[
         ["practice_code", "pcn_id", "distance_to_hub_m", "is_hub"]
     ].copy()
-    summary = _summary(result.assignments, pcns, weights=result.assignments[population]
-                       if population in result.assignments else result.assignments["list_size"])
-    return MapConfiguration(name=name, assignments=assignments, pcns=_pcn_columns(pcns),
-                            summary=summary, funding=funding_table(funding))
+    summary = _summary(
+        result.assignments,
+        pcns,
+        weights=result.assignments[population]
+        if population in result.assignments
+        else result.assignments["list_size"],
+    )
+    return MapConfiguration(
+        name=name,
+        assignments=assignments,
+        pcns=_pcn_columns(pcns),
+        summary=summary,
+        funding=funding_table(funding),
+    )
 
 
-def configuration_from_assignments(
+def configuration_from_assignments(  # noqa: PLR0913  (keyword-only: the rules of one drawing)
     assignments: pd.DataFrame,
     *,
     name: str,
@@ -158,8 +174,14 @@ def configuration_from_assignments(
     assigned = assigned[assigned["practice_code"].isin(practices["practice_code"])]
     assigned = assigned.drop_duplicates("practice_code")
     known = assigned.dropna(subset=["pcn_id"]).astype({"pcn_id": str})
-    report = validate_configuration(practices=practices, assignments=known, edges=edges,
-                                    min_size=min_size, max_size=max_size, population=population)
+    report = validate_configuration(
+        practices=practices,
+        assignments=known,
+        edges=edges,
+        min_size=min_size,
+        max_size=max_size,
+        population=population,
+    )
     distances = hub_distances(practices, known, population=population)
     info = practices.set_index("practice_code")
     place_names = dict(zip(places["place_id"], places["place_name"], strict=False))
@@ -167,7 +189,8 @@ def configuration_from_assignments(
     per_practice = pd.DataFrame({"practice_code": practices["practice_code"]})
     per_practice = per_practice.merge(assigned, on="practice_code", how="left")
     per_practice = per_practice.merge(
-        distances[["practice_code", "hub", "distance_m"]], on="practice_code", how="left")
+        distances[["practice_code", "hub", "distance_m"]], on="practice_code", how="left"
+    )
     per_practice["is_hub"] = per_practice["practice_code"] == per_practice["hub"]
     per_practice = per_practice.rename(columns={"distance_m": "distance_to_hub_m"})
 
@@ -190,26 +213,44 @@ def configuration_from_assignments(
         size = float(weights.sum())
         place_ids = sorted({str(p) for p in place_of[at] if not pd.isna(p)})
         hubs = code_of[at][hub_of[at]]
-        rows.append({
-            "pcn_id": str(pcn_id),
-            "pcn_label": "",
-            "place_name": "; ".join(str(place_names.get(p, p)) for p in place_ids),
-            "list_size": int(list_of[at].sum()),
-            "weighted_population": float(weighted_of[at].sum())
-            if not np.isnan(weighted_of[at]).any() else None,
-            "population": size,
-            "n_practices": len(at),
-            "band_status": _band_status(size, min_size, max_size),
-            "exception": str(exception_of.get(pcn_id, "") or ""),
-            "hub_practice": str(hubs[0]) if len(hubs) else "",
-            "mean_distance_to_hub_m": float(weights @ np.nan_to_num(distance_of[at]) / size)
-            if size > 0 else 0.0,
-        })
-    table = pd.DataFrame(rows, columns=[
-        "pcn_id", "pcn_label", "place_name", "list_size", "weighted_population", "population",
-        "n_practices", "band_status", "exception", "hub_practice", "mean_distance_to_hub_m"])
-    pcns = gpd.GeoDataFrame(table.merge(areas, on="pcn_id", how="left"), geometry="geometry",
-                            crs=catchments.crs)
+        rows.append(
+            {
+                "pcn_id": str(pcn_id),
+                "pcn_label": "",
+                "place_name": "; ".join(str(place_names.get(p, p)) for p in place_ids),
+                "list_size": int(list_of[at].sum()),
+                "weighted_population": float(weighted_of[at].sum())
+                if not np.isnan(weighted_of[at]).any()
+                else None,
+                "population": size,
+                "n_practices": len(at),
+                "band_status": _band_status(size, min_size, max_size),
+                "exception": str(exception_of.get(pcn_id, "") or ""),
+                "hub_practice": str(hubs[0]) if len(hubs) else "",
+                "mean_distance_to_hub_m": float(weights @ np.nan_to_num(distance_of[at]) / size)
+                if size > 0
+                else 0.0,
+            }
+        )
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "pcn_id",
+            "pcn_label",
+            "place_name",
+            "list_size",
+            "weighted_population",
+            "population",
+            "n_practices",
+            "band_status",
+            "exception",
+            "hub_practice",
+            "mean_distance_to_hub_m",
+        ],
+    )
+    pcns = gpd.GeoDataFrame(
+        table.merge(areas, on="pcn_id", how="left"), geometry="geometry", crs=catchments.crs
+    )
     if names:
         pcns["pcn_label"] = [str(names.get(p, "") or "") for p in pcns["pcn_id"]]
     weights_all = per_practice["practice_code"].map(info[population])
@@ -217,11 +258,13 @@ def configuration_from_assignments(
     return MapConfiguration(
         name=name,
         assignments=per_practice[["practice_code", "pcn_id", "distance_to_hub_m", "is_hub"]],
-        pcns=_pcn_columns(pcns), summary=summary, funding=funding_table(funding),
+        pcns=_pcn_columns(pcns),
+        summary=summary,
+        funding=funding_table(funding),
     )
 
 
-def configurations_from_files(
+def configurations_from_files(  # noqa: PLR0913  (keyword-only: the options of pcnopt map)
     *,
     practices: Path,
     assignments: Sequence[tuple[str, Path]],
@@ -261,9 +304,15 @@ def configurations_from_files(
     if not assignments:
         raise OptionError("give at least one configuration (--assignments FILE).")
     config = RunConfig(
-        practices=Path(practices), places=places, place_column=place_column,
-        place_field=place_field, columns=tuple((columns or {}).items()), min_size=min_size,
-        max_size=max_size, population=population, snap_distance_m=snap_distance_m,
+        practices=Path(practices),
+        places=places,
+        place_column=place_column,
+        place_field=place_field,
+        columns=tuple((columns or {}).items()),
+        min_size=min_size,
+        max_size=max_size,
+        population=population,
+        snap_distance_m=snap_distance_m,
         repair_geometries=repair_geometries,
     )
     table, regions, _ = load_inputs(config)
@@ -271,44 +320,69 @@ def configurations_from_files(
     names = [name for name, _ in assignments]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise OptionError(f"two configurations are called {', '.join(map(repr, repeated))}; "
-                          "name them apart with --compare 'NAME=FILE'.")
+        raise OptionError(
+            f"two configurations are called {', '.join(map(repr, repeated))}; "
+            "name them apart with --compare 'NAME=FILE'."
+        )
     configurations = []
     for k, (name, path) in enumerate(assignments):
         frame = assignments_from_file(path, pcn_column=pcn_column if k == 0 else None)
         _check_assignment_codes(frame, table, path)
-        configurations.append(configuration_from_assignments(
-            frame, name=name, practices=table, places=regions, catchments=catchments,
-            edges=edges, min_size=min_size, max_size=max_size,
-            population=POPULATIONS[population],
-            names=pcn_names_from_file(Path(path), pcn_column=pcn_column if k == 0 else None)))
+        configurations.append(
+            configuration_from_assignments(
+                frame,
+                name=name,
+                practices=table,
+                places=regions,
+                catchments=catchments,
+                edges=edges,
+                min_size=min_size,
+                max_size=max_size,
+                population=POPULATIONS[population],
+                names=pcn_names_from_file(Path(path), pcn_column=pcn_column if k == 0 else None),
+            )
+        )
     return MapInputs(practices=table, places=regions, configurations=tuple(configurations))
 
 
 def _check_funding(funding: pd.DataFrame) -> None:
     if "pcn_id" not in funding.columns:
-        raise InputError(Problem(
-            "funding table", "has no 'pcn_id' column, so its figures cannot be matched to PCNs.",
-            f"give one row per PCN with 'pcn_id'; the table's columns are: "
-            f"{', '.join(map(str, funding.columns))}.", column="pcn_id"))
+        raise InputError(
+            Problem(
+                "funding table",
+                "has no 'pcn_id' column, so its figures cannot be matched to PCNs.",
+                f"give one row per PCN with 'pcn_id'; the table's columns are: "
+                f"{', '.join(map(str, funding.columns))}.",
+                column="pcn_id",
+            )
+        )
     repeated = funding["pcn_id"][funding["pcn_id"].duplicated()]
     if len(repeated):
-        raise InputError(Problem(
-            "funding table", f"PCNs appear more than once: {', '.join(map(str, repeated[:10]))}.",
-            "give one row per PCN.", rows=tuple(int(i) + 2 for i in repeated.index[:50]),
-            column="pcn_id"))
+        raise InputError(
+            Problem(
+                "funding table",
+                f"PCNs appear more than once: {', '.join(map(str, repeated[:10]))}.",
+                "give one row per PCN.",
+                rows=tuple(int(i) + 2 for i in repeated.index[:50]),
+                column="pcn_id",
+            )
+        )
 
 
 def _check_assignment_codes(frame: pd.DataFrame, practices: pd.DataFrame, path: Path) -> None:
     unknown = ~frame["practice_code"].isin(practices["practice_code"])
     if unknown.any():
         codes = frame.loc[unknown, "practice_code"]
-        raise InputError(Problem(
-            str(path),
-            f"{int(unknown.sum())} practice(s) are not in the practices table "
-            f"(e.g. {', '.join(codes[:5])}).",
-            "use the practices file the configuration was made from, or remove those rows.",
-            rows=tuple(int(i) + 2 for i in codes.index[:50]), column="practice_code"))
+        raise InputError(
+            Problem(
+                str(path),
+                f"{int(unknown.sum())} practice(s) are not in the practices table "
+                f"(e.g. {', '.join(codes[:5])}).",
+                "use the practices file the configuration was made from, or remove those rows.",
+                rows=tuple(int(i) + 2 for i in codes.index[:50]),
+                column="practice_code",
+            )
+        )
 
 
 def _band_status(size: float, min_size: float, max_size: float) -> str:
@@ -318,9 +392,19 @@ def _band_status(size: float, min_size: float, max_size: float) -> str:
 
 
 def _pcn_columns(pcns: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    columns = ["pcn_id", "pcn_label", "place_name", "list_size", "weighted_population",
-               "population", "n_practices", "band_status", "exception", "hub_practice",
-               "mean_distance_to_hub_m"]
+    columns = [
+        "pcn_id",
+        "pcn_label",
+        "place_name",
+        "list_size",
+        "weighted_population",
+        "population",
+        "n_practices",
+        "band_status",
+        "exception",
+        "hub_practice",
+        "mean_distance_to_hub_m",
+    ]
     out = pcns.copy()
     for column in columns:
         if column not in out:
@@ -331,8 +415,9 @@ def _pcn_columns(pcns: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(out[[*columns, "geometry"]], geometry="geometry", crs=pcns.crs)
 
 
-def _summary(assignments: pd.DataFrame, pcns: pd.DataFrame, *, weights: pd.Series
-             ) -> dict[str, float | int | None]:
+def _summary(
+    assignments: pd.DataFrame, pcns: pd.DataFrame, *, weights: pd.Series
+) -> dict[str, float | int | None]:
     distance = pd.to_numeric(assignments["distance_to_hub_m"], errors="coerce").to_numpy(float)
     w = pd.to_numeric(weights, errors="coerce").fillna(0).to_numpy(float)
     known = ~np.isnan(distance)
@@ -344,10 +429,12 @@ def _summary(assignments: pd.DataFrame, pcns: pd.DataFrame, *, weights: pd.Serie
         "practices": len(assignments),
         "share_pcns_in_band": round(float(in_band.mean()), 4) if len(pcns) else None,
         "share_patients_in_band": round(float(population[in_band].sum()) / total, 4)
-        if total else None,
+        if total
+        else None,
         "named_exceptions": int((pcns["exception"].fillna("") != "").sum()),
         "mean_distance_to_hub_m": round(float(w[known] @ distance[known] / w[known].sum()), 1)
-        if w[known].sum() > 0 else None,
+        if w[known].sum() > 0
+        else None,
     }
 
 
@@ -411,7 +498,8 @@ def funding_table(funding: Any) -> pd.DataFrame | None:
         text: dict[str, list[str]] = {}
         for pcn_id, role, wte in planned[["pcn_id", "role", "wte"]].itertuples(index=False):
             text.setdefault(str(pcn_id), []).append(
-                f"{float(wte):g} WTE {str(role).replace('_', ' ')}")
+                f"{float(wte):g} WTE {str(role).replace('_', ' ')}"
+            )
         table["role_mix"] = [
             "; ".join(text[str(p)]) if str(p) in text else "none planned" for p in table["pcn_id"]
         ]
@@ -488,8 +576,10 @@ def _wedges(cell: Any, centre: Any, weights: np.ndarray) -> list[Any]:
         sweep = 2 * math.pi * float(share)
         steps = max(2, math.ceil(sweep / (math.pi / 36)))
         arc = [
-            (centre.x + radius * math.cos(start - sweep * t / steps),
-             centre.y + radius * math.sin(start - sweep * t / steps))
+            (
+                centre.x + radius * math.cos(start - sweep * t / steps),
+                centre.y + radius * math.sin(start - sweep * t / steps),
+            )
             for t in range(steps + 1)
         ]
         wedge = shapely.Polygon([(centre.x, centre.y), *arc])
@@ -519,9 +609,12 @@ def pcn_names_from_file(path: Path, *, pcn_column: str | None = None) -> dict[st
     if pcn is None:
         return {}
     key = _key(pcn)
-    candidates = [f"{key}_name", f"{key[:-5]}_name" if key.endswith("_code") else "",
-                  "pcn_name" if key in ("pcn_id", "pcn") else "",
-                  "pcn_label" if key == "pcn_id" else ""]
+    candidates = [
+        f"{key}_name",
+        f"{key[:-5]}_name" if key.endswith("_code") else "",
+        "pcn_name" if key in ("pcn_id", "pcn") else "",
+        "pcn_label" if key == "pcn_id" else "",
+    ]
     column = next((by_key[c] for c in candidates if c and c in by_key), None)
     if column is None:
         return {}

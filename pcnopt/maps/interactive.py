@@ -91,8 +91,12 @@ def map_from_run(
     """
     proposed = configuration_from_run(result, funding=funding)
     return map_from_configurations(
-        [proposed, *compare], practices=result.practices, places=result.places, tiles=tiles,
-        colour_by=colour_by, title=title,
+        [proposed, *compare],
+        practices=result.practices,
+        places=result.places,
+        tiles=tiles,
+        colour_by=colour_by,
+        title=title,
     )
 
 
@@ -145,14 +149,20 @@ def map_from_configurations(
     bounds_bng = _bounds(points, configurations, places)
     if simplify_m is None:
         simplify_m = max(5.0, round((bounds_bng[2] - bounds_bng[0]) / 2_000.0, -1))
-    data = _page_data(configurations, points, places, colour_by=colour_by, title=title,
-                      simplify_m=simplify_m)
+    data = _page_data(
+        configurations, points, places, colour_by=colour_by, title=title, simplify_m=simplify_m
+    )
     use_canvas = renderer == "canvas"
     data["practiceCanvas"] = use_canvas or (renderer == "auto" and len(points) > CANVAS_PRACTICES)
 
     lonlat = gpd.GeoSeries(shapely.box(*bounds_bng), crs=BNG).to_crs(WGS84).total_bounds
-    fmap = folium.Map(location=[(lonlat[1] + lonlat[3]) / 2, (lonlat[0] + lonlat[2]) / 2],
-                      zoom_start=9, tiles=None, prefer_canvas=use_canvas, control_scale=True)
+    fmap = folium.Map(
+        location=[(lonlat[1] + lonlat[3]) / 2, (lonlat[0] + lonlat[2]) / 2],
+        zoom_start=9,
+        tiles=None,
+        prefer_canvas=use_canvas,
+        control_scale=True,
+    )
     fmap.default_js = []
     fmap.default_css = []
     root = fmap.get_root()
@@ -165,8 +175,7 @@ def map_from_configurations(
     main = _PcnoptScript(data, bounds=[[lonlat[1], lonlat[0]], [lonlat[3], lonlat[2]]])
     main.add_to(fmap)
     for k, configuration in enumerate(configurations):
-        _ConfigurationLayer(main, k, name=html.escape(configuration.name),
-                            show=k == 0).add_to(fmap)
+        _ConfigurationLayer(main, k, name=html.escape(configuration.name), show=k == 0).add_to(fmap)
     if places is not None and len(places):
         _PlacesLayer(main, name="Place boundaries").add_to(fmap)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
@@ -178,8 +187,11 @@ def write_map(fmap: folium.Map, path: str | Path) -> Path:
     """Write the map as one HTML file, atomically (a partial file never appears at ``path``)."""
     path = Path(path)
     if path.suffix.lower() not in {".html", ".htm"}:
-        raise InputError(Problem(str(path), "a map is written as an HTML page.",
-                                 "give a file name ending in .html."))
+        raise InputError(
+            Problem(
+                str(path), "a map is written as an HTML page.", "give a file name ending in .html."
+            )
+        )
     _number_elements(fmap.get_root())
     text = fmap.get_root().render()
     _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
@@ -197,8 +209,11 @@ def _number_elements(root: Any) -> None:
         stack.extend(reversed(list(element._children.values())))
 
 
-def _bounds(points: gpd.GeoDataFrame, configurations: Sequence[MapConfiguration],
-            places: gpd.GeoDataFrame | None) -> tuple[float, float, float, float]:
+def _bounds(
+    points: gpd.GeoDataFrame,
+    configurations: Sequence[MapConfiguration],
+    places: gpd.GeoDataFrame | None,
+) -> tuple[float, float, float, float]:
     boxes = [points.total_bounds]
     boxes += [c.pcns.to_crs(BNG).total_bounds for c in configurations if len(c.pcns)]
     if places is not None and len(places):
@@ -234,7 +249,7 @@ def _rounded(geometry: Any, digits: int = 5) -> Any:
         return None
     if not geometry.is_valid:  # e.g. a thin wedge of a shared site after reprojection
         geometry = shapely.make_valid(geometry)
-    return shapely.set_precision(geometry, 10 ** -digits)
+    return shapely.set_precision(geometry, 10**-digits)
 
 
 def _features(geometry: gpd.GeoSeries, properties: list[dict[str, Any]]) -> dict[str, Any]:
@@ -242,8 +257,13 @@ def _features(geometry: gpd.GeoSeries, properties: list[dict[str, Any]]) -> dict
     for geom, props in zip(geometry.values, properties, strict=True):
         if geom is None or geom.is_empty:
             continue
-        features.append({"type": "Feature", "properties": props,
-                         "geometry": shapely.geometry.mapping(_rounded(geom))})
+        features.append(
+            {
+                "type": "Feature",
+                "properties": props,
+                "geometry": shapely.geometry.mapping(_rounded(geom)),
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -273,14 +293,23 @@ def _funding_rows(funding: pd.DataFrame | None) -> dict[str, list[list[str | Non
     return rows
 
 
-def _page_data(configurations: Sequence[MapConfiguration], points: gpd.GeoDataFrame,
-               places: gpd.GeoDataFrame | None, *, colour_by: str, title: str,
-               simplify_m: float) -> dict[str, Any]:
+def _page_data(
+    configurations: Sequence[MapConfiguration],
+    points: gpd.GeoDataFrame,
+    places: gpd.GeoDataFrame | None,
+    *,
+    colour_by: str,
+    title: str,
+    simplify_m: float,
+) -> dict[str, Any]:
     lonlat = points.geometry.to_crs(WGS84)
     codes = points["practice_code"].astype(str).tolist()
     index = {c: i for i, c in enumerate(codes)}
-    names = points["name"].fillna(points["practice_code"]) if "name" in points else points[
-        "practice_code"]
+    names = (
+        points["name"].fillna(points["practice_code"])
+        if "name" in points
+        else points["practice_code"]
+    )
     page: dict[str, Any] = {
         "title": title,
         "colourBy": colour_by,
@@ -298,49 +327,63 @@ def _page_data(configurations: Sequence[MapConfiguration], points: gpd.GeoDataFr
     if "postcode" in points:
         page["practices"]["postcode"] = [_clean(v) or "" for v in points["postcode"]]
     sizes = pd.to_numeric(points["list_size"], errors="coerce").fillna(0)
-    page["practices"]["radius"] = [round(float(r), 1) for r in
-                                   np.clip(np.sqrt(sizes.to_numpy(float)) / 25.0, 3.0, 16.0)]
+    page["practices"]["radius"] = [
+        round(float(r), 1) for r in np.clip(np.sqrt(sizes.to_numpy(float)) / 25.0, 3.0, 16.0)
+    ]
     for configuration in configurations:
         pcns = configuration.pcns.reset_index(drop=True)
         pcn_index = {p: k for k, p in enumerate(pcns["pcn_id"])}
-        fills = (pcn_colours(pcns.to_crs(BNG)) if colour_by == "pcn"
-                 else [STATUS_COLOURS.get(s, "#BBBBBB") for s in pcns["band_status"]])
+        fills = (
+            pcn_colours(pcns.to_crs(BNG))
+            if colour_by == "pcn"
+            else [STATUS_COLOURS.get(s, "#BBBBBB") for s in pcns["band_status"]]
+        )
         funding = _funding_rows(configuration.funding)
         table = [
             {
-                "id": _clean(r.pcn_id), "label": _clean(r.pcn_label) or None,
-                "place": _clean(r.place_name), "list": _clean(r.list_size),
-                "wpop": _clean(r.weighted_population), "pop": _clean(r.population),
-                "n": _clean(r.n_practices), "status": _clean(r.band_status),
+                "id": _clean(r.pcn_id),
+                "label": _clean(r.pcn_label) or None,
+                "place": _clean(r.place_name),
+                "list": _clean(r.list_size),
+                "wpop": _clean(r.weighted_population),
+                "pop": _clean(r.population),
+                "n": _clean(r.n_practices),
+                "status": _clean(r.band_status),
                 "exc": _clean(r.exception) or None,
                 "hub": index.get(str(r.hub_practice), -1),
-                "md": _clean(r.mean_distance_to_hub_m), "fill": fills[k],
+                "md": _clean(r.mean_distance_to_hub_m),
+                "fill": fills[k],
                 "fund": funding.get(str(r.pcn_id)) if configuration.funding is not None else None,
             }
             for k, r in enumerate(pcns.itertuples(index=False))
         ]
         assigned = configuration.assignments.drop_duplicates("practice_code").set_index(
-            "practice_code")
-        pcn_of = [pcn_index.get(str(p), -1) if pd.notna(p) else -1 for p in
-                  assigned["pcn_id"].reindex(codes)]
+            "practice_code"
+        )
+        pcn_of = [
+            pcn_index.get(str(p), -1) if pd.notna(p) else -1
+            for p in assigned["pcn_id"].reindex(codes)
+        ]
         distance = pd.to_numeric(assigned["distance_to_hub_m"].reindex(codes), errors="coerce")
         geometry = _simplified(pcns.geometry, simplify_m)
         for row, at in zip(table, _label_points(pcns), strict=True):
             row["at"] = at
-        page["configs"].append({
-            "name": configuration.name,
-            "summary": {k: _clean(v) for k, v in configuration.summary.items()},
-            "hasFunding": configuration.funding is not None,
-            "pcns": table,
-            "pcnOf": pcn_of,
-            "dist": [None if pd.isna(d) else round(float(d)) for d in distance],
-            "areas": _features(geometry, [{"i": k} for k in range(len(pcns))]),
-        })
+        page["configs"].append(
+            {
+                "name": configuration.name,
+                "summary": {k: _clean(v) for k, v in configuration.summary.items()},
+                "hasFunding": configuration.funding is not None,
+                "pcns": table,
+                "pcnOf": pcn_of,
+                "dist": [None if pd.isna(d) else round(float(d)) for d in distance],
+                "areas": _features(geometry, [{"i": k} for k in range(len(pcns))]),
+            }
+        )
     if places is not None and len(places):
         place_names = places["place_name"] if "place_name" in places else places["place_id"]
         page["places"] = _features(
-            _simplified(places.geometry, simplify_m),
-            [{"name": _clean(n)} for n in place_names])
+            _simplified(places.geometry, simplify_m), [{"name": _clean(n)} for n in place_names]
+        )
     return page
 
 
@@ -350,8 +393,11 @@ def _label_points(pcns: gpd.GeoDataFrame) -> list[list[float] | None]:
         return [None] * len(pcns)
     inside = []
     for g in pcns.to_crs(BNG).geometry:
-        polygons = [] if g is None else [
-            part for part in shapely.get_parts(g) if part.geom_type == "Polygon"]
+        polygons = (
+            []
+            if g is None
+            else [part for part in shapely.get_parts(g) if part.geom_type == "Polygon"]
+        )
         if not polygons:  # no area to write in (e.g. a PCN of one point-like site)
             inside.append(None if g is None or g.is_empty else g.representative_point())
             continue
@@ -364,8 +410,13 @@ def _label_points(pcns: gpd.GeoDataFrame) -> list[list[float] | None]:
 def _script_json(value: Any) -> str:
     """JSON that is safe inside an HTML <script> element (no tag can be closed from data)."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
-                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for raw, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(raw, escaped)
     return text
 
@@ -380,8 +431,7 @@ def _inline_assets() -> str:
     folder = resources.files("pcnopt") / "_vendor" / "leaflet"
     css = (folder / "leaflet.css").read_text(encoding="utf-8")
     js = (folder / "leaflet.js").read_text(encoding="utf-8")
-    return (f"<style>{css}</style>\n<style>{_asset('map.css')}</style>\n"
-            f"<script>{js}</script>\n")
+    return f"<style>{css}</style>\n<style>{_asset('map.css')}</style>\n<script>{js}</script>\n"
 
 
 class _PcnoptScript(MacroElement):
@@ -403,8 +453,7 @@ class _PcnoptScript(MacroElement):
     def render(self, **kwargs: Any) -> Any:
         root = self.get_root()
         assert isinstance(root, Figure)
-        root.header.add_child(Element(f"<script>{_asset('map.js')}</script>"),
-                              name="pcnopt_code")
+        root.header.add_child(Element(f"<script>{_asset('map.js')}</script>"), name="pcnopt_code")
         return super().render(**kwargs)
 
 

@@ -51,12 +51,20 @@ def static_map_png(
         raise OptionError(f"colour_by must be one of {', '.join(COLOUR_BY)}, not {colour_by!r}.")
     path = Path(path)
     if path.suffix.lower() != ".png":
-        raise InputError(Problem(str(path), "the static map is written as a PNG image.",
-                                 "give a file name ending in .png."))
+        raise InputError(
+            Problem(
+                str(path),
+                "the static map is written as a PNG image.",
+                "give a file name ending in .png.",
+            )
+        )
     pcns = configuration.pcns.to_crs(BNG)
     pcns = pcns[~pcns.geometry.is_empty & pcns.geometry.notna()]
-    fills = (pcn_colours(pcns) if colour_by == "pcn"
-             else [STATUS_COLOURS.get(s, "#BBBBBB") for s in pcns["band_status"]])
+    fills = (
+        pcn_colours(pcns)
+        if colour_by == "pcn"
+        else [STATUS_COLOURS.get(s, "#BBBBBB") for s in pcns["band_status"]]
+    )
     points = practices.to_crs(BNG)
     regions = places.to_crs(BNG) if places is not None and len(places) else None
     exceptions = pcns[pcns["exception"].fillna("") != ""]
@@ -82,8 +90,7 @@ def static_map_png(
         inset.set_xlabel("")
         inset.set_ylabel("")
         inset.set_facecolor("#f3f3f0")
-        _labels(inset, pcns, min_width=(window[2] - window[0]) / 12.0, fontsize=7,
-                within=window)
+        _labels(inset, pcns, min_width=(window[2] - window[0]) / 12.0, fontsize=7, within=window)
         ax.indicate_inset_zoom(inset, edgecolor="#222222")
         inset.set_title("The busiest part, enlarged", fontsize=9)
     s = configuration.summary
@@ -91,12 +98,18 @@ def static_map_png(
     ax.set_title(f"{heading}\n{summary_line(s)}", fontsize=11)
     handles: list[Any] = []
     if colour_by == "status":
-        handles += [Patch(facecolor=c, edgecolor="white", label=k)
-                    for k, c in STATUS_COLOURS.items() if k != "no PCN"]
+        handles += [
+            Patch(facecolor=c, edgecolor="white", label=k)
+            for k, c in STATUS_COLOURS.items()
+            if k != "no PCN"
+        ]
     if len(exceptions):
         handles.append(Line2D([], [], color="#222222", linestyle="--", label="named exception"))
-    handles.append(Line2D([], [], marker="o", linestyle="", color="#333333",
-                          label="practice (area ∝ list size)"))
+    handles.append(
+        Line2D(
+            [], [], marker="o", linestyle="", color="#333333", label="practice (area ∝ list size)"
+        )
+    )
     ax.legend(handles=handles, loc="lower left", fontsize=8, frameon=True)
     if window is None:
         figure.tight_layout()
@@ -104,9 +117,16 @@ def static_map_png(
     return path
 
 
-def _draw(ax: Any, pcns: gpd.GeoDataFrame, fills: list[str], exceptions: gpd.GeoDataFrame,
-          regions: gpd.GeoDataFrame | None, points: gpd.GeoDataFrame, *,
-          marker_scale: float) -> None:
+def _draw(
+    ax: Any,
+    pcns: gpd.GeoDataFrame,
+    fills: list[str],
+    exceptions: gpd.GeoDataFrame,
+    regions: gpd.GeoDataFrame | None,
+    points: gpd.GeoDataFrame,
+    *,
+    marker_scale: float,
+) -> None:
     """PCN areas, exceptions, place outlines and practices on one axes."""
     pcns.plot(ax=ax, color=fills, edgecolor="white", linewidth=0.6)
     if len(exceptions):
@@ -114,13 +134,25 @@ def _draw(ax: Any, pcns: gpd.GeoDataFrame, fills: list[str], exceptions: gpd.Geo
     if regions is not None:
         regions.boundary.plot(ax=ax, color="#222222", linewidth=1.2)
     sizes = points["list_size"].clip(lower=0).to_numpy(float)
-    ax.scatter(points.geometry.x, points.geometry.y,
-               s=2 + marker_scale * sizes / max(sizes.max(), 1.0),
-               c="#333333", edgecolors="white", linewidths=0.4, zorder=3)
+    ax.scatter(
+        points.geometry.x,
+        points.geometry.y,
+        s=2 + marker_scale * sizes / max(sizes.max(), 1.0),
+        c="#333333",
+        edgecolors="white",
+        linewidths=0.4,
+        zorder=3,
+    )
 
 
-def _labels(ax: Any, pcns: gpd.GeoDataFrame, *, min_width: float, fontsize: float,
-            within: tuple[float, float, float, float] | None = None) -> None:
+def _labels(
+    ax: Any,
+    pcns: gpd.GeoDataFrame,
+    *,
+    min_width: float,
+    fontsize: float,
+    within: tuple[float, float, float, float] | None = None,
+) -> None:
     """Write each PCN's name (its label, else its id) where its area is wide enough."""
     import matplotlib.patheffects as effects
     import shapely
@@ -141,8 +173,19 @@ def _labels(ax: Any, pcns: gpd.GeoDataFrame, *, min_width: float, fontsize: floa
             continue
         at = shapely.ops.polylabel(part, tolerance=max(1.0, (maxx - minx) / 50.0))
         name = _plain(str(row.pcn_label or "") or str(row.pcn_id))
-        ax.text(at.x, at.y, name, ha="center", va="center", fontsize=fontsize,
-                fontweight="bold", color="#111111", path_effects=halo, zorder=4, clip_on=True)
+        ax.text(
+            at.x,
+            at.y,
+            name,
+            ha="center",
+            va="center",
+            fontsize=fontsize,
+            fontweight="bold",
+            color="#111111",
+            path_effects=halo,
+            zorder=4,
+            clip_on=True,
+        )
 
 
 def densest_window(
@@ -159,10 +202,12 @@ def densest_window(
     if len(xy) < min_practices or extent <= 0:
         return None
     half = extent / 12.0
-    counts = np.concatenate([  # practices within the square around each, in blocks of rows
-        (np.abs(xy[k:k + 512, None, :] - xy[None, :, :]).max(axis=2) <= half).sum(axis=1)
-        for k in range(0, len(xy), 512)
-    ])
+    counts = np.concatenate(
+        [  # practices within the square around each, in blocks of rows
+            (np.abs(xy[k : k + 512, None, :] - xy[None, :, :]).max(axis=2) <= half).sum(axis=1)
+            for k in range(0, len(xy), 512)
+        ]
+    )
     best = int(np.argmax(counts))
     spread = len(xy) * (2 * half) ** 2 / max(np.ptp(xy[:, 0]) * np.ptp(xy[:, 1]), 1.0)
     if counts[best] < max(min_practices, 3 * spread):

@@ -84,9 +84,7 @@ def subgraph(graph: PlaceGraph, codes: Sequence[str], *, place_id: str) -> Place
     index = {c: k for k, c in enumerate(graph.codes)}
     at = [index[c] for c in keep]
     new = {old: k for k, old in enumerate(at)}
-    edges = tuple(
-        (new[i], new[j], length) for i, j, length in graph.edges if i in new and j in new
-    )
+    edges = tuple((new[i], new[j], length) for i, j, length in graph.edges if i in new and j in new)
     return PlaceGraph(
         place_id=place_id,
         codes=tuple(keep),
@@ -181,9 +179,7 @@ def group_units(
     return NestedSolution(outer=outer, inner=(), outer_of=outer_of, inner_of=inner_of)
 
 
-def solve_nested(
-    graph: PlaceGraph, *, outer: SolveOptions, inner: SolveOptions
-) -> NestedSolution:
+def solve_nested(graph: PlaceGraph, *, outer: SolveOptions, inner: SolveOptions) -> NestedSolution:
     """Top-down: outer units on the practice graph, then inner units inside each outer unit.
 
     Parameters

@@ -131,8 +131,7 @@ def compact_costs(members: np.ndarray, ptr: np.ndarray, cost: np.ndarray) -> np.
             total = 0.0
             for ii in range(a, b):
                 total += cost[members[ii], j]
-            if total < best:
-                best = total
+            best = min(best, total)
         out[s] = best
     return out
 

@@ -27,10 +27,11 @@ from typing import Any
 import numpy as np
 
 from pcnopt import __version__
-from pcnopt.model.hubs import distance_matrix, hub_of
 from pcnopt._processes import local_pool
 from pcnopt.errors import OptionError, SolverError
 from pcnopt.model import PlaceGraph, PlaceSolution, SolveOptions, solve_place
+from pcnopt.model.hubs import distance_matrix, hub_of
+from pcnopt.model.solvers import Status
 
 
 class InProcessExecutor:
@@ -353,7 +354,7 @@ def _greedy_fallback(
     note = "solver failed: greedy grouping, not optimised"
     return PlaceSolution(
         place_id=graph.place_id,
-        status="solver_failed",
+        status=Status.SOLVER_FAILED,
         objective=None,
         bound=None,
         gap=None,

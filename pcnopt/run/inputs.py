@@ -170,6 +170,11 @@ class GeographyCache:
 
 def check_rules_across_places(practices: pd.DataFrame, config: RunConfig) -> None:
     """Refuse commissioners' rules that name unknown practices or span places."""
+    from pcnopt.io.options import check_known_places
+
+    check_known_places(
+        config.approved_small_places, practices["place_id"], option="--approve-small"
+    )
     place_of = dict(zip(practices["practice_code"], practices["place_id"], strict=True))
     named = [(f"--keep-together {','.join(g)}", g) for g in config.keep_together]
     named += [(f"--keep-apart {','.join(g)}", g) for g in config.keep_apart]

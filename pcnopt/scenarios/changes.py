@@ -288,8 +288,16 @@ def _add(table: pd.DataFrame, change: ChangeSpec, places: Any, log: list) -> pd.
         # unless given, the weighted population is the list at the place's weighted/registered ratio
         peers = table[(table["place_id"] == place) & table["weighted_population"].notna()]
         registered = float(peers["list_size"].sum())
-        weighted = round(int(change.get("list_size")) * float(
-            peers["weighted_population"].sum()) / registered, 2) if registered > 0 else np.nan
+        weighted = (
+            round(
+                int(change.get("list_size"))
+                * float(peers["weighted_population"].sum())
+                / registered,
+                2,
+            )
+            if registered > 0
+            else np.nan
+        )
     row = {
         "practice_code": code,
         "name": change.get("name") or code,

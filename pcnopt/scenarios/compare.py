@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -15,7 +14,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from pcnopt.errors import InputError, OptionError, Problem
+from pcnopt.errors import OptionError
 from pcnopt.io import outputs
 
 
@@ -49,20 +48,11 @@ class ScenarioComparison:
 
 def _read_run(folder: Path) -> dict[str, Any]:
     folder = Path(folder)
-    marker = folder / outputs.MARKER
-    if not marker.exists():
-        raise InputError(
-            Problem(
-                str(folder),
-                "is not a finished pcnopt run (no summary.json).",
-                "give folders written by 'pcnopt run' or 'pcnopt optimise'.",
-            )
-        )
-    summary = json.loads(marker.read_text(encoding="utf-8"))
-    assignments = pd.read_csv(
+    summary = outputs.read_summary(folder)  # InputError when not a run, or summary.json is bad
+    assignments = outputs.read_output_csv(
         folder / "assignments.csv", dtype={"pcn_id": "string", "practice_code": str}
     )
-    pcns = pd.read_csv(
+    pcns = outputs.read_output_csv(
         folder / "pcns.csv",
         dtype={"pcn_id": str, "pcn_label": str, "exception": str, "place_id": str},
     )
@@ -72,7 +62,9 @@ def _read_run(folder: Path) -> dict[str, Any]:
         "summary": summary,
         "assignments": assignments,
         "pcns": pcns,
-        "funding": pd.read_csv(funding, dtype={"pcn_id": str}) if funding.exists() else None,
+        "funding": (
+            outputs.read_output_csv(funding, dtype={"pcn_id": str}) if funding.exists() else None
+        ),
     }
 
 

@@ -11,6 +11,7 @@ the file and the key (``changes[2].practices``) and saying how to fix it.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,7 @@ from typing import Any
 
 from pcnopt import __version__
 from pcnopt.errors import InputError, OptionError, Problem
+from pcnopt.io.paths import check_folder_name
 from pcnopt.settings import SECTIONS as SETTING_SECTIONS
 from pcnopt.settings import SETTINGS, RunConfig, SettingError, check_resources, key_name
 
@@ -71,7 +73,7 @@ SETTABLE = {
     "lon": "number",
 }
 DISPERSAL = ("inverse_distance", "nearest")
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")  # \Z: "name\n" is not a name
 
 
 @dataclass(frozen=True)
@@ -128,14 +130,7 @@ def read_scenario_file(path: str | Path) -> ScenarioFile:
     path = Path(path)
     data = _load(path, ())
     name = data["name"] if data["name"] is not None else path.stem
-    if not NAME.match(name):
-        raise InputError(
-            Problem(
-                str(path),
-                f"key 'name': {name!r} cannot be a folder name.",
-                "use letters, digits, '.', '_' and '-' only (e.g. 'merge-z10009').",
-            )
-        )
+    check_folder_name(name, file=str(path), key="name")  # fullmatch: no trailing newline
     return ScenarioFile(
         name=name,
         file=str(path),
@@ -165,6 +160,13 @@ def _load(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:  # noqa: C901  
                 file,
                 f"does not exist ({where}).",
                 "check the path; 'extends' is relative to the file that names it.",
+            )
+        )
+    if not path.is_file():
+        where = f"{seen[-1]}, key 'extends'" if seen else "scenario file"
+        raise InputError(
+            Problem(
+                file, f"is a folder, not a scenario file ({where}).", "give the .toml file itself."
             )
         )
     try:
@@ -250,9 +252,9 @@ def _check(value: Any, kind: str, key: str, bad: Any, base: Path) -> Any:  # noq
             return value.strip().upper() if kind == "code" else value.strip()
         bad(key, "must be a non-empty string.", f'write {key.rsplit(".", 1)[-1]} = "...".')
     elif kind == "number":
-        if number:
+        if number and math.isfinite(value):  # TOML has inf and nan
             return float(value)
-        bad(key, f"must be a number, not {value!r}.", "write it without quotes, e.g. 30000.")
+        bad(key, f"must be a finite number, not {value!r}.", "write it without quotes, e.g. 30000.")
     elif kind == "int":
         if isinstance(value, int) and not isinstance(value, bool):
             return value

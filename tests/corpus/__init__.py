@@ -8,6 +8,7 @@ as :func:`cli.main`) and returns what is wrong with the outcome; ``tests/test_co
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import re
 import tomllib
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+
+from pcnopt.io.text import restore_cell
 
 HERE = Path(__file__).resolve().parent
 #: Raw fragments of the hostile names that must never reach map.html unescaped.
@@ -121,6 +124,7 @@ def check_accepted(case: Case, code: int | None, stderr: str, out: Path) -> list
     assignments = pd.read_csv(
         out / "assignments.csv", dtype={"practice_code": str, "name": str}, keep_default_na=False
     )
+    assignments = assignments.map(restore_cell)  # pcnopt quotes formulas; read them back
     if sorted(assignments["practice_code"]) != sorted(given["practice_code"]):
         failures.append("assignments.csv does not list every input practice exactly once")
     names = dict(zip(given["practice_code"], given["name"], strict=True))
@@ -131,9 +135,26 @@ def check_accepted(case: Case, code: int | None, stderr: str, out: Path) -> list
     ]
     if changed:
         failures.append(f"names changed on the way out: {changed[:5]}")
+    failures += formula_cells(out)
     page = (out / "map.html").read_text(encoding="utf-8")
     failures += [f"map.html contains raw {raw!r} from the data" for raw in RAW_HTML if raw in page]
     return failures
+
+
+def formula_cells(folder: Path) -> list[str]:
+    """Every cell of every CSV in ``folder`` that a spreadsheet would evaluate as a formula."""
+    from pcnopt.io.text import is_formula
+
+    found = []
+    for path in sorted(folder.rglob("*.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            for r, row in enumerate(csv.reader(handle), start=1):
+                found += [
+                    f"{path.name} row {r} column {c}: {cell!r} is a live formula"
+                    for c, cell in enumerate(row, start=1)
+                    if is_formula(cell)
+                ]
+    return found
 
 
 def check_case(case: Case, tmp: Path) -> Outcome:

