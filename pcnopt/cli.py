@@ -18,7 +18,7 @@ from pcnopt.settings import SETTINGS, RunConfig
 
 def _setting(group: Any, field: str, **kwargs: Any) -> None:
     """Add the command-line option of one run setting (name, destination and default)."""
-    default = RunConfig.model_fields[field].default
+    default = RunConfig.model_fields[field].get_default(call_default_factory=True)
     if kwargs.get("action") == "append":
         default = []
     kwargs.setdefault("default", default)
@@ -27,6 +27,10 @@ def _setting(group: Any, field: str, **kwargs: Any) -> None:
 
 def _code(text: str) -> str:
     return text.strip().upper()
+
+
+def _ids(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _year(text: str) -> str | None:
@@ -126,7 +130,7 @@ def _add_solver(parser: argparse.ArgumentParser) -> None:
         "funding_year",
         type=_year,
         help="contract year of the ARRS sums and entitlements written with the "
-        "configuration (default 2025/26; 'none' to skip)",
+        "configuration (default: the contract year containing today's date; 'none' to skip)",
     )
     _setting(money, "rates", type=Path, help="rates file replacing the shipped one (same schema)")
     _add_rules(parser)
@@ -209,6 +213,16 @@ def _add_inputs(parser: argparse.ArgumentParser, *, practices_required: bool) ->
         "population",
         choices=["registered", "weighted"],
         help="population for the size band (default: registered list)",
+    )
+    _setting(
+        parser,
+        "area",
+        type=_ids,
+        action="extend",
+        default=[],
+        metavar="CODE[,CODE…]",
+        help="only these places (ids of the places file or of --place-field): one area of "
+        "England straight from the national table",
     )
     _setting(
         parser,
@@ -319,6 +333,8 @@ def cmd_funding(args: argparse.Namespace) -> int:
     from pcnopt.io.practices import practices_from_file
 
     check_output_folder(args.out)
+    if args.year is None:
+        args.year = funding.default_year()  # the contract year containing today's date
     rates = funding.rates_from_file(args.rates)
     rates.year(args.year)
     target = funding.TargetMix.parse(args.target_mix) if args.target_mix else None
@@ -360,13 +376,16 @@ def cmd_funding(args: argparse.Namespace) -> int:
         f"£{s['totals_gbp']['arrs_sum_gbp']:,.0f}{' (ESTIMATE)' if s['estimate'] else ''}; "
         f"all known lines £{s['totals_gbp']['total_known_gbp']:,.0f}"
     )
+    if result.headline:
+        print(result.headline)
     for item in result.missing:
         print(f"missing from the rates file: {item}")
     if comparison is not None:
         moves = comparison.practices
         print(
-            f"compared with {args.compare}: {int(moves['moved'].sum())} practice(s) change "
-            f"PCN id, {int(moves['partners_changed'].sum())} have different PCN partners; "
+            f"compared with {args.compare}: {comparison.practices_changing_pcn} practice(s) move "
+            "to a different PCN (PCNs matched by shared patients), "
+            f"{int(moves['partners_changed'].sum())} have different PCN partners; "
             f"totals {'identical' if comparison.same_population else 'differ'} "
             "(see comparison_totals.csv)"
         )
@@ -415,6 +434,7 @@ def cmd_map(args: argparse.Namespace) -> int:
         title=args.title,
     )
     png = args.png or args.out.with_suffix(".png")
+
     def write_html(path: Path) -> None:
         maps.write_map(fmap, path)
 
@@ -575,7 +595,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--pcn-column",
         help="PCN column of the assignments file (default: pcn_id, else current_pcn)",
     )
-    money.add_argument("--year", required=True, help="contract year, 2019/20 to 2025/26")
+    money.add_argument(
+        "--year",
+        default=None,
+        help="contract year, 2019/20 to 2026/27 (default: the one containing today's date)",
+    )
     money.add_argument(
         "--rates",
         type=Path,

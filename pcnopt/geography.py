@@ -15,6 +15,7 @@ the water. A part with no practice joins the cell of the nearest practice of the
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -113,6 +114,28 @@ def assign_places(
         result.loc[outside, "snap_m"] = np.round(distance, 1)
     snapped = result.loc[outside, ["practice_code", "name", "place_id", "snap_m"]]
     return PlaceAssignment(practices=result, snapped=snapped.reset_index(drop=True))
+
+
+def practices_in_area(
+    practices: gpd.GeoDataFrame, places: gpd.GeoDataFrame, *, area: Sequence[str]
+) -> pd.Series:
+    """Which practices belong to the area's places (``--area``), judged against every place.
+
+    A practice belongs to the area when the place it lies in — or, outside every place, the
+    nearest place — is one of the area's. So a practice of a neighbouring place just across
+    the boundary stays out, however close it is (it is never snapped in).
+
+    Returns
+    -------
+    pandas.Series
+        A boolean per practice, on ``practices``' index.
+    """
+    wanted = places["place_id"].isin(list(area)).to_numpy()
+    points = practices.geometry.to_crs(places.crs).values
+    at_point, at_place = places.sindex.nearest(points, return_all=True)
+    hit = np.zeros(len(practices), dtype=bool)
+    hit[at_point[wanted[at_place]]] = True
+    return pd.Series(hit, index=practices.index)
 
 
 def places_from_field(

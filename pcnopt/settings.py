@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pcnopt.errors import OptionError
 
@@ -53,6 +53,7 @@ SETTINGS: dict[str, Setting] = {
     "places": Setting("--places", "inputs.places", "path"),
     "place_column": Setting("--place-column", "inputs.place_column", "str"),
     "place_field": Setting("--place-field", "inputs.place_field", "str"),
+    "area": Setting("--area", "inputs.area", "strs"),
     "columns": Setting("--column", "inputs.columns", "table_str"),
     "min_size": Setting("--min-size", "band.min_size", "number"),
     "max_size": Setting("--max-size", "band.max_size", "number"),
@@ -133,6 +134,9 @@ class RunConfig(BaseModel):
         Id column of the places file.
     place_field
         Column of the practices table holding each practice's place.
+    area
+        Place ids the run is about (``--area``): only those places' practices are used, and
+        practices of neighbouring places are never snapped in. Empty: every place.
     columns
         Explicit (canonical, file column) pairs for the practices table.
     min_size, max_size
@@ -157,7 +161,8 @@ class RunConfig(BaseModel):
         Places solved in parallel (processes); 1 solves in this process.
     funding_year
         Contract year of the ARRS sums and entitlements written with the configuration
-        (``None``: no funding tables).
+        (``None``: no funding tables); by default the contract year containing today's date
+        (years start on 1 April).
     rates
         A rates file replacing the shipped ``pcnopt/rates/ncdes.yaml``.
 
@@ -173,6 +178,7 @@ class RunConfig(BaseModel):
     places: Path | None = None
     place_column: str | None = None
     place_field: str | None = None
+    area: tuple[str, ...] = ()
     columns: tuple[tuple[str, str], ...] = ()
     min_size: int | float = 30_000
     max_size: int | float = 50_000
@@ -194,7 +200,7 @@ class RunConfig(BaseModel):
     excluded: tuple[str, ...] = ()
     approved_small_places: tuple[str, ...] = ()
     jobs: int = 0
-    funding_year: str | None = "2025/26"
+    funding_year: str | None = Field(default_factory=lambda: _contract_year_today())
     rates: Path | None = None
 
     def __init__(self, **values: Any) -> None:
@@ -317,3 +323,10 @@ def check_resources(config: RunConfig) -> None:
                 f"{', '.join(sorted(rates.years))}, or give {{rates}} with that year.",
                 "funding_year",
             )
+
+
+def _contract_year_today() -> str:
+    """The contract year containing today's date (``"2026/27"`` from 1 April 2026)."""
+    from pcnopt.funding import default_year
+
+    return default_year()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,7 +19,12 @@ OVERLAP_TOLERANCE = 0.01
 
 
 def places_from_file(
-    path: str | Path, *, id_column: str, name_column: str | None = None, repair: bool = False
+    path: str | Path,
+    *,
+    id_column: str,
+    name_column: str | None = None,
+    repair: bool = False,
+    area: Sequence[str] = (),
 ) -> gpd.GeoDataFrame:
     """Read place polygons and return them in British National Grid.
 
@@ -33,6 +39,10 @@ def places_from_file(
         Optional column with a readable name; guessed from ``*NM``/``name`` columns if omitted.
     repair
         Repair invalid polygons with :func:`shapely.make_valid` instead of stopping.
+    area
+        Place ids of the area a run is about (``--area``); empty for every place. Every id
+        must be in the file. Only the area's polygons are checked: an invalid polygon of
+        another place is mended quietly (it only decides which practices lie outside the area).
 
     Returns
     -------
@@ -120,6 +130,26 @@ def places_from_file(
         )
     if problems:
         raise InputError(problems)
+    if area:
+        unknown = [a for a in dict.fromkeys(area) if a not in set(ids)]
+        if unknown:
+            known = sorted(set(ids))
+            raise InputError(
+                Problem(
+                    file,
+                    f"--area names {', '.join(map(repr, unknown))}, not a place id in "
+                    f"'{id_column}'.",
+                    "use ids of the file, e.g. "
+                    + ", ".join(known[:8])
+                    + (" …" if len(known) > 8 else "")
+                    + ".",
+                    column=id_column,
+                )
+            )
+        outside = ~ids.isin(list(area)) & ~geometry.is_valid
+        if outside.any():  # not the area's: mended quietly, never a reason to stop
+            geometry = geometry.where(~outside, shapely.make_valid(geometry[outside].values))
+            geometry = geometry.apply(_polygonal_part)
     invalid = ~geometry.is_valid
     if invalid.any():
         if repair:

@@ -105,17 +105,42 @@ def load_inputs(
                     column=field_name,
                 )
             )
+        if config.area:
+            known = set(practices["place_id"].astype(str))
+            unknown = [a for a in dict.fromkeys(config.area) if a not in known]
+            if unknown:
+                raise InputError(
+                    Problem(
+                        str(practices_path),
+                        f"--area names {', '.join(map(repr, unknown))}, not a value of "
+                        f"'{field_name}'.",
+                        "use values of that column, e.g. "
+                        + ", ".join(sorted(known)[:8])
+                        + (" …" if len(known) > 8 else "")
+                        + ".",
+                        column=field_name,
+                    )
+                )
+            practices = practices[practices["place_id"].astype(str).isin(config.area)]
         practices = practices.assign(place_method="field", snap_m=0.0)
         places = geography.places_from_field(practices)
         snapped = practices.iloc[0:0][["practice_code", "name", "place_id", "snap_m"]]
     else:
         assert places_path is not None and place_column is not None
         places = places_from_file(
-            places_path, id_column=place_column, repair=config.repair_geometries
+            places_path,
+            id_column=place_column,
+            repair=config.repair_geometries,
+            area=config.area,
         )
+        if config.area:
+            # every place decides where a practice lies; only the area's practices are kept,
+            # so a practice of a neighbouring place is never snapped into the area
+            inside = geography.practices_in_area(practices, places, area=config.area)
+            practices = practices[inside]
         assigned = geography.assign_places(
             practices,
-            places,
+            places[places["place_id"].isin(config.area)] if config.area else places,
             snap_distance_m=config.snap_distance_m,
             practices_file=str(practices_path),
         )

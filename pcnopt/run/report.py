@@ -6,28 +6,17 @@ Every string that comes from the user's files (codes, names, place ids) goes thr
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import jinja2
 import pandas as pd
 
+from pcnopt.io.text import markdown_text
+
 if TYPE_CHECKING:
     from pcnopt.run.optimise import RunResult
-
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
-
-
-def markdown_text(value: Any) -> str:
-    """Text safe anywhere in Markdown, also in a table cell.
-
-    Line breaks and runs of white space become one space; Markdown's control characters
-    (``\\ ` * _ [ ] < > | #``) are escaped with a backslash, so no emphasis, link, HTML tag or
-    table cell can be made from a value.
-    """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
 
 
 @cache
