@@ -424,6 +424,7 @@ def cmd_map(args: argparse.Namespace) -> int:
         population=args.population,
         snap_distance_m=args.snap_distance_m,
         repair_geometries=args.repair_geometries,
+        area=args.area,
     )
     fmap = maps.map_from_configurations(
         inputs.configurations,

@@ -278,6 +278,7 @@ def configurations_from_files(  # noqa: PLR0913  (keyword-only: the options of p
     population: str = "registered",
     snap_distance_m: float = 5_000.0,
     repair_geometries: bool = False,
+    area: Sequence[str] = (),
 ) -> MapInputs:
     """Read practices, places and one or more configurations for ``pcnopt map``.
 
@@ -294,7 +295,7 @@ def configurations_from_files(  # noqa: PLR0913  (keyword-only: the options of p
         PCN column of the first file (the others use ``pcn_id``, else ``current_pcn``).
     columns
         Explicit column mapping of the practices table.
-    min_size, max_size, population, snap_distance_m, repair_geometries
+    min_size, max_size, population, snap_distance_m, repair_geometries, area
         As for ``optimise``.
     """
     from pcnopt import geography
@@ -314,6 +315,7 @@ def configurations_from_files(  # noqa: PLR0913  (keyword-only: the options of p
         population=population,
         snap_distance_m=snap_distance_m,
         repair_geometries=repair_geometries,
+        area=tuple(area),
     )
     table, regions, _ = load_inputs(config)
     catchments, edges = geography.catchments_and_adjacency(table, regions)
@@ -327,6 +329,8 @@ def configurations_from_files(  # noqa: PLR0913  (keyword-only: the options of p
     configurations = []
     for k, (name, path) in enumerate(assignments):
         frame = assignments_from_file(path, pcn_column=pcn_column if k == 0 else None)
+        if area:  # a national configuration, drawn in the area only
+            frame = frame[frame["practice_code"].isin(table["practice_code"])]
         _check_assignment_codes(frame, table, path)
         configurations.append(
             configuration_from_assignments(

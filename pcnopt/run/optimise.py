@@ -148,6 +148,8 @@ def run_validate(config: RunConfig, *, assignments: pd.DataFrame) -> ValidationR
         practices of different places in one PCN.
     """
     practices, places, _ = load_inputs(config)
+    if config.area:  # a national configuration, audited in the area only
+        assignments = assignments[assignments["practice_code"].isin(practices["practice_code"])]
     check_rules_across_places(practices, config)
     _, edges = geography.catchments_and_adjacency(practices, places)
     return _validate(practices, assignments, edges, config)
