@@ -23,11 +23,10 @@ import geopandas as gpd
 import pandas as pd
 
 from pcnopt._errors import InputError, Problem
-from pcnopt.io.paths import check_output_place
+from pcnopt.io.paths import MANIFEST, check_output_place
 from pcnopt.io.text import neutralise_cell, restore_cell
 
 MARKER = "summary.json"
-MANIFEST = "pcnopt-manifest.json"
 #: Files that differ from run to run by design (measured seconds): the manifest names them but
 #: does not hash them, so the manifest itself is the same for the same inputs.
 VOLATILE_FILES = frozenset({"run_log.json"})

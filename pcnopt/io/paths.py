@@ -19,6 +19,9 @@ _TWIN = len(".") + len(".partial-") + 8
 #: A folder name pcnopt makes from user text (a scenario name).
 FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
+#: The manifest naming every file of a pcnopt output folder (written by :mod:`.outputs`).
+MANIFEST = "pcnopt-manifest.json"
+
 
 def check_folder_name(name: str, *, file: str, key: str) -> str:
     """Refuse a name that cannot be a folder name on any common file system.
@@ -53,8 +56,6 @@ def check_output_place(out: str | Path, *, option: str) -> Path:
 
     Also refuses a path inside a pcnopt run folder (writing there would change that run).
     """
-    from pcnopt.io.outputs import MANIFEST
-
     out = Path(out)
     if len(os.fsencode(out.name)) > NAME_MAX - _TWIN:
         raise InputError(

@@ -53,6 +53,21 @@ def report_markdown(result: RunResult) -> str:
         }
         for row in places.itertuples(index=False)
     ]
+    names = dict(zip(result.practices["practice_code"], result.practices["name"], strict=True))
+    table = [
+        {
+            "pcn_id": r.pcn_id,
+            "name": r.pcn_label if isinstance(r.pcn_label, str) else "",
+            "place": r.place_name,
+            "n": int(r.n_practices),
+            "registered": int(r.list_size),
+            "weighted": None if pd.isna(r.weighted_population) else float(r.weighted_population),
+            "status": r.band_status,
+            "hub": f"{names.get(r.hub_practice, r.hub_practice)} ({r.hub_practice})",
+            "arrs": getattr(r, "arrs_sum_gbp", None),
+        }
+        for r in pcns.itertuples(index=False)
+    ]
     return (
         _environment()
         .get_template("report.md.j2")
@@ -62,5 +77,62 @@ def report_markdown(result: RunResult) -> str:
             places=rows,
             flagged=list(places[places["status"] != "optimal"].itertuples(index=False)),
             exceptions=list(pcns[pcns["exception"] != ""].itertuples(index=False)),
+            pcn_table=table,
+            against=current_against_proposed(result),
         )
     )
+
+
+def current_against_proposed(result: RunResult) -> dict[str, Any] | None:
+    """The current configuration beside the proposed one, or None without a current one.
+
+    Returns
+    -------
+    dict or None
+        Per configuration: PCNs, share of patients in band, patient-weighted mean distance to
+        the hub; and the practices and patients whose PCN changes (each proposed PCN continues
+        the current PCN it shares most patients with), and the current PCNs kept whole.
+    """
+    from pcnopt.metrics import hub_distances
+
+    practices = result.practices
+    if "current_pcn" not in practices or practices["current_pcn"].isna().all():
+        return None
+    lo, hi = result.summary["settings"]["min_size"], result.summary["settings"]["max_size"]
+    weights = practices.set_index("practice_code")["list_size"].astype(float)
+    proposed = result.assignments.dropna(subset=["pcn_id"])[["practice_code", "pcn_id"]]
+    current = practices.dropna(subset=["current_pcn"])[["practice_code", "current_pcn"]]
+    current = current.rename(columns={"current_pcn": "pcn_id"}).astype({"pcn_id": str})
+
+    def figures(assigned: pd.DataFrame) -> dict[str, Any]:
+        sizes = assigned["practice_code"].map(weights).groupby(assigned["pcn_id"]).sum()
+        in_band = sizes[(sizes >= lo) & (sizes <= hi)].sum()
+        hubs = hub_distances(practices, assigned)
+        w = hubs["practice_code"].map(weights)
+        return {
+            "pcns": len(sizes),
+            "share_in_band": float(in_band / sizes.sum()) if sizes.sum() else 0.0,
+            "mean_km": float((w * hubs["distance_m"]).sum() / w.sum() / 1000) if w.sum() else 0.0,
+        }
+
+    both = proposed.merge(current, on="practice_code", suffixes=("", "_current"))
+    both["patients"] = both["practice_code"].map(weights)
+    shared = both.groupby(["pcn_id", "pcn_id_current"])["patients"].sum().reset_index()
+    successor = (
+        shared.sort_values(["patients", "pcn_id_current"], ascending=[False, True])
+        .drop_duplicates("pcn_id")
+        .set_index("pcn_id")["pcn_id_current"]
+    )
+    moved = both[both["pcn_id"].map(successor) != both["pcn_id_current"]]
+    groups_now = current.groupby("pcn_id")["practice_code"].agg(frozenset)
+    groups_new = set(proposed.groupby("pcn_id")["practice_code"].agg(frozenset))
+    return {
+        "current": figures(current),
+        "proposed": figures(proposed),
+        "practices_moved": len(moved),
+        "patients_moved": int(moved["patients"].sum()),
+        "practices": len(both),
+        "patients": int(both["patients"].sum()),
+        "kept_whole": int(sum(g in groups_new for g in groups_now)),
+        "current_pcns": len(groups_now),
+    }

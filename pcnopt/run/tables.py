@@ -122,6 +122,11 @@ def tables(
     cell_of = dict(zip(catchments["practice_code"], catchments.geometry, strict=True))
     for outcome in outcomes:
         names = outcome.names or tuple("" for _ in outcome.groups)
+        used: set[str] = set()
+        names = tuple(
+            given or proposed_name(str(info.at[hub, "name"]), used=used)
+            for given, hub in zip(names, outcome.hubs, strict=True)
+        )
         for k, (members, hub, note, label) in enumerate(
             zip(outcome.groups, outcome.hubs, outcome.notes, names, strict=True), start=1
         ):
@@ -263,3 +268,31 @@ def summary(
         "place_status": places_table["status"].value_counts().sort_index().to_dict(),
         "seconds": round(seconds, 1),
     }
+
+
+#: Words of practice names that say nothing of where a practice is.
+_GENERIC = frozenset(
+    "the surgery surgeries practice practices medical centre center health healthcare group "
+    "partnership partners clinic doctors doctor dr drs and family gp care new pcn of at "
+    "primary services service".split()
+)
+
+
+def proposed_name(hub_name: str, *, used: set[str]) -> str:
+    """A readable, stable name for a proposed PCN, from its hub practice's name.
+
+    The hub's name without generic words (``THE DENSHAM SURGERY`` gives ``Densham PCN``),
+    numbered when the place already has that name (``Densham PCN 2``); ``used`` collects the
+    place's names so far.
+    """
+    import re
+
+    words = re.findall(r"[A-Za-z][A-Za-z'’]*(?:-[A-Za-z]+)*", hub_name)
+    core = [w for w in words if w.lower() not in _GENERIC] or words[:2] or ["Unnamed"]
+    base = " ".join(w.capitalize() if w.isupper() or w.islower() else w for w in core[:3])
+    name, k = f"{base} PCN", 1
+    while name in used:
+        k += 1
+        name = f"{base} PCN {k}"
+    used.add(name)
+    return name
