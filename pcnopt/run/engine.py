@@ -18,7 +18,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -369,7 +369,11 @@ def _greedy_fallback(
 
 
 def solve_places(
-    executor: Any, graphs: list[PlaceGraph], options: list[SolveOptions]
+    executor: Any,
+    graphs: list[PlaceGraph],
+    options: list[SolveOptions],
+    *,
+    on_place: Callable[[PlaceGraph, PlaceSolution], None] | None = None,
 ) -> list[PlaceSolution]:
     """Solve every place on an executor (largest places first), in the order of ``graphs``.
 
@@ -384,22 +388,40 @@ def solve_places(
         :class:`CachingExecutor`.
     graphs, options
         The places and the options of each.
+    on_place
+        Called with each place and its solution as it is solved (for a progress bar).
     """
     from concurrent.futures import wait
 
     # largest places first, so no core waits on one big place at the end
     order = sorted(range(len(graphs)), key=lambda k: -len(graphs[k].codes))
     futures = {k: executor.submit(solve_place_safely, graphs[k], options=options[k]) for k in order}
+    if on_place is not None:
+        for k, future in futures.items():
+            future.add_done_callback(
+                lambda f, graph=graphs[k]: (
+                    on_place(graph, f.result())
+                    if not f.cancelled() and f.exception() is None
+                    else None
+                )
+            )
     wait(list(futures.values()))
     return [futures[k].result() for k in range(len(graphs))]
 
 
 def solve_places_locally(
-    graphs: list[PlaceGraph], options: list[SolveOptions], *, jobs: int, progress: bool = False
+    graphs: list[PlaceGraph],
+    options: list[SolveOptions],
+    *,
+    jobs: int,
+    progress: bool = False,
+    names: Mapping[str, str] | None = None,
 ) -> list[PlaceSolution]:
     """Solve every place on a local engine of ``jobs`` processes (0: every core; 1: this one).
 
     The engine is the one a batch of scenarios uses (:func:`start_engine`), with no place cache.
+    With ``progress``, a bar on standard error counts the places with the time so far, and
+    names the place last solved (``names``: place id to name), its status and its seconds.
     """
     from tqdm import tqdm
 
@@ -412,6 +434,13 @@ def solve_places_locally(
             executor = CachingExecutor(
                 engine.executor, PlaceCache(None), on_done=lambda cached: bar.update()
             )
-            return solve_places(executor, graphs, options)
+
+            def solved(graph: PlaceGraph, solution: PlaceSolution) -> None:
+                name = (names or {}).get(graph.place_id, graph.place_id)
+                bar.set_postfix_str(
+                    f"{name}: {solution.status}, {solution.seconds:.1f} s", refresh=True
+                )
+
+            return solve_places(executor, graphs, options, on_place=solved)
     finally:
         bar.close()

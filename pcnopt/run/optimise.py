@@ -82,7 +82,10 @@ def run_optimise(
     else:
         catchments, edges = geography_cache.get(practices, places)
     population = POPULATIONS[config.population]
-    outcomes = _group_places(practices, edges, config, progress=progress, executor=executor)
+    place_names = dict(zip(places["place_id"], places["place_name"], strict=True))
+    outcomes = _group_places(
+        practices, edges, config, progress=progress, executor=executor, names=place_names
+    )
     assignments, pcns, places_table = tables(
         practices, places, catchments, outcomes, population, config
     )
@@ -181,6 +184,7 @@ def _group_places(
     *,
     progress: bool,
     executor: Any = None,
+    names: dict[str, str] | None = None,
 ) -> list[PlaceOutcome]:
     check_rules_across_places(practices, config)
     graphs = place_graphs(practices, edges, population=POPULATIONS[config.population])
@@ -189,6 +193,6 @@ def _group_places(
         solutions = engine.solve_places(executor, graphs, options)
     else:
         solutions = engine.solve_places_locally(
-            graphs, options, jobs=config.jobs, progress=progress
+            graphs, options, jobs=config.jobs, progress=progress, names=names
         )
     return [place_outcome(g, s) for g, s in zip(graphs, solutions, strict=True)]

@@ -272,9 +272,37 @@ def summary(
 
 #: Words of practice names that say nothing of where a practice is.
 _GENERIC = frozenset(
-    "the surgery surgeries practice practices medical centre center health healthcare group "
-    "partnership partners clinic doctors doctor dr drs and family gp care new pcn of at "
-    "primary services service".split()
+    [
+        "the",
+        "surgery",
+        "surgeries",
+        "practice",
+        "practices",
+        "medical",
+        "centre",
+        "center",
+        "health",
+        "healthcare",
+        "group",
+        "partnership",
+        "partners",
+        "clinic",
+        "doctors",
+        "doctor",
+        "dr",
+        "drs",
+        "and",
+        "family",
+        "gp",
+        "care",
+        "new",
+        "pcn",
+        "of",
+        "at",
+        "primary",
+        "services",
+        "service",
+    ]
 )
 
 
