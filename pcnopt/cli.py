@@ -732,7 +732,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except PcnoptError as exc:
         print(f"pcnopt: error: {exc}", file=sys.stderr)
-        return 2
+        return int(getattr(exc, "exit_code", 2))
     except OSError as exc:  # a full disk, a read-only folder: one line, exit 1
         from pcnopt.io.outputs import describe_write_error
 

@@ -90,3 +90,12 @@ class OptionError(PcnoptError, ValueError):
 
 class SolverError(PcnoptError, RuntimeError):
     """The integer-programming solver is missing or failed."""
+
+
+class UnmeetableCountError(PcnoptError):
+    """The number of PCNs asked for cannot be met in some place (a run-time finding: exit 1).
+
+    Raised after solving, instead of writing a configuration that ignores the count.
+    """
+
+    exit_code = 1

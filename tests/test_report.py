@@ -70,3 +70,27 @@ def test_proposed_names_are_readable_and_unique():
     assert proposed_name("Densham Medical Centre", used=used) == "Densham PCN 2"
     assert proposed_name("St Osric's Surgery", used=used) == "St Osric's PCN"
     assert proposed_name("The Surgery", used=used) == "The Surgery PCN"
+
+
+def test_a_count_no_configuration_can_meet_stops_with_each_places_range(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli.main(["optimise", "--n-pcns", "3", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "cannot be met" in err and "P01 Brackendale (26 practices): the band allows" in err
+    assert not out.exists()
+
+
+def test_each_places_count_range_is_reported(demo):
+    import json
+
+    places = pd.read_csv(demo["out"] / "places.csv", dtype={"place_id": str})
+    practices = pd.read_csv(PROJECT / "data/practices.csv")
+    summary = json.loads((demo["out"] / "summary.json").read_text())
+    for r in places.itertuples(index=False):
+        assert summary["pcns_in_band_allowed"][r.place_id] == [
+            r.min_pcns_in_band,
+            r.max_pcns_in_band,
+        ]
+        assert r.min_pcns_in_band <= r.n_pcns  # the proposed count is one the band allows
+    assert set(places["place_id"]) == set(summary["pcns_in_band_allowed"])
+    assert len(practices) == places["n_practices"].sum()

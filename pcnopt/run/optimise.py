@@ -89,6 +89,8 @@ def run_optimise(
     assignments, pcns, places_table = tables(
         practices, places, catchments, outcomes, population, config
     )
+    places_table = _with_count_ranges(places_table, practices, config)
+    _check_count_met(places_table, config)
     validation = _validate(practices, assignments, edges, config)
     named = dict(zip(validation.pcns["pcn_id"], validation.pcns["exception"], strict=True))
     pcns["exception"] = [
@@ -196,3 +198,56 @@ def _group_places(
             graphs, options, jobs=config.jobs, progress=progress, names=names
         )
     return [place_outcome(g, s) for g, s in zip(graphs, solutions, strict=True)]
+
+
+def _with_count_ranges(
+    places_table: pd.DataFrame, practices: pd.DataFrame, config: RunConfig
+) -> pd.DataFrame:
+    """Each place's smallest and largest number of PCNs within the band (by its patients).
+
+    ``ceil(patients / max_size)`` to ``floor(patients / min_size)``: the counts the band allows
+    before contiguity and named exceptions (a practice above the band alone, an island below
+    it) are considered.
+    """
+    import math
+
+    totals = practices.groupby("place_id")[POPULATIONS[config.population]].sum()
+    lo, hi = float(config.min_size), float(config.max_size)
+    table = places_table.copy()
+    total = table["place_id"].map(totals).astype(float).fillna(0.0)
+    table["min_pcns_in_band"] = [max(1, math.ceil(t / hi - 1e-9)) for t in total]
+    table["max_pcns_in_band"] = [
+        math.floor(t / lo + 1e-9) if lo > 0 else len(practices) for t in total
+    ]
+    return table
+
+
+def _check_count_met(places_table: pd.DataFrame, config: RunConfig) -> None:
+    """Stop (exit 1) when a count of PCNs was asked for and some place could not meet it."""
+    from pcnopt.errors import UnmeetableCountError
+
+    asked = [
+        f"{flag} {value}"
+        for flag, value in (
+            ("--n-pcns", config.n_pcns),
+            ("--min-pcns", config.min_pcns),
+            ("--max-pcns", config.max_pcns),
+        )
+        if value is not None and value != "fewest"
+    ]
+    if not asked:
+        return
+    failed = places_table[places_table["status"] == "infeasible"]
+    if failed.empty:
+        return
+    places = "; ".join(
+        f"{r.place_id} {r.place_name} ({r.n_practices} practices): the band allows "
+        f"{r.min_pcns_in_band} to {r.max_pcns_in_band} PCNs"
+        for r in failed.itertuples(index=False)
+    )
+    raise UnmeetableCountError(
+        f"the number of PCNs asked for ({', '.join(asked)}) cannot be met in "
+        f"{len(failed)} place(s): {places}. Nothing was written. Fix: ask for a count within "
+        "each place's range (places.csv of a run without the count gives every place's "
+        "range), or leave the count to the optimiser."
+    )

@@ -50,6 +50,9 @@ def report_markdown(result: RunResult) -> str:
             "n_pcns": row.n_pcns,
             "in_band": int(in_band.get(row.place_id, 0)),
             "gap": "" if row.gap is None or pd.isna(row.gap) else f"{100 * row.gap:.2f} %",
+            "allowed": f"{row.min_pcns_in_band}–{row.max_pcns_in_band}"
+            if hasattr(row, "min_pcns_in_band")
+            else "",
         }
         for row in places.itertuples(index=False)
     ]

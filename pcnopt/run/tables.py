@@ -266,6 +266,12 @@ def summary(
         "valid": validation.ok,
         "rules_broken": list(validation.problems),
         "place_status": places_table["status"].value_counts().sort_index().to_dict(),
+        "pcns_in_band_allowed": {
+            str(r.place_id): [int(r.min_pcns_in_band), int(r.max_pcns_in_band)]
+            for r in places_table.itertuples(index=False)
+        }
+        if "min_pcns_in_band" in places_table
+        else {},
         "seconds": round(seconds, 1),
     }
 
