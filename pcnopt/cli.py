@@ -270,6 +270,27 @@ def cmd_optimise(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_neighbourhoods(args: argparse.Namespace) -> int:
+    """Neighbourhoods above PCNs: existing PCNs grouped whole (--group-pcns), or both levels."""
+    from pcnopt import neighbourhoods
+    from pcnopt.io.outputs import check_output_folder
+
+    band = neighbourhoods.parse_band(args.band, option="--band")
+    check_output_folder(args.out)
+    result = neighbourhoods.run_neighbourhoods(
+        _config(args), band=band, pcns_file=args.group_pcns, pcn_column=args.pcn_column
+    )
+    out = neighbourhoods.write_neighbourhoods(result, args.out)
+    s = result.summary
+    print(
+        f"{s['method']}: {s['neighbourhoods']} neighbourhoods ({s['neighbourhoods_in_band']} in "
+        f"band) holding {s['pcns']} PCNs ({s['pcns_in_band']} in band); neighbourhoods proven "
+        f"optimal in {s['places_proven']} of {s['places']} place(s)"
+    )
+    print(f"outputs written to {out}/")
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """Audit a configuration against every rule; exit 1 when any is broken."""
     from pcnopt.io.assignments import assignments_from_file
@@ -518,6 +539,33 @@ def build_parser() -> argparse.ArgumentParser:
     _add_solver(optimise)
     optimise.add_argument("--out", type=Path, required=True, help="output folder")
     optimise.set_defaults(func=cmd_optimise)
+
+    hoods = sub.add_parser(
+        "neighbourhoods",
+        help="neighbourhood footprints above PCNs: group given PCNs, or design both levels",
+        description=cmd_neighbourhoods.__doc__,
+    )
+    _add_inputs(hoods, practices_required=False)
+    _add_solver(hoods)
+    hoods.add_argument(
+        "--band",
+        required=True,
+        metavar="MIN-MAX",
+        help="the neighbourhoods' size band, e.g. 200000-350000 (--min-size/--max-size are "
+        "the PCNs')",
+    )
+    hoods.add_argument(
+        "--group-pcns",
+        type=Path,
+        metavar="FILE",
+        help="bottom-up: group these PCNs whole (a practices table or assignments.csv); "
+        "without it both levels are designed (top-down)",
+    )
+    hoods.add_argument(
+        "--pcn-column", help="PCN column of --group-pcns (default: pcn_id, else current_pcn)"
+    )
+    hoods.add_argument("--out", type=Path, required=True, help="output folder")
+    hoods.set_defaults(func=cmd_neighbourhoods)
 
     validate = sub.add_parser(
         "validate",

@@ -35,6 +35,7 @@ LAYERS: dict[str, int] = {
     "pipeline": 5,
     "maps": 6,
     "jobs": 7,
+    "neighbourhoods": 7,
     "scenarios": 8,
     "cli": 9,
     "__main__": 9,

@@ -1,0 +1,311 @@
+"""Neighbourhood footprints above PCNs: two nested levels, each contiguous and in its band.
+
+``pcnopt neighbourhoods`` builds the outer level (neighbourhoods of, say, 200,000–350,000
+people) either *bottom-up*, grouping existing PCNs (given as an assignments file) whole into
+contiguous neighbourhoods — what most ICBs are doing since the 10 Year Health Plan — or
+*top-down*, designing neighbourhoods on the practice graph and then the PCNs inside each one
+as if it were a place. Both are exact per level (see :mod:`pcnopt.model.levels` for when they
+differ and which to prefer). Every unit at every level lies inside one place; every PCN lies
+wholly inside one neighbourhood (checked before anything is written).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pcnopt import geography
+from pcnopt.errors import InputError, OptionError, Problem
+from pcnopt.io import outputs
+from pcnopt.io.assignments import assignments_from_file
+from pcnopt.model import SolveOptions
+from pcnopt.model.levels import group_units, nesting_problems, solve_nested
+from pcnopt.run import POPULATIONS, RunConfig, load_inputs
+from pcnopt.run.tables import place_graphs
+
+
+@dataclass(frozen=True)
+class NeighbourhoodResult:
+    """Both levels of a neighbourhood design.
+
+    Attributes
+    ----------
+    assignments
+        One row per practice: ``practice_code``, ``name``, ``place_id``, ``neighbourhood_id``,
+        ``pcn_id`` and ``list_size``.
+    neighbourhoods, pcns
+        One row per unit of each level: id, place, patients, practices, band status (and the
+        neighbourhood's PCNs).
+    places
+        Per place: each level's solver status and message.
+    summary
+        Headline figures (written as ``summary.json``).
+    """
+
+    assignments: pd.DataFrame
+    neighbourhoods: pd.DataFrame
+    pcns: pd.DataFrame
+    places: pd.DataFrame
+    summary: dict[str, Any]
+
+
+def parse_band(text: str, *, option: str) -> tuple[float, float]:
+    """``"200000-350000"`` as (200000.0, 350000.0), or a message naming ``option``."""
+    low, sep, high = text.replace(",", "").replace("_", "").partition("-")
+    try:
+        band = (float(low), float(high)) if sep else (float("nan"), float("nan"))
+    except ValueError:
+        band = (float("nan"), float("nan"))
+    if not (0 <= band[0] <= band[1] < float("inf")):
+        raise OptionError(
+            f"{option} {text!r} is not a band; write it as MIN-MAX, e.g. 200000-350000."
+        )
+    return band
+
+
+def run_neighbourhoods(
+    config: RunConfig,
+    *,
+    band: tuple[float, float],
+    pcns_file: Path | None = None,
+    pcn_column: str | None = None,
+) -> NeighbourhoodResult:
+    """Design neighbourhoods: bottom-up from ``pcns_file``, else top-down with ``config``'s band.
+
+    Parameters
+    ----------
+    config
+        Practices, places and the PCN band (the inner level) and solver settings.
+    band
+        The neighbourhoods' band (the outer level).
+    pcns_file, pcn_column
+        Existing PCNs to group whole (bottom-up); ``None`` designs both levels (top-down).
+
+    Raises
+    ------
+    OptionError
+        When the bands cannot nest.
+    InputError
+        When a given PCN crosses a place, or a practice of the area has no PCN.
+    """
+    if band[1] < config.min_size:
+        raise OptionError(
+            f"--band {band[0]:,.0f}-{band[1]:,.0f}: a neighbourhood could never hold a PCN of "
+            f"at least {config.min_size:,.0f} (--min-size). Fix: give neighbourhoods a larger "
+            "band, or PCNs a smaller one."
+        )
+    practices, places, _ = load_inputs(config)
+    _, edges = geography.catchments_and_adjacency(practices, places)
+    population = POPULATIONS[config.population]
+    graphs = place_graphs(practices, edges, population=population)
+    outer = SolveOptions(
+        min_size=band[0],
+        max_size=band[1],
+        time_limit=config.time_limit,
+        solver=config.solver,
+        approved_small=True,
+    )
+    inner = config.solve_options()
+    unit_of = None if pcns_file is None else _given_pcns(pcns_file, pcn_column, practices)
+    neighbourhood_of: dict[str, str] = {}
+    pcn_of: dict[str, str] = {}
+    place_rows = []
+    for graph in graphs:
+        if unit_of is not None:
+            nested = group_units(graph, unit_of, options=outer)
+        else:
+            nested = solve_nested(graph, outer=outer, inner=inner)
+        for code, k in nested.outer_of.items():
+            neighbourhood_of[code] = f"{graph.place_id}-N{k + 1:02d}" if k >= 0 else ""
+        pcn_of.update(nested.inner_of)
+        place_rows.append(
+            {
+                "place_id": graph.place_id,
+                "neighbourhood_status": str(nested.outer.status),
+                "pcn_method": "given (grouped whole)" if unit_of is not None else "designed inside",
+                "unsplittable": "; ".join(nested.unsplittable),
+                "message": nested.outer.message,
+            }
+        )
+    problems = nesting_problems(pcn_of, neighbourhood_of)
+    if problems:  # cannot happen by construction; never written if it does
+        raise OptionError("PCNs would cross neighbourhoods: " + "; ".join(problems[:5]))
+    columns = list(dict.fromkeys(["practice_code", "name", "place_id", "list_size", population]))
+    table = practices[columns].copy()
+    table["neighbourhood_id"] = table["practice_code"].map(neighbourhood_of).fillna("")
+    table["pcn_id"] = table["practice_code"].map(pcn_of).fillna("")
+    weight = table[population].astype(float).fillna(0.0)
+    neighbourhoods = _units(table, "neighbourhood_id", weight, band, edges=edges)
+    pcns = _units(table, "pcn_id", weight, (config.min_size, config.max_size), edges=edges)
+    pcns["neighbourhood_id"] = pcns["pcn_id"].map(
+        table.drop_duplicates("pcn_id").set_index("pcn_id")["neighbourhood_id"]
+    )
+    neighbourhoods["n_pcns"] = (
+        neighbourhoods["neighbourhood_id"]
+        .map(pcns.groupby("neighbourhood_id").size())
+        .fillna(0)
+        .astype(int)
+    )
+    summary = {
+        "method": "bottom-up: given PCNs grouped whole"
+        if unit_of is not None
+        else "top-down: neighbourhoods, then PCNs inside each",
+        "neighbourhood_band": list(band),
+        "pcn_band": [config.min_size, config.max_size],
+        "practices": len(table),
+        "neighbourhoods": len(neighbourhoods),
+        "neighbourhoods_in_band": int(neighbourhoods["in_band"].sum()),
+        "neighbourhoods_not_contiguous": int((~neighbourhoods["contiguous"]).sum()),
+        "pcns_not_contiguous": int((~pcns["contiguous"]).sum()),
+        "pcns": len(pcns),
+        "pcns_in_band": int(pcns["in_band"].sum()),
+        "places_proven": int(sum(r["neighbourhood_status"] == "optimal" for r in place_rows)),
+        "places": len(place_rows),
+    }
+    return NeighbourhoodResult(
+        table.drop(columns=[population]) if population != "list_size" else table,
+        neighbourhoods,
+        pcns,
+        pd.DataFrame(place_rows),
+        summary,
+    )
+
+
+def _given_pcns(path: Path, column: str | None, practices: pd.DataFrame) -> dict[str, str]:
+    """Practice → given PCN, each PCN inside one place; a practice with no PCN is its own unit."""
+    given = assignments_from_file(path, pcn_column=column)
+    given = given[given["practice_code"].isin(practices["practice_code"])]
+    unit_of = {
+        c: p
+        for c, p in zip(given["practice_code"], given["pcn_id"], strict=True)
+        if p and p.lower() not in {"nan", "none", "<na>"}
+    }
+    place_of = dict(zip(practices["practice_code"], practices["place_id"], strict=True))
+    spans: dict[str, set[str]] = {}
+    for code, pcn in unit_of.items():
+        spans.setdefault(pcn, set()).add(str(place_of[code]))
+    crossing = {p: s for p, s in spans.items() if len(s) > 1}
+    if crossing:
+        shown = "; ".join(f"{p} ({', '.join(sorted(s))})" for p, s in sorted(crossing.items())[:5])
+        raise InputError(
+            Problem(
+                str(path),
+                f"{len(crossing)} PCN(s) cross places, so no neighbourhood inside one "
+                f"place can hold them whole: {shown}.",
+                "use places that contain whole PCNs (e.g. the sub-ICB places the PCNs were drawn "
+                "in), or split those PCNs first.",
+            )
+        )
+    for code in practices["practice_code"]:
+        unit_of.setdefault(code, f"(no PCN) {code}")
+    return unit_of
+
+
+def _units(
+    table: pd.DataFrame,
+    column: str,
+    weight: pd.Series,
+    band: tuple[float, float],
+    *,
+    edges: pd.DataFrame,
+) -> pd.DataFrame:
+    """One row per unit of a level, with its band status and whether it is contiguous."""
+    import networkx as nx
+
+    graph = nx.Graph(list(zip(edges["a"], edges["b"], strict=True)))
+    graph.add_nodes_from(table["practice_code"])
+    rows = []
+    for unit, group in table[table[column] != ""].groupby(column, sort=True):
+        size = float(weight[group.index].sum())
+        rows.append(
+            {
+                column: unit,
+                "place_id": str(group["place_id"].iloc[0]),
+                "patients": round(size, 2),
+                "n_practices": len(group),
+                "in_band": band[0] <= size <= band[1],
+                "band_status": "in band"
+                if band[0] <= size <= band[1]
+                else ("below band" if size < band[0] else "above band"),
+                "contiguous": nx.is_connected(graph.subgraph(group["practice_code"])),
+                "practices": ";".join(sorted(group["practice_code"])),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            column,
+            "place_id",
+            "patients",
+            "n_practices",
+            "in_band",
+            "band_status",
+            "contiguous",
+            "practices",
+        ],
+    )
+
+
+def write_neighbourhoods(result: NeighbourhoodResult, out: str | Path) -> Path:
+    """Write ``assignments.csv``, ``units_neighbourhood.csv``, ``units_pcn.csv``,
+    ``places.csv``, ``report.md`` and ``summary.json`` into ``out`` atomically."""
+    from pcnopt.io.text import markdown_text
+
+    s = result.summary
+    lines = [
+        "# Neighbourhoods report",
+        "",
+        f"- Method: {s['method']}",
+        f"- Neighbourhoods: {s['neighbourhoods']} ({s['neighbourhoods_in_band']} within "
+        f"{s['neighbourhood_band'][0]:,.0f}–{s['neighbourhood_band'][1]:,.0f})",
+        f"- PCNs: {s['pcns']} ({s['pcns_in_band']} within {s['pcn_band'][0]:,.0f}–"
+        f"{s['pcn_band'][1]:,.0f}), each wholly inside one neighbourhood",
+        f"- Places proven optimal at the neighbourhood level: {s['places_proven']} of "
+        f"{s['places']}",
+        "",
+        "## Neighbourhoods",
+        "",
+        "| neighbourhood | place | patients | PCNs | practices | size band |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    lines += [
+        f"| {markdown_text(r.neighbourhood_id)} | {markdown_text(r.place_id)} | "
+        f"{r.patients:,.0f} | {r.n_pcns} | {r.n_practices} | {r.band_status} |"
+        for r in result.neighbourhoods.itertuples(index=False)
+    ]
+    broken = result.pcns[~result.pcns["contiguous"]]
+    if len(broken):
+        lines += [
+            "",
+            "## PCNs that are not contiguous",
+            "",
+            "A neighbourhood holding one of these whole cannot be contiguous either; mend the "
+            "PCN first (or design both levels top-down).",
+            "",
+        ]
+        lines += [
+            f"- {markdown_text(r.pcn_id)} (in {markdown_text(r.neighbourhood_id)})"
+            for r in broken.itertuples(index=False)
+        ]
+    unsplit = result.places[result.places["unsplittable"] != ""]
+    if len(unsplit):
+        lines += ["", "## Neighbourhoods that cannot be split into PCNs in band", ""]
+        lines += [f"- {markdown_text(u)}" for u in unsplit["unsplittable"]]
+    return outputs.write_folder(
+        out,
+        {
+            "assignments.csv": outputs.csv_writer(result.assignments),
+            "units_neighbourhood.csv": outputs.csv_writer(result.neighbourhoods),
+            "units_pcn.csv": outputs.csv_writer(result.pcns),
+            "places.csv": outputs.csv_writer(result.places),
+            "report.md": outputs.text_writer("\n".join(lines) + "\n"),
+            "summary.json": lambda path: path.write_text(
+                json.dumps(result.summary, indent=2) + "\n", encoding="utf-8"
+            ),
+        },
+        command="neighbourhoods",
+    )
