@@ -68,6 +68,21 @@ def _read_run(folder: Path) -> dict[str, Any]:
     }
 
 
+def _changed_from_current(assignments: pd.DataFrame) -> int | None:
+    """Practices whose PCN has other members than their current PCN (None without one).
+
+    Compared among the practices that have a current PCN, so PCN ids alone never count.
+    """
+    if "current_pcn" not in assignments or assignments["current_pcn"].isna().all():
+        return None
+    a = assignments.dropna(subset=["current_pcn", "pcn_id"]).astype(
+        {"current_pcn": str, "pcn_id": str}
+    )
+    now = a.groupby("current_pcn")["practice_code"].agg(frozenset)
+    new = a.groupby("pcn_id")["practice_code"].agg(frozenset)
+    return int(sum(now[c] != new[p] for c, p in zip(a["current_pcn"], a["pcn_id"], strict=True)))
+
+
 def comparison_from_runs(folders: Sequence[str | Path]) -> ScenarioComparison:
     """Compare finished runs (scenario folders or ``optimise`` outputs).
 
@@ -111,6 +126,7 @@ def comparison_from_runs(folders: Sequence[str | Path]) -> ScenarioComparison:
         }
         flags = [code in common and base[code] != mine[code] for code in codes]
         changed = sum(flags)
+        from_current = _changed_from_current(a)
         assigned = a.dropna(subset=["distance_to_hub_m"])
         weights = assigned["list_size"].astype(float)
         arrs = (
@@ -134,6 +150,8 @@ def comparison_from_runs(folders: Sequence[str | Path]) -> ScenarioComparison:
                 if len(assigned)
                 else None,
                 "practices_changing_pcn": int(changed),
+                "practices_changing_from_current": from_current,
+                "description": str((s.get("scenario") or {}).get("description") or ""),
                 "practices_added": len(set(codes) - base_codes),
                 "practices_removed": len(base_codes - set(codes)),
                 "arrs_total_gbp": None if arrs is None else round(arrs, 2),
@@ -262,12 +280,69 @@ def comparison_html(comparison: ScenarioComparison) -> str:
     ]
     env = jinja2.Environment(autoescape=True, keep_trailing_newline=False)
     source = resources.files("pcnopt.scenarios").joinpath("templates", "compare.html.j2")
+    money = [c for c in moved.columns if str(c).endswith("_gbp")]
+    shown = moved.copy()
+    for column in money:
+        shown[column] = shown[column].map(_pounds)
+    pcns = comparison.pcns.copy()
+    if "arrs_sum_gbp" in pcns:
+        pcns["arrs_sum_gbp"] = pcns["arrs_sum_gbp"].map(_pounds)
     return env.from_string(source.read_text("utf-8")).render(
         baseline=comparison.names[0],
-        headline=table(comparison.table),
-        moved=table(moved),
-        pcns=table(comparison.pcns),
+        scenarios=[
+            {"name": r["scenario"], "description": r.get("description", "")}
+            for r in comparison.table.to_dict(orient="records")
+        ],
+        headline=_headline_rows(comparison.table),
+        moved=table(shown),
+        pcns=table(pcns),
     )
+
+
+def _pounds(value: object) -> str:
+    """Money to the pound, or a dash."""
+    return "–" if value is None or pd.isna(value) else f"£{float(value):,.0f}"  # type: ignore[arg-type]
+
+
+def _headline_rows(frame: pd.DataFrame) -> list[dict[str, object]]:
+    """The headline figures as rows of a narrow table (one column per scenario), formatted."""
+
+    def pct(v: object) -> str:
+        return "–" if v is None or pd.isna(v) else f"{100 * float(v):.1f} %"  # type: ignore[arg-type]
+
+    def km(v: object) -> str:
+        return "–" if v is None or pd.isna(v) else f"{float(v) / 1000:.1f} km"  # type: ignore[arg-type]
+
+    def count(v: object) -> str:
+        return "–" if v is None or pd.isna(v) else f"{int(v):,}"  # type: ignore[call-overload]
+
+    def change(v: object) -> str:  # below £1 is no change
+        if v is None or pd.isna(v) or abs(float(v)) < 1:  # type: ignore[arg-type]
+            return "no change"
+        return f"{'+' if float(v) > 0 else '−'}£{abs(float(v)):,.0f}"  # type: ignore[arg-type]
+
+    measures = [
+        ("Practices", "practices", count),
+        ("Registered patients", "patients", count),
+        ("PCNs", "pcns", count),
+        ("PCNs within the size band", "share_pcns_in_band", pct),
+        ("Patients in PCNs within the band", "share_patients_in_band", pct),
+        ("Mean distance to the hub practice", "mean_distance_to_hub_m", km),
+        ("Practices changing PCN, against the baseline", "practices_changing_pcn", count),
+        (
+            "Practices changing PCN, against the current PCNs",
+            "practices_changing_from_current",
+            count,
+        ),
+        ("ARRS in all", "arrs_total_gbp", _pounds),
+        ("ARRS change against the baseline", "arrs_change_gbp", change),
+        ("All rules met", "valid", lambda v: "yes" if v else "no"),
+    ]
+    return [
+        {"label": label, "values": [show(v) for v in frame[column]]}
+        for label, column, show in measures
+        if column in frame
+    ]
 
 
 def write_comparison(
