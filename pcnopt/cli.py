@@ -278,7 +278,12 @@ def cmd_neighbourhoods(args: argparse.Namespace) -> int:
     band = neighbourhoods.parse_band(args.band, option="--band")
     check_output_folder(args.out)
     result = neighbourhoods.run_neighbourhoods(
-        _config(args), band=band, pcns_file=args.group_pcns, pcn_column=args.pcn_column
+        _config(args),
+        band=band,
+        pcns_file=args.group_pcns,
+        pcn_column=args.pcn_column,
+        align_to=args.align_to,
+        align_column=args.align_column,
     )
     out = neighbourhoods.write_neighbourhoods(result, args.out)
     s = result.summary
@@ -564,6 +569,14 @@ def build_parser() -> argparse.ArgumentParser:
     hoods.add_argument(
         "--pcn-column", help="PCN column of --group-pcns (default: pcn_id, else current_pcn)"
     )
+    hoods.add_argument(
+        "--align-to",
+        type=Path,
+        metavar="FILE",
+        help="a polygon layer (local authorities, wards…): each unit's share of patients in "
+        "its main area and the areas it spans",
+    )
+    hoods.add_argument("--align-column", help="id column of --align-to")
     hoods.add_argument("--out", type=Path, required=True, help="output folder")
     hoods.set_defaults(func=cmd_neighbourhoods)
 

@@ -73,6 +73,8 @@ def run_neighbourhoods(
     band: tuple[float, float],
     pcns_file: Path | None = None,
     pcn_column: str | None = None,
+    align_to: Path | None = None,
+    align_column: str | None = None,
 ) -> NeighbourhoodResult:
     """Design neighbourhoods: bottom-up from ``pcns_file``, else top-down with ``config``'s band.
 
@@ -84,6 +86,9 @@ def run_neighbourhoods(
         The neighbourhoods' band (the outer level).
     pcns_file, pcn_column
         Existing PCNs to group whole (bottom-up); ``None`` designs both levels (top-down).
+    align_to, align_column
+        A polygon layer (local authorities, wards…) and its id column: every unit of both
+        levels reports the share of its patients in its main area and how many areas it spans.
 
     Raises
     ------
@@ -144,6 +149,14 @@ def run_neighbourhoods(
     pcns["neighbourhood_id"] = pcns["pcn_id"].map(
         table.drop_duplicates("pcn_id").set_index("pcn_id")["neighbourhood_id"]
     )
+    if align_to is not None:
+        council = _council_of(practices, align_to, align_column)
+        table["council"] = table["practice_code"].map(council)
+        for units, column in ((neighbourhoods, "neighbourhood_id"), (pcns, "pcn_id")):
+            shares = _alignment(table, column, weight)
+            units["main_council"] = units[column].map(shares["main_council"])
+            units["share_in_main_council"] = units[column].map(shares["share"])
+            units["councils_spanned"] = units[column].map(shares["spanned"])
     neighbourhoods["n_pcns"] = (
         neighbourhoods["neighbourhood_id"]
         .map(pcns.groupby("neighbourhood_id").size())
@@ -269,12 +282,20 @@ def write_neighbourhoods(result: NeighbourhoodResult, out: str | Path) -> Path:
         "",
         "## Neighbourhoods",
         "",
-        "| neighbourhood | place | patients | PCNs | practices | size band |",
-        "|---|---|---:|---:|---:|---|",
+        "| neighbourhood | place | patients | PCNs | practices | size band | contiguous | "
+        "main council (share of patients) | councils |",
+        "|---|---|---:|---:|---:|---|---|---|---:|",
     ]
     lines += [
         f"| {markdown_text(r.neighbourhood_id)} | {markdown_text(r.place_id)} | "
-        f"{r.patients:,.0f} | {r.n_pcns} | {r.n_practices} | {r.band_status} |"
+        f"{r.patients:,.0f} | {r.n_pcns} | {r.n_practices} | {r.band_status} | "
+        f"{'yes' if r.contiguous else 'NO'} | "
+        + (
+            f"{markdown_text(r.main_council)} ({100 * r.share_in_main_council:.0f} %) | "
+            f"{r.councils_spanned} |"
+            if hasattr(r, "main_council")
+            else "– | – |"
+        )
         for r in result.neighbourhoods.itertuples(index=False)
     ]
     broken = result.pcns[~result.pcns["contiguous"]]
@@ -309,3 +330,46 @@ def write_neighbourhoods(result: NeighbourhoodResult, out: str | Path) -> Path:
         },
         command="neighbourhoods",
     )
+
+
+def _council_of(practices: pd.DataFrame, path: Path, column: str | None) -> dict[str, str]:
+    """Practice → the area of the alignment layer it lies in (the nearest when outside all)."""
+    import shapely
+
+    from pcnopt.io.places import places_from_file
+
+    if not column:
+        raise OptionError("--align-to needs --align-column naming the layer's id column.")
+    layer = places_from_file(path, id_column=column, repair=True).to_crs(practices.crs)
+    points = practices.geometry.values
+    at_point, at_area = layer.sindex.nearest(points, return_all=False)
+    council = dict(
+        zip(
+            practices["practice_code"].iloc[at_point],
+            layer["place_id"].iloc[at_area].astype(str),
+            strict=True,
+        )
+    )
+    if (shapely.distance(points, shapely.union_all(layer.geometry.values)) > 5_000).all():
+        raise InputError(
+            Problem(
+                str(path),
+                "covers none of the practices (every one is more than 5 km outside it).",
+                "give a layer of the same area (and check its coordinate reference system).",
+            )
+        )
+    return council
+
+
+def _alignment(table: pd.DataFrame, column: str, weight: pd.Series) -> pd.DataFrame:
+    """Per unit: its main council, the share of its patients there, the councils it spans."""
+    rows = {}
+    for unit, group in table[table[column] != ""].groupby(column):
+        by_council = weight[group.index].groupby(group["council"]).sum()
+        total = float(by_council.sum())
+        rows[unit] = {
+            "main_council": str(by_council.idxmax()) if total > 0 else "",
+            "share": round(float(by_council.max()) / total, 4) if total > 0 else None,
+            "spanned": int((by_council > 0).sum()),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")

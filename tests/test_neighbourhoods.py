@@ -90,3 +90,34 @@ def test_bands_that_cannot_nest_are_refused(tmp_path, capsys):
     assert code == 2 and "could never hold a PCN" in capsys.readouterr().err
     code = cli.main(["neighbourhoods", "--band", "big", "--out", str(tmp_path / "o")])
     assert code == 2 and "is not a band" in capsys.readouterr().err
+
+
+def test_council_alignment_is_reported_for_every_unit(tmp_path):
+    """With the places themselves as the council layer, every unit lies in one 'council'."""
+    out = tmp_path / "out"
+    assert (
+        cli.main(
+            [
+                "neighbourhoods",
+                "--band",
+                "100000-250000",
+                "--group-pcns",
+                str(DEMO),
+                "--pcn-column",
+                "current_pcn",
+                "--align-to",
+                str(PROJECT / "data/places.geojson"),
+                "--align-column",
+                "place_id",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    for name in ("units_neighbourhood.csv", "units_pcn.csv"):
+        units = pd.read_csv(out / name, dtype=str)
+        assert (units["main_council"] == units["place_id"]).all()
+        assert (units["share_in_main_council"].astype(float) == 1.0).all()
+        assert (units["councils_spanned"] == "1").all()
+    assert "main council (share of patients)" in (out / "report.md").read_text()
