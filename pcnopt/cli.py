@@ -174,6 +174,16 @@ def _add_rules(parser: argparse.ArgumentParser) -> None:
         help="leave a practice out of every PCN (repeatable)",
     )
     _setting(
+        parser,
+        "special",
+        type=_code,
+        action="append",
+        metavar="CODE",
+        help="a special service (no catchment of its own: attached to the PCN of its nearest "
+        "practice); special allocation, homeless, asylum, prison and university services and "
+        "lists under 100 are found by themselves (repeatable)",
+    )
+    _setting(
         rules,
         "approved_small_places",
         action="append",

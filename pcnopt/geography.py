@@ -15,7 +15,8 @@ the water. A part with no practice joins the cell of the nearest practice of the
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -348,3 +349,70 @@ def graph_from_adjacency(codes: list[str] | pd.Series, edges: pd.DataFrame) -> n
         if a in present and b in present:
             graph.add_edge(a, b, length_m=length)
     return graph
+
+
+#: Names of services that are not neighbourhood practices (no catchment of their own).
+SPECIAL_NAMES = re.compile(
+    r"special allocation|\bsas\b|violent patient|asylum|refugee|homeless|inclusion|"
+    r"\bprison\b|\bhmp\b|young offender|immigration removal|university|student health|"
+    r"\bstudents?\b",
+    re.IGNORECASE,
+)
+#: A list below this many patients is a special service, not a neighbourhood practice.
+SPECIAL_LIST_SIZE = 100
+#: A name of :data:`SPECIAL_NAMES` marks a special service only below this list size: a
+#: university practice of 40,000 students is a neighbourhood of its own, not an attachment.
+SPECIAL_NAME_MAX_LIST = 5_000
+
+
+def special_practices(practices: pd.DataFrame, *, extra: Sequence[str] = ()) -> dict[str, str]:
+    """Practices that serve a group, not a neighbourhood, each with the reason.
+
+    Special allocation schemes, asylum-seeker and homeless ("inclusion") services, prison and
+    university health services (by name, :data:`SPECIAL_NAMES`, with lists under
+    :data:`SPECIAL_NAME_MAX_LIST`), any list under :data:`SPECIAL_LIST_SIZE` patients, and the
+    codes in ``extra`` (``--special``).
+    """
+    found: dict[str, str] = {}
+    names = practices["name"].fillna("").astype(str)
+    for code, name, size in zip(
+        practices["practice_code"], names, practices["list_size"], strict=True
+    ):
+        if code in extra:
+            found[code] = "named with --special"
+        elif (match := SPECIAL_NAMES.search(name)) and float(size) < SPECIAL_NAME_MAX_LIST:
+            found[code] = f"a special service by its name ('{match.group(0).lower()}')"
+        elif float(size) < SPECIAL_LIST_SIZE:
+            found[code] = f"a list of {int(size)} patients (under {SPECIAL_LIST_SIZE})"
+    return found
+
+
+def attach_special(
+    practices: gpd.GeoDataFrame, edges: pd.DataFrame, special: Mapping[str, str]
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Join each special practice to its nearest other practice of its place (its host).
+
+    The special practice has no catchment; one edge of kind ``attached`` (length 0) joins it
+    to its host, and the run keeps the two together, so it joins the host's PCN.
+
+    Returns
+    -------
+    edges, hosts
+        The adjacency with the attached edges; special practice code → host code.
+    """
+    hosts: dict[str, str] = {}
+    rows = []
+    regular = practices[~practices["practice_code"].isin(list(special))]
+    for row in practices[practices["practice_code"].isin(list(special))].itertuples():
+        peers = regular[regular["place_id"] == row.place_id]
+        if peers.empty:
+            continue  # alone in its place: it stays on its own
+        distance = peers.geometry.distance(row.geometry)
+        host = str(peers["practice_code"].loc[distance.idxmin()])
+        hosts[str(row.practice_code)] = host
+        a, b = sorted((host, str(row.practice_code)))
+        rows.append({"a": a, "b": b, "place_id": row.place_id, "length_m": 0.0, "kind": "attached"})
+    if not rows:
+        return edges, hosts
+    extra = pd.DataFrame(rows, columns=list(edges.columns))
+    return pd.concat([edges, extra], ignore_index=True), hosts

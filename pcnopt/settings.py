@@ -73,6 +73,7 @@ SETTINGS: dict[str, Setting] = {
     "keep_apart": Setting("--keep-apart", "rules.keep_apart", "groups"),
     "fixed": Setting("--fix", "rules.fixed", "table_str"),
     "excluded": Setting("--exclude", "rules.excluded", "codes"),
+    "special": Setting("--special", "rules.special", "codes"),
     "approved_small_places": Setting("--approve-small", "rules.approved_small_places", "strs"),
     "jobs": Setting("--jobs"),
     "funding_year": Setting("--year", "funding.year", "year"),
@@ -155,6 +156,9 @@ class RunConfig(BaseModel):
         ``(practice code, label)`` pairs: equal labels share a PCN, different labels do not.
     excluded
         Practices left out of every PCN (listed in ``assignments.csv`` with no PCN).
+    special
+        More practices to treat as special services (besides those found by name and list
+        size, see :func:`pcnopt.geography.special_practices`).
     approved_small_places
         Places where PCNs below ``min_size`` are approved where the band cannot be met.
     jobs
@@ -198,6 +202,7 @@ class RunConfig(BaseModel):
     keep_apart: tuple[tuple[str, ...], ...] = ()
     fixed: tuple[tuple[str, str], ...] = ()
     excluded: tuple[str, ...] = ()
+    special: tuple[str, ...] = ()
     approved_small_places: tuple[str, ...] = ()
     jobs: int = 0
     funding_year: str | None = Field(default_factory=lambda: _contract_year_today())

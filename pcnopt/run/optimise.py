@@ -77,10 +77,17 @@ def run_optimise(
     started = time.perf_counter()
     check_resources(config)
     practices, places, snapped = load_inputs(config, practices_table=practices_table)
+    special = geography.special_practices(practices, extra=config.special)
+    regular = practices[~practices["practice_code"].isin(list(special))]
     if geography_cache is None:
-        catchments, edges = geography.catchments_and_adjacency(practices, places)
+        catchments, edges = geography.catchments_and_adjacency(regular, places)
     else:
-        catchments, edges = geography_cache.get(practices, places)
+        catchments, edges = geography_cache.get(regular, places)
+    edges, hosts = geography.attach_special(practices, edges, special)
+    if hosts:  # each special service joins the PCN of its host practice
+        config = config.model_copy(
+            update={"keep_together": (*config.keep_together, *sorted(hosts.items()))}
+        )
     population = POPULATIONS[config.population]
     place_names = dict(zip(places["place_id"], places["place_name"], strict=True))
     outcomes = _group_places(
@@ -89,6 +96,14 @@ def run_optimise(
     assignments, pcns, places_table = tables(
         practices, places, catchments, outcomes, population, config
     )
+    names_of = dict(zip(practices["practice_code"], practices["name"], strict=True))
+    for code, reason in special.items():
+        host = hosts.get(code)
+        assignments.loc[assignments["practice_code"] == code, "note"] = (
+            f"special service ({reason}): attached to the PCN of its nearest practice {host}"
+            if host
+            else f"special service ({reason}): no other practice in its place"
+        )
     places_table = _with_count_ranges(places_table, practices, config)
     _check_count_met(places_table, config)
     validation = _validate(practices, assignments, edges, config)
@@ -107,6 +122,17 @@ def run_optimise(
         edges,
         time.perf_counter() - started,
     )
+    pcn_of = dict(zip(assignments["practice_code"], assignments["pcn_id"], strict=True))
+    run_summary["special_practices"] = [
+        {
+            "practice_code": code,
+            "name": names_of.get(code),
+            "why": reason,
+            "host_practice": hosts.get(code),
+            "pcn_id": pcn_of.get(code),
+        }
+        for code, reason in sorted(special.items())
+    ]
     funding = None
     if config.funding_year is not None:
         from pcnopt.funding import funding_from_assignments, rates_from_file

@@ -177,7 +177,7 @@ def tables(
                     if size > 0
                     else 0.0,
                     "practices": ";".join(members),
-                    "geometry": shapely.union_all([cell_of[c] for c in members]),
+                    "geometry": shapely.union_all([cell_of[c] for c in members if c in cell_of]),
                 }
             )
         for code in outcome.excluded:
