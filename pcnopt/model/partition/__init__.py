@@ -42,6 +42,8 @@ from pcnopt.model.partition.enumeration import (
     Candidates,
     candidates_for,
     locate,
+    locate_continuing,
+    with_continuations,
 )
 from pcnopt.model.types import MAX_CANDIDATES
 
@@ -52,6 +54,8 @@ __all__ = [
     "StageResult",
     "candidates_for",
     "locate",
+    "locate_continuing",
     "solve_priced",
     "solve_stage",
+    "with_continuations",
 ]

@@ -1,0 +1,196 @@
+"""The disruption objective solved exactly by set partitioning, and kept networks.
+
+Expected optima come from :mod:`tests.model.brute` (every plan of the place enumerated),
+never typed in as numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from pcnopt._errors import OptionError
+from pcnopt.model import (
+    HESS,
+    PARTITION,
+    PlaceGraph,
+    SolveOptions,
+    compliant_current_pcns,
+    kept_groups,
+    solve_place,
+)
+from tests.model import brute
+from tests.model.instances import random_place
+from tests.model.test_driver import check_invariants, make_graph, parts_of
+
+L, U = 30_000.0, 50_000.0
+
+
+def with_current(graph: PlaceGraph, *, seed: int, networks: int = 4) -> PlaceGraph:
+    """Current PCNs: strips across the place, some practices moved at random, some with none."""
+    rng = np.random.default_rng(seed)
+    order = np.argsort(np.asarray(graph.x))
+    label: list[str | None] = [None] * len(graph.codes)
+    for rank, v in enumerate(order):
+        label[int(v)] = "ABCDEFG"[rank * networks // len(order)]
+    for v in range(len(label)):
+        draw = rng.random()
+        if draw < 0.2:
+            label[v] = "ABCDEFG"[int(rng.integers(networks))]
+        elif draw < 0.3:
+            label[v] = None
+    return replace(graph, current=tuple(label))
+
+
+def place(n: int, seed: int) -> PlaceGraph:
+    return with_current(random_place(n, seed=seed, mean_population=9_000.0), seed=seed)
+
+
+def best(graph: PlaceGraph, key, *, keep=()) -> tuple[float, ...] | None:  # noqa: ANN001
+    kept = [frozenset(graph.codes.index(c) for c in g) for g in keep]
+    values = [
+        key(plan) for plan in brute.plans(graph, L, U) if all(g in plan for g in kept)
+    ]
+    return min(values) if values else None
+
+
+CASES = [(n, seed) for n in (9, 10, 11) for seed in range(4)]
+
+
+@pytest.mark.parametrize(("n", "seed"), CASES)
+def test_disruption_is_proved_optimal_against_brute_force(n: int, seed: int) -> None:
+    graph = place(n, seed)
+    solution = solve_place(graph, options=SolveOptions(objective="disruption"))
+    expected = best(graph, lambda plan: (brute.disruption(graph, plan),))
+    if expected is None:
+        assert solution.status == "infeasible"
+        return
+    check_invariants(graph, solution)
+    assert solution.method == PARTITION
+    assert solution.status == "optimal" and solution.gap == 0
+    assert solution.objective == pytest.approx(expected[0])
+
+
+@pytest.mark.parametrize(("n", "seed"), CASES[::2])
+def test_least_disruption_then_most_compact_against_brute_force(n: int, seed: int) -> None:
+    graph = place(n, seed)
+    options = SolveOptions(objective=(("disruption", 1.0), ("compact", 1.0)), lexicographic=True)
+    solution = solve_place(graph, options=options)
+    values = [
+        (brute.disruption(graph, plan), brute.compact(graph, plan))
+        for plan in brute.plans(graph, L, U)
+    ]
+    if not values:
+        assert solution.status == "infeasible"
+        return
+    least = min(d for d, _ in values)
+    then = min(c for d, c in values if d <= least + 1e-6)
+    terms = dict(solution.terms)
+    assert solution.method == PARTITION and solution.status == "optimal"
+    assert terms["disruption"] == pytest.approx(least)
+    assert terms["compact"] == pytest.approx(then, rel=1e-6)
+
+
+@pytest.mark.parametrize(("n", "seed"), CASES[1::3])
+def test_weighted_disruption_and_compact_against_brute_force(n: int, seed: int) -> None:
+    graph = place(n, seed)
+    weight = 0.01  # patients per patient-metre
+    options = SolveOptions(objective=(("disruption", 1.0), ("compact", weight)))
+    solution = solve_place(graph, options=options)
+    expected = best(
+        graph, lambda plan: (brute.disruption(graph, plan) + weight * brute.compact(graph, plan),)
+    )
+    if expected is None:
+        assert solution.status == "infeasible"
+        return
+    assert solution.method == PARTITION and solution.status == "optimal"
+    assert solution.objective == pytest.approx(expected[0], rel=1e-7)
+
+
+def test_a_current_network_is_continued_by_one_new_network_only() -> None:
+    """A----A----A----A (20,000 each): two networks, only one of which continues A.
+
+    Without the one-continuation row both halves would "continue" A, with no disruption.
+    """
+    graph = make_graph([20_000.0] * 4, [(0, 1), (1, 2), (2, 3)], current=["A"] * 4)
+    for method in ({}, {"partition_candidates": 0}):
+        solution = solve_place(graph, options=SolveOptions(objective="disruption", **method))
+        assert solution.status == "optimal"
+        assert solution.objective == pytest.approx(40_000.0)
+        assert solution.bound == pytest.approx(40_000.0)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_set_partitioning_agrees_with_the_hess_model(seed: int) -> None:
+    graph = with_current(random_place(22, seed=seed, mean_population=9_000.0), seed=seed)
+    exact = solve_place(graph, options=SolveOptions(objective="disruption"))
+    hess = solve_place(
+        graph, options=SolveOptions(objective="disruption", partition_candidates=0)
+    )
+    assert exact.method == PARTITION and hess.method == HESS
+    assert exact.status == hess.status == "optimal"
+    assert exact.objective == pytest.approx(hess.objective)
+
+
+# --------------------------------------------------------------------------------------------
+# Kept networks
+# --------------------------------------------------------------------------------------------
+
+
+def test_compliant_current_pcns_name_what_is_wrong() -> None:
+    """Practices (population in thousands, current PCN):
+
+        0:20 A --- 1:15 A --- 2:12 B --- 3:18 B --- 4:40 C     5:25 D (no neighbour)
+                                                    |
+                                                 6:60 E        7:10 C
+    """
+    graph = make_graph(
+        [20_000, 15_000, 12_000, 18_000, 40_000, 25_000, 60_000, 10_000],
+        [(0, 1), (1, 2), (2, 3), (3, 4), (4, 6)],
+        current=["A", "A", "B", "B", "C", "D", "E", "C"],
+    )
+    everywhere = dict(zip(graph.codes, graph.current or (), strict=True))
+    everywhere["X1"] = "D"  # D has a practice in another place
+    pcns = {
+        p.pcn: p
+        for p in compliant_current_pcns(graph, min_size=L, max_size=U, current=everywhere)
+    }
+    assert pcns["A"].compliant and pcns["A"].reason == ""
+    assert pcns["B"].reason == "in band" or pcns["B"].compliant
+    assert pcns["C"].reason == "above the band (50,000 patients)" or not pcns["C"].compliant
+    assert "not contiguous (2 parts)" in pcns["C"].reason
+    assert pcns["D"].reason == "below the band (25,000 patients); crosses places (1 practice in another place)"
+    assert pcns["E"].compliant  # a single practice above the band is its own network anyway
+    assert kept_groups(tuple(pcns.values())) == (("P0", "P1"), ("P2", "P3"), ("P6",))
+
+
+@pytest.mark.parametrize("method", [{}, {"partition_candidates": 0}], ids=["partition", "hess"])
+@pytest.mark.parametrize(("n", "seed"), [(9, 0), (10, 1), (10, 3), (11, 2)])
+def test_kept_networks_stay_and_the_rest_is_optimal(method: dict, n: int, seed: int) -> None:
+    graph = place(n, seed)
+    plan = next(iter(brute.plans(graph, L, U)), None)
+    assert plan is not None
+    keep = (tuple(graph.codes[v] for v in sorted(plan[0])),)
+    for objective in ("disruption", "compact"):
+        options = SolveOptions(objective=objective, keep=keep, **method)
+        solution = solve_place(graph, options=options)
+        key = brute.disruption if objective == "disruption" else brute.compact
+        expected = best(graph, lambda p, key=key: (key(graph, p),), keep=keep)
+        assert expected is not None
+        check_invariants(graph, solution)
+        parts = parts_of(solution)
+        kept_at = [r for r, p in enumerate(parts) if [graph.codes[v] for v in p] == list(keep[0])]
+        assert len(kept_at) == 1
+        assert solution.notes[kept_at[0]] == "kept as it is"
+        assert solution.status == "optimal"
+        assert solution.objective == pytest.approx(expected[0], rel=1e-7)
+
+
+def test_a_kept_network_that_is_not_contiguous_is_refused() -> None:
+    graph = make_graph([20_000.0] * 4, [(0, 1), (1, 2), (2, 3)])
+    with pytest.raises(OptionError, match="not contiguous"):
+        solve_place(graph, options=SolveOptions(keep=(("P0", "P2"),)))
+    with pytest.raises(OptionError, match="kept network"):
+        SolveOptions(keep=(("P0", "P1"),), keep_together=(("P1", "P2"),))
