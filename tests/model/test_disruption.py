@@ -122,9 +122,9 @@ def test_a_current_network_is_continued_by_one_new_network_only() -> None:
         assert solution.bound == pytest.approx(40_000.0)
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_set_partitioning_agrees_with_the_hess_model(seed: int) -> None:
-    graph = with_current(random_place(22, seed=seed, mean_population=9_000.0), seed=seed)
+def test_set_partitioning_agrees_with_the_hess_model() -> None:
+    # beyond brute force; the Hess model proves this one in seconds (most take minutes)
+    graph = with_current(random_place(13, seed=3, mean_population=9_000.0), seed=3)
     exact = solve_place(graph, options=SolveOptions(objective="disruption"))
     hess = solve_place(
         graph, options=SolveOptions(objective="disruption", partition_candidates=0)
