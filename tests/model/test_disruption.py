@@ -122,6 +122,22 @@ def test_a_current_network_is_continued_by_one_new_network_only() -> None:
         assert solution.bound == pytest.approx(40_000.0)
 
 
+def test_splitting_a_current_network_in_two_is_not_free() -> None:
+    """A---A---A---A---B---B (15,000 each): two networks of 45,000 move one practice of A.
+
+    Three networks of 30,000 would move none if both halves of A could continue A; with each
+    current network continued once, they move 30,000, so two networks are best.
+    """
+    graph = make_graph(
+        [15_000.0] * 6, [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)], current=list("AAAABB")
+    )
+    for method in ({}, {"partition_candidates": 0}):
+        solution = solve_place(graph, options=SolveOptions(objective="disruption", **method))
+        assert solution.status == "optimal"
+        assert parts_of(solution) == [[0, 1, 2], [3, 4, 5]]
+        assert solution.objective == pytest.approx(15_000.0)
+
+
 def test_set_partitioning_agrees_with_the_hess_model() -> None:
     # beyond brute force; the Hess model proves this one in seconds (most take minutes)
     graph = with_current(random_place(13, seed=3, mean_population=9_000.0), seed=3)
