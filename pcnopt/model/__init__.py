@@ -75,7 +75,6 @@ from pcnopt.model.types import (
 )
 
 __all__ = [
-    "CurrentPcn",
     "FALLBACK",
     "HESS",
     "HEURISTIC",
@@ -83,6 +82,7 @@ __all__ = [
     "PARTITION",
     "REPAIR_PRACTICES",
     "STATUSES",
+    "CurrentPcn",
     "PlaceGraph",
     "PlaceSolution",
     "SolveOptions",

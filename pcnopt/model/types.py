@@ -345,7 +345,6 @@ class SolveOptions:
             group_label.setdefault(g, label)
         return errors
 
-
     def _keep_contradictions(self, excluded: set[str], labels: dict[str, str]) -> list[str]:
         """Kept groups: disjoint, not excluded, and not split or joined by the other rules."""
         errors: list[str] = []

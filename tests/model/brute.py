@@ -39,7 +39,9 @@ def plans(graph: PlaceGraph, lo: float, hi: float) -> Iterator[list[frozenset[in
     for s in sets:
         by_low.setdefault(min(s), []).append(s)
 
-    def rec(covered: frozenset[int], chosen: list[frozenset[int]]) -> Iterator[list[frozenset[int]]]:
+    def rec(
+        covered: frozenset[int], chosen: list[frozenset[int]]
+    ) -> Iterator[list[frozenset[int]]]:
         if len(covered) == n:
             yield list(chosen)
             return
