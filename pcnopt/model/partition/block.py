@@ -58,6 +58,7 @@ def partition_block(
         max_candidates=opts.partition_candidates,
     )
     current = None
+    listed = 0 if cands is None else cands.count  # candidate networks, before continuations
     if cands is not None and disruption:
         current = current_index(place, nodes)
         cands = setpart.with_continuations(
@@ -124,7 +125,7 @@ def partition_block(
         found=found,
         method=PARTITION,
         parts=lambda plan: [cands.part(c) for c in plan],
-        candidates=cands.count,
+        candidates=listed,
     )
 
 
