@@ -58,7 +58,12 @@ Bounds, gaps and determinism
 
 from __future__ import annotations
 
-from pcnopt.model.compliance import CurrentPcn, compliant_current_pcns, kept_groups
+from pcnopt.model.compliance import (
+    CurrentPcn,
+    compliant_current_pcns,
+    kept_groups,
+    release_where_needed,
+)
 from pcnopt.model.driver import solve_place
 from pcnopt.model.neighbourhood import REPAIR_PRACTICES
 from pcnopt.model.objectives import evaluate_partition
@@ -89,5 +94,6 @@ __all__ = [
     "compliant_current_pcns",
     "evaluate_partition",
     "kept_groups",
+    "release_where_needed",
     "solve_place",
 ]

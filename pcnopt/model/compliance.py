@@ -5,6 +5,10 @@ cross places), its practices are contiguous there (one connected set in the catc
 adjacency), and its population is within the band. A single practice above the band is
 compliant too: it is a network on its own whatever the plan. Compliant PCNs can be kept
 exactly as they are (``SolveOptions.keep``), leaving only the others to be redesigned.
+
+Keeping them can leave the other practices of a place in pieces that no plan fits (an island
+of 20,000 patients between kept PCNs); :func:`release_where_needed` then gives back the kept
+PCNs around such a piece, so that it is redesigned with its neighbours.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pcnopt.model.place import components, fmt
+from pcnopt.model.place import components, fmt, k_range
 from pcnopt.model.types import PlaceGraph
 
 
@@ -120,3 +124,57 @@ def compliant_current_pcns(
 def kept_groups(pcns: tuple[CurrentPcn, ...]) -> tuple[tuple[str, ...], ...]:
     """The practice codes of the compliant PCNs, as ``SolveOptions.keep`` takes them."""
     return tuple(p.codes for p in pcns if p.compliant)
+
+
+def release_where_needed(
+    graph: PlaceGraph,
+    pcns: tuple[CurrentPcn, ...],
+    *,
+    min_size: float,
+    max_size: float,
+) -> tuple[CurrentPcn, ...]:
+    r"""Release compliant PCNs around the pieces that keeping them leaves impossible.
+
+    The practices not kept fall into connected pieces. A piece of total :math:`T` that no
+    whole number of networks fits (:math:`kL \le T \le kU` for no :math:`k`, e.g. below the
+    band) cannot be designed alone, so every kept PCN beside it is released, and the check is
+    repeated. A practice above the band counts as a network of its own. Only this arithmetic is
+    checked (a piece may still prove impossible for contiguity; the model then says so).
+
+    Returns the PCNs with ``compliant`` False and the reason "kept PCN released: ..." for
+    those released.
+    """
+    index = {code: i for i, code in enumerate(graph.codes)}
+    adj: list[set[int]] = [set() for _ in graph.codes]
+    for i, j, _ in graph.edges:
+        adj[i].add(j)
+        adj[j].add(i)
+    kept = {p.pcn: {index[c] for c in p.codes} for p in pcns if p.compliant}
+    released: dict[str, str] = {}
+    while True:
+        inside = {v for nodes in kept.values() for v in nodes}
+        free = {v for v in range(len(graph.codes)) if v not in inside}
+        free -= {v for v in free if graph.population[v] > max_size}
+        newly: dict[str, str] = {}
+        for piece in components(free, adj):
+            total = float(sum(graph.population[v] for v in piece))
+            k_min, k_max = k_range(total, min_size, max_size)
+            if k_min <= k_max and total >= min_size:
+                continue
+            beside = {u for v in piece for u in adj[v]} - piece
+            for pcn, nodes in kept.items():
+                if nodes & beside and pcn not in newly:
+                    newly[pcn] = (
+                        f"kept PCN released: the {len(piece)} practice"
+                        f"{'s' if len(piece) > 1 else ''} beside it ({fmt(total)} patients) "
+                        "cannot form networks in the band on their own"
+                    )
+        if not newly:
+            break
+        released.update(newly)
+        for pcn in newly:
+            del kept[pcn]
+    return tuple(
+        CurrentPcn(p.pcn, p.codes, p.population, False, released[p.pcn]) if p.pcn in released else p
+        for p in pcns
+    )

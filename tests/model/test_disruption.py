@@ -16,6 +16,7 @@ from pcnopt.model import (
     SolveOptions,
     compliant_current_pcns,
     kept_groups,
+    release_where_needed,
     solve_place,
 )
 from tests.model import brute
@@ -192,3 +193,29 @@ def test_a_kept_network_that_is_not_contiguous_is_refused() -> None:
         solve_place(graph, options=SolveOptions(keep=(("P0", "P2"),)))
     with pytest.raises(OptionError, match="kept network"):
         SolveOptions(keep=(("P0", "P1"),), keep_together=(("P1", "P2"),))
+
+
+def test_kept_pcns_beside_a_piece_that_cannot_stand_alone_are_released() -> None:
+    """Practices (thousands, current PCN); 2 and 3 alone (20,000) fit no network:
+
+    0:15 A --- 1:15 A --- 2:10 X --- 3:10 Y --- 4:15 B --- 5:15 B     6:35 C
+    """
+    graph = make_graph(
+        [15_000, 15_000, 10_000, 10_000, 15_000, 15_000, 35_000],
+        [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)],
+        current=["A", "A", "X", "Y", "B", "B", "C"],
+    )
+    pcns = compliant_current_pcns(graph, min_size=L, max_size=U)
+    assert kept_groups(pcns) == (("P0", "P1"), ("P4", "P5"), ("P6",))
+    released = {p.pcn: p for p in release_where_needed(graph, pcns, min_size=L, max_size=U)}
+    assert not released["A"].compliant and not released["B"].compliant
+    assert released["A"].reason == (
+        "kept PCN released: the 2 practices beside it (20,000 patients) cannot form networks "
+        "in the band on their own"
+    )
+    assert released["C"].compliant
+    keep = kept_groups(tuple(released.values()))
+    assert keep == (("P6",),)
+    solution = solve_place(graph, options=SolveOptions(objective="disruption", keep=keep))
+    assert solution.status == "optimal"
+    assert solution.notes[parts_of(solution).index([6])] == "kept as it is"
