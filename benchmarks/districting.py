@@ -172,7 +172,7 @@ def run_one(
     graph, lo_v, hi_v, m = graph_from_json(path, k=k, lo=lo, hi=hi, objective=objective)
     if method == "labeling":
         row = run_labeling(graph, k=k, lo=lo_v, hi=hi_v, time_limit=time_limit)
-        return {"instance": path.stem, "n": len(graph.codes), "m": m, "k": k, **row}
+        return with_gap({"instance": path.stem, "n": len(graph.codes), "m": m, "k": k, **row})
     options = SolveOptions(
         min_size=lo_v,
         max_size=hi_v,
@@ -186,16 +186,18 @@ def run_one(
     solution = solve_place(graph, options=options)
     seconds = time.perf_counter() - start
     feasible = solution.status in ("optimal", "feasible", "trivial", "below_minimum")
-    return {
-        "instance": path.stem,
-        "n": len(graph.codes),
-        "m": m,
-        "k": k,
-        "objective": solution.objective if feasible else None,
-        "bound": solution.bound,
-        "status": solution.status,
-        "seconds": seconds,
-    }
+    return with_gap(
+        {
+            "instance": path.stem,
+            "n": len(graph.codes),
+            "m": m,
+            "k": k,
+            "objective": solution.objective if feasible else None,
+            "bound": solution.bound,
+            "status": solution.status,
+            "seconds": seconds,
+        }
+    )
 
 
 def _fmt(value: object) -> str:
@@ -206,7 +208,16 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-COLUMNS = ["instance", "n", "m", "k", "objective", "bound", "status", "seconds"]
+COLUMNS = ["instance", "n", "m", "k", "objective", "bound", "gap %", "status", "seconds"]
+
+
+def with_gap(row: dict[str, object]) -> dict[str, object]:
+    """The row with its relative gap in per cent ("-" without a plan or a bound)."""
+    objective, bound = row.get("objective"), row.get("bound")
+    gap = "-"
+    if isinstance(objective, int | float) and isinstance(bound, int | float):
+        gap = f"{100 * max(0.0, objective - bound) / max(abs(objective), 1e-9):.1f}"
+    return {**row, "gap %": gap}
 
 
 def print_table(rows: list[dict[str, object]], columns: list[str]) -> None:
