@@ -13,7 +13,8 @@ Usage::
 
 ``disruption`` refreshes a current configuration (:func:`tests.model.instances.with_current_pcns`:
 one current PCN per 40,000 patients, in strips, a fifth of the practices moved at random, a
-tenth with none); ``--keep-compliant`` keeps the current PCNs that meet every rule.
+tenth with none); ``--keep-compliant`` keeps the current PCNs that meet every rule (released
+again where the practices beside them cannot form networks alone: ``release_where_needed``).
 
 Times are wall-clock on the machine named in the header (one thread per solve).
 """
@@ -32,7 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pandas as pd
 
 from benchmarks._table import markdown
-from pcnopt.model import SolveOptions, compliant_current_pcns, kept_groups, solve_place
+from pcnopt.model import (
+    SolveOptions,
+    compliant_current_pcns,
+    kept_groups,
+    release_where_needed,
+    solve_place,
+)
 from pcnopt.model.solvers import solver_available
 from tests.model.instances import random_place, with_current_pcns
 
@@ -94,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                 graph = with_current_pcns(graph, seed=seed, networks=networks)
                 if args.keep_compliant:
                     checks = compliant_current_pcns(graph, min_size=30_000, max_size=50_000)
+                    checks = release_where_needed(graph, checks, min_size=30_000, max_size=50_000)
                     keep = kept_groups(checks)
             for method in args.methods:
                 options = SolveOptions(
