@@ -9,6 +9,12 @@ Usage::
 
     python benchmarks/places.py [--sizes 25,50,100,150] [--seeds 0,1,2] [--time-limit 60]
         [--solver cbc|highs] [--methods partition,hess]
+        [--objective compact|disruption|disruption-then-compact] [--keep-compliant]
+
+``disruption`` refreshes a current configuration (:func:`tests.model.instances.with_current_pcns`:
+one current PCN per 40,000 patients, in strips, a fifth of the practices moved at random, a
+tenth with none); ``--keep-compliant`` keeps the current PCNs that meet every rule (released
+again where the practices beside them cannot form networks alone: ``release_where_needed``).
 
 Times are wall-clock on the machine named in the header (one thread per solve).
 """
@@ -27,9 +33,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pandas as pd
 
 from benchmarks._table import markdown
-from pcnopt.model import SolveOptions, solve_place
+from pcnopt.model import (
+    SolveOptions,
+    compliant_current_pcns,
+    kept_groups,
+    release_where_needed,
+    solve_place,
+)
 from pcnopt.model.solvers import solver_available
-from tests.model.instances import random_place
+from tests.model.instances import random_place, with_current_pcns
+
+OBJECTIVES = {
+    "compact": {},
+    "disruption": {"objective": "disruption"},
+    "disruption-then-compact": {
+        "objective": (("disruption", 1.0), ("compact", 1.0)),
+        "lexicographic": True,
+    },
+}
 
 METHODS = {"partition": {}, "hess": {"partition_candidates": 0}}
 
@@ -63,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--solver", default="cbc")
     parser.add_argument("--methods", type=_methods, default="partition,hess")
+    parser.add_argument("--objective", choices=list(OBJECTIVES), default="compact")
+    parser.add_argument("--keep-compliant", action="store_true")
     args = parser.parse_args(argv)
     if args.time_limit <= 0:
         parser.error("--time-limit must be a positive number of seconds")
@@ -72,9 +95,21 @@ def main(argv: list[str] | None = None) -> int:
     for size in args.sizes:
         for seed in args.seeds:
             graph = random_place(size, seed=seed)
+            keep: tuple[tuple[str, ...], ...] = ()
+            if args.objective != "compact":
+                networks = max(2, round(sum(graph.population) / 40_000))
+                graph = with_current_pcns(graph, seed=seed, networks=networks)
+                if args.keep_compliant:
+                    checks = compliant_current_pcns(graph, min_size=30_000, max_size=50_000)
+                    checks = release_where_needed(graph, checks, min_size=30_000, max_size=50_000)
+                    keep = kept_groups(checks)
             for method in args.methods:
                 options = SolveOptions(
-                    time_limit=args.time_limit, solver=args.solver, **METHODS[method]
+                    time_limit=args.time_limit,
+                    solver=args.solver,
+                    keep=keep,
+                    **OBJECTIVES[args.objective],
+                    **METHODS[method],
                 )
                 result = solve_place(graph, options=options)
                 found = re.search(r"over ([\d,]+) candidate", result.message)
@@ -87,13 +122,18 @@ def main(argv: list[str] | None = None) -> int:
                         "gap %": "-" if result.gap is None else f"{100 * result.gap:.2f}",
                         "seconds": f"{result.seconds:.1f}",
                         "candidates": found.group(1) if found else "-",
+                        "objective": "-"
+                        if result.objective is None
+                        else f"{result.objective:,.0f}",
+                        "kept": len(keep),
                     }
                 )
                 print(rows[-1], file=sys.stderr, flush=True)
     print(
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; solver {args.solver}, time limit {args.time_limit:g} s "
-        "per place, one thread.\n"
+        f"per place, one thread; objective {args.objective}"
+        f"{', current PCNs that meet every rule kept' if args.keep_compliant else ''}.\n"
     )
     print(markdown(pd.DataFrame(rows)))
     return 0

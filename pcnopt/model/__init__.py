@@ -19,9 +19,17 @@ compact objective, generated on demand by an enumeration pruned with the LP dual
 generation gives the LP bound; integer programs over the columns of small reduced cost then
 find and prove the optimum (see that module for the argument).
 
-The *Hess model* (:mod:`pcnopt.model.hess`, with its formulation) is used for the disruption
-objective (not separable by network), and for boundary or lexicographic objectives in places
-with too many candidates to list.
+The disruption objective is not separable by network (each current PCN is continued by at
+most one new network); set partitioning prices it exactly with one column per candidate and
+the current PCN it continues (or none), and one side row per current PCN (at most one column
+continues it), so refreshes are proved optimal like the compact objective.
+
+The *Hess model* (:mod:`pcnopt.model.hess`, with its formulation) is used for boundary,
+lexicographic or disruption objectives in places with too many candidates to list.
+
+Kept networks (``SolveOptions.keep``, e.g. the current PCNs that meet every rule, found by
+:func:`compliant_current_pcns`) are set aside before any method runs, like practices above
+the band: each is one network, noted "kept as it is", and only the others are designed.
 
 Before the model (each reported by name in :attr:`PlaceSolution.notes`)
 
@@ -50,6 +58,12 @@ Bounds, gaps and determinism
 
 from __future__ import annotations
 
+from pcnopt.model.compliance import (
+    CurrentPcn,
+    compliant_current_pcns,
+    kept_groups,
+    release_where_needed,
+)
 from pcnopt.model.driver import solve_place
 from pcnopt.model.neighbourhood import REPAIR_PRACTICES
 from pcnopt.model.objectives import evaluate_partition
@@ -73,9 +87,13 @@ __all__ = [
     "PARTITION",
     "REPAIR_PRACTICES",
     "STATUSES",
+    "CurrentPcn",
     "PlaceGraph",
     "PlaceSolution",
     "SolveOptions",
+    "compliant_current_pcns",
     "evaluate_partition",
+    "kept_groups",
+    "release_where_needed",
     "solve_place",
 ]

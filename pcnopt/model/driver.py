@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from collections.abc import Sequence
@@ -55,10 +56,13 @@ def solve_place(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
     """
     start = time.perf_counter()
     deadline = None if options.time_limit is None else start + float(options.time_limit)
-    place = Place(graph, options)
-    n = place.n
     index = {code: i for i, code in enumerate(graph.codes)}
     _check_codes(options, index, graph.place_id)
+    kept = [sorted(index[c] for c in g) for g in options.keep]
+    place = Place(_without_claimed_currents(graph, kept), options)
+    n = place.n
+    _check_kept(place, kept)
+    kept_nodes = {v for g in kept for v in g}
     if "disruption" in place.terms and graph.current is None:
         raise OptionError(
             f"place {graph.place_id}: the disruption objective needs the current "
@@ -67,11 +71,15 @@ def solve_place(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
     excluded = {index[c] for c in options.excluded}
     groups = [sorted(index[c] for c in g) for g in together_groups(options)]
     fixed_label = {index[c]: label for c, label in options.fixed}
-    together = [(g[0], v) for g in groups for v in g[1:]]
-    apart = _apart_pairs(options, index, groups)
+    together = [(g[0], v) for g in groups for v in g[1:] if v not in kept_nodes]
+    apart = [
+        (a, b)
+        for a, b in _apart_pairs(options, index, groups)
+        if a not in kept_nodes and b not in kept_nodes
+    ]
     lo, hi = options.min_size, options.max_size
 
-    active = [i for i in range(n) if i not in excluded]
+    active = [i for i in range(n) if i not in excluded and i not in kept_nodes]
     big = [i for i in active if place.pop[i] > hi]
     grouped = {v for g in groups for v in g if len(g) > 1}
     for i in big:
@@ -92,11 +100,12 @@ def solve_place(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
                 "place (after exclusions); a network must be contiguous, so drop that rule"
             )
 
-    parts: list[list[int]] = [[i] for i in big]
+    parts: list[list[int]] = [[i] for i in big] + kept
     notes: list[str] = [f"single practice above {fmt(hi)}: own PCN" for _ in big]
+    notes += [_kept_note(float(place.pop[g].sum()), lo, hi) for g in kept]
     reasons: list[str] = []
-    statuses: list[Status] = [Status.TRIVIAL] * len(big)
-    abs_gaps: list[float | None] = [0.0] * len(big)
+    statuses: list[Status] = [Status.TRIVIAL] * len(parts)
+    abs_gaps: list[float | None] = [0.0] * len(parts)
     total_rounds = 0
     total_cuts = 0
     candidates = 0
@@ -175,6 +184,7 @@ def solve_place(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
 
     return _assemble(
         place,
+        graph,
         parts,
         notes,
         statuses,
@@ -190,8 +200,55 @@ def solve_place(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
     )
 
 
+def _kept_note(size: float, lo: float, hi: float) -> str:
+    if size < lo:
+        return f"kept as it is, below {fmt(lo)}"
+    if size > hi:
+        return f"kept as it is, above {fmt(hi)}"
+    return "kept as it is"
+
+
+def _check_kept(place: Place, kept: list[list[int]]) -> None:
+    """A kept group must be contiguous: it stays one network."""
+    for group in kept:
+        parts = components(set(group), place.adj)
+        if len(parts) > 1:
+            codes = ", ".join(place.graph.codes[v] for v in group[:6])
+            raise OptionError(
+                f"place {place.graph.place_id}: the kept network ({codes}"
+                f"{'...' if len(group) > 6 else ''}) is not contiguous ({len(parts)} parts), "
+                "so it cannot stay one network; do not keep it"
+            )
+
+
+def _without_claimed_currents(graph: PlaceGraph, kept: list[list[int]]) -> PlaceGraph:
+    """The graph the model sees: each kept group continues its largest current network.
+
+    No other network may continue that one, so its other practices count as moved whatever
+    the plan: they are given no current network (a constant, which leaves the optimum as it
+    is; the reported objective is computed on the original graph).
+    """
+    if graph.current is None or not kept:
+        return graph
+    claimed: set[str] = set()
+    for group in kept:
+        sizes: dict[str, float] = {}
+        for v in group:
+            c = graph.current[v]
+            if c is not None:
+                sizes[c] = sizes.get(c, 0.0) + graph.population[v]
+        if sizes:
+            claimed.add(min(sizes, key=lambda c: (-sizes[c], c)))
+    inside = {v for g in kept for v in g}
+    current = tuple(
+        None if (v not in inside and c in claimed) else c for v, c in enumerate(graph.current)
+    )
+    return dataclasses.replace(graph, current=current)
+
+
 def _check_codes(options: SolveOptions, index: dict[str, int], place_id: str) -> None:
     named = [c for g in options.keep_together for c in g]
+    named += [c for g in options.keep for c in g]
     named += [c for g in options.keep_apart for c in g]
     named += [c for c, _ in options.fixed] + list(options.excluded)
     unknown = sorted({c for c in named if c not in index})
@@ -365,6 +422,7 @@ def _solve_block(
 
 def _assemble(
     place: Place,
+    graph: PlaceGraph,
     parts: list[list[int]],
     notes: list[str],
     statuses: list[Status],
@@ -378,7 +436,6 @@ def _assemble(
     candidates: int = 0,
     methods: set[str] | None = None,
 ) -> PlaceSolution:
-    graph = place.graph
     opts = place.options
     order = sorted(range(len(parts)), key=lambda r: min(parts[r]))
     labels = [-1] * place.n

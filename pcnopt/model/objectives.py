@@ -10,15 +10,19 @@ term           per network :math:`S`                                  plan value
                (:math:`d^2` with ``squared``)
 ``boundary``   :math:`\tfrac12 \sum_{i \in S,\, k \notin S} \ell_{ik}`  border between networks
 ``disruption`` patients of :math:`S` outside its largest current      patients not kept under the
-               network                                                best one-to-one matching
+               network; as a set-partitioning column :math:`(S, c)`:   best one-to-one matching
+               patients of :math:`S` outside the current network
+               :math:`c` it continues (:func:`continuation_columns`)
 ``count``      1                                                      number of networks
 =============  =====================================================  ==========================
 
 The per-network costs serve the heuristic (:func:`network_cost`) and set partitioning
 (:func:`candidate_costs`, compiled); the plan values are :func:`evaluate_partition`, which
 every method's answer is reported with. The Hess model states the same terms as linear
-expressions over its variables (:mod:`pcnopt.model.hess`); disruption is not separable by
-network, so only the Hess model optimises it exactly.
+expressions over its variables (:mod:`pcnopt.model.hess`). Disruption is not separable by
+network (each current network is continued by at most one new one), so set partitioning
+prices it per pair of a candidate and the current network it continues
+(:func:`continuation_columns`), with one side row per current network.
 """
 
 from __future__ import annotations
@@ -163,6 +167,53 @@ def boundary_costs(
         for q in range(a, b):
             inside[members[q]] = False
     return out
+
+
+@numba.njit(cache=True)
+def continuation_columns(
+    members: np.ndarray, ptr: np.ndarray, pop: np.ndarray, current: np.ndarray, groups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (candidate, current network it continues) pair, with its disruption.
+
+    ``current[i]`` is the index of practice ``i``'s current network (-1: none). Candidate
+    ``s`` gives one column continuing no network (disruption: all its patients with a current
+    network) and one per current network ``c`` among its members (disruption: its patients
+    with a current network other than ``c``). Returns per column the candidate, the network
+    continued (-1 for none) and the disruption.
+    """
+    m = ptr.shape[0] - 1
+    overlap = np.zeros(max(groups, 1))
+    base = np.empty(2 * m, np.int64)
+    group = np.empty(2 * m, np.int64)
+    value = np.empty(2 * m)
+    k = 0
+    for s in range(m):
+        with_current = 0.0
+        for q in range(ptr[s], ptr[s + 1]):
+            c = current[members[q]]
+            if c >= 0:
+                with_current += pop[members[q]]
+                overlap[c] += pop[members[q]]
+        # grow the outputs when needed
+        need = k + 1 + (ptr[s + 1] - ptr[s])
+        if need > base.shape[0]:
+            size = max(need, 2 * base.shape[0])
+            base = np.concatenate((base, np.empty(size - base.shape[0], np.int64)))
+            group = np.concatenate((group, np.empty(size - group.shape[0], np.int64)))
+            value = np.concatenate((value, np.empty(size - value.shape[0])))
+        base[k] = s
+        group[k] = -1
+        value[k] = with_current
+        k += 1
+        for q in range(ptr[s], ptr[s + 1]):
+            c = current[members[q]]
+            if c >= 0 and overlap[c] > 0:
+                base[k] = s
+                group[k] = c
+                value[k] = with_current - overlap[c]
+                k += 1
+                overlap[c] = 0.0  # each network once per candidate
+    return base[:k], group[:k], value[:k]
 
 
 def candidate_costs(

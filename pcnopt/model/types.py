@@ -164,6 +164,14 @@ class SolveOptions:
     partition_candidates
         Solve a block by exact set partitioning when it has at most this many candidate
         networks (connected, within the band); above it, or with 0, the Hess model is used.
+        With the disruption objective the limit applies to the (candidate, current network
+        continued) columns.
+    keep
+        Groups of practice codes that stay exactly as they are, each one network (e.g. the
+        current PCNs that already meet every rule, from :func:`compliant_current_pcns`).
+        Every method designs only the other practices; a kept group must be contiguous.
+        With disruption, each kept group continues the current network holding most of its
+        patients (exact when kept groups are whole current networks, as compliant ones are).
     """
 
     min_size: float = 30_000
@@ -186,6 +194,7 @@ class SolveOptions:
     max_rounds: int = 100
     contiguity: str = "auto"
     partition_candidates: int = MAX_CANDIDATES
+    keep: tuple[tuple[str, ...], ...] = ()
 
     def __post_init__(self) -> None:
         errors: list[str] = []
@@ -310,6 +319,7 @@ class SolveOptions:
         for group in self.keep_apart:
             if len(set(group)) != len(group):
                 errors.append(f"keep_apart group {tuple(group)} names a practice twice")
+        errors += self._keep_contradictions(excluded, labels)
         together = together_groups(self)
         find = {code: idx for idx, grp in enumerate(together) for code in grp}
         for group in self.keep_apart:
@@ -333,6 +343,52 @@ class SolveOptions:
                     "networks"
                 )
             group_label.setdefault(g, label)
+        return errors
+
+    def _keep_contradictions(self, excluded: set[str], labels: dict[str, str]) -> list[str]:
+        """Kept groups: disjoint, not excluded, and not split or joined by the other rules."""
+        errors: list[str] = []
+        kept_in: dict[str, int] = {}
+        for g, group in enumerate(self.keep):
+            if isinstance(group, str) or not group:
+                errors.append(f"keep groups must be non-empty tuples of codes, got {group!r}")
+                continue
+            for code in group:
+                if code in kept_in:
+                    errors.append(f"practice {code} is in two keep groups; keep it in one")
+                kept_in[code] = g
+                if code in excluded:
+                    errors.append(f"practice {code} is both excluded and kept in its network")
+        for group in self.keep_together:
+            inside = {kept_in.get(code, -1) for code in group}
+            if len(inside) > 1:
+                errors.append(
+                    f"keep_together {tuple(group)} joins practices of a kept network to others; "
+                    "a kept network stays exactly as it is, so drop one of the two rules"
+                )
+        for group in self.keep_apart:
+            seen = [kept_in[code] for code in group if code in kept_in]
+            if len(set(seen)) != len(seen):
+                errors.append(
+                    f"keep_apart {tuple(group)} separates practices of one kept network; "
+                    "drop one of the two rules"
+                )
+        by_label: dict[str, set[int]] = {}
+        for code, label in labels.items():
+            by_label.setdefault(label, set()).add(kept_in.get(code, -1))
+        for label, where in sorted(by_label.items()):
+            if len(where) > 1:
+                errors.append(
+                    f"fixed label {label!r} joins practices of a kept network to others; "
+                    "drop one of the two rules"
+                )
+        for group in self.keep:
+            named = {labels[c] for c in group if c in labels}
+            if len(named) > 1:
+                errors.append(
+                    f"kept network {tuple(group)} has practices fixed to different labels "
+                    f"{sorted(named)}; drop one of the two rules"
+                )
         return errors
 
 

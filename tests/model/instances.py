@@ -9,6 +9,8 @@ This mimics real catchment adjacency (planar, average degree a little under 6).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import shapely
 
@@ -69,3 +71,20 @@ def random_place(
         y=tuple(float(v) for v in ys),
         edges=tuple(sorted(edges)),
     )
+
+
+def with_current_pcns(graph: PlaceGraph, *, seed: int, networks: int = 4) -> PlaceGraph:
+    """The place with current PCNs: ``networks`` strips from west to east, one practice in
+    five then moved to a random one (so some are split) and one in ten with none."""
+    rng = np.random.default_rng(seed)
+    order = np.argsort(np.asarray(graph.x))
+    label: list[str | None] = [None] * len(graph.codes)
+    for rank, v in enumerate(order):
+        label[int(v)] = f"C{rank * networks // len(order):02d}"
+    for v in range(len(label)):
+        draw = rng.random()
+        if draw < 0.2:
+            label[v] = f"C{int(rng.integers(networks)):02d}"
+        elif draw < 0.3:
+            label[v] = None
+    return replace(graph, current=tuple(label))

@@ -13,6 +13,13 @@ count: 1),
     k_{\min} \le \sum_S x_S \le k_{\max}, \qquad x_S \in \{0, 1\}
 
 (plus, in lexicographic stages, :math:`\sum_S c^{(t)}_S x_S \le v_t` for each earlier stage).
+
+Disruption is priced per pair: a column :math:`(S, c)` is a candidate with the current network
+:math:`c` it continues (or none), of cost :math:`d_{S,c}` = patients of :math:`S` with a
+current network other than :math:`c`, and :math:`\sum_{S} x_{S,c} \le 1` for every current
+network :math:`c`. Its reduced cost subtracts that row's dual :math:`\sigma_c \le 0`, so the
+best continuation of a candidate is :math:`\arg\max_c\, p(S \cap c) + \sigma_c` (or none)
+and every pair is priced exactly; the closing programs carry the same rows.
 Contiguity and the size band hold by construction, so the LP relaxation is far stronger than
 the Hess model's (its gap is usually below 1 %, often 0).
 
@@ -42,6 +49,8 @@ from pcnopt.model.partition.enumeration import (
     Candidates,
     candidates_for,
     locate,
+    locate_continuing,
+    with_continuations,
 )
 from pcnopt.model.types import MAX_CANDIDATES
 
@@ -52,6 +61,8 @@ __all__ = [
     "StageResult",
     "candidates_for",
     "locate",
+    "locate_continuing",
     "solve_priced",
     "solve_stage",
+    "with_continuations",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import networkx as nx
 import numpy as np
 
 from pcnopt.model import heuristic as heur
@@ -30,13 +31,18 @@ def partition_block(
 ) -> Block | None:
     """Solve a block exactly by set partitioning over every candidate network.
 
-    Returns None (the Hess model is used instead) when an objective term is not separable by
-    network (disruption) or the block has more than ``max_candidates`` candidate networks
-    and cannot be priced (see :func:`priced_block`, which needs a starting plan: the
-    heuristic's, or ``repaired()``).
+    With the disruption objective, each column is a candidate together with the current
+    network it continues (or none), priced exactly, with a side row per current network (see
+    :func:`~pcnopt.model.objectives.continuation_columns`).
+
+    Returns None (the Hess model is used instead) when the block has more than
+    ``max_candidates`` candidate networks (or disruption columns) and cannot be priced (see
+    :func:`priced_block`, which needs a starting plan: the heuristic's, or ``repaired()``;
+    compact objective only).
     """
     opts = place.options
-    if "disruption" in place.terms or opts.partition_candidates == 0:
+    disruption = "disruption" in place.terms
+    if opts.partition_candidates == 0 or (disruption and place.current is None):
         return None
     cands = setpart.candidates_for(
         adj=place.adj,
@@ -51,7 +57,16 @@ def partition_block(
         terms=place.terms,
         max_candidates=opts.partition_candidates,
     )
+    current = None
+    listed = 0 if cands is None else cands.count  # candidate networks, before continuations
+    if cands is not None and disruption:
+        current = current_index(place, nodes)
+        cands = setpart.with_continuations(
+            cands, pop=place.pop, current=current, max_columns=opts.partition_candidates
+        )
     if cands is None:
+        if disruption:
+            return None
         single = stages == [[("compact", place.weights.get("compact", 0.0))]]
         if not single or len(nodes) > setpart.MAX_PRICED_PRACTICES:
             return None
@@ -103,14 +118,14 @@ def partition_block(
         stages,
         solve,
         fix,
-        start=setpart.locate(cands, incumbent) if incumbent is not None else None,
+        start=_locate(cands, incumbent, current, place.pop),
         together=together,
         apart=apart,
         deadline=deadline,
         found=found,
         method=PARTITION,
         parts=lambda plan: [cands.part(c) for c in plan],
-        candidates=cands.count,
+        candidates=listed,
     )
 
 
@@ -155,3 +170,43 @@ def priced_block(
         candidates=cands.count,
         method=PARTITION,
     )
+
+
+def current_index(place: Place, nodes: Sequence[int]) -> np.ndarray:
+    """Per practice, the index of its current network among the block's (-1: none or outside)."""
+    assert place.current is not None
+    names = sorted({c for c in (place.current[v] for v in nodes) if c is not None})
+    index = {c: g for g, c in enumerate(names)}
+    out = np.full(place.n, -1, np.int64)
+    for v in nodes:
+        c = place.current[v]
+        if c is not None:
+            out[v] = index[c]
+    return out
+
+
+def _locate(
+    cands: setpart.Candidates,
+    parts: list[list[int]] | None,
+    current: np.ndarray | None,
+    pop: np.ndarray,
+) -> list[int] | None:
+    """Columns of a plan; with disruption, each part continuing its best-matched network."""
+    if parts is None:
+        return None
+    if current is None:
+        return setpart.locate(cands, parts)
+    bip = nx.Graph()
+    for r, part in enumerate(parts):
+        overlap: dict[int, float] = {}
+        for v in part:
+            if current[v] >= 0:
+                overlap[int(current[v])] = overlap.get(int(current[v]), 0.0) + float(pop[v])
+        for g, weight in sorted(overlap.items()):
+            if weight > 0:
+                bip.add_edge(("new", r), ("cur", g), weight=weight)
+    continues = [-1] * len(parts)
+    for a, b in nx.max_weight_matching(bip):
+        new, cur = (a, b) if a[0] == "new" else (b, a)
+        continues[new[1]] = cur[1]
+    return setpart.locate_continuing(cands, parts, continues)

@@ -183,6 +183,14 @@ def _integer_program(
         prob += (count <= k_hi, "count_max")
     for r, (c, v) in enumerate(limits):
         prob += (pulp.lpSum(float(c[s]) * var for s, var in x.items()) <= v, f"stage_{r}")
+    if cands.group is not None:
+        continuing: dict[int, list[pulp.LpVariable]] = {}
+        for s, var in x.items():
+            if cands.group[s] >= 0:
+                continuing.setdefault(int(cands.group[s]), []).append(var)
+        for g, group_vars in sorted(continuing.items()):
+            if len(group_vars) > 1:
+                prob += (pulp.lpSum(group_vars) <= 1, f"continue_{g}")
     warm = None if start is None else {f"s_{s}": 1.0 for s in start}
     remaining = None if deadline is None else deadline - time.perf_counter()
     if remaining is not None and remaining < 0.5:

@@ -54,6 +54,11 @@ class _Master:
         for (_, v), s in zip(self.limits, self.limit_scale, strict=True):
             lower.append(-self.inf)
             upper.append(v / s)
+        # disruption: each current network continued by at most one chosen column
+        self.group_row = len(lower)
+        for _ in range(cands.groups):
+            lower.append(-self.inf)
+            upper.append(1.0)
         self.rows = len(lower)
         self.lp.add_rows(np.asarray(lower), np.asarray(upper))
         self.cols: list[int] = []
@@ -94,6 +99,9 @@ class _Master:
             for r, (c, _) in enumerate(self.limits):
                 index.append(self.nb + 1 + r)
                 value.append(float(c[s]))
+            if self.cands.group is not None and self.cands.group[s] >= 0:
+                index.append(self.group_row + int(self.cands.group[s]))
+                value.append(1.0)
             self.in_master[s] = True
         self.lp.add_cols(
             np.zeros(len(cols)) if self.phase_one else self.cost[cols],
@@ -134,6 +142,11 @@ class _Master:
         base = base_cost - other[0]
         for r, (c, _) in enumerate(self.limits):
             base = base - other[1 + r] * c
+        group = self.cands.group
+        if group is not None and self.cands.groups:
+            # exact pricing of (candidate, continued network): minus that network's row dual
+            sigma = np.append(other[self.group_row - self.nb :], 0.0)  # index -1: none
+            base = base - sigma[group]
         return price_sets(self.cands.members, self.cands.ptr, base, pi)
 
 

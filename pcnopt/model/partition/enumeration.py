@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from pcnopt.model.objectives import candidate_costs
+from pcnopt.model.objectives import candidate_costs, continuation_columns
 from pcnopt.model.types import MAX_CANDIDATES
 
 #: Largest block solved with priced candidates; beyond it (measured on England: 119 and 181
@@ -258,15 +258,27 @@ class Candidates:
     members, ptr
         Members of candidate ``s`` are ``members[ptr[s]:ptr[s + 1]]`` (practice indices).
     costs
-        Cost per candidate for ``compact``, ``boundary`` and ``count``.
+        Cost per candidate for ``compact``, ``boundary`` and ``count`` (and ``disruption``
+        when the columns continue current networks).
     seconds
         Time spent listing and costing them.
+    group
+        For the disruption objective: per column, the current network it continues (-1:
+        none). At most one column per current network may be chosen. None otherwise.
     """
 
     members: np.ndarray
     ptr: np.ndarray
     costs: dict[str, np.ndarray]
     seconds: float
+    group: np.ndarray | None = None
+
+    @property
+    def groups(self) -> int:
+        """Number of current networks that columns may continue (0 without ``group``)."""
+        if self.group is None or self.group.size == 0:
+            return 0
+        return int(self.group.max()) + 1
 
     @property
     def count(self) -> int:
@@ -345,6 +357,60 @@ def candidates_for(
         members, ptr, terms=terms, cost=cost, adj_csr=(adj_ptr, adj_idx, adj_len), n=n
     )
     return Candidates(members=members, ptr=ptr, costs=costs, seconds=time.perf_counter() - start)
+
+
+def with_continuations(
+    cands: Candidates, *, pop: np.ndarray, current: np.ndarray, max_columns: int
+) -> Candidates | None:
+    """One column per (candidate, current network it continues or none), for disruption.
+
+    ``current`` holds each practice's current network index (-1: none). Costs other than
+    disruption are the candidate's. Returns None when there would be more than
+    ``max_columns`` columns.
+    """
+    start = time.perf_counter()
+    groups = int(current.max()) + 1 if current.size else 0
+    base, group, value = continuation_columns(
+        cands.members, cands.ptr, np.asarray(pop, float), current.astype(np.int64), groups
+    )
+    if base.size > max_columns:
+        return None
+    sizes = np.diff(cands.ptr)[base]
+    ptr = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    starts = cands.ptr[base]
+    members = cands.members[np.repeat(starts - ptr[:-1], sizes) + np.arange(ptr[-1])]
+    costs = {name: cost[base] for name, cost in cands.costs.items()}
+    costs["disruption"] = value
+    return Candidates(
+        members=members,
+        ptr=ptr,
+        costs=costs,
+        seconds=cands.seconds + time.perf_counter() - start,
+        group=group,
+    )
+
+
+def locate_continuing(
+    cands: Candidates, parts: Sequence[Sequence[int]], continues: Sequence[int]
+) -> list[int] | None:
+    """Column of every part continuing ``continues[r]`` (-1: none), or None if one is missing."""
+    assert cands.group is not None
+    rng = np.random.default_rng(12345)
+    n = int(cands.members.max()) + 1 if cands.members.size else 0
+    n = max([n] + [max(p) + 1 for p in parts if p])
+    keys = rng.integers(1, 2**63 - 1, size=n, dtype=np.int64).astype(np.uint64)
+    hashes = _set_hashes(cands.members, cands.ptr, keys)
+    out: list[int] = []
+    for part, g in zip(parts, continues, strict=True):
+        h = np.uint64(0)
+        for v in part:
+            h ^= keys[v]
+        hits = np.flatnonzero((hashes == h) & (cands.group == g))
+        found = [int(s) for s in hits if cands.part(int(s)) == sorted(part)]
+        if not found:
+            return None
+        out.append(found[0])
+    return out
 
 
 def locate(cands: Candidates, parts: Sequence[Sequence[int]]) -> list[int] | None:

@@ -2,15 +2,27 @@
 
 No bound is claimed (``bound=None``) unless the solver reports optimality with no gap
 allowed, in which case the bound equals the objective.
+
+PuLP starts command-line solvers with :class:`subprocess.Popen` itself, so while it solves,
+every process it starts is made to die with pcnopt (:func:`pcnopt._processes.die_with_parent`):
+a killed pcnopt leaves no solver running.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import ctypes
+import ctypes.util
+import signal
+import subprocess
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import pulp
 
 from pcnopt._errors import SolverError
+from pcnopt._processes import popen_kwargs
 from pcnopt.model.solvers.base import SolveResult, Status, set_start, values_of
 
 
@@ -53,7 +65,8 @@ def solve(
         raise SolverError(f"solver {name!r} is not known to PuLP: {exc}") from exc
     set_start(prob, warm_start)
     try:
-        prob.solve(cmd)
+        with _children_die_with_us():
+            prob.solve(cmd)
     except pulp.PulpSolverError as exc:
         raise SolverError(f"solver {name!r} failed: {exc}") from exc
     if prob.status == -1:
@@ -65,3 +78,35 @@ def solve(
         bound = objective if mip_gap == 0 else None
         return SolveResult(Status.OPTIMAL, objective, bound, values_of(prob))
     return SolveResult(Status.FEASIBLE, objective, None, values_of(prob))
+
+
+_PATCH_LOCK = threading.Lock()
+_PR_SET_PDEATHSIG = 1
+
+
+@contextlib.contextmanager
+def _children_die_with_us() -> Iterator[None]:
+    """While inside, processes started with :class:`subprocess.Popen` die with this one."""
+    if not popen_kwargs():  # not Linux: nothing to ask the kernel
+        yield
+        return
+    # libc is found here, not between fork and exec (finding it runs a program, which would
+    # go through the patched Popen again)
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+    def _die_with_parent() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    original = subprocess.Popen
+
+    class _Popen(original):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("preexec_fn", _die_with_parent)
+            super().__init__(*args, **kwargs)
+
+    with _PATCH_LOCK:
+        subprocess.Popen = _Popen  # type: ignore[misc]
+        try:
+            yield
+        finally:
+            subprocess.Popen = original  # type: ignore[misc]

@@ -1,0 +1,90 @@
+"""No solver outlives pcnopt: a process killed while CBC solves leaves no CBC running.
+
+A child Python process solves a model that takes CBC far longer than the test (a
+market-split problem); the test waits for its CBC, kills the child with SIGKILL (which no
+handler can catch) and checks that the CBC process is gone within seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SCRIPT = """
+import sys
+sys.path.insert(0, {root!r})
+from tests.model.test_solvers import market_split
+from pcnopt.model.solvers import solve
+solve(market_split(rows=5, cols=48), solver={solver!r}, time_limit=None, threads=1,
+      mip_gap=0.0, warm_start=None)
+"""
+
+
+def _descendants(pid: int) -> list[int]:
+    out: list[int] = []
+    stack = [pid]
+    while stack:
+        parent = stack.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for child in map(int, children):
+                out.append(child)
+                stack.append(child)
+    return out
+
+
+def _is_solver(pid: int) -> bool:
+    try:
+        name = Path(f"/proc/{pid}/comm").read_text().strip().lower()
+    except OSError:
+        return False
+    return "cbc" in name
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc, SIGKILL")
+@pytest.mark.parametrize("solver", ["cbc", "PULP_CBC_CMD"], ids=["cbc", "pulp_any"])
+def test_a_killed_process_leaves_no_solver_running(solver: str) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT.format(root=str(ROOT), solver=solver)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    solvers: list[int] = []
+    try:
+        waited = time.monotonic() + 60
+        while not solvers and time.monotonic() < waited and child.poll() is None:
+            time.sleep(0.2)
+            solvers = [p for p in _descendants(child.pid) if _is_solver(p)]
+        assert solvers, "the child never started CBC"
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        gone = time.monotonic() + 5
+        while any(_alive(p) for p in solvers) and time.monotonic() < gone:
+            time.sleep(0.1)
+        assert not any(_alive(p) for p in solvers), f"CBC {solvers} outlived its parent"
+    finally:
+        for pid in solvers:  # the test must not leave one either
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        if child.poll() is None:
+            child.kill()
+            child.wait()
