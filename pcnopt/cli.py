@@ -124,6 +124,14 @@ def _add_solver(parser: argparse.ArgumentParser) -> None:
         help="stop when proven within this relative gap (default 0: optimal)",
     )
     _setting(group, "jobs", type=int, help="places solved in parallel (default 0: every core)")
+    _setting(
+        group,
+        "keep_compliant",
+        action="store_true",
+        help="keep every current PCN that is in band, contiguous and inside one place exactly "
+        "as it is; redesign only the others (with --objective disruption: a least-disruption "
+        "refresh)",
+    )
     money = parser.add_argument_group("funding")
     _setting(
         money,

@@ -69,6 +69,7 @@ SETTINGS: dict[str, Setting] = {
     "time_limit": Setting("--time-limit", "solver.time_limit", "number"),
     "solver": Setting("--solver", "solver.name", "str"),
     "mip_gap": Setting("--mip-gap", "solver.mip_gap", "number"),
+    "keep_compliant": Setting("--keep-compliant", "solver.keep_compliant", "bool"),
     "keep_together": Setting("--keep-together", "rules.keep_together", "groups"),
     "keep_apart": Setting("--keep-apart", "rules.keep_apart", "groups"),
     "fixed": Setting("--fix", "rules.fixed", "table_str"),
@@ -154,6 +155,9 @@ class RunConfig(BaseModel):
         Groups of practice codes that must share / must not share a PCN.
     fixed
         ``(practice code, label)`` pairs: equal labels share a PCN, different labels do not.
+    keep_compliant
+        Keep every current PCN that is in band, contiguous and inside one place exactly as it
+        is; only the others are redesigned (:func:`pcnopt.model.compliance`).
     excluded
         Practices left out of every PCN (listed in ``assignments.csv`` with no PCN).
     special
@@ -198,6 +202,7 @@ class RunConfig(BaseModel):
     time_limit: int | float | None = None
     solver: str = "cbc"
     mip_gap: int | float = 0.0
+    keep_compliant: bool = False
     keep_together: tuple[tuple[str, ...], ...] = ()
     keep_apart: tuple[tuple[str, ...], ...] = ()
     fixed: tuple[tuple[str, str], ...] = ()

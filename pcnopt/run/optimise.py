@@ -10,13 +10,20 @@ independent validator, and assemble the output tables. Writing them is left to
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
 from pcnopt import geography
+from pcnopt.model import PlaceGraph
+from pcnopt.model.compliance import (
+    CurrentPcn,
+    compliant_current_pcns,
+    kept_groups,
+    release_where_needed,
+)
 from pcnopt.run import engine
 from pcnopt.run.inputs import GeographyCache, check_rules_across_places, load_inputs
 from pcnopt.run.tables import (
@@ -108,8 +115,10 @@ def run_optimise(
     _check_count_met(places_table, config)
     validation = _validate(practices, assignments, edges, config)
     named = dict(zip(validation.pcns["pcn_id"], validation.pcns["exception"], strict=True))
+    # a current PCN kept as it is (--keep-compliant) is no exception, unless it is out of band
+    pcns["kept_as_is"] = pcns["exception"].str.startswith("kept as it is")
     pcns["exception"] = [
-        note or named.get(pcn_id, "")
+        (named.get(pcn_id, "") if note == "kept as it is" else note) or named.get(pcn_id, "")
         for pcn_id, note in zip(pcns["pcn_id"], pcns["exception"], strict=True)
     ]
     run_summary = summary(
@@ -133,6 +142,22 @@ def run_optimise(
         }
         for code, reason in sorted(special.items())
     ]
+    if config.keep_compliant:
+        checks = current_pcn_checks(
+            practices, place_graphs(practices, edges, population=population), config
+        )
+        run_summary["current_pcns"] = [
+            {
+                "pcn": c.pcn,
+                "practices": len(c.codes),
+                "patients": round(float(c.population)),
+                "kept": bool(c.compliant),
+                "why": c.reason
+                or ("within the band, contiguous and inside one place" if c.compliant else ""),
+            }
+            for place in checks
+            for c in place
+        ]
     funding = None
     if config.funding_year is not None:
         from pcnopt.funding import funding_from_assignments, rates_from_file
@@ -217,6 +242,11 @@ def _group_places(
     check_rules_across_places(practices, config)
     graphs = place_graphs(practices, edges, population=POPULATIONS[config.population])
     options = [options_for(g, config) for g in graphs]
+    if config.keep_compliant:
+        options = [
+            replace(o, keep=kept_groups(c))
+            for o, c in zip(options, current_pcn_checks(practices, graphs, config), strict=True)
+        ]
     if executor is not None:
         solutions = engine.solve_places(executor, graphs, options)
     else:
@@ -277,3 +307,30 @@ def _check_count_met(places_table: pd.DataFrame, config: RunConfig) -> None:
         "each place's range (places.csv of a run without the count gives every place's "
         "range), or leave the count to the optimiser."
     )
+
+
+def current_pcn_checks(
+    practices: pd.DataFrame, graphs: list[PlaceGraph], config: RunConfig
+) -> list[tuple[CurrentPcn, ...]]:
+    """Per place, each current PCN: whether it is kept as it is (``--keep-compliant``), and why.
+
+    A current PCN is kept when it is within the band, contiguous and inside one place (judged
+    on the whole practices table, so a PCN across places is never kept); a kept PCN is given
+    back when the practices beside it could not form PCNs in the band without it.
+    """
+    current = dict(
+        zip(
+            practices["practice_code"],
+            [None if pd.isna(c) else str(c) for c in practices["current_pcn"]],
+            strict=True,
+        )
+    )
+    checks = []
+    for graph in graphs:
+        found = compliant_current_pcns(
+            graph, min_size=config.min_size, max_size=config.max_size, current=current
+        )
+        checks.append(
+            release_where_needed(graph, found, min_size=config.min_size, max_size=config.max_size)
+        )
+    return checks
