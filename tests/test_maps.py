@@ -700,14 +700,14 @@ def test_each_pcn_is_labelled_at_a_readable_zoom(browser, demo_map, tmp_path):
     labels = browser.execute_script(
         "return Array.from(document.querySelectorAll('.pcn-label')).map(e => e.textContent);"
     )
-    assert sorted(labels) == sorted(pcns["pcn_id"])
+    assert sorted(labels) == sorted(pcns["pcn_label"])  # each PCN by its name
     shown = visible_labels(browser)
     assert shown  # the whole area in view: the larger areas carry their names
     map_name = browser.execute_script(
         "return Object.keys(window).find(k => k.startsWith('map_') && window[k].getZoom);"
     )
     zoom = browser.execute_script(f"return {map_name}.getZoom();")
-    browser.execute_script(f"{map_name}.setZoom({zoom - 3}, {{animate: false}});")
+    browser.execute_script(f"{map_name}.setZoom(5, {{animate: false}});")  # the county a dot
     wait_for(lambda: len(visible_labels(browser)) < len(shown), "labels did not hide zoomed out")
     browser.execute_script(f"{map_name}.setZoom({zoom + 3}, {{animate: false}});")
     wait_for(
@@ -734,16 +734,18 @@ def test_search_finds_a_postcode_a_pcn_and_a_place(browser, demo_map):
     assert results(first["postcode"].lower().replace(" ", "")) == [
         f"{first['name']} ({first['practice_code']})"
     ]
-    assert results("Wyvernford")[0] == "Place: Wyvernford"
-    pcn = pd.read_csv(demo_map / "pcns.csv", dtype=str)["pcn_id"].iloc[3]
-    assert results(pcn)[0] == f"PCN: {pcn}"
+    assert "Place: Wyvernford" in results("Wyvernford")
+    row = pd.read_csv(demo_map / "pcns.csv", dtype=str).iloc[3]
+    pcn, name = row["pcn_id"], row["pcn_label"]
+    assert results(pcn)[0] == f"PCN: {name} ({pcn})"
+    assert results(name)[0] == f"PCN: {name} ({pcn})"
     search.send_keys(Keys.ENTER)
     assert "Registered patients" in popup_text(browser)  # the PCN's popup opened
     assert (
         browser.execute_script(
             "return document.querySelector('.leaflet-popup-content h4').textContent"
         )
-        == pcn
+        == f"{name} ({pcn})"
     )
 
 
@@ -758,7 +760,7 @@ def test_a_practice_popup_gives_its_pcn_in_every_configuration(browser, demo_map
     search.send_keys(first["practice_code"])
     search.send_keys(Keys.ENTER)
     text = popup_text(browser)
-    assert f"PCN {proposed.at[first['practice_code'], 'pcn_id']}" in text
+    assert f"({proposed.at[first['practice_code'], 'pcn_id']})" in text.split("PCN ", 1)[1]
     assert f"PCN in Current (current_pcn) {first['current_pcn']}" in text
     assert f"Postcode {first['postcode']}" in text
 

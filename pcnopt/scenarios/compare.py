@@ -218,8 +218,8 @@ def comparison_map(comparison: ScenarioComparison, *, tiles: bool = True) -> Any
         areas = gpd.read_file(folder / "pcns.geojson")[["pcn_id", "geometry"]].to_crs(27700)
         p = p.assign(
             population=p["weighted_population"] if basis == "weighted" else p["list_size"],
-            pcn_label=p["pcn_label"].fillna(""),
-            exception=p["exception"].fillna(""),
+            pcn_label=p["pcn_label"].astype("string").fillna(""),
+            exception=p["exception"].astype("string").fillna(""),
         )
         pcns = gpd.GeoDataFrame(
             p.merge(areas.astype({"pcn_id": str}), on="pcn_id", how="left"),
