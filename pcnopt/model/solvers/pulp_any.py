@@ -65,7 +65,7 @@ def solve(
         raise SolverError(f"solver {name!r} is not known to PuLP: {exc}") from exc
     set_start(prob, warm_start)
     try:
-        with _children_die_with_us():
+        with children_die_with_us():
             prob.solve(cmd)
     except pulp.PulpSolverError as exc:
         raise SolverError(f"solver {name!r} failed: {exc}") from exc
@@ -85,7 +85,7 @@ _PR_SET_PDEATHSIG = 1
 
 
 @contextlib.contextmanager
-def _children_die_with_us() -> Iterator[None]:
+def children_die_with_us() -> Iterator[None]:
     """While inside, processes started with :class:`subprocess.Popen` die with this one."""
     if not popen_kwargs():  # not Linux: nothing to ask the kernel
         yield
