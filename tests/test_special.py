@@ -77,3 +77,9 @@ def test_a_special_service_joins_the_pcn_of_its_nearest_practice(with_special):
     assert summary["valid"] and summary["practices_out"] == summary["practices_in"]
     assert summary["special_practices"][0]["host_practice"] == host["practice_code"]
     assert "Special Allocation Scheme" in (out / "report.md").read_text()
+
+
+def test_an_unknown_special_code_is_refused_before_solving(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli.main(["optimise", "--special", "NOPE01", "--out", str(out)]) == 2
+    assert "--special NOPE01" in capsys.readouterr().err and not out.exists()

@@ -205,6 +205,7 @@ def check_rules_across_places(practices: pd.DataFrame, config: RunConfig) -> Non
     named += [(f"--keep-apart {','.join(g)}", g) for g in config.keep_apart]
     named += [(f"--fix {code}={label}", (code,)) for code, label in config.fixed]
     named += [(f"--exclude {code}", (code,)) for code in config.excluded]
+    named += [(f"--special {code}", (code,)) for code in config.special]
     problems = []
     for rule, codes in named:
         unknown = [c for c in codes if c not in place_of]
