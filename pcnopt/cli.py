@@ -188,8 +188,8 @@ def _add_rules(parser: argparse.ArgumentParser) -> None:
         action="append",
         metavar="CODE",
         help="a special service (no catchment of its own: attached to the PCN of its nearest "
-        "practice); special allocation, homeless, asylum, prison and university services and "
-        "lists under 100 are found by themselves (repeatable)",
+        "practice); special allocation, homeless, asylum, prison and small university services "
+        "are found by their names (repeatable)",
     )
     _setting(
         rules,

@@ -358,8 +358,6 @@ SPECIAL_NAMES = re.compile(
     r"\bstudents?\b",
     re.IGNORECASE,
 )
-#: A list below this many patients is a special service, not a neighbourhood practice.
-SPECIAL_LIST_SIZE = 100
 #: A name of :data:`SPECIAL_NAMES` marks a special service only below this list size: a
 #: university practice of 40,000 students is a neighbourhood of its own, not an attachment.
 SPECIAL_NAME_MAX_LIST = 5_000
@@ -370,8 +368,8 @@ def special_practices(practices: pd.DataFrame, *, extra: Sequence[str] = ()) -> 
 
     Special allocation schemes, asylum-seeker and homeless ("inclusion") services, prison and
     university health services (by name, :data:`SPECIAL_NAMES`, with lists under
-    :data:`SPECIAL_NAME_MAX_LIST`), any list under :data:`SPECIAL_LIST_SIZE` patients, and the
-    codes in ``extra`` (``--special``).
+    :data:`SPECIAL_NAME_MAX_LIST`), and the codes in ``extra`` (``--special``). A practice is
+    special only where its place has another practice to host it.
     """
     found: dict[str, str] = {}
     names = practices["name"].fillna("").astype(str)
@@ -382,8 +380,10 @@ def special_practices(practices: pd.DataFrame, *, extra: Sequence[str] = ()) -> 
             found[code] = "named with --special"
         elif (match := SPECIAL_NAMES.search(name)) and float(size) < SPECIAL_NAME_MAX_LIST:
             found[code] = f"a special service by its name ('{match.group(0).lower()}')"
-        elif float(size) < SPECIAL_LIST_SIZE:
-            found[code] = f"a list of {int(size)} patients (under {SPECIAL_LIST_SIZE})"
+    if "place_id" in practices:  # alone in its place: nothing to attach it to
+        place_of = dict(zip(practices["practice_code"], practices["place_id"], strict=True))
+        hosted = {place_of[c] for c in practices["practice_code"] if c not in found}
+        found = {c: why for c, why in found.items() if place_of[c] in hosted}
     return found
 
 

@@ -702,13 +702,12 @@ def test_each_pcn_is_labelled_at_a_readable_zoom(browser, demo_map, tmp_path):
     )
     assert sorted(labels) == sorted(pcns["pcn_label"])  # each PCN by its name
     shown = visible_labels(browser)
-    assert shown  # the whole area in view: the larger areas carry their names
+    # the whole area in view: the larger areas carry their names, the small ones wait
+    assert 0 < len(shown) < len(labels)
     map_name = browser.execute_script(
         "return Object.keys(window).find(k => k.startsWith('map_') && window[k].getZoom);"
     )
     zoom = browser.execute_script(f"return {map_name}.getZoom();")
-    browser.execute_script(f"{map_name}.setZoom(5, {{animate: false}});")  # the county a dot
-    wait_for(lambda: len(visible_labels(browser)) < len(shown), "labels did not hide zoomed out")
     browser.execute_script(f"{map_name}.setZoom({zoom + 3}, {{animate: false}});")
     wait_for(
         lambda: len(visible_labels(browser)) == len(labels),

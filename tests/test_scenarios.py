@@ -378,12 +378,14 @@ def _kill_a_worker_mid_place(cache: Path, log: Path, killed: list, over: threadi
     while not over.is_set():
         events = _events(log)
         ended = {k for e, k, _ in events if e == "end"}
-        if ended and any(cache.glob("*.json")):
+        if ended and any(p for p in cache.glob("*.json") if not p.name.startswith(".")):
             first_end = [e for e, _, _ in events].index("end")
             running = [(k, p) for e, k, p in events[first_end:] if e == "start" and k not in ended]
             if running:
                 key, pid = running[-1]  # it has just started: the kill lands well inside it
-                killed.append((key, pid, {p.stem for p in cache.glob("*.json")}))
+                killed.append(
+                    (key, pid, {p.stem for p in cache.glob("*.json") if not p.name.startswith(".")})
+                )
                 os.kill(pid, signal.SIGKILL)
                 return
         time.sleep(0.02)
