@@ -20,16 +20,31 @@ from typing import Any
 _PR_SET_PDEATHSIG = 1
 
 
+def _libc() -> Any:
+    """The C library, loaded once in the parent (never between fork and exec: looking it up
+    runs other programs, which a child forked from a threaded process must not do)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        with contextlib.suppress(OSError, TypeError):
+            return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    return None
+
+
+_LIBC = _libc()
+
+
 def die_with_parent() -> None:
     """Ask the kernel to kill this process when its parent dies (Linux; elsewhere nothing).
 
-    Safe to call in a ``preexec_fn`` (between fork and exec) and as a pool initializer.
+    Safe to call in a ``preexec_fn`` (between fork and exec: one system call, nothing looked
+    up) and as a pool initializer.
     """
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if _LIBC is not None:
+        with contextlib.suppress(OSError, AttributeError):
+            _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def _worker_init() -> None:

@@ -282,11 +282,8 @@ def solve_role_mix(
     if not costs or budget <= 0:
         return {r: 0.0 for r in costs}
     prob, n = role_mix_model(budget=budget, costs=costs, caps=caps, step=step, target=target)
-    from pcnopt.model.solvers.pulp_any import children_die_with_us
-
     solver = solver or pulp.PULP_CBC_CMD(msg=False)
-    with children_die_with_us():  # the solver process dies with pcnopt, even on SIGKILL
-        status = prob.solve(solver)
+    status = prob.solve(solver)
     if pulp.LpStatus[status] != "Optimal":
         raise SolverError(
             f"the role-mix model ended '{pulp.LpStatus[status]}' (ARRS sum {_money(budget)})."
