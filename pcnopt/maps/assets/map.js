@@ -342,7 +342,8 @@ function pcnoptMap(map, D, bounds) {
     map.fitBounds(layer.getBounds());
     layer.openPopup(layer.getBounds().getCenter());
   }
-  map.fitBounds(bounds);
+  // without an animation: the map is settled (and "ready") at its first view
+  map.fitBounds(bounds, {animate: false});
   new Search().addTo(map);
   new Summary().addTo(map);
   new Legend().addTo(map);
