@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pcnopt.settings import SETTINGS, RunConfig
+from pcnopt.settings import SETTINGS, RunConfig, column_mapping
 
 
 def _setting(group: Any, field: str, **kwargs: Any) -> None:
@@ -224,6 +224,19 @@ def _add_inputs(parser: argparse.ArgumentParser, *, practices_required: bool) ->
         metavar="CANONICAL=COLUMN",
         help="map a practices column explicitly, e.g. list_size=Patients (repeatable)",
     )
+    _setting(
+        parser,
+        "current_pcn",
+        metavar="COLUMN",
+        help="the practices table's column of each practice's current PCN (default: "
+        "current_pcn, or the newest dated column such as pcn2024_10_code)",
+    )
+    _setting(
+        parser,
+        "current_pcn_name",
+        metavar="COLUMN",
+        help="the column of the current PCN's name (default: the X_name beside X_code)",
+    )
     _setting(parser, "min_size", type=float, help="smallest PCN (patients)")
     _setting(parser, "max_size", type=float, help="largest PCN (patients)")
     _setting(
@@ -267,9 +280,11 @@ def cmd_optimise(args: argparse.Namespace) -> int:
     from pcnopt.io.outputs import check_output_folder
     from pcnopt.jobs import write_run_with_maps
     from pcnopt.run import run_optimise
+    from pcnopt.run.inputs import current_pcn_statement
 
     config = _config(args)
     check_output_folder(args.out)
+    print(current_pcn_statement(config))
     result = run_optimise(config, progress=sys.stderr.isatty())
     out = write_run_with_maps(result, args.out)
     s = result.summary
@@ -462,7 +477,11 @@ def cmd_map(args: argparse.Namespace) -> int:
         place_column=args.place_column,
         place_field=args.place_field,
         pcn_column=args.pcn_column,
-        columns=dict(args.columns),
+        columns=column_mapping(
+            columns=args.columns,
+            current_pcn=args.current_pcn,
+            current_pcn_name=args.current_pcn_name,
+        ),
         min_size=args.min_size,
         max_size=args.max_size,
         population=args.population,

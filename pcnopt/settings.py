@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,6 +55,8 @@ SETTINGS: dict[str, Setting] = {
     "place_field": Setting("--place-field", "inputs.place_field", "str"),
     "area": Setting("--area", "inputs.area", "strs"),
     "columns": Setting("--column", "inputs.columns", "table_str"),
+    "current_pcn": Setting("--current-pcn", "inputs.current_pcn", "str"),
+    "current_pcn_name": Setting("--current-pcn-name", "inputs.current_pcn_name", "str"),
     "min_size": Setting("--min-size", "band.min_size", "number"),
     "max_size": Setting("--max-size", "band.max_size", "number"),
     "population": Setting("--population", "inputs.population", "str"),
@@ -141,6 +143,10 @@ class RunConfig(BaseModel):
         practices of neighbouring places are never snapped in. Empty: every place.
     columns
         Explicit (canonical, file column) pairs for the practices table.
+    current_pcn, current_pcn_name
+        The practices table's column of each practice's current PCN and of its name; by
+        default ``current_pcn`` or the newest dated column (``pcn2024_10_code``) and the name
+        column beside it (see :func:`pcnopt.io.practices.current_pcn_columns`).
     min_size, max_size
         The PCN size band.
     population
@@ -188,6 +194,8 @@ class RunConfig(BaseModel):
     place_field: str | None = None
     area: tuple[str, ...] = ()
     columns: tuple[tuple[str, str], ...] = ()
+    current_pcn: str | None = None
+    current_pcn_name: str | None = None
     min_size: int | float = 30_000
     max_size: int | float = 50_000
     population: str = "registered"
@@ -277,6 +285,15 @@ class RunConfig(BaseModel):
         except OptionError as exc:
             raise SettingError(str(exc)) from None
 
+    @property
+    def column_mapping(self) -> dict[str, str]:
+        """The practices table's columns named by the user: ``--column`` and the current PCN's."""
+        return column_mapping(
+            columns=self.columns,
+            current_pcn=self.current_pcn,
+            current_pcn_name=self.current_pcn_name,
+        )
+
     def solve_options(self, **overrides: Any) -> SolveOptions:
         """The :class:`pcnopt.model.SolveOptions` shared by every place."""
         from pcnopt.model import SolveOptions
@@ -300,6 +317,25 @@ class RunConfig(BaseModel):
         }
         settings.update(overrides)
         return SolveOptions(**settings)
+
+
+def column_mapping(
+    *,
+    columns: Iterable[tuple[str, str]],
+    current_pcn: str | None,
+    current_pcn_name: str | None,
+) -> dict[str, str]:
+    """Canonical column → the practices table's column, as the user named them.
+
+    ``--current-pcn`` and ``--current-pcn-name`` are ``--column current_pcn=…`` and
+    ``--column current_pcn_name=…`` by another name, and win over them.
+    """
+    mapping = dict(columns)
+    if current_pcn is not None:
+        mapping["current_pcn"] = current_pcn
+    if current_pcn_name is not None:
+        mapping["current_pcn_name"] = current_pcn_name
+    return mapping
 
 
 def check_resources(config: RunConfig) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 import pandas as pd
 import pytest
@@ -94,3 +95,72 @@ def test_each_places_count_range_is_reported(demo):
         assert r.min_pcns_in_band <= r.n_pcns  # the proposed count is one the band allows
     assert set(places["place_id"]) == set(summary["pcns_in_band_allowed"])
     assert len(practices) == places["n_practices"].sum()
+
+
+class _Tables(HTMLParser):
+    """The text of every table cell of an HTML page, table by table, row by row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self.tags: list[str] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
+        self.tags.append(tag)
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):  # type: ignore[no-untyped-def]
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):  # type: ignore[no-untyped-def]
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def html_tables(path) -> _Tables:
+    parser = _Tables()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def test_report_html_has_every_pcn_with_the_figures_of_pcns_csv(demo):
+    pcns = pd.read_csv(demo["out"] / "pcns.csv", dtype={"pcn_id": str})
+    page = html_tables(demo["out"] / "report.html")
+    table = next(t for t in page.tables if t[0][:2] == ["PCN", "name"])
+    header, rows = table[0], table[1:]
+    assert [r[0] for r in rows] == list(pcns["pcn_id"])
+    for r, p in zip(rows, pcns.itertuples(index=False), strict=True):
+        cell = dict(zip(header, r, strict=True))
+        assert cell["name"] == p.pcn_label
+        assert int(cell["registered"].replace(",", "")) == p.list_size
+        assert cell["size band"] == p.band_status
+        assert int(cell["ARRS £"].replace(",", "")) == round(p.arrs_sum_gbp)
+    # the same sections as report.md, in the same order
+    headings = re.findall(r"^## (.+)$", demo["report"], flags=re.M)
+    html = (demo["out"] / "report.html").read_text(encoding="utf-8")
+    assert re.findall(r"<h2>(.+?)</h2>", html) == headings
+    assert "@media print" in html and "<script" not in html
+
+
+def test_report_html_shows_markup_in_a_name_as_text(demo, tmp_path):
+    table = pd.read_csv(PROJECT / "data/practices.csv", dtype=str)
+    hub = pd.read_csv(demo["out"] / "pcns.csv", dtype=str)["hub_practice"].iloc[0]
+    hostile = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+    table.loc[table["practice_code"] == hub, "name"] = hostile
+    path = tmp_path / "practices.csv"
+    table.to_csv(path, index=False)
+    out = tmp_path / "out"
+    args = ["optimise", "--practices", str(path), "--places", str(PROJECT / "data/places.geojson")]
+    assert cli.main([*args, "--place-column", "place_id", "--out", str(out)]) == 0
+    page = html_tables(out / "report.html")
+    assert not {"script", "img"} & set(page.tags)  # no element made from the name
+    cells = [c for t in page.tables for r in t for c in r]
+    assert f"{hostile} ({hub})" in cells  # the name shown, as the text it is

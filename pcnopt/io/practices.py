@@ -11,7 +11,9 @@ GeoJSON, GeoPackage, Shapefile and Parquet/GeoParquet. Canonical columns:
                        or a point geometry in a vector file
 ``weighted_population``  Carr-Hill weighted list (optional)
 ``place_id``           place (optional; used with ``--place-field place_id``)
-``current_pcn``        the practice's PCN today (optional)
+``current_pcn``        the practice's PCN today (optional; else the newest dated column such
+                       as ``pcn2024_10_code``)
+``current_pcn_name``   that PCN's name (optional; else the ``X_name`` beside ``X_code``)
 ``patients_65_plus``   optional
 ``postcode``           optional
 =====================  ==========================================================
@@ -23,7 +25,8 @@ recognised; an explicit mapping overrides them.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -55,7 +58,7 @@ GB_NORTHING = (0.0, 1_250_000.0)
 #: a larger list size is a units or column mistake, and would overflow whole-number sums.
 MAX_LIST_SIZE = 10_000_000
 
-OPTIONAL_TEXT = ("name", "place_id", "current_pcn", "postcode")
+OPTIONAL_TEXT = ("name", "place_id", "current_pcn", "current_pcn_name", "postcode")
 OPTIONAL_NUMBERS = ("weighted_population", "patients_65_plus")
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -97,6 +100,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "place_id": ("place_id", "place", "place_code"),
     "current_pcn": ("current_pcn", "pcn", "pcn_code", "pcn_id"),
+    "current_pcn_name": ("current_pcn_name", "pcn_name"),
     "patients_65_plus": ("patients_65_plus", "over_65", "over65", "aged_65_plus", "age_65_plus"),
     "postcode": ("postcode", "post_code", "practice_postcode", "pcds"),
 }
@@ -108,6 +112,7 @@ COLUMNS_OUT = (
     "weighted_population",
     "patients_65_plus",
     "current_pcn",
+    "current_pcn_name",
     "place_id",
     "postcode",
     "lat",
@@ -191,7 +196,111 @@ def _resolve_columns(
             if alias in by_key and by_key[alias] not in found.values():
                 found[canonical] = by_key[alias]
                 break
+    current = current_pcn_columns(frame.columns, found)
+    for canonical, column in (("current_pcn", current.pcn), ("current_pcn_name", current.name)):
+        if column is not None:
+            found[canonical] = column
     return found, problems
+
+
+#: A PCN membership column of a date, as ``prepare-nhs`` and the ePCN joined tables write them
+#: (``pcn2019_code``, ``pcn2024_10_code``): the newest is the current configuration.
+DATED_PCN = re.compile(r"^pcn(\d{4})(?:_(\d{2}))?_code$")
+
+
+@dataclass(frozen=True)
+class CurrentPcnColumns:
+    """Which columns of a practices table give the current PCNs and their names.
+
+    Attributes
+    ----------
+    pcn
+        The column of each practice's current PCN, or None when the table has none.
+    name
+        The column of the PCN's name beside it, or None.
+    others
+        Other PCN columns of the table (PCN memberships of other dates), for the message.
+    """
+
+    pcn: str | None
+    name: str | None
+    others: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """One line for the start of a run: the columns used, or that there are none."""
+        if self.pcn is None:
+            return (
+                "current PCNs: none in the practices table (name a column with --current-pcn "
+                "to compare against one)."
+            )
+        names = f", names from '{self.name}'" if self.name else ", no name column"
+        others = (
+            f"; other PCN columns: {', '.join(self.others)} (choose with --current-pcn)"
+            if self.others
+            else ""
+        )
+        return f"current PCNs: column '{self.pcn}'{names}{others}."
+
+
+def current_pcn_columns(
+    columns: Iterable[object], found: Mapping[str, str] | None = None
+) -> CurrentPcnColumns:
+    """Find the current PCN column of a practices table, and the column of its names.
+
+    Parameters
+    ----------
+    columns
+        The table's column names.
+    found
+        Columns already resolved (given with ``--column``/``--current-pcn`` or matched by an
+        alias); ``current_pcn`` and ``current_pcn_name`` there win.
+
+    Returns
+    -------
+    CurrentPcnColumns
+        ``current_pcn`` (or its aliases ``pcn``, ``pcn_code``, ``pcn_id``), else the newest
+        dated membership column (``pcn2024_10_code`` before ``pcn2019_code``); its names from
+        ``current_pcn_name``/``pcn_name``, or the ``X_name`` column beside an ``X_code``.
+    """
+    found = dict(found or {})
+    by_key: dict[str, str] = {}
+    for column in columns:
+        by_key.setdefault(_key(str(column)), str(column))
+    dated = sorted(
+        (k for k in by_key if DATED_PCN.match(k)),
+        key=lambda k: tuple(int(g or 0) for g in DATED_PCN.match(k).groups()),  # type: ignore[union-attr]
+        reverse=True,
+    )
+    pcn = (
+        found.get("current_pcn")
+        or next((by_key[a] for a in ALIASES["current_pcn"] if a in by_key), None)
+        or (by_key[dated[0]] if dated else None)
+    )
+    name = found.get("current_pcn_name") or next(
+        (by_key[a] for a in ALIASES["current_pcn_name"] if a in by_key), None
+    )
+    if pcn is not None and name is None:
+        key = _key(pcn)
+        stem = key[: -len("_code")] if key.endswith("_code") else key
+        name = next(
+            (by_key[k] for k in (f"{key}_name", f"{stem}_name") if k in by_key and k != key),
+            None,
+        )
+    others = tuple(by_key[k] for k in dated if by_key[k] != pcn)
+    return CurrentPcnColumns(pcn=pcn, name=name, others=others)
+
+
+def current_pcn_columns_of_file(
+    path: str | Path, *, columns: Mapping[str, str] | None = None
+) -> CurrentPcnColumns:
+    """:func:`current_pcn_columns` of a practices file (read as :func:`practices_from_file`)."""
+    path = Path(path)
+    check_readable(path)
+    raw, _ = _read_raw(path)
+    found, problems = _resolve_columns(raw, columns or {}, str(path))
+    if problems:
+        raise InputError(problems)
+    return current_pcn_columns(raw.columns, found)
 
 
 def practices_from_file(
@@ -326,7 +435,7 @@ def practices_from_file(
             out[column] = values
         else:
             out[column] = np.nan
-    for column in ("current_pcn", "place_id", "postcode"):
+    for column in ("current_pcn", "current_pcn_name", "place_id", "postcode"):
         if column in found:
             text = raw[found[column]].astype("string").fillna("").str.strip()
             out[column] = text.where(text != "", None)

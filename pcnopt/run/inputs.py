@@ -21,7 +21,7 @@ import shapely
 from pcnopt import geography
 from pcnopt.errors import InputError, OptionError, Problem
 from pcnopt.io.places import places_from_file
-from pcnopt.io.practices import practices_from_file
+from pcnopt.io.practices import current_pcn_columns_of_file, practices_from_file
 from pcnopt.settings import POPULATIONS, RunConfig
 
 # the embedded demo ships as package data; wheels install it as plain files, so it has a path
@@ -66,7 +66,7 @@ def load_inputs(
     else:
         places_path, place_column = config.places, config.place_column
     practices = (
-        practices_from_file(practices_path, columns=dict(config.columns))
+        practices_from_file(practices_path, columns=config.column_mapping)
         if practices_table is None
         else practices_table
     )
@@ -88,7 +88,7 @@ def load_inputs(
             practices_table
             if practices_table is not None
             else practices_from_file(
-                practices_path, columns={**dict(config.columns), "place_id": field_name}
+                practices_path, columns={**config.column_mapping, "place_id": field_name}
             )
         )
         # joined on the code, not by row position (the two tables need not share an order)
@@ -147,6 +147,13 @@ def load_inputs(
         practices, snapped = assigned.practices, assigned.snapped
         places = places[places["place_id"].isin(practices["place_id"])].reset_index(drop=True)
     return practices, places, snapped
+
+
+def current_pcn_statement(config: RunConfig) -> str:
+    """Which columns of the practices table give the current PCNs, for the run's first lines."""
+    return current_pcn_columns_of_file(
+        config.practices or DEFAULT_PRACTICES, columns=config.column_mapping
+    ).describe()
 
 
 class GeographyCache:

@@ -11,6 +11,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+import markupsafe
 import pandas as pd
 
 from pcnopt.io.text import markdown_text
@@ -34,6 +35,25 @@ def _environment() -> jinja2.Environment:
     env.filters["md"] = markdown_text
     env.filters["fmt"] = format
     return env
+
+
+def report_html(result: RunResult, *, markdown: str | None = None) -> str:
+    """The same report as one printable HTML page (``report.html``, A4 landscape on paper).
+
+    Rendered from ``report.md``'s template by a CommonMark parser with raw HTML switched off,
+    so a name in the user's files is shown as text and never runs as markup or script.
+    """
+    from markdown_it import MarkdownIt
+
+    text = report_markdown(result) if markdown is None else markdown
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+    title = next((line[2:] for line in text.splitlines() if line.startswith("# ")), "Report")
+    css = resources.files("pcnopt.run").joinpath("templates", "report.css").read_text("utf-8")
+    # HTML this time: autoescape everything but the parser's output and the stylesheet
+    page = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
+        resources.files("pcnopt.run").joinpath("templates", "report.html.j2").read_text("utf-8")
+    )
+    return page.render(title=title, body=markupsafe.Markup(body), css=markupsafe.Markup(css))
 
 
 def report_markdown(result: RunResult) -> str:
@@ -71,6 +91,9 @@ def report_markdown(result: RunResult) -> str:
         }
         for r in pcns.itertuples(index=False)
     ]
+    against = current_against_proposed(result)
+    for row in table:
+        row["continues"] = (against or {}).get("continues", {}).get(row["pcn_id"], "–")
     return (
         _environment()
         .get_template("report.md.j2")
@@ -81,7 +104,7 @@ def report_markdown(result: RunResult) -> str:
             flagged=list(places[places["status"] != "optimal"].itertuples(index=False)),
             exceptions=list(pcns[pcns["exception"] != ""].itertuples(index=False)),
             pcn_table=table,
-            against=current_against_proposed(result),
+            against=against,
         )
     )
 
@@ -127,6 +150,12 @@ def current_against_proposed(result: RunResult) -> dict[str, Any] | None:
         .set_index("pcn_id")["pcn_id_current"]
     )
     moved = both[both["pcn_id"].map(successor) != both["pcn_id_current"]]
+    current_names: dict[str, str] = {}
+    if "current_pcn_name" in practices:
+        named = practices.dropna(subset=["current_pcn", "current_pcn_name"])
+        current_names = dict(
+            zip(named["current_pcn"].astype(str), named["current_pcn_name"], strict=True)
+        )
     groups_now = current.groupby("pcn_id")["practice_code"].agg(frozenset)
     groups_new = set(proposed.groupby("pcn_id")["practice_code"].agg(frozenset))
     return {
@@ -138,4 +167,9 @@ def current_against_proposed(result: RunResult) -> dict[str, Any] | None:
         "patients": int(both["patients"].sum()),
         "kept_whole": int(sum(g in groups_new for g in groups_now)),
         "current_pcns": len(groups_now),
+        # the current PCN each proposed one continues, by its name where the table gives it
+        "continues": {
+            str(p): f"{current_names[c]} ({c})" if c in current_names else str(c)
+            for p, c in successor.items()
+        },
     }

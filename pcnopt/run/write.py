@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from pcnopt.io import outputs
-from pcnopt.run.report import report_markdown
+from pcnopt.run.report import report_html, report_markdown
 
 if TYPE_CHECKING:
     from pcnopt.run.optimise import RunResult
@@ -50,7 +50,8 @@ def write_run(
     """Write a run's files into ``out`` atomically.
 
     Files: ``assignments.csv``, ``pcns.csv``, ``pcns.geojson``, ``places.csv``,
-    ``catchments.geojson``, ``adjacency.csv``, ``validation.csv``, ``report.md``, the funding
+    ``catchments.geojson``, ``adjacency.csv``, ``validation.csv``, ``report.md`` and
+    ``report.html`` (the same report, printable), the funding
     tables (``funding.csv``, ``role_mix.csv``, ``funding_basis.csv``) when a year is set,
     the ``extra`` files, ``run_log.json`` and ``summary.json``
     (written last: its presence marks a complete run), and ``pcnopt-manifest.json`` naming
@@ -74,6 +75,7 @@ def write_run(
         The command named in the folder's manifest.
     """
     pcns_table = pd.DataFrame(result.pcns.drop(columns="geometry"))
+    markdown = report_markdown(result)
     catchments = result.catchments.merge(
         result.assignments[["practice_code", "pcn_id"]], on="practice_code", how="left"
     )
@@ -98,7 +100,8 @@ def write_run(
         "catchments.geojson": outputs.geojson_writer(catchments),
         "adjacency.csv": outputs.csv_writer(result.edges),
         "validation.csv": outputs.csv_writer(result.validation.pcns),
-        "report.md": outputs.text_writer(report_markdown(result)),
+        "report.md": outputs.text_writer(markdown),
+        "report.html": outputs.text_writer(report_html(result, markdown=markdown)),
         **(
             {
                 "funding.csv": outputs.csv_writer(_rounded(result.funding.pcns)),
