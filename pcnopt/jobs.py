@@ -19,7 +19,7 @@ def map_writers(result: RunResult, *, tiles: bool = True) -> dict[str, Callable[
     """Writers of ``map.html`` and ``map.png``.
 
     The map shows the proposed configuration, plus the current one as a second layer when the
-    practices table has ``current_pcn``.
+    practices table has current PCNs: by their names where it has them, with their funding.
     """
 
     @cache  # both maps draw the same configurations: build them once
@@ -28,10 +28,13 @@ def map_writers(result: RunResult, *, tiles: bool = True) -> dict[str, Callable[
         compare = []
         current = result.practices[["practice_code", "current_pcn"]].dropna()
         if len(current):
+            named = result.practices.dropna(subset=["current_pcn", "current_pcn_name"])
             compare.append(
                 mapping.configuration_from_assignments(
                     current.rename(columns={"current_pcn": "pcn_id"}),
-                    name="Current (current_pcn)",
+                    name="Current PCNs",
+                    funding=result.current_funding,
+                    names=dict(zip(named["current_pcn"], named["current_pcn_name"], strict=True)),
                     practices=result.practices,
                     places=result.places,
                     catchments=result.catchments,

@@ -22,6 +22,7 @@ The fixture is two places side by side with eight practices and two configuratio
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import time
 from pathlib import Path
@@ -760,7 +761,7 @@ def test_a_practice_popup_gives_its_pcn_in_every_configuration(browser, demo_map
     search.send_keys(Keys.ENTER)
     text = popup_text(browser)
     assert f"({proposed.at[first['practice_code'], 'pcn_id']})" in text.split("PCN ", 1)[1]
-    assert f"PCN in Current (current_pcn) {first['current_pcn']}" in text
+    assert f"PCN in Current PCNs {first['current_pcn']}" in text
     assert f"Postcode {first['postcode']}" in text
 
 
@@ -837,3 +838,29 @@ def test_current_pcns_carry_their_names_from_the_file(files, tmp_path):
         .eq("")
         .all()
     )  # no name column: ids only
+
+
+def page_data(path: Path) -> dict:
+    """The data a map page draws (the object its script passes to ``pcnoptMap``)."""
+    html = path.read_text(encoding="utf-8")
+    start = html.index("{", html.index("= pcnoptMap("))
+    return json.JSONDecoder().raw_decode(html, start)[0]
+
+
+def test_the_current_layer_shows_each_pcns_funding_as_the_funding_command_gives_it(
+    demo_map, tmp_path
+):
+    from tests.conftest import PROJECT
+
+    practices = PROJECT / "data/practices.csv"
+    out = tmp_path / "funding"
+    year = json.loads((demo_map / "summary.json").read_text())["funding"]["year"]
+    args = ["funding", "--practices", str(practices), "--assignments", str(practices)]
+    assert cli.main([*args, "--pcn-column", "current_pcn", "--year", year, "--out", str(out)]) == 0
+    truth = pd.read_csv(out / "funding.csv", dtype={"pcn_id": str}).set_index("pcn_id")
+    layers = {c["name"]: c for c in page_data(demo_map / "map.html")["configs"]}
+    current = layers["Current PCNs"]
+    assert sorted(p["id"] for p in current["pcns"]) == sorted(truth.index)
+    for p in current["pcns"]:
+        shown = dict(p["fund"])
+        assert shown["ARRS sum"] == f"£{truth.at[p['id'], 'arrs_sum_gbp']:,.0f}"

@@ -52,6 +52,8 @@ class RunResult:
     validation: ValidationReport
     summary: dict[str, Any]
     funding: Any = None
+    #: the current configuration's funding (sums only, no role mix), for the map's current layer
+    current_funding: Any = None
 
 
 def run_optimise(
@@ -158,7 +160,7 @@ def run_optimise(
             for place in checks
             for c in place
         ]
-    funding = None
+    funding = current_funding = None
     if config.funding_year is not None:
         from pcnopt.funding import funding_from_assignments, rates_from_file
 
@@ -171,6 +173,15 @@ def run_optimise(
         run_summary["funding"] = funding.summary()
         arrs = funding.pcns.set_index("pcn_id")["arrs_sum_gbp"]
         pcns["arrs_sum_gbp"] = pcns["pcn_id"].map(arrs).round(2)
+        current = practices[["practice_code", "current_pcn"]].dropna()
+        if len(current):
+            current_funding = funding_from_assignments(
+                practices=practices,
+                assignments=current.rename(columns={"current_pcn": "pcn_id"}),
+                year=config.funding_year,
+                rates=None if config.rates is None else rates_from_file(config.rates),
+                plan_roles=False,
+            )
     return RunResult(
         practices,
         places,
@@ -182,6 +193,7 @@ def run_optimise(
         validation,
         run_summary,
         funding,
+        current_funding,
     )
 
 
