@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from pcnopt._errors import InputError
-from pcnopt.io.nhs import JoinReport, NhsJoin, practices_from_nhs_files
+from pcnopt.io.nhs import JoinReport, NhsJoin, post_town, practices_from_nhs_files
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "nhs"
 EPRACCUR = FIX / "epraccur.csv"
@@ -454,3 +454,32 @@ def test_england_join(shared_dir: Path) -> None:
     np.testing.assert_allclose(weighted["weighted_population"], weighted["weighted_2018_19"])
     from_epcn = both[both["pcn_source"] == "epcn"]
     assert (from_epcn["current_pcn"] == from_epcn["pcn2024_10_code"]).all()
+
+
+@pytest.mark.parametrize(
+    ("lines", "town"),
+    [
+        (["LAWSON STREET", "STOCKTON-ON-TEES", "CLEVELAND", ""], "Stockton-on-Tees"),
+        (["ROMFORD, ESSEX", "", "", ""], "Romford"),
+        (["", "NEWCASTLE UPON TYNE", "TYNE AND WEAR", ""], "Newcastle upon Tyne"),
+        (["FORE STREET", "ST.IVES", "CORNWALL", ""], "St.Ives"),
+        (["KING'S LYNN", "NORFOLK", None, ""], "King's Lynn"),
+        (["", "", "", ""], ""),
+        (["KENT", "", "", ""], ""),
+    ],
+)
+def test_the_post_town_is_the_last_address_line_that_is_no_county(lines, town) -> None:
+    assert post_town(lines) == town
+
+
+def test_every_active_practice_of_england_gets_a_town(shared_dir: Path) -> None:
+    """The documented rule on epraccur as published: a town for every active GP practice."""
+    from pcnopt.io.nhs import COUNTIES
+
+    epraccur = shared_dir / "data/nhs-files/epraccur-2023-01/epraccur.csv"
+    frame = pd.read_csv(epraccur, header=None, dtype=str, keep_default_na=False)
+    active = frame[(frame[12] == "A") & (frame[25].str.strip() == "4")]
+    towns = [post_town(row) for row in active[[5, 6, 7, 8]].itertuples(index=False)]
+    assert all(towns)
+    assert not {t.upper() for t in towns} & COUNTIES
+    assert towns.count("London") > 500  # the capital's practices, by its post town

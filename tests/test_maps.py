@@ -864,3 +864,49 @@ def test_the_current_layer_shows_each_pcns_funding_as_the_funding_command_gives_
     for p in current["pcns"]:
         shown = dict(p["fund"])
         assert shown["ARRS sum"] == f"£{truth.at[p['id'], 'arrs_sum_gbp']:,.0f}"
+
+
+def test_search_finds_a_town_and_shows_its_practices(browser, tmp_path):
+    """A town of the practices' addresses (any spelling of it) brings all its practices in view."""
+    from selenium.webdriver.common.keys import Keys
+
+    from tests.conftest import PROJECT
+
+    table = pd.read_csv(PROJECT / "data/practices.csv", dtype=str)
+    # five neighbouring practices of one town, spelt two ways, and a hostile town name
+    at = table[["lat", "lon"]].astype(float)
+    near = list(((at - at.iloc[0]) ** 2).sum(axis=1).nsmallest(5).index)
+    table["town"] = "Elsewhere"
+    table.loc[near[:3], "town"] = "Kirkby-in-Wendle"
+    table.loc[near[3:], "town"] = "KIRKBY IN WENDLE"
+    table.loc[50, "town"] = '<b onmouseover="alert(1)">Wold</b>'
+    path = tmp_path / "practices.csv"
+    table.to_csv(path, index=False)
+    out = tmp_path / "out"
+    args = ["optimise", "--practices", str(path), "--places", str(PROJECT / "data/places.geojson")]
+    assert cli.main([*args, "--place-column", "place_id", "--out", str(out)]) == 0
+    open_map(browser, out / "map.html")
+    search = browser.find_element("css selector", ".pcnopt-search input")
+    search.send_keys("kirkby")
+    hits = [r.text for r in browser.find_elements("css selector", ".pcnopt-search li")]
+    assert hits[0] == "Town: Kirkby-in-Wendle (5 practices)"
+    map_name = browser.execute_script(
+        "return Object.keys(window).find(k => k.startsWith('map_') && window[k].getZoom);"
+    )
+    before = browser.execute_script(f"return {map_name}.getZoom();")
+    search.send_keys(Keys.ENTER)
+    wait_for(
+        lambda: browser.execute_script(f"return {map_name}.getZoom();") > before,
+        "the map did not zoom to the town",
+    )
+    lat_lon = at.loc[near].to_numpy().tolist()
+    inside = browser.execute_script(
+        f"var b = {map_name}.getBounds();"
+        "return arguments[0].map(function (p) { return b.contains(p); });",
+        lat_lon,
+    )
+    assert inside == [True] * 5
+    search.clear()
+    search.send_keys("<b")
+    nothing_ran(browser)
+    assert "Town: <b onmouseover" in browser.find_element("css selector", ".pcnopt-search").text

@@ -30,7 +30,7 @@ import gzip
 import re
 import warnings
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from functools import partial
 from pathlib import Path
@@ -46,6 +46,55 @@ __all__ = ["JoinReport", "NhsJoin", "practices_from_nhs_files"]
 
 # epraccur.csv columns (0-based) as published by NHS Digital ODS.
 _EP_CODE, _EP_NAME, _EP_POSTCODE, _EP_STATUS, _EP_COMMISSIONER, _EP_SETTING = 0, 1, 9, 12, 14, 25
+#: address lines 2 to 5 (line 1 is the premises); the post town is the last that is no county
+_EP_ADDRESS = (5, 6, 7, 8)
+
+#: Counties as epraccur's address lines give them (postal, ceremonial and former counties, and
+#: the Welsh ones of practices near the border): a line that is one of these is not the town.
+COUNTIES = frozenset(
+    {
+        "AVON", "BEDFORDSHIRE", "BERKSHIRE", "BUCKINGHAMSHIRE", "CAMBRIDGESHIRE", "CHESHIRE",
+        "CLEVELAND", "CORNWALL", "CUMBRIA", "DERBYSHIRE", "DEVON", "DORSET", "ESSEX",
+        "GLOUCESTERSHIRE", "HAMPSHIRE", "HEREFORDSHIRE", "HERTFORDSHIRE", "KENT", "LANCASHIRE",
+        "LEICESTERSHIRE", "LINCOLNSHIRE", "MERSEYSIDE", "MIDDLESEX", "NORFOLK",
+        "NORTHAMPTONSHIRE", "NORTHUMBERLAND", "NOTTINGHAMSHIRE", "OXFORDSHIRE", "RUTLAND",
+        "SHROPSHIRE", "SOMERSET", "STAFFORDSHIRE", "SUFFOLK", "SURREY", "WARWICKSHIRE",
+        "WILTSHIRE", "WORCESTERSHIRE", "HUMBERSIDE", "CO DURHAM", "COUNTY DURHAM",
+        "EAST SUSSEX", "WEST SUSSEX", "ISLE OF WIGHT", "NORTH YORKSHIRE", "SOUTH YORKSHIRE",
+        "WEST YORKSHIRE", "EAST YORKSHIRE", "NORTH HUMBERSIDE", "SOUTH HUMBERSIDE",
+        "TYNE AND WEAR", "TYNE & WEAR", "WEST MIDLANDS", "GREATER MANCHESTER", "GREATER LONDON",
+        "EAST RIDING OF YORKSHIRE", "NORTH LINCOLNSHIRE", "NORTH EAST LINCOLNSHIRE",
+        "MID GLAMORGAN", "WEST GLAMORGAN", "SOUTH GLAMORGAN", "GWENT", "DYFED", "POWYS",
+        "GWYNEDD", "CLWYD",
+    }
+)  # fmt: skip
+
+_SMALL_WORDS = frozenset({"on", "upon", "under", "in", "by", "le", "the", "and", "of", "de"})
+
+
+def post_town(lines: Sequence[str | None]) -> str:
+    """The town of an address: its last line (or comma part) that is not a county, title-cased.
+
+    ``["LAWSON STREET", "STOCKTON-ON-TEES", "CLEVELAND", ""]`` gives ``"Stockton-on-Tees"``;
+    ``["ROMFORD, ESSEX"]`` gives ``"Romford"``; no line left gives ``""``.
+    """
+    parts = [
+        part.strip()
+        for line in lines
+        if isinstance(line, str)
+        for part in line.split(",")
+        if part.strip()
+    ]
+    towns = [p for p in parts if p.upper().replace(".", "") not in COUNTIES]
+    if not towns:
+        return ""
+    words = re.split(r"([ .-])", towns[-1].lower())
+    return "".join(
+        w if (w in _SMALL_WORDS and k > 0) or w in " .-" else w[:1].upper() + w[1:]
+        for k, w in enumerate(words)
+    )
+
+
 _EP_MIN_COLUMNS = 26
 _STATUSES = frozenset({"A", "C", "D", "P"})
 _GP_SETTING = "4"
@@ -56,6 +105,7 @@ _POSTCODE_RE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$")
 OUTPUT_COLUMNS = (
     "practice_code",
     "name",
+    "town",
     "postcode",
     "lat",
     "lon",
@@ -511,6 +561,7 @@ def _read_epraccur(path: Path) -> pd.DataFrame:
             "status": status.to_numpy(),
             "commissioner_code": _clean_codes(frame[_EP_COMMISSIONER]).to_numpy(),
             "setting": frame[_EP_SETTING].str.strip().to_numpy(),
+            "town": [post_town(lines) for lines in frame[list(_EP_ADDRESS)].itertuples(False)],
         }
     )
 

@@ -16,6 +16,7 @@ GeoJSON, GeoPackage, Shapefile and Parquet/GeoParquet. Canonical columns:
 ``current_pcn_name``   that PCN's name (optional; else the ``X_name`` beside ``X_code``)
 ``patients_65_plus``   optional
 ``postcode``           optional
+``town``               optional (the post town; ``prepare-nhs`` takes it from the address)
 =====================  ==========================================================
 
 Common spellings (``code``, ``Patients``, ``NUMBER_OF_PATIENTS``, ``latitude`` …) are
@@ -58,7 +59,7 @@ GB_NORTHING = (0.0, 1_250_000.0)
 #: a larger list size is a units or column mistake, and would overflow whole-number sums.
 MAX_LIST_SIZE = 10_000_000
 
-OPTIONAL_TEXT = ("name", "place_id", "current_pcn", "current_pcn_name", "postcode")
+OPTIONAL_TEXT = ("name", "place_id", "current_pcn", "current_pcn_name", "postcode", "town")
 OPTIONAL_NUMBERS = ("weighted_population", "patients_65_plus")
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -103,6 +104,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "current_pcn_name": ("current_pcn_name", "pcn_name"),
     "patients_65_plus": ("patients_65_plus", "over_65", "over65", "aged_65_plus", "age_65_plus"),
     "postcode": ("postcode", "post_code", "practice_postcode", "pcds"),
+    "town": ("town", "post_town", "locality"),
 }
 
 COLUMNS_OUT = (
@@ -115,6 +117,7 @@ COLUMNS_OUT = (
     "current_pcn_name",
     "place_id",
     "postcode",
+    "town",
     "lat",
     "lon",
     "source_row",
@@ -435,7 +438,7 @@ def practices_from_file(
             out[column] = values
         else:
             out[column] = np.nan
-    for column in ("current_pcn", "current_pcn_name", "place_id", "postcode"):
+    for column in ("current_pcn", "current_pcn_name", "place_id", "postcode", "town"):
         if column in found:
             text = raw[found[column]].astype("string").fillna("").str.strip()
             out[column] = text.where(text != "", None)

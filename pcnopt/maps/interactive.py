@@ -326,6 +326,8 @@ def _page_data(
     }
     if "postcode" in points:
         page["practices"]["postcode"] = [_clean(v) or "" for v in points["postcode"]]
+    if "town" in points and points["town"].notna().any():
+        page["practices"]["town"] = [_clean(v) or "" for v in points["town"]]
     sizes = pd.to_numeric(points["list_size"], errors="coerce").fillna(0)
     page["practices"]["radius"] = [
         round(float(r), 1) for r in np.clip(np.sqrt(sizes.to_numpy(float)) / 25.0, 3.0, 16.0)

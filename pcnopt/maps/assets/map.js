@@ -22,6 +22,14 @@ function pcnoptMap(map, D, bounds) {
     return "<tr><th>" + esc(label) + "</th><td>" + esc(value) + "</td></tr>";
   }
   function pcnName(p) { return p.label ? p.label + " (" + p.id + ")" : p.id; }
+  // each town of the practices' addresses once ("Stockton on Tees" is "Stockton-on-Tees")
+  var towns = [], townOf = {};
+  (P.town || []).forEach(function (name, j) {
+    var key = String(name).toLowerCase().replace(/[^a-z0-9]+/g, " ").trim();
+    if (!key) return;
+    if (!(key in townOf)) { townOf[key] = towns.length; towns.push({name: name, at: []}); }
+    towns[townOf[key]].at.push(j);
+  });
 
   ["pcnoptAreas", "pcnoptPlaces", "pcnoptLabels", "pcnoptPractices"].forEach(function (name, k) {
     map.createPane(name).style.zIndex = 400 + 10 * k;
@@ -107,6 +115,7 @@ function pcnoptMap(map, D, bounds) {
     } else h += row("PCN", "in no PCN");
     h += row("Configuration", c.name);
     if (P.postcode) h += row("Postcode", P.postcode[j]);
+    if (P.town && P.town[j]) h += row("Town", P.town[j]);
     // the practice's PCN in every other configuration (e.g. proposed beside current)
     configs.forEach(function (o) {
       if (o === c) return;
@@ -267,9 +276,9 @@ function pcnoptMap(map, D, bounds) {
       var div = L.DomUtil.create("div", "pcnopt-panel pcnopt-search");
       var input = L.DomUtil.create("input", "", div);
       input.type = "search";
-      input.placeholder = "Find a practice, postcode, PCN or place";
+      input.placeholder = "Find a practice, postcode, PCN, town or place";
       input.setAttribute("aria-label",
-                         "Find a practice by name, code or postcode, a PCN or a place");
+                         "Find a practice by name, code or postcode, a PCN, a town or a place");
       var list = L.DomUtil.create("ul", "", div);
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
@@ -277,6 +286,7 @@ function pcnoptMap(map, D, bounds) {
         return (n + " " + P.code[j] + " " + (P.postcode ? P.postcode[j] : "")).toLowerCase();
       });
       function squash(t) { return String(t).toLowerCase().replace(/\s+/g, ""); }
+
       function found(q) {
         // PCNs of the configuration shown and places first (few), then practices
         var out = [], qq = squash(q);
@@ -289,6 +299,12 @@ function pcnoptMap(map, D, bounds) {
         placeOf.forEach(function (pl, i) {
           if (String(pl.name).toLowerCase().indexOf(q) >= 0) {
             out.push({kind: "place", i: i, text: "Place: " + pl.name});
+          }
+        });
+        towns.forEach(function (t, i) {
+          if (t.name.toLowerCase().indexOf(q) === 0) {
+            out.push({kind: "town", i: i, text: "Town: " + t.name + " (" + t.at.length
+                      + (t.at.length === 1 ? " practice)" : " practices)")});
           }
         });
         for (var j = 0; j < lower.length; j++) {
@@ -328,7 +344,14 @@ function pcnoptMap(map, D, bounds) {
     var i = Number(li.getAttribute("data-index")), kind = li.getAttribute("data-kind");
     if (kind === "pcn") goPcn(i);
     else if (kind === "place") map.fitBounds(placeOf[i].layer.getBounds());
+    else if (kind === "town") goTown(i);
     else go(i);
+  }
+  function goTown(i) {
+    // the town's practices in view (a town of one practice: as close as for a practice)
+    var at = towns[i].at.map(function (j) { return [P.lat[j], P.lon[j]]; });
+    if (!map.hasLayer(groups[active])) map.addLayer(groups[active]);
+    map.fitBounds(L.latLngBounds(at).pad(0.3), {maxZoom: 14});
   }
   function go(j) {
     if (!map.hasLayer(groups[active])) map.addLayer(groups[active]);
