@@ -107,6 +107,14 @@ def _add_solver(parser: argparse.ArgumentParser) -> None:
         group, "squared", action="store_true", help="use squared distances in the compact objective"
     )
     _setting(group, "n_pcns", type=_n_pcns, help="PCNs per place: a number, or 'fewest'")
+    _setting(
+        group,
+        "total_pcns",
+        type=_n_pcns,
+        metavar="N|fewest",
+        help="PCNs of the whole area, shared out between places at the least total objective "
+        "(or 'fewest': each place at its fewest); not with --n-pcns",
+    )
     _setting(group, "min_pcns", type=int, help="at least this many PCNs per place")
     _setting(group, "max_pcns", type=int, help="at most this many PCNs per place")
     _setting(
