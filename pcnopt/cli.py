@@ -286,6 +286,18 @@ def cmd_optimise(args: argparse.Namespace) -> int:
         f"({s['pcns_in_band']} within {config.min_size:,.0f}-{config.max_size:,.0f}, "
         f"{s['named_exceptions']} named exceptions); method: {', '.join(s['method'])}"
     )
+    if "total_pcns" in s:
+        total = s["total_pcns"]
+        proof = (
+            "proven optimal"
+            if total["proven_optimal"]
+            else f"gap {'unknown' if total['gap'] is None else format(total['gap'], '.2%')}"
+        )
+        print(
+            f"--total-pcns {total['asked']}: {total['total']} PCNs ("
+            + ", ".join(f"{place} {k}" for place, k in total["by_place"].items())
+            + f"); allocation {proof}"
+        )
     if s["snapped_practices"]:
         print(
             f"{len(s['snapped_practices'])} practice(s) just outside every place were snapped "
