@@ -198,3 +198,47 @@ def test_a_total_on_the_whole_demo_is_met_and_reported(tmp_path) -> None:
         assert count in total["allowed"][place]
     report = (out / "report.md").read_text()
     assert "17 PCNs asked for the whole area, 17 made" in report
+
+
+def _fake_solver(costs: dict[str, dict[int, float]], status: str = "feasible"):
+    """Solves by table: objective ``costs[place][k]``, proven bound 90 % of it, gap 10 %."""
+
+    def solve(graphs: list[PlaceGraph], options: list[SolveOptions]) -> list[PlaceSolution]:
+        out = []
+        for graph, opts in zip(graphs, options, strict=True):
+            table = costs[graph.place_id]
+            k = opts.n_pcns if isinstance(opts.n_pcns, int) else min(table, key=table.get)
+            labels = tuple(min(i, k - 1) for i in range(len(graph.codes)))
+            met = k in table
+            out.append(
+                PlaceSolution(
+                    place_id=graph.place_id,
+                    status=status if met else "infeasible",
+                    objective=table.get(k, 1e12),
+                    bound=0.9 * table[k] if met and status == "feasible" else None,
+                    gap=0.1 if met and status == "feasible" else None,
+                    seconds=0.0,
+                    labels=labels,
+                    hubs=tuple(range(k)),
+                    notes=("",) * k,
+                    message="",
+                    solver="test",
+                )
+            )
+        return out
+
+    return solve
+
+
+def test_an_allocation_over_unproven_solves_gives_its_gap(area) -> None:
+    costs = {"A": {2: 100.0, 3: 80.0}, "B": {2: 50.0, 3: 60.0}}
+    _, allocation = allocate_counts(area[:2], [BAND] * 2, total=5, solve=_fake_solver(costs))
+    assert allocation.counts == (("A", 3), ("B", 2)) and allocation.objective == 130.0
+    assert not allocation.proven_optimal
+    # the same knapsack over the bounds: 0.9 * 80 + 0.9 * 50 = 117
+    assert allocation.bound == pytest.approx(117.0)
+    assert allocation.gap == pytest.approx(13.0 / 130.0)
+    _, unknown = allocate_counts(
+        area[:2], [BAND] * 2, total=5, solve=_fake_solver(costs, status="unknown")
+    )
+    assert not unknown.proven_optimal and unknown.gap is None
