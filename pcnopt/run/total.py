@@ -41,6 +41,7 @@ from typing import Any
 
 from pcnopt.errors import UnmeetableCountError
 from pcnopt.model import PlaceGraph, PlaceSolution, SolveOptions
+from pcnopt.model.objectives import objective_pairs
 from pcnopt.model.solvers import Status
 
 #: Solves a list of places, each with its options, returning their solutions in order.
@@ -285,7 +286,7 @@ def _choices(solved: list[PlaceSolution], options: SolveOptions) -> list[CountCh
         usable = [first]
     by_count: dict[int, CountChoice] = {}
     for solution in usable:
-        cost = _cost(solution, options, bound=False) or (0.0,)
+        cost = _cost(solution, options, bound=False) or (0.0,) * len(objective_pairs(options))
         choice = CountChoice(
             count=_count(solution),
             cost=cost,
@@ -302,15 +303,19 @@ def _choices(solved: list[PlaceSolution], options: SolveOptions) -> list[CountCh
 def _cost(
     solution: PlaceSolution, options: SolveOptions, *, bound: bool
 ) -> tuple[float, ...] | None:
-    """What the knapsack minimises for one plan (or its proven lower bound)."""
-    if options.lexicographic and len(solution.terms) > 1:
-        if bound:  # a bound is known for the last term only: proven only when optimal
-            if solution.status in _PROVEN and not (solution.gap or 0.0) > 0:
-                return tuple(v for _, v in solution.terms)
-            return None
-        return tuple(v for _, v in solution.terms)
+    """What the knapsack minimises for one plan (or its proven lower bound).
+
+    The objective; lexicographic: every term in order (sums of such vectors compare as the
+    order does, so the knapsack stays exact).
+    """
+    width = len(objective_pairs(options)) if options.lexicographic else 1
     if solution.status == Status.EMPTY:
-        return (0.0,)
+        return (0.0,) * width
+    if width > 1:
+        if bound and not (solution.status in _PROVEN and not (solution.gap or 0.0) > 0):
+            return None  # a bound is known for the last term only
+        values = dict(solution.terms)
+        return tuple(float(values.get(name, 0.0)) for name, _ in objective_pairs(options))
     value = solution.bound if bound else solution.objective
     return None if value is None else (float(value),)
 
@@ -387,7 +392,12 @@ def _fewest(
             tried[p] = [solution]
     chosen = [found[p] for p in range(len(graphs))]
     proven = all(_proven(s) for p in tried for s in tried[p])
-    return chosen, _fewest_allocation(graphs, chosen, proven=proven, solves=solves)
+    # a smaller count that ended without a proof might have been met: the gap is unknown
+    unsure = any(not _proven(s) and s.status in _FAILED for p in tried for s in tried[p])
+    allocation = _fewest_allocation(graphs, chosen, proven=proven, solves=solves)
+    if unsure:
+        allocation = dataclasses.replace(allocation, bound=None, gap=None)
+    return chosen, allocation
 
 
 def _fewest_range(graph: PlaceGraph, options: SolveOptions) -> tuple[int, int]:
@@ -443,6 +453,7 @@ def _unmeetable(
 ) -> UnmeetableCountError:
     """The error (exit 1) when ``total`` is not a sum of counts the places allow."""
     smallest, largest = sum(lo for lo, _ in spans), sum(hi for _, hi in spans)
+    solved = choices is not None
     places = []
     for p, (graph, (lo, hi)) in enumerate(zip(graphs, spans, strict=True)):
         name = (names or {}).get(graph.place_id, graph.place_id)
@@ -455,11 +466,14 @@ def _unmeetable(
             f"no choice of the counts each place can meet adds up to {total} (some counts "
             "within a place's range cannot be met with contiguous PCNs in the band)"
         )
+    elif solved:
+        why = f"solved exactly, the places can meet {smallest} to {largest} PCNs in all"
     else:
-        why = f"the places allow {smallest} to {largest} PCNs in all"
+        why = f"the size band allows the places {smallest} to {largest} PCNs in all"
+    each = "PCNs each place can meet" if solved else "PCNs each place's band allows"
     return UnmeetableCountError(
         f"the number of PCNs asked for (--total-pcns {total}) cannot be met: {why}. "
-        f"PCNs each place allows: {'; '.join(places)}. Nothing was written. Fix: ask for a "
+        f"{each}: {'; '.join(places)}. Nothing was written. Fix: ask for a "
         f"total between {smallest} and {largest}, or --total-pcns fewest, or leave the "
         "count to the optimiser."
     )
