@@ -107,6 +107,14 @@ def _add_solver(parser: argparse.ArgumentParser) -> None:
         group, "squared", action="store_true", help="use squared distances in the compact objective"
     )
     _setting(group, "n_pcns", type=_n_pcns, help="PCNs per place: a number, or 'fewest'")
+    _setting(
+        group,
+        "total_pcns",
+        type=_n_pcns,
+        metavar="N|fewest",
+        help="PCNs of the whole area, shared out between places at the least total objective "
+        "(or 'fewest': each place at its fewest); not with --n-pcns",
+    )
     _setting(group, "min_pcns", type=int, help="at least this many PCNs per place")
     _setting(group, "max_pcns", type=int, help="at most this many PCNs per place")
     _setting(
@@ -293,6 +301,18 @@ def cmd_optimise(args: argparse.Namespace) -> int:
         f"({s['pcns_in_band']} within {config.min_size:,.0f}-{config.max_size:,.0f}, "
         f"{s['named_exceptions']} named exceptions); method: {', '.join(s['method'])}"
     )
+    if "total_pcns" in s:
+        total = s["total_pcns"]
+        proof = (
+            "proven optimal"
+            if total["proven_optimal"]
+            else f"gap {'unknown' if total['gap'] is None else format(total['gap'], '.2%')}"
+        )
+        print(
+            f"--total-pcns {total['asked']}: {total['total']} PCNs ("
+            + ", ".join(f"{place} {k}" for place, k in total["by_place"].items())
+            + f"); allocation {proof}"
+        )
     if s["snapped_practices"]:
         print(
             f"{len(s['snapped_practices'])} practice(s) just outside every place were snapped "

@@ -66,6 +66,7 @@ SETTINGS: dict[str, Setting] = {
     "lexicographic": Setting("--lexicographic", "solver.lexicographic", "bool"),
     "squared": Setting("--squared", "solver.squared", "bool"),
     "n_pcns": Setting("--n-pcns", "solver.n_pcns", "n_pcns"),
+    "total_pcns": Setting("--total-pcns", "solver.total_pcns", "n_pcns"),
     "min_pcns": Setting("--min-pcns", "solver.min_pcns", "int"),
     "max_pcns": Setting("--max-pcns", "solver.max_pcns", "int"),
     "time_limit": Setting("--time-limit", "solver.time_limit", "number"),
@@ -157,6 +158,10 @@ class RunConfig(BaseModel):
         Repair invalid place polygons instead of stopping.
     objective, lexicographic, squared, n_pcns, min_pcns, max_pcns, time_limit, solver, mip_gap
         Passed to :class:`pcnopt.model.SolveOptions` for every place.
+    total_pcns
+        The number of PCNs of the whole area, shared out between places at the least summed
+        objective (:mod:`pcnopt.run.total`), or ``"fewest"`` (each place at its fewest); not
+        with ``n_pcns``.
     keep_together, keep_apart
         Groups of practice codes that must share / must not share a PCN.
     fixed
@@ -205,6 +210,7 @@ class RunConfig(BaseModel):
     lexicographic: bool = False
     squared: bool = False
     n_pcns: int | str | None = None
+    total_pcns: int | str | None = None
     min_pcns: int | None = None
     max_pcns: int | None = None
     time_limit: int | float | None = None
@@ -279,6 +285,7 @@ class RunConfig(BaseModel):
             raise SettingError("{snap_distance_m} must be >= 0 metres.", "snap_distance_m")
         if self.jobs < 0:
             raise SettingError("{jobs} must be >= 0 (0 uses every core).", "jobs")
+        self._check_total_pcns()
         # the model checks its own options (objective names, counts, contradictory rules)
         try:
             self.solve_options()
@@ -293,6 +300,25 @@ class RunConfig(BaseModel):
             current_pcn=self.current_pcn,
             current_pcn_name=self.current_pcn_name,
         )
+
+    def _check_total_pcns(self) -> None:
+        total = self.total_pcns
+        if total is None:
+            return
+        if self.n_pcns is not None:
+            raise SettingError(
+                "give either {total_pcns} (PCNs of the whole area, shared out between places) "
+                "or {n_pcns} (PCNs in every place), not both.",
+                "total_pcns",
+                "n_pcns",
+            )
+        if total != "fewest" and not (
+            isinstance(total, int) and not isinstance(total, bool) and total >= 1
+        ):
+            raise SettingError(
+                f"{{total_pcns}} must be a whole number >= 1 or 'fewest', not {total!r}.",
+                "total_pcns",
+            )
 
     def solve_options(self, **overrides: Any) -> SolveOptions:
         """The :class:`pcnopt.model.SolveOptions` shared by every place."""

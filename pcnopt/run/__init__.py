@@ -6,6 +6,7 @@ Used alike by ``pcnopt optimise`` and by each scenario of ``pcnopt run``:
 - :mod:`pcnopt.run.engine`: the one engine (this process, local processes, Dask) and place cache
 - :mod:`pcnopt.run.tables`: solved places to assignments, PCNs, places and the summary
 - :mod:`pcnopt.run.optimise`: ``run_optimise`` and ``run_validate``
+- :mod:`pcnopt.run.total`: an area-wide number of PCNs shared out between places
 - :mod:`pcnopt.run.report`, :mod:`pcnopt.run.write`: ``report.md`` and the output folder
 """
 

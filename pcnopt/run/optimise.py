@@ -17,7 +17,7 @@ import geopandas as gpd
 import pandas as pd
 
 from pcnopt import geography
-from pcnopt.model import PlaceGraph
+from pcnopt.model import PlaceGraph, PlaceSolution, SolveOptions
 from pcnopt.model.compliance import (
     CurrentPcn,
     compliant_current_pcns,
@@ -34,6 +34,7 @@ from pcnopt.run.tables import (
     summary,
     tables,
 )
+from pcnopt.run.total import CountAllocation, allocate_counts, band_count_range
 from pcnopt.settings import POPULATIONS, RunConfig, check_resources
 from pcnopt.validation import ValidationReport, validate_configuration
 
@@ -99,7 +100,7 @@ def run_optimise(
         )
     population = POPULATIONS[config.population]
     place_names = dict(zip(places["place_id"], places["place_name"], strict=True))
-    outcomes = _group_places(
+    outcomes, allocation = _group_places(
         practices, edges, config, progress=progress, executor=executor, names=place_names
     )
     assignments, pcns, places_table = tables(
@@ -133,6 +134,8 @@ def run_optimise(
         edges,
         time.perf_counter() - started,
     )
+    if allocation is not None:
+        run_summary["total_pcns"] = allocation.summary()
     pcn_of = dict(zip(assignments["practice_code"], assignments["pcn_id"], strict=True))
     run_summary["special_practices"] = [
         {
@@ -250,7 +253,8 @@ def _group_places(
     progress: bool,
     executor: Any = None,
     names: dict[str, str] | None = None,
-) -> list[PlaceOutcome]:
+) -> tuple[list[PlaceOutcome], CountAllocation | None]:
+    """Solve every place; with ``total_pcns``, at the counts the area's total is shared into."""
     check_rules_across_places(practices, config)
     graphs = place_graphs(practices, edges, population=POPULATIONS[config.population])
     options = [options_for(g, config) for g in graphs]
@@ -259,13 +263,23 @@ def _group_places(
             replace(o, keep=kept_groups(c))
             for o, c in zip(options, current_pcn_checks(practices, graphs, config), strict=True)
         ]
-    if executor is not None:
-        solutions = engine.solve_places(executor, graphs, options)
-    else:
-        solutions = engine.solve_places_locally(
+
+    def solve(graphs: list[PlaceGraph], options: list[SolveOptions]) -> list[PlaceSolution]:
+        if executor is not None:
+            return engine.solve_places(executor, graphs, options)
+        return engine.solve_places_locally(
             graphs, options, jobs=config.jobs, progress=progress, names=names
         )
-    return [place_outcome(g, s) for g, s in zip(graphs, solutions, strict=True)]
+
+    allocation = None
+    if config.total_pcns is None:
+        solutions = solve(graphs, options)
+    else:
+        solutions, allocation = allocate_counts(
+            graphs, options, total=config.total_pcns, solve=solve, names=names
+        )
+    outcomes = [place_outcome(g, s) for g, s in zip(graphs, solutions, strict=True)]
+    return outcomes, allocation
 
 
 def _with_count_ranges(
@@ -273,20 +287,19 @@ def _with_count_ranges(
 ) -> pd.DataFrame:
     """Each place's smallest and largest number of PCNs within the band (by its patients).
 
-    ``ceil(patients / max_size)`` to ``floor(patients / min_size)``: the counts the band allows
-    before contiguity and named exceptions (a practice above the band alone, an island below
-    it) are considered.
+    See :func:`pcnopt.run.total.band_count_range`.
     """
-    import math
-
     totals = practices.groupby("place_id")[POPULATIONS[config.population]].sum()
-    lo, hi = float(config.min_size), float(config.max_size)
     table = places_table.copy()
     total = table["place_id"].map(totals).astype(float).fillna(0.0)
-    table["min_pcns_in_band"] = [max(1, math.ceil(t / hi - 1e-9)) for t in total]
-    table["max_pcns_in_band"] = [
-        math.floor(t / lo + 1e-9) if lo > 0 else len(practices) for t in total
+    ranges = [
+        band_count_range(
+            t, min_size=config.min_size, max_size=config.max_size, practices=len(practices)
+        )
+        for t in total
     ]
+    table["min_pcns_in_band"] = [lo for lo, _ in ranges]
+    table["max_pcns_in_band"] = [hi for _, hi in ranges]
     return table
 
 

@@ -105,8 +105,40 @@ def report_markdown(result: RunResult) -> str:
             exceptions=list(pcns[pcns["exception"] != ""].itertuples(index=False)),
             pcn_table=table,
             against=against,
+            total=_total_pcns(s, places),
         )
     )
+
+
+def _total_pcns(s: dict[str, Any], places: pd.DataFrame) -> dict[str, Any] | None:
+    """The ``--total-pcns`` allocation as the report shows it, or None without one."""
+    total = s.get("total_pcns")
+    if total is None:
+        return None
+    names = dict(zip(places["place_id"], places["place_name"], strict=True))
+    rows = [
+        {
+            "place_id": place,
+            "place_name": names.get(place, place),
+            "chosen": count,
+            "allowed": "its fewest"
+            if total["asked"] == "fewest"
+            else ", ".join(str(k) for k in total["allowed"].get(place, [])),
+        }
+        for place, count in total["by_place"].items()
+    ]
+    if total["proven_optimal"]:
+        proof = "proven optimal: every place was solved exactly " + (
+            "at its fewest" if total["asked"] == "fewest" else "at each count it can meet"
+        )
+    elif total["gap"] is not None:
+        proof = (
+            f"not proven optimal: within {100 * total['gap']:.2f} % of the best possible "
+            "(some place solves stopped before proving their optimum)"
+        )
+    else:
+        proof = "not proven optimal: some place solve ended without a proven bound (gap unknown)"
+    return {**total, "rows": rows, "proof": proof}
 
 
 def current_against_proposed(result: RunResult) -> dict[str, Any] | None:
