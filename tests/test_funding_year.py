@@ -293,3 +293,123 @@ def test_compare_matches_pcns_by_shared_patients(practices, rates):
     assert per == pytest.approx([26.631] * len(per))
     assert any("ARRS sum" in c for c in proposed.conserved)
     assert any("role mix" in c for c in proposed.not_conserved)
+
+
+# --- every role's maximum, London weightings (issue 15, part 2) ------------------------------
+
+COMMON = [
+    "clinical_pharmacist",
+    "social_prescribing_link_worker",
+    "care_coordinator",
+    "first_contact_physiotherapist",
+]
+
+
+@pytest.mark.parametrize("year", ["2024/25", "2025/26", "2026/27"])
+def test_the_role_mix_of_a_40_000_patient_pcn_has_the_common_roles(rates, year):
+    """The issue's complaint: "32 WTE healthcare support worker; 0.5 WTE new to general
+    practice nurse" for a 40,000-patient PCN. Every common ARRS role is now costed and planned."""
+    practices = pd.DataFrame(
+        {
+            "practice_code": ["Q1", "Q2", "Q3", "Q4"],
+            "list_size": [10_000] * 4,
+            "weighted_population": [10_000.0] * 4,
+        }
+    )
+    assign = pd.DataFrame({"practice_code": practices["practice_code"], "pcn_id": "FORTY"})
+    result = funding.funding_from_assignments(
+        practices=practices, assignments=assign, year=year, rates=rates
+    )
+    wte = result.role_mix.set_index("role")["wte"]
+    for role in COMMON:
+        assert wte.get(role, 0) >= 1, (year, role, wte.to_dict())
+    assert wte.max() < wte.sum() / 2  # no plan of mostly one role
+    lines = result.lines.set_index("line")
+    for role in COMMON:
+        assert lines.loc[f"max_per_wte:{role}", "status"] in {"read", "derived", "provisional"}
+        assert lines.loc[f"max_per_wte:{role}", "sources"]
+
+
+def _london_addon(pay, area, year, cap_pay):
+    """HCAS (15% outer, 20% inner London of pay, up to a maximum) with on-costs."""
+    ni, _ = ONCOSTS[year]
+    share = 0.15 if area == "outer_london" else 0.20
+    return min(share * pay, cap_pay[area]) * (1 + ni + 0.1438)
+
+
+@pytest.mark.parametrize("year", ["2024/25", "2025/26", "2026/27"])
+def test_the_london_rule_reproduces_every_read_london_maximum(rates, year):
+    """Pharmacy technician: exactly 15%/20% of pay; clinical pharmacist and advanced
+    practitioner: the same capped add-on. The rule then gives each derived London figure."""
+    yr = rates.year(year)
+    ni, _ = ONCOSTS[year]
+    cp = yr.roles["clinical_pharmacist"].latest()
+    cap_pay = {
+        area: (cp.for_area(area) - cp.value) / (1 + ni + 0.1438)
+        for area in ("outer_london", "inner_london")
+    }
+    roles = ["clinical_pharmacist", "advanced_practitioner", "pharmacy_technician"]
+    if year != "2024/25":
+        roles += [
+            "new_to_general_practice_nurse",
+            "experienced_general_practice_nurse",
+            "consultant_nurse",
+        ]
+    roles.append("apprentice_physician_associate")
+    for role in roles:
+        top = yr.roles[role].latest()
+        pay = _pay(top.value, year)
+        for area in ("outer_london", "inner_london"):
+            expected = top.value + _london_addon(pay, area, year, cap_pay)
+            assert top.for_area(area) == pytest.approx(expected, abs=1.0), (role, area)
+    # percentages, not the cap, for band 5; the cap, not the percentage, for the others
+    pt = _pay(yr.roles["pharmacy_technician"].latest().value, year)
+    assert 0.20 * pt < cap_pay["inner_london"]
+    assert 0.15 * _pay(cp.value, year) > cap_pay["outer_london"]
+
+
+@pytest.mark.parametrize("year", ["2024/25", "2025/26", "2026/27"])
+def test_a_london_maximum_that_cannot_be_derived_is_missing_and_reported(rates, practices, year):
+    """Band 3 and 4 pay may sit below the HCAS minimum, which no source gives: no figure."""
+    yr = rates.year(year)
+    assert yr.roles["care_coordinator"].latest().for_area("inner_london") is None
+    if "healthcare_support_worker" in yr.roles:
+        assert yr.roles["healthcare_support_worker"].latest().for_area("outer_london") is None
+    result = funding.funding_from_assignments(
+        practices=practices,
+        assignments=pd.read_csv(REAL),
+        year=year,
+        rates=rates,
+        area="inner_london",
+        target="max_wte",
+    )
+    lines = result.lines.set_index("line")
+    assert lines.loc["max_per_wte:care_coordinator", "status"] == "not_found"
+    assert lines.loc["max_per_wte:care_coordinator", "basis"].startswith("MISSING")
+    assert "care_coordinator" not in set(result.role_mix["role"])
+    assert any("care_coordinator" in w for w in result.warnings)
+    if year == "2025/26":  # a derived London figure says so, though the national one is read
+        assert lines.loc["max_per_wte:consultant_nurse", "status"] == "derived"
+
+
+def test_every_reimbursable_role_is_listed_each_year_so_a_gap_is_reported(rates, practices):
+    """A role reimbursable in 2025/26 and in 2024/25 is listed in both; one without a
+    maximum is in funding_basis.csv as MISSING and named in the warnings, never priced."""
+    later = set(rates.year("2025/26").roles) - {
+        "consultant_nurse",
+        "healthcare_support_worker",
+        "new_to_general_practice_nurse",
+        "experienced_general_practice_nurse",
+    }  # the roles added in 2025/26
+    assert later <= set(rates.year("2024/25").roles)
+    assert set(rates.year("2025/26").roles) <= set(rates.year("2026/27").roles)
+    result = funding.funding_from_assignments(
+        practices=practices, assignments=pd.read_csv(REAL), year="2024/25", rates=rates
+    )
+    lines = result.lines.set_index("line")
+    for role in ("paramedic", "health_and_wellbeing_coach", "mental_health_practitioner"):
+        assert rates.year("2024/25").roles[role].latest() is None
+        assert lines.loc[f"max_per_wte:{role}", "basis"].startswith("MISSING")
+        assert lines.loc[f"max_per_wte:{role}", "amount"] == ""
+        assert role not in set(result.role_mix["role"])
+        assert any(role in w for w in result.warnings)

@@ -596,7 +596,7 @@ def funding_from_assignments(
                 "amount": f"{_money(float(value or 0))} "
                 f"per WTE{'' if area == 'national' else ' (' + area + ')'}",
                 "basis": "maximum reimbursable amount with on-costs",
-                "status": rate.status,
+                "status": rate.status_for_area(area),
                 "sources": rates.urls(rate.sources),
                 "note": rate.note,
                 "date": rate.start.isoformat(),
