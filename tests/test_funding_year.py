@@ -4,12 +4,16 @@ and who gains and loses. Fixture as in ``test_funding.py`` (NORTH, SOUTH, CITY).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 
 import pandas as pd
 import pytest
 
+import cli
 from pcnopt import funding
+from pcnopt.run import RunConfig, run_optimise
+from pcnopt.settings import SettingError
 from tests.conftest import PROJECT
 
 FIX = PROJECT / "tests" / "fixtures" / "funding"
@@ -413,3 +417,89 @@ def test_every_reimbursable_role_is_listed_each_year_so_a_gap_is_reported(rates,
         assert lines.loc[f"max_per_wte:{role}", "amount"] == ""
         assert role not in set(result.role_mix["role"])
         assert any(role in w for w in result.warnings)
+
+
+# --- input dates carried from optimise and funding (issue 15, part 3) ------------------------
+
+
+def test_funding_command_says_per_figure_which_inputs_are_older(tmp_path, capsys):
+    out = tmp_path / "out"
+    code = cli.main(
+        [
+            "funding",
+            "--practices",
+            str(PRACTICES),
+            "--assignments",
+            str(REAL),
+            "--year",
+            "2025/26",
+            "--input-date",
+            "list_size=2021-01-01",
+            "--input-date",
+            "weighted_population=2019-01-01",
+            "--input-date",
+            "membership=2025-03-01",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    basis = pd.read_csv(out / "funding_basis.csv", keep_default_na=False).set_index("line")
+    assert basis.loc["input:list_size", "date"] == "2021-01-01"
+    assert basis.loc["input:membership", "status"] == "ok"
+    # the ARRS sum is paid on weighted populations only; core funding on both
+    arrs = basis.loc["arrs_sum", "note"]
+    assert "weighted populations dated 2019-01-01, older than 2025-01-01" in arrs
+    assert "registered lists" not in arrs
+    core = basis.loc["core_funding", "note"]
+    assert "registered lists dated 2021-01-01" in core and "weighted populations" in core
+    notes = json.loads((out / "summary.json").read_text())["notes"]
+    older = [n for n in notes if n.startswith("OLDER INPUT")]
+    assert len(older) == 2
+    assert any("2019-01-01" in n and "arrs_sum" in n and "core_funding" in n for n in older)
+    assert not any("membership" in n.lower() for n in older)
+
+
+def test_a_bad_input_date_is_refused_naming_the_option(tmp_path, capsys):
+    code = cli.main(
+        [
+            "funding",
+            "--practices",
+            str(PRACTICES),
+            "--assignments",
+            str(REAL),
+            "--input-date",
+            "weighted=2019",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "'weighted' is not an input with a date" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_optimise_carries_the_input_dates_into_its_funding(tmp_path):
+    table = pd.read_csv(PRACTICES).assign(place="X")
+    path = tmp_path / "practices.csv"
+    table.to_csv(path, index=False)
+    config = RunConfig(
+        practices=path,
+        place_field="place",
+        min_size=20_000,
+        max_size=60_000,
+        funding_year="2025/26",
+        input_dates=(("weighted_population", "2019-01-01"), ("membership", "2025-02-01")),
+        jobs=1,
+    )
+    result = run_optimise(config)
+    inputs = result.funding.inputs.set_index("input")
+    assert inputs.loc["weighted_population", "date"] == "2019-01-01"
+    assert inputs.loc["weighted_population", "older"]
+    assert not inputs.loc["membership", "older"]
+    assert any(
+        n.startswith("OLDER INPUT") and "arrs_sum" in n for n in result.summary["funding"]["notes"]
+    )
+    with pytest.raises(SettingError, match="--input-date"):
+        RunConfig(input_dates=(("list_size", "January 2021"),))

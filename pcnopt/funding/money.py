@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
@@ -177,11 +177,58 @@ INPUTS = {
 }
 
 
-def _inputs_table(dates: Mapping[str, str | dt.date | None], des_date: str) -> pd.DataFrame:
+def input_dates_from_pairs(
+    pairs: Mapping[str, str | dt.date | None] | Iterable[tuple[str, str | dt.date | None]],
+) -> dict[str, dt.date]:
+    """Check the dates of the inputs, as given on the command line or in a scenario file.
+
+    Parameters
+    ----------
+    pairs
+        Input name (a key of :data:`INPUTS`: ``list_size``, ``weighted_population``,
+        ``membership``) → its date, ISO ``YYYY-MM-DD`` text or a date; blank dates are left out.
+
+    Returns
+    -------
+    dict
+        Input name → date.
+
+    Raises
+    ------
+    OptionError
+        Every unknown name and every text that is not a date, in one message.
+    """
+    items = pairs.items() if isinstance(pairs, Mapping) else pairs
+    out: dict[str, dt.date] = {}
+    problems: list[str] = []
+    for name, raw in items:
+        key = str(name).strip()
+        if key not in INPUTS:
+            problems.append(f"'{key}' is not an input with a date (use {', '.join(INPUTS)})")
+            continue
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            continue
+        if isinstance(raw, dt.date):
+            out[key] = raw
+            continue
+        try:
+            out[key] = dt.date.fromisoformat(str(raw).strip())
+        except ValueError:
+            problems.append(f"{key}={raw} is not a date (write YYYY-MM-DD, e.g. 2021-01-01)")
+    if problems:
+        raise OptionError(
+            "input dates: "
+            + "; ".join(problems)
+            + ". Fix: give each as NAME=YYYY-MM-DD, e.g. weighted_population=2019-01-01."
+        )
+    return out
+
+
+def _inputs_table(dates: Mapping[str, dt.date], des_date: str) -> pd.DataFrame:
     rows = []
     for key, uses in INPUTS.items():
         raw = dates.get(key)
-        date = raw.isoformat() if isinstance(raw, dt.date) else (str(raw) if raw else "")
+        date = raw.isoformat() if raw is not None else ""
         older: bool | None = None
         note = f"{uses}: date not given"
         if date and des_date:
@@ -195,6 +242,48 @@ def _inputs_table(dates: Mapping[str, str | dt.date | None], des_date: str) -> p
             {"input": key, "date": date, "des_date": des_date, "older": older, "note": note}
         )
     return pd.DataFrame(rows, columns=["input", "date", "des_date", "older", "note"])
+
+
+def _term_uses(terms: Iterable[Any], estimate: bool) -> tuple[str, ...]:
+    """The inputs an entitlement paid on ``terms`` is worked out from."""
+    uses = {"membership"}
+    for term in terms:
+        if term.per == "registered":
+            uses.add("list_size")
+        else:
+            uses.add("weighted_population")
+            if estimate:
+                uses.add("list_size")
+    return tuple(k for k in INPUTS if k in uses)
+
+
+def _older_inputs(lines: list[dict[str, Any]], inputs: pd.DataFrame) -> list[str]:
+    """Say on each figure which of its inputs are older than the DES date; one note per input.
+
+    Each line of ``lines`` naming its inputs (``_uses``) gets them in its ``note``.
+    """
+    older = {
+        row.input: row
+        for row in inputs.itertuples(index=False)
+        if row.older  # None (no date) and False are not older
+    }
+    figures: dict[str, list[str]] = {key: [] for key in older}
+    for line in lines:
+        stale = [k for k in line.pop("_uses", ()) if k in older]
+        if not stale:
+            continue
+        said = "; ".join(
+            f"{INPUTS[k].split(' (')[0]} dated {older[k].date}, older than {older[k].des_date}"
+            for k in stale
+        )
+        line["note"] = (line["note"] + "; " if line["note"] else "") + f"OLDER INPUT: {said}"
+        for k in stale:
+            figures[k].append(str(line["line"]))
+    return [
+        f"OLDER INPUT: {row.note}; figures worked out from it: "
+        f"{', '.join(figures[key]) or 'none in this year'}."
+        for key, row in older.items()
+    ]
 
 
 def _ratio_flags(merged: pd.DataFrame, places: pd.Series | None) -> pd.DataFrame:
@@ -395,10 +484,7 @@ def funding_from_assignments(
     notes: list[str] = []
     if yr.provisional:
         notes.append(f"{year} is PROVISIONAL: {yr.status_note or 'its figures are not final'}.")
-    inputs = _inputs_table(input_dates or {}, yr.population_date)
-    for row in inputs.itertuples(index=False):
-        if row.older:
-            notes.append(f"OLDER INPUT: {row.note}.")
+    inputs = _inputs_table(input_dates_from_pairs(input_dates or {}), yr.population_date)
     places = None
     if place_column is not None:
         if place_column not in practices.columns:
@@ -431,6 +517,11 @@ def funding_from_assignments(
     basis_cols: dict[str, pd.Series | str] = {}
     missing_by_line: list[str] = []
 
+    # inputs each figure is worked out from (registered lists stand in for missing weighted ones)
+    weighted_uses = ("weighted_population", "membership") + (
+        ("list_size",) if bool(pcns["estimate"].any()) else ()
+    )
+
     # ARRS sum
     ppw = yr.per_weighted_patient
     if ppw.value is not None:
@@ -447,6 +538,7 @@ def funding_from_assignments(
             {
                 "line": "arrs_sum",
                 "amount": f"£{ppw.value:g} per weighted patient",
+                "_uses": weighted_uses,
                 "basis": "weighted population",
                 "status": ppw.status,
                 "sources": rates.urls(ppw.sources),
@@ -471,6 +563,7 @@ def funding_from_assignments(
             {
                 "line": "arrs_sum",
                 "amount": _money(total) + " per PCN",
+                "_uses": ("membership",),
                 "basis": "per-PCN role allowance",
                 "status": "read",
                 "date": yr.period,
@@ -500,6 +593,7 @@ def funding_from_assignments(
         lines.append(
             {
                 "line": f"{ssum.name}_sum",
+                "_uses": weighted_uses,
                 "amount": f"£{ssum.per_weighted_patient:g} per weighted patient",
                 "basis": "weighted population",
                 "status": ssum.status,
@@ -558,6 +652,7 @@ def funding_from_assignments(
                     "line": ent.name,
                     "amount": " + ".join(f"£{t.rate:g} per {t.per}" for t in ent.terms),
                     "basis": " + ".join(t.per for t in ent.terms),
+                    "_uses": _term_uses(ent.terms, pcns["estimate"].any()),
                     "status": ent.status,
                     "sources": rates.urls(ent.sources),
                     "note": ent.note,
@@ -628,6 +723,7 @@ def funding_from_assignments(
                 "date": row.date,
             }
         )
+    notes.extend(_older_inputs(lines, inputs))
     lines.insert(
         0,
         {
