@@ -761,8 +761,8 @@ def funding_from_assignments(
             "left after the role mix (per PCN in unspent_gbp): posts come in steps of "
             f"{wte_step:g} WTE and the mix keeps its target shape."
         )
-    for name, value in basis_cols.items():
-        pcns[name] = value
+    for name, basis_value in basis_cols.items():
+        pcns[name] = basis_value
     total = float(pcns["arrs_sum_gbp"].sum())
     headline = f"ARRS {year}: {_money(total)}{' (PROVISIONAL year)' if yr.provisional else ''}"
     if len(est_pcns):
