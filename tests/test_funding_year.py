@@ -503,3 +503,29 @@ def test_optimise_carries_the_input_dates_into_its_funding(tmp_path):
     )
     with pytest.raises(SettingError, match="--input-date"):
         RunConfig(input_dates=(("list_size", "January 2021"),))
+
+
+def test_the_ratio_flag_compares_a_pcn_with_its_own_place_by_default(rates):
+    """An older place (X) has more weighted patients per registered one than a younger place
+    (Y): its PCN is not far from its own place, so it is not flagged; the PCN with a stale
+    practice is. The place comes from ``place_id`` (as optimise's practices carry it)."""
+    practices = pd.DataFrame(
+        {
+            "practice_code": ["X1", "X2", "Y1", "Y2", "Y3", "Y4"],
+            "list_size": [10_000, 10_000, 10_000, 10_000, 30_000, 10_000],
+            "weighted_population": [15_000, 15_500, 10_000, 10_200, 12_000, 9_900],
+            "place_id": ["X", "X", "Y", "Y", "Y", "Y"],
+        }
+    )
+    assign = pd.DataFrame(
+        {
+            "practice_code": practices["practice_code"],
+            "pcn_id": ["OLD", "OLD", "YOUNG", "YOUNG", "STALE", "STALE"],
+        }
+    )
+    result = funding.funding_from_assignments(
+        practices=practices, assignments=assign, year="2025/26", rates=rates, plan_roles=False
+    )
+    assert set(result.ratio_flags["pcn_id"]) == {"STALE"}
+    assert result.ratio_flags.iloc[0]["place"] == "Y"
+    assert result.ratio_flags.iloc[0]["practices"] == "Y3"

@@ -386,7 +386,8 @@ def funding_from_assignments(
         contract year starts (the DES population date) and an older one is said per figure.
     place_column
         Column of ``practices`` naming each practice's place; a PCN's weighted/registered ratio
-        is compared with its place's (with every practice's when not given).
+        is compared with its place's. By default ``place_id`` when the table has it (as an
+        ``optimise`` run's practices do), otherwise every practice is one place.
 
     Returns
     -------
@@ -486,6 +487,8 @@ def funding_from_assignments(
         notes.append(f"{year} is PROVISIONAL: {yr.status_note or 'its figures are not final'}.")
     inputs = _inputs_table(input_dates_from_pairs(input_dates or {}), yr.population_date)
     places = None
+    if place_column is None and "place_id" in practices.columns:
+        place_column = "place_id"
     if place_column is not None:
         if place_column not in practices.columns:
             raise OptionError(
