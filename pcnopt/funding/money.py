@@ -301,11 +301,12 @@ def _ratio_flags(merged: pd.DataFrame, places: pd.Series | None) -> pd.DataFrame
     known = merged[~merged["estimated"] & (merged["registered"] > 0)].copy()
     if known.empty:
         return pd.DataFrame(columns=cols)
-    known["place"] = (
-        known["practice_code"].map(places).fillna("all practices")
+    mapped = (
+        known["practice_code"].map(places).astype(object)
         if places is not None
-        else "all practices"
+        else pd.Series(None, index=known.index, dtype=object)
     )
+    known["place"] = mapped.where(mapped.notna(), "all practices")
     # the place's ratio is its practices' median, so one stale practice cannot move it
     place_ratio = (known["weighted"] / known["registered"]).groupby(known["place"]).median()
     lo, hi = RATIO_BAND
@@ -488,16 +489,19 @@ def funding_from_assignments(
     inputs = _inputs_table(input_dates_from_pairs(input_dates or {}), yr.population_date)
     places = None
     if place_column is None and "place_id" in practices.columns:
-        place_column = "place_id"
+        place_column = "place_id"  # as optimise's practices carry it; blank: no place
     if place_column is not None:
         if place_column not in practices.columns:
             raise OptionError(
                 f"place column '{place_column}' is not in {practices_file}; it has: "
                 f"{', '.join(map(str, practices.columns))}."
             )
+        given = practices[place_column]
+        named = (given.notna() & (given.astype(str).str.strip() != "")).to_numpy()
         places = pd.Series(
-            practices[place_column].astype(str).to_numpy(),
-            index=practices["practice_code"].astype(str).str.upper(),
+            given[named].astype(str).to_numpy(),
+            index=practices["practice_code"].astype(str).str.upper()[named],
+            dtype=object,
         )
     flags = _ratio_flags(merged, places)
     lo, hi = RATIO_BAND
