@@ -442,6 +442,9 @@ def cmd_funding(args: argparse.Namespace) -> int:
     )
     if result.headline:
         print(result.headline)
+    for note in result.notes:  # inputs older than the DES date, PCNs far from their place
+        if note.startswith(("OLDER INPUT", "RATIO")):
+            print(note)
     for item in result.missing:
         print(f"missing from the rates file: {item}")
     if comparison is not None:

@@ -458,6 +458,8 @@ def test_funding_command_says_per_figure_which_inputs_are_older(tmp_path, capsys
     assert len(older) == 2
     assert any("2019-01-01" in n and "arrs_sum" in n and "core_funding" in n for n in older)
     assert not any("membership" in n.lower() for n in older)
+    printed = capsys.readouterr().out
+    assert printed.count("OLDER INPUT") == 2  # said on the terminal too
 
 
 def test_a_bad_input_date_is_refused_naming_the_option(tmp_path, capsys):
