@@ -46,6 +46,15 @@ def _column_pair(text: str) -> tuple[str, str]:
     return canonical.strip(), column.strip()
 
 
+def _input_date(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not INPUT=YYYY-MM-DD (e.g. weighted_population=2019-01-01)"
+        )
+    name, date = text.split("=", 1)
+    return name.strip(), date.strip()
+
+
 def _objective(text: str) -> str | tuple[tuple[str, float], ...]:
     """``compact`` or ``compact=1,boundary=50`` (weights) or ``compact,boundary`` (order)."""
     parts = [p.strip() for p in text.split(",") if p.strip()]
@@ -149,7 +158,17 @@ def _add_solver(parser: argparse.ArgumentParser) -> None:
         "configuration (default: the contract year containing today's date; 'none' to skip)",
     )
     _setting(money, "rates", type=Path, help="rates file replacing the shipped one (same schema)")
+    _setting(money, "input_dates", type=_input_date, action="append", **_INPUT_DATE)
     _add_rules(parser)
+
+
+#: ``--input-date`` as ``optimise`` and ``funding`` both take it.
+_INPUT_DATE: dict[str, Any] = {
+    "metavar": "INPUT=YYYY-MM-DD",
+    "help": "date of an input: list_size (the lists' extract date), weighted_population, "
+    "membership (the PCN membership); repeat for each. The funding tables say, per figure, "
+    "when one is older than 1 January of the year the contract year starts",
+}
 
 
 def _add_rules(parser: argparse.ArgumentParser) -> None:
@@ -426,6 +445,7 @@ def cmd_funding(args: argparse.Namespace) -> int:
         "target": target,
         "area": args.area,
         "practices_file": str(args.practices),
+        "input_dates": funding.input_dates_from_pairs(args.input_dates),
     }
     result = funding.funding_from_assignments(
         practices=practices,
@@ -457,6 +477,9 @@ def cmd_funding(args: argparse.Namespace) -> int:
     )
     if result.headline:
         print(result.headline)
+    for note in result.notes:  # inputs older than the DES date, PCNs far from their place
+        if note.startswith(("OLDER INPUT", "RATIO")):
+            print(note)
     for item in result.missing:
         print(f"missing from the rates file: {item}")
     if comparison is not None:
@@ -748,6 +771,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="a second configuration (before, e.g. the real one) to compare with",
     )
     money.add_argument("--compare-pcn-column", help="PCN column of the --compare file")
+    money.add_argument(
+        "--input-date",
+        dest="input_dates",
+        type=_input_date,
+        action="append",
+        default=[],
+        **_INPUT_DATE,
+    )
     money.add_argument("--out", type=Path, required=True, help="output folder")
     money.set_defaults(func=cmd_funding)
 

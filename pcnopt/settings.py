@@ -82,6 +82,7 @@ SETTINGS: dict[str, Setting] = {
     "jobs": Setting("--jobs"),
     "funding_year": Setting("--year", "funding.year", "year"),
     "rates": Setting("--rates", "funding.rates", "path"),
+    "input_dates": Setting("--input-date", "funding.input_dates", "table_str"),
 }
 #: The sections of a scenario file, in the order its messages list them.
 SECTIONS = ("inputs", "band", "solver", "funding", "rules")
@@ -184,6 +185,10 @@ class RunConfig(BaseModel):
         (years start on 1 April).
     rates
         A rates file replacing the shipped ``pcnopt/rates/ncdes.yaml``.
+    input_dates
+        ``(input, YYYY-MM-DD)`` pairs: the dates of the list sizes (``list_size``), the weighted
+        populations (``weighted_population``) and the PCN membership (``membership``), carried
+        into the funding tables, which say per figure when an input is older than the DES date.
 
     Raises
     ------
@@ -226,6 +231,7 @@ class RunConfig(BaseModel):
     jobs: int = 0
     funding_year: str | None = Field(default_factory=lambda: _contract_year_today())
     rates: Path | None = None
+    input_dates: tuple[tuple[str, str], ...] = ()
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -286,6 +292,7 @@ class RunConfig(BaseModel):
         if self.jobs < 0:
             raise SettingError("{jobs} must be >= 0 (0 uses every core).", "jobs")
         self._check_total_pcns()
+        self._check_input_dates()
         # the model checks its own options (objective names, counts, contradictory rules)
         try:
             self.solve_options()
@@ -319,6 +326,16 @@ class RunConfig(BaseModel):
                 f"{{total_pcns}} must be a whole number >= 1 or 'fewest', not {total!r}.",
                 "total_pcns",
             )
+
+    def _check_input_dates(self) -> None:
+        """Each input date names a known input and is a date."""
+        if self.input_dates:
+            from pcnopt.funding.money import input_dates_from_pairs
+
+            try:
+                input_dates_from_pairs(self.input_dates)
+            except OptionError as exc:
+                raise SettingError(f"{{input_dates}}: {exc}", "input_dates") from None
 
     def solve_options(self, **overrides: Any) -> SolveOptions:
         """The :class:`pcnopt.model.SolveOptions` shared by every place."""

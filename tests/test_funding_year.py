@@ -4,12 +4,16 @@ and who gains and loses. Fixture as in ``test_funding.py`` (NORTH, SOUTH, CITY).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 
 import pandas as pd
 import pytest
 
+import cli
 from pcnopt import funding
+from pcnopt.run import RunConfig, run_optimise
+from pcnopt.settings import SettingError
 from tests.conftest import PROJECT
 
 FIX = PROJECT / "tests" / "fixtures" / "funding"
@@ -293,3 +297,237 @@ def test_compare_matches_pcns_by_shared_patients(practices, rates):
     assert per == pytest.approx([26.631] * len(per))
     assert any("ARRS sum" in c for c in proposed.conserved)
     assert any("role mix" in c for c in proposed.not_conserved)
+
+
+# --- every role's maximum, London weightings (issue 15, part 2) ------------------------------
+
+COMMON = [
+    "clinical_pharmacist",
+    "social_prescribing_link_worker",
+    "care_coordinator",
+    "first_contact_physiotherapist",
+]
+
+
+@pytest.mark.parametrize("year", ["2024/25", "2025/26", "2026/27"])
+def test_the_role_mix_of_a_40_000_patient_pcn_has_the_common_roles(rates, year):
+    """The issue's complaint: "32 WTE healthcare support worker; 0.5 WTE new to general
+    practice nurse" for a 40,000-patient PCN. Every common ARRS role is now costed and planned."""
+    practices = pd.DataFrame(
+        {
+            "practice_code": ["Q1", "Q2", "Q3", "Q4"],
+            "list_size": [10_000] * 4,
+            "weighted_population": [10_000.0] * 4,
+        }
+    )
+    assign = pd.DataFrame({"practice_code": practices["practice_code"], "pcn_id": "FORTY"})
+    result = funding.funding_from_assignments(
+        practices=practices, assignments=assign, year=year, rates=rates
+    )
+    wte = result.role_mix.set_index("role")["wte"]
+    for role in COMMON:
+        assert wte.get(role, 0) >= 1, (year, role, wte.to_dict())
+    assert wte.max() < wte.sum() / 2  # no plan of mostly one role
+    lines = result.lines.set_index("line")
+    for role in COMMON:
+        assert lines.loc[f"max_per_wte:{role}", "status"] in {"read", "derived", "provisional"}
+        assert lines.loc[f"max_per_wte:{role}", "sources"]
+
+
+def _london_addon(pay, area, year, cap_pay):
+    """HCAS (15% outer, 20% inner London of pay, up to a maximum) with on-costs."""
+    ni, _ = ONCOSTS[year]
+    share = 0.15 if area == "outer_london" else 0.20
+    return min(share * pay, cap_pay[area]) * (1 + ni + 0.1438)
+
+
+@pytest.mark.parametrize("year", ["2024/25", "2025/26", "2026/27"])
+def test_the_london_rule_reproduces_every_read_london_maximum(rates, year):
+    """Pharmacy technician: exactly 15%/20% of pay; clinical pharmacist and advanced
+    practitioner: the same capped add-on. The rule then gives each derived London figure."""
+    yr = rates.year(year)
+    ni, _ = ONCOSTS[year]
+    cp = yr.roles["clinical_pharmacist"].latest()
+    cap_pay = {
+        area: (cp.for_area(area) - cp.value) / (1 + ni + 0.1438)
+        for area in ("outer_london", "inner_london")
+    }
+    roles = ["clinical_pharmacist", "advanced_practitioner", "pharmacy_technician"]
+    if year != "2024/25":
+        roles += [
+            "new_to_general_practice_nurse",
+            "experienced_general_practice_nurse",
+            "consultant_nurse",
+        ]
+    roles.append("apprentice_physician_associate")
+    for role in roles:
+        top = yr.roles[role].latest()
+        pay = _pay(top.value, year)
+        for area in ("outer_london", "inner_london"):
+            expected = top.value + _london_addon(pay, area, year, cap_pay)
+            assert top.for_area(area) == pytest.approx(expected, abs=1.0), (role, area)
+    # percentages, not the cap, for band 5; the cap, not the percentage, for the others
+    pt = _pay(yr.roles["pharmacy_technician"].latest().value, year)
+    assert 0.20 * pt < cap_pay["inner_london"]
+    assert 0.15 * _pay(cp.value, year) > cap_pay["outer_london"]
+
+
+@pytest.mark.parametrize("year", ["2024/25", "2025/26", "2026/27"])
+def test_a_london_maximum_that_cannot_be_derived_is_missing_and_reported(rates, practices, year):
+    """Band 3 and 4 pay may sit below the HCAS minimum, which no source gives: no figure."""
+    yr = rates.year(year)
+    assert yr.roles["care_coordinator"].latest().for_area("inner_london") is None
+    if "healthcare_support_worker" in yr.roles:
+        assert yr.roles["healthcare_support_worker"].latest().for_area("outer_london") is None
+    result = funding.funding_from_assignments(
+        practices=practices,
+        assignments=pd.read_csv(REAL),
+        year=year,
+        rates=rates,
+        area="inner_london",
+        target="max_wte",
+    )
+    lines = result.lines.set_index("line")
+    assert lines.loc["max_per_wte:care_coordinator", "status"] == "not_found"
+    assert lines.loc["max_per_wte:care_coordinator", "basis"].startswith("MISSING")
+    assert "care_coordinator" not in set(result.role_mix["role"])
+    assert any("care_coordinator" in w for w in result.warnings)
+    if year == "2025/26":  # a derived London figure says so, though the national one is read
+        assert lines.loc["max_per_wte:consultant_nurse", "status"] == "derived"
+
+
+def test_every_reimbursable_role_is_listed_each_year_so_a_gap_is_reported(rates, practices):
+    """A role reimbursable in 2025/26 and in 2024/25 is listed in both; one without a
+    maximum is in funding_basis.csv as MISSING and named in the warnings, never priced."""
+    later = set(rates.year("2025/26").roles) - {
+        "consultant_nurse",
+        "healthcare_support_worker",
+        "new_to_general_practice_nurse",
+        "experienced_general_practice_nurse",
+    }  # the roles added in 2025/26
+    assert later <= set(rates.year("2024/25").roles)
+    assert set(rates.year("2025/26").roles) <= set(rates.year("2026/27").roles)
+    result = funding.funding_from_assignments(
+        practices=practices, assignments=pd.read_csv(REAL), year="2024/25", rates=rates
+    )
+    lines = result.lines.set_index("line")
+    for role in ("paramedic", "health_and_wellbeing_coach", "mental_health_practitioner"):
+        assert rates.year("2024/25").roles[role].latest() is None
+        assert lines.loc[f"max_per_wte:{role}", "basis"].startswith("MISSING")
+        assert lines.loc[f"max_per_wte:{role}", "amount"] == ""
+        assert role not in set(result.role_mix["role"])
+        assert any(role in w for w in result.warnings)
+
+
+# --- input dates carried from optimise and funding (issue 15, part 3) ------------------------
+
+
+def test_funding_command_says_per_figure_which_inputs_are_older(tmp_path, capsys):
+    out = tmp_path / "out"
+    code = cli.main(
+        [
+            "funding",
+            "--practices",
+            str(PRACTICES),
+            "--assignments",
+            str(REAL),
+            "--year",
+            "2025/26",
+            "--input-date",
+            "list_size=2021-01-01",
+            "--input-date",
+            "weighted_population=2019-01-01",
+            "--input-date",
+            "membership=2025-03-01",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    basis = pd.read_csv(out / "funding_basis.csv", keep_default_na=False).set_index("line")
+    assert basis.loc["input:list_size", "date"] == "2021-01-01"
+    assert basis.loc["input:membership", "status"] == "ok"
+    # the ARRS sum is paid on weighted populations only; core funding on both
+    arrs = basis.loc["arrs_sum", "note"]
+    assert "weighted populations dated 2019-01-01, older than 2025-01-01" in arrs
+    assert "registered lists" not in arrs
+    core = basis.loc["core_funding", "note"]
+    assert "registered lists dated 2021-01-01" in core and "weighted populations" in core
+    notes = json.loads((out / "summary.json").read_text())["notes"]
+    older = [n for n in notes if n.startswith("OLDER INPUT")]
+    assert len(older) == 2
+    assert any("2019-01-01" in n and "arrs_sum" in n and "core_funding" in n for n in older)
+    assert not any("membership" in n.lower() for n in older)
+    printed = capsys.readouterr().out
+    assert printed.count("OLDER INPUT") == 2  # said on the terminal too
+
+
+def test_a_bad_input_date_is_refused_naming_the_option(tmp_path, capsys):
+    code = cli.main(
+        [
+            "funding",
+            "--practices",
+            str(PRACTICES),
+            "--assignments",
+            str(REAL),
+            "--input-date",
+            "weighted=2019",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "'weighted' is not an input with a date" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_optimise_carries_the_input_dates_into_its_funding(tmp_path):
+    table = pd.read_csv(PRACTICES).assign(place="X")
+    path = tmp_path / "practices.csv"
+    table.to_csv(path, index=False)
+    config = RunConfig(
+        practices=path,
+        place_field="place",
+        min_size=20_000,
+        max_size=60_000,
+        funding_year="2025/26",
+        input_dates=(("weighted_population", "2019-01-01"), ("membership", "2025-02-01")),
+        jobs=1,
+    )
+    result = run_optimise(config)
+    inputs = result.funding.inputs.set_index("input")
+    assert inputs.loc["weighted_population", "date"] == "2019-01-01"
+    assert inputs.loc["weighted_population", "older"]
+    assert not inputs.loc["membership", "older"]
+    assert any(
+        n.startswith("OLDER INPUT") and "arrs_sum" in n for n in result.summary["funding"]["notes"]
+    )
+    with pytest.raises(SettingError, match="--input-date"):
+        RunConfig(input_dates=(("list_size", "January 2021"),))
+
+
+def test_the_ratio_flag_compares_a_pcn_with_its_own_place_by_default(rates):
+    """An older place (X) has more weighted patients per registered one than a younger place
+    (Y): its PCN is not far from its own place, so it is not flagged; the PCN with a stale
+    practice is. The place comes from ``place_id`` (as optimise's practices carry it)."""
+    practices = pd.DataFrame(
+        {
+            "practice_code": ["X1", "X2", "Y1", "Y2", "Y3", "Y4"],
+            "list_size": [10_000, 10_000, 10_000, 10_000, 30_000, 10_000],
+            "weighted_population": [15_000, 15_500, 10_000, 10_200, 12_000, 9_900],
+            "place_id": ["X", "X", "Y", "Y", "Y", "Y"],
+        }
+    )
+    assign = pd.DataFrame(
+        {
+            "practice_code": practices["practice_code"],
+            "pcn_id": ["OLD", "OLD", "YOUNG", "YOUNG", "STALE", "STALE"],
+        }
+    )
+    result = funding.funding_from_assignments(
+        practices=practices, assignments=assign, year="2025/26", rates=rates, plan_roles=False
+    )
+    assert set(result.ratio_flags["pcn_id"]) == {"STALE"}
+    assert result.ratio_flags.iloc[0]["place"] == "Y"
+    assert result.ratio_flags.iloc[0]["practices"] == "Y3"

@@ -45,6 +45,7 @@ from pcnopt.funding.money import (
     RATIO_BAND,
     FundingResult,
     funding_from_assignments,
+    input_dates_from_pairs,
 )
 from pcnopt.funding.rates import (
     AREAS,
@@ -109,6 +110,7 @@ __all__ = [
     "default_rates_path",
     "default_year",
     "funding_from_assignments",
+    "input_dates_from_pairs",
     "max_per_wte_from_pay",
     "pay_from_max_per_wte",
     "rates_from_file",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
@@ -177,11 +177,58 @@ INPUTS = {
 }
 
 
-def _inputs_table(dates: Mapping[str, str | dt.date | None], des_date: str) -> pd.DataFrame:
+def input_dates_from_pairs(
+    pairs: Mapping[str, str | dt.date | None] | Iterable[tuple[str, str | dt.date | None]],
+) -> dict[str, dt.date]:
+    """Check the dates of the inputs, as given on the command line or in a scenario file.
+
+    Parameters
+    ----------
+    pairs
+        Input name (a key of :data:`INPUTS`: ``list_size``, ``weighted_population``,
+        ``membership``) → its date, ISO ``YYYY-MM-DD`` text or a date; blank dates are left out.
+
+    Returns
+    -------
+    dict
+        Input name → date.
+
+    Raises
+    ------
+    OptionError
+        Every unknown name and every text that is not a date, in one message.
+    """
+    items = pairs.items() if isinstance(pairs, Mapping) else pairs
+    out: dict[str, dt.date] = {}
+    problems: list[str] = []
+    for name, raw in items:
+        key = str(name).strip()
+        if key not in INPUTS:
+            problems.append(f"'{key}' is not an input with a date (use {', '.join(INPUTS)})")
+            continue
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            continue
+        if isinstance(raw, dt.date):
+            out[key] = raw
+            continue
+        try:
+            out[key] = dt.date.fromisoformat(str(raw).strip())
+        except ValueError:
+            problems.append(f"{key}={raw} is not a date (write YYYY-MM-DD, e.g. 2021-01-01)")
+    if problems:
+        raise OptionError(
+            "input dates: "
+            + "; ".join(problems)
+            + ". Fix: give each as NAME=YYYY-MM-DD, e.g. weighted_population=2019-01-01."
+        )
+    return out
+
+
+def _inputs_table(dates: Mapping[str, dt.date], des_date: str) -> pd.DataFrame:
     rows = []
     for key, uses in INPUTS.items():
         raw = dates.get(key)
-        date = raw.isoformat() if isinstance(raw, dt.date) else (str(raw) if raw else "")
+        date = raw.isoformat() if raw is not None else ""
         older: bool | None = None
         note = f"{uses}: date not given"
         if date and des_date:
@@ -195,6 +242,48 @@ def _inputs_table(dates: Mapping[str, str | dt.date | None], des_date: str) -> p
             {"input": key, "date": date, "des_date": des_date, "older": older, "note": note}
         )
     return pd.DataFrame(rows, columns=["input", "date", "des_date", "older", "note"])
+
+
+def _term_uses(terms: Iterable[Any], estimate: bool) -> tuple[str, ...]:
+    """The inputs an entitlement paid on ``terms`` is worked out from."""
+    uses = {"membership"}
+    for term in terms:
+        if term.per == "registered":
+            uses.add("list_size")
+        else:
+            uses.add("weighted_population")
+            if estimate:
+                uses.add("list_size")
+    return tuple(k for k in INPUTS if k in uses)
+
+
+def _older_inputs(lines: list[dict[str, Any]], inputs: pd.DataFrame) -> list[str]:
+    """Say on each figure which of its inputs are older than the DES date; one note per input.
+
+    Each line of ``lines`` naming its inputs (``_uses``) gets them in its ``note``.
+    """
+    older = {
+        row.input: row
+        for row in inputs.itertuples(index=False)
+        if row.older  # None (no date) and False are not older
+    }
+    figures: dict[str, list[str]] = {key: [] for key in older}
+    for line in lines:
+        stale = [k for k in line.pop("_uses", ()) if k in older]
+        if not stale:
+            continue
+        said = "; ".join(
+            f"{INPUTS[k].split(' (')[0]} dated {older[k].date}, older than {older[k].des_date}"
+            for k in stale
+        )
+        line["note"] = (line["note"] + "; " if line["note"] else "") + f"OLDER INPUT: {said}"
+        for k in stale:
+            figures[k].append(str(line["line"]))
+    return [
+        f"OLDER INPUT: {row.note}; figures worked out from it: "
+        f"{', '.join(figures[key]) or 'none in this year'}."
+        for key, row in older.items()
+    ]
 
 
 def _ratio_flags(merged: pd.DataFrame, places: pd.Series | None) -> pd.DataFrame:
@@ -212,11 +301,12 @@ def _ratio_flags(merged: pd.DataFrame, places: pd.Series | None) -> pd.DataFrame
     known = merged[~merged["estimated"] & (merged["registered"] > 0)].copy()
     if known.empty:
         return pd.DataFrame(columns=cols)
-    known["place"] = (
-        known["practice_code"].map(places).fillna("all practices")
+    mapped = (
+        known["practice_code"].map(places).astype(object)
         if places is not None
-        else "all practices"
+        else pd.Series(None, index=known.index, dtype=object)
     )
+    known["place"] = mapped.where(mapped.notna(), "all practices")
     # the place's ratio is its practices' median, so one stale practice cannot move it
     place_ratio = (known["weighted"] / known["registered"]).groupby(known["place"]).median()
     lo, hi = RATIO_BAND
@@ -297,7 +387,8 @@ def funding_from_assignments(
         contract year starts (the DES population date) and an older one is said per figure.
     place_column
         Column of ``practices`` naming each practice's place; a PCN's weighted/registered ratio
-        is compared with its place's (with every practice's when not given).
+        is compared with its place's. By default ``place_id`` when the table has it (as an
+        ``optimise`` run's practices do), otherwise every practice is one place.
 
     Returns
     -------
@@ -395,20 +486,22 @@ def funding_from_assignments(
     notes: list[str] = []
     if yr.provisional:
         notes.append(f"{year} is PROVISIONAL: {yr.status_note or 'its figures are not final'}.")
-    inputs = _inputs_table(input_dates or {}, yr.population_date)
-    for row in inputs.itertuples(index=False):
-        if row.older:
-            notes.append(f"OLDER INPUT: {row.note}.")
+    inputs = _inputs_table(input_dates_from_pairs(input_dates or {}), yr.population_date)
     places = None
+    if place_column is None and "place_id" in practices.columns:
+        place_column = "place_id"  # as optimise's practices carry it; blank: no place
     if place_column is not None:
         if place_column not in practices.columns:
             raise OptionError(
                 f"place column '{place_column}' is not in {practices_file}; it has: "
                 f"{', '.join(map(str, practices.columns))}."
             )
+        given = practices[place_column]
+        named = (given.notna() & (given.astype(str).str.strip() != "")).to_numpy()
         places = pd.Series(
-            practices[place_column].astype(str).to_numpy(),
-            index=practices["practice_code"].astype(str).str.upper(),
+            given[named].astype(str).to_numpy(),
+            index=practices["practice_code"].astype(str).str.upper()[named],
+            dtype=object,
         )
     flags = _ratio_flags(merged, places)
     lo, hi = RATIO_BAND
@@ -431,6 +524,11 @@ def funding_from_assignments(
     basis_cols: dict[str, pd.Series | str] = {}
     missing_by_line: list[str] = []
 
+    # inputs each figure is worked out from (registered lists stand in for missing weighted ones)
+    weighted_uses = ("weighted_population", "membership") + (
+        ("list_size",) if bool(pcns["estimate"].any()) else ()
+    )
+
     # ARRS sum
     ppw = yr.per_weighted_patient
     if ppw.value is not None:
@@ -447,6 +545,7 @@ def funding_from_assignments(
             {
                 "line": "arrs_sum",
                 "amount": f"£{ppw.value:g} per weighted patient",
+                "_uses": weighted_uses,
                 "basis": "weighted population",
                 "status": ppw.status,
                 "sources": rates.urls(ppw.sources),
@@ -471,6 +570,7 @@ def funding_from_assignments(
             {
                 "line": "arrs_sum",
                 "amount": _money(total) + " per PCN",
+                "_uses": ("membership",),
                 "basis": "per-PCN role allowance",
                 "status": "read",
                 "date": yr.period,
@@ -500,6 +600,7 @@ def funding_from_assignments(
         lines.append(
             {
                 "line": f"{ssum.name}_sum",
+                "_uses": weighted_uses,
                 "amount": f"£{ssum.per_weighted_patient:g} per weighted patient",
                 "basis": "weighted population",
                 "status": ssum.status,
@@ -558,6 +659,7 @@ def funding_from_assignments(
                     "line": ent.name,
                     "amount": " + ".join(f"£{t.rate:g} per {t.per}" for t in ent.terms),
                     "basis": " + ".join(t.per for t in ent.terms),
+                    "_uses": _term_uses(ent.terms, pcns["estimate"].any()),
                     "status": ent.status,
                     "sources": rates.urls(ent.sources),
                     "note": ent.note,
@@ -596,7 +698,7 @@ def funding_from_assignments(
                 "amount": f"{_money(float(value or 0))} "
                 f"per WTE{'' if area == 'national' else ' (' + area + ')'}",
                 "basis": "maximum reimbursable amount with on-costs",
-                "status": rate.status,
+                "status": rate.status_for_area(area),
                 "sources": rates.urls(rate.sources),
                 "note": rate.note,
                 "date": rate.start.isoformat(),
@@ -628,6 +730,7 @@ def funding_from_assignments(
                 "date": row.date,
             }
         )
+    notes.extend(_older_inputs(lines, inputs))
     lines.insert(
         0,
         {
@@ -665,8 +768,8 @@ def funding_from_assignments(
             "left after the role mix (per PCN in unspent_gbp): posts come in steps of "
             f"{wte_step:g} WTE and the mix keeps its target shape."
         )
-    for name, value in basis_cols.items():
-        pcns[name] = value
+    for name, basis_value in basis_cols.items():
+        pcns[name] = basis_value
     total = float(pcns["arrs_sum_gbp"].sum())
     headline = f"ARRS {year}: {_money(total)}{' (PROVISIONAL year)' if yr.provisional else ''}"
     if len(est_pcns):

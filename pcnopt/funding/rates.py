@@ -72,6 +72,7 @@ class MaxRate:
     inner_london: float | None = None
     outer_london: float | None = None
     note: str = ""
+    london_status: str | None = None
 
     def for_area(self, area: str) -> float | None:
         """The maximum for ``national``, ``inner_london`` or ``outer_london``."""
@@ -80,6 +81,12 @@ class MaxRate:
             "inner_london": self.inner_london,
             "outer_london": self.outer_london,
         }[area]
+
+    def status_for_area(self, area: str) -> str:
+        """How sure the figure of ``area`` is (London figures may be derived from a read one)."""
+        if area != "national" and self.london_status is not None:
+            return self.london_status
+        return self.status
 
 
 @dataclass(frozen=True)
@@ -748,6 +755,11 @@ class _RatesReader:
             start = self.date(item.get("from"), (*ipath, "from"))
             inner = self.amount(item.get("inner_london"), (*ipath, "inner_london"), nullable=True)
             outer = self.amount(item.get("outer_london"), (*ipath, "outer_london"), nullable=True)
+            london_status = None
+            if item.get("london_status") is not None:
+                london_status = self.status(
+                    {"status": item["london_status"]}, (*ipath, "london_status")
+                )
             if value is not None and start is not None:
                 rates.append(
                     MaxRate(
@@ -758,6 +770,7 @@ class _RatesReader:
                         inner,
                         outer,
                         str(item.get("note", "")),
+                        london_status,
                     )
                 )
         return RoleRate(role, tuple(rates), rate, str(entry.get("note", "")))

@@ -12,6 +12,7 @@ import pandas as pd
 from pcnopt._errors import InputError, OptionError, Problem, SolverError
 from pcnopt.funding.rates import MaxRate, Rates, YearRates, _money
 from pcnopt.funding.targets import TargetMix
+from pcnopt.model.solvers.cbc import solve_as_pulp
 
 
 def _costed_roles(yr: YearRates, area: str) -> tuple[dict[str, MaxRate], list[str]]:
@@ -272,6 +273,9 @@ def solve_role_mix(
 ) -> dict[str, float]:
     """Solve one PCN's role mix; role → WTE (every role of the model, zeros included).
 
+    ``solver`` is a PuLP solver; by default (or any PuLP CBC command) CBC runs as PuLP would run
+    it, started to die with pcnopt (:func:`pcnopt.model.solvers.cbc.solve_as_pulp`).
+
     Raises
     ------
     SolverError
@@ -282,8 +286,11 @@ def solve_role_mix(
     if not costs or budget <= 0:
         return {r: 0.0 for r in costs}
     prob, n = role_mix_model(budget=budget, costs=costs, caps=caps, step=step, target=target)
-    solver = solver or pulp.PULP_CBC_CMD(msg=False)
-    status = prob.solve(solver)
+    if solver is None or isinstance(solver, pulp.COIN_CMD):
+        # PuLP's own CBC call, but CBC dies with pcnopt (PuLP cannot pass preexec_fn)
+        status = solve_as_pulp(prob, solver)
+    else:  # another PuLP solver: PuLP starts it
+        status = prob.solve(solver)
     if pulp.LpStatus[status] != "Optimal":
         raise SolverError(
             f"the role-mix model ended '{pulp.LpStatus[status]}' (ARRS sum {_money(budget)})."

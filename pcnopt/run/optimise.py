@@ -172,6 +172,7 @@ def run_optimise(
             assignments=assignments,
             year=config.funding_year,
             rates=None if config.rates is None else rates_from_file(config.rates),
+            input_dates=dict(config.input_dates),
         )
         run_summary["funding"] = funding.summary()
         arrs = funding.pcns.set_index("pcn_id")["arrs_sum_gbp"]

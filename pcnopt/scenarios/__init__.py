@@ -39,6 +39,7 @@ Every key is optional; paths are relative to the file that names them::
 
     [funding]
     year = "2025/26"                 # or false: no funding tables
+    input_dates = { weighted_population = "2019-01-01" }   # list_size, membership too
     rates = "my_rates.yaml"
 
     [rules]

@@ -137,3 +137,77 @@ def _parse(
     return solution_result(
         prob, proved=proved, bound=bound if proved else finite(bound), mip_gap=mip_gap
     )
+
+
+def solve_as_pulp(prob: pulp.LpProblem, cmd: pulp.COIN_CMD | None = None) -> int:
+    """Solve ``prob`` as ``prob.solve(cmd)`` would, but with CBC started to die with pcnopt.
+
+    PuLP starts its CBC binary with :class:`subprocess.Popen` and no way to pass
+    ``preexec_fn``, so a pcnopt killed while CBC runs would leave it running. This is PuLP's
+    own call (``COIN_CMD.solve_CBC``: the same MPS file, the same command line, the same
+    solution reader), so the answer is the one PuLP gives, started with
+    :func:`pcnopt._processes.popen_kwargs`. For models solved as PuLP does (the funding role
+    mix, a maximisation), not through :func:`solve`.
+
+    Parameters
+    ----------
+    prob
+        The model; its variables, status and solution status are set as PuLP sets them.
+    cmd
+        PuLP's CBC command (its path and options); by default ``PULP_CBC_CMD(msg=False)``.
+
+    Returns
+    -------
+    int
+        PuLP's status code (``pulp.LpStatus`` names it).
+
+    Raises
+    ------
+    SolverError
+        CBC cannot be run, or it failed or wrote no solution.
+    """
+    cmd = cmd or pulp.PULP_CBC_CMD(msg=False)
+    if not cmd.path or not os.access(cmd.path, os.X_OK):
+        raise SolverError(f"CBC cannot be run from {cmd.path}; reinstall PuLP (it bundles CBC)")
+    if cmd.optionsDict.get("warmStart") or cmd.optionsDict.get("logPath"):
+        raise SolverError("solve_as_pulp takes no warm start and no log path")
+    with tempfile.TemporaryDirectory(prefix="pcnopt_cbc_") as tmp:
+        mps = os.path.join(tmp, "model.mps")
+        sol = os.path.join(tmp, "model.sol")
+        vs, var_names, con_names, _ = prob.writeMPS(mps, rename=1)
+        args = [cmd.path, mps]
+        if prob.sense == pulp.LpMaximize:
+            args.append("-max")
+        if cmd.timeLimit is not None:
+            args += ["-sec", str(cmd.timeLimit)]
+        presolve = cmd.optionsDict.get("presolve")
+        if presolve is not None:
+            args += ["-presolve", "on" if presolve else "off"]
+        cuts = cmd.optionsDict.get("cuts")
+        if cuts is not None:
+            args += (
+                ["-gomory", "on", "knapsack", "on", "probing", "on"] if cuts else ["-cuts", "off"]
+            )
+        for option in [*cmd.options, *cmd.getOptions()]:
+            args += f"-{option}".split()
+        args += ["-solve" if cmd.mip else "-initialSolve", "-printingOptions", "all"]
+        args += ["-solution", sol]
+        code = subprocess.call(
+            args,
+            stdout=None if cmd.msg else subprocess.DEVNULL,
+            stderr=None if cmd.msg else subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            **popen_kwargs(),  # CBC dies with this process, even on SIGKILL
+        )
+        if code != 0 or not os.path.exists(sol):
+            raise SolverError(f"CBC failed (exit code {code}) on the model {prob.name!r}")
+        status, values, reduced, shadow, slacks, sol_status = cmd.readsol_MPS(
+            sol, prob, vs, var_names, con_names
+        )
+    prob.assignVarsVals(values)
+    prob.assignVarsDj(reduced)
+    prob.assignConsPi(shadow)
+    prob.assignConsSlack(slacks, activity=True)
+    prob.assignStatus(status, sol_status)
+    prob.solver = cmd
+    return int(status)
