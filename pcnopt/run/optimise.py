@@ -184,6 +184,7 @@ def run_optimise(
                 assignments=current.rename(columns={"current_pcn": "pcn_id"}),
                 year=config.funding_year,
                 rates=None if config.rates is None else rates_from_file(config.rates),
+                input_dates=dict(config.input_dates),
                 plan_roles=False,
             )
     return RunResult(
