@@ -11,11 +11,12 @@ wholly inside one neighbourhood (checked before anything is written).
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 
 from pcnopt import geography
@@ -44,6 +45,12 @@ class NeighbourhoodResult:
         Per place: each level's solver status and message.
     summary
         Headline figures (written as ``summary.json``).
+    areas
+        Level (``"neighbourhood"``, ``"pcn"``) → each unit's area (EPSG:27700): a PCN's is the
+        union of its practices' catchment cells (as the map draws them), a neighbourhood's the
+        union of its PCNs' areas, so the outer level's borders are the inner level's.
+    practices_geo, places_geo
+        The practices (points) and places (polygons) the levels were drawn on, for the map.
     """
 
     assignments: pd.DataFrame
@@ -51,6 +58,13 @@ class NeighbourhoodResult:
     pcns: pd.DataFrame
     places: pd.DataFrame
     summary: dict[str, Any]
+    areas: Mapping[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    practices_geo: gpd.GeoDataFrame | None = None
+    places_geo: gpd.GeoDataFrame | None = None
+
+
+#: Each level's name (as in ``units_<level>.csv``) and its id column, outermost first.
+LEVELS: Mapping[str, str] = {"neighbourhood": "neighbourhood_id", "pcn": "pcn_id"}
 
 
 def parse_band(text: str, *, option: str) -> tuple[float, float]:
@@ -104,7 +118,7 @@ def run_neighbourhoods(
             "band, or PCNs a smaller one."
         )
     practices, places, _ = load_inputs(config)
-    _, edges = geography.catchments_and_adjacency(practices, places)
+    catchments, edges = geography.catchments_and_adjacency(practices, places)
     population = POPULATIONS[config.population]
     graphs = place_graphs(practices, edges, population=population)
     outer = SolveOptions(
@@ -163,6 +177,14 @@ def run_neighbourhoods(
         .fillna(0)
         .astype(int)
     )
+    if config.funding_year is not None:
+        arrs = _arrs_of(practices, table, config)
+        pcns["arrs_sum_gbp"] = pcns["pcn_id"].map(arrs).round(2)
+        neighbourhoods["arrs_sum_gbp"] = (
+            neighbourhoods["neighbourhood_id"]
+            .map(pcns.groupby("neighbourhood_id")["arrs_sum_gbp"].sum())
+            .round(2)
+        )
     summary = {
         "method": "bottom-up: given PCNs grouped whole"
         if unit_of is not None
@@ -179,13 +201,58 @@ def run_neighbourhoods(
         "places_proven": int(sum(r["neighbourhood_status"] == "optimal" for r in place_rows)),
         "places": len(place_rows),
     }
+    if config.funding_year is not None:
+        summary["funding_year"] = config.funding_year
+        summary["arrs_sum_gbp"] = round(float(pcns["arrs_sum_gbp"].sum()), 2)
     return NeighbourhoodResult(
         table.drop(columns=[population]) if population != "list_size" else table,
         neighbourhoods,
         pcns,
         pd.DataFrame(place_rows),
         summary,
+        areas=_level_areas(catchments, table, practices, population=population),
+        practices_geo=practices,
+        places_geo=places,
     )
+
+
+def _arrs_of(practices: pd.DataFrame, table: pd.DataFrame, config: RunConfig) -> pd.Series:
+    """Each PCN's ARRS sum for ``config``'s contract year (as ``optimise`` writes it)."""
+    from pcnopt.funding import funding_from_assignments, rates_from_file
+
+    assert config.funding_year is not None
+    funding = funding_from_assignments(
+        practices=practices,
+        assignments=table.loc[table["pcn_id"] != "", ["practice_code", "pcn_id"]],
+        year=config.funding_year,
+        rates=None if config.rates is None else rates_from_file(config.rates),
+        plan_roles=False,
+    )
+    return funding.pcns.set_index("pcn_id")["arrs_sum_gbp"]
+
+
+def _level_areas(
+    catchments: gpd.GeoDataFrame,
+    table: pd.DataFrame,
+    practices: gpd.GeoDataFrame,
+    *,
+    population: str,
+) -> dict[str, gpd.GeoDataFrame]:
+    """Each level's unit areas: PCNs from the catchment cells (without overlaps where
+    co-sited practices are in different PCNs), neighbourhoods as the union of their PCNs."""
+    from pcnopt.maps import pcn_areas
+
+    placed = table[(table["pcn_id"] != "") & (table["neighbourhood_id"] != "")]
+    inner = pcn_areas(
+        catchments.to_crs(practices.crs),
+        placed[["practice_code", "pcn_id"]],
+        practices=practices,
+        population=population,
+    )
+    outer_of = placed.drop_duplicates("pcn_id").set_index("pcn_id")["neighbourhood_id"]
+    outer = inner.assign(neighbourhood_id=inner["pcn_id"].map(outer_of))
+    outer = outer.dissolve(by="neighbourhood_id", as_index=False)[["neighbourhood_id", "geometry"]]
+    return {"neighbourhood": outer, "pcn": inner}
 
 
 def _given_pcns(path: Path, column: str | None, practices: pd.DataFrame) -> dict[str, str]:
@@ -264,71 +331,85 @@ def _units(
 
 
 def write_neighbourhoods(result: NeighbourhoodResult, out: str | Path) -> Path:
-    """Write ``assignments.csv``, ``units_neighbourhood.csv``, ``units_pcn.csv``,
+    """Write ``assignments.csv``, ``units_<level>.csv`` and ``units_<level>.geojson`` per level,
     ``places.csv``, ``report.md`` and ``summary.json`` into ``out`` atomically."""
-    from pcnopt.io.text import markdown_text
+    writers = {
+        "assignments.csv": outputs.csv_writer(result.assignments),
+        "units_neighbourhood.csv": outputs.csv_writer(result.neighbourhoods),
+        "units_pcn.csv": outputs.csv_writer(result.pcns),
+    }
+    for level in LEVELS:
+        if level in result.areas:
+            writers[f"units_{level}.geojson"] = outputs.geojson_writer(
+                unit_features(result, level=level)
+            )
+    writers |= {
+        "places.csv": outputs.csv_writer(result.places),
+        "report.md": outputs.text_writer(report_markdown(result)),
+        "summary.json": outputs.json_writer(result.summary),
+    }
+    return outputs.write_folder(out, writers, command="neighbourhoods")
+
+
+def unit_features(result: NeighbourhoodResult, *, level: str) -> gpd.GeoDataFrame:
+    """One level's units with their areas (EPSG:27700): the units table without the practice
+    list, one feature per unit in the table's order."""
+    column = LEVELS[level]
+    units = result.neighbourhoods if level == "neighbourhood" else result.pcns
+    areas = result.areas[level].set_index(column).geometry
+    return gpd.GeoDataFrame(
+        units.drop(columns="practices"),
+        geometry=list(units[column].map(areas)),
+        crs=result.areas[level].crs,
+    )
+
+
+def report_markdown(result: NeighbourhoodResult) -> str:
+    """The report: headline figures, then a section per level (its units and their rules)."""
+    from pcnopt.run.report import render_markdown
 
     s = result.summary
-    lines = [
-        "# Neighbourhoods report",
-        "",
-        f"- Method: {s['method']}",
-        f"- Neighbourhoods: {s['neighbourhoods']} ({s['neighbourhoods_in_band']} within "
-        f"{s['neighbourhood_band'][0]:,.0f}–{s['neighbourhood_band'][1]:,.0f})",
-        f"- PCNs: {s['pcns']} ({s['pcns_in_band']} within {s['pcn_band'][0]:,.0f}–"
-        f"{s['pcn_band'][1]:,.0f}), each wholly inside one neighbourhood",
-        f"- Places proven optimal at the neighbourhood level: {s['places_proven']} of "
-        f"{s['places']}",
-        "",
-        "## Neighbourhoods",
-        "",
-        "| neighbourhood | place | patients | PCNs | practices | size band | contiguous | "
-        "main council (share of patients) | councils |",
-        "|---|---|---:|---:|---:|---|---|---|---:|",
-    ]
-    lines += [
-        f"| {markdown_text(r.neighbourhood_id)} | {markdown_text(r.place_id)} | "
-        f"{r.patients:,.0f} | {r.n_pcns} | {r.n_practices} | {r.band_status} | "
-        f"{'yes' if r.contiguous else 'NO'} | "
-        + (
-            f"{markdown_text(r.main_council)} ({100 * r.share_in_main_council:.0f} %) | "
-            f"{r.councils_spanned} |"
-            if hasattr(r, "main_council")
-            else "– | – |"
-        )
-        for r in result.neighbourhoods.itertuples(index=False)
-    ]
-    broken = result.pcns[~result.pcns["contiguous"]]
-    if len(broken):
-        lines += [
-            "",
-            "## PCNs that are not contiguous",
-            "",
-            "A neighbourhood holding one of these whole cannot be contiguous either; mend the "
-            "PCN first (or design both levels top-down).",
-            "",
-        ]
-        lines += [
-            f"- {markdown_text(r.pcn_id)} (in {markdown_text(r.neighbourhood_id)})"
-            for r in broken.itertuples(index=False)
-        ]
-    unsplit = result.places[result.places["unsplittable"] != ""]
-    if len(unsplit):
-        lines += ["", "## Neighbourhoods that cannot be split into PCNs in band", ""]
-        lines += [f"- {markdown_text(u)}" for u in unsplit["unsplittable"]]
-    return outputs.write_folder(
-        out,
+    pcn_units = result.pcns.assign(id=result.pcns["pcn_id"], outer=result.pcns["neighbourhood_id"])
+    hood_units = result.neighbourhoods.assign(
+        id=result.neighbourhoods["neighbourhood_id"], n_inner=result.neighbourhoods["n_pcns"]
+    )
+
+    def band(low_high: list[float]) -> str:
+        return f"{low_high[0]:,.0f}–{low_high[1]:,.0f}"
+
+    levels = [
         {
-            "assignments.csv": outputs.csv_writer(result.assignments),
-            "units_neighbourhood.csv": outputs.csv_writer(result.neighbourhoods),
-            "units_pcn.csv": outputs.csv_writer(result.pcns),
-            "places.csv": outputs.csv_writer(result.places),
-            "report.md": outputs.text_writer("\n".join(lines) + "\n"),
-            "summary.json": lambda path: path.write_text(
-                json.dumps(result.summary, indent=2) + "\n", encoding="utf-8"
-            ),
+            "name": "neighbourhood",
+            "title": "Neighbourhoods",
+            "noun": "neighbourhoods",
+            "band": band(s["neighbourhood_band"]),
+            "in_band": s["neighbourhoods_in_band"],
+            "inside": "place",
+            "outer": "",
+            "inner": "PCN",
+            "units": hood_units.to_dict(orient="records"),
         },
-        command="neighbourhoods",
+        {
+            "name": "pcn",
+            "title": "PCNs",
+            "noun": "PCNs",
+            "band": band(s["pcn_band"]),
+            "in_band": s["pcns_in_band"],
+            "inside": "neighbourhood",
+            "outer": "neighbourhood",
+            "inner": "",
+            "units": pcn_units.to_dict(orient="records"),
+        },
+    ]
+    unsplit = result.places["unsplittable"]
+    return render_markdown(
+        "neighbourhoods.md.j2",
+        s=s,
+        levels=levels,
+        council="main_council" in result.pcns,
+        arrs="arrs_sum_gbp" in result.pcns,
+        broken=result.pcns[~result.pcns["contiguous"]].to_dict(orient="records"),
+        unsplittable=list(unsplit[unsplit != ""]),
     )
 
 

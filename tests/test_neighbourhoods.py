@@ -121,3 +121,64 @@ def test_council_alignment_is_reported_for_every_unit(tmp_path):
         assert (units["share_in_main_council"].astype(float) == 1.0).all()
         assert (units["councils_spanned"] == "1").all()
     assert "main council (share of patients)" in (out / "report.md").read_text()
+
+
+def _grouped(out, *extra):
+    args = [
+        "neighbourhoods",
+        "--band",
+        "100000-250000",
+        "--group-pcns",
+        str(DEMO),
+        "--pcn-column",
+        "current_pcn",
+        *extra,
+        "--out",
+        str(out),
+    ]
+    assert cli.main(args) == 0
+    return out
+
+
+def test_each_level_has_its_areas_in_wgs84_and_neighbourhoods_are_the_union_of_their_pcns(
+    tmp_path,
+):
+    import geopandas as gpd
+    import shapely
+
+    out = _grouped(tmp_path / "out")
+    areas = {}
+    for level, column in (("neighbourhood", "neighbourhood_id"), ("pcn", "pcn_id")):
+        units = pd.read_csv(out / f"units_{level}.csv", dtype={column: str})
+        shapes = gpd.read_file(out / f"units_{level}.geojson")
+        assert shapes.crs.to_epsg() == 4326
+        assert list(shapes[column]) == list(units[column])  # one feature per unit, same order
+        assert list(shapes["patients"]) == list(units["patients"])
+        assert shapes.geometry.notna().all() and not shapes.geometry.is_empty.any()
+        x0, y0, x1, y1 = shapes.total_bounds
+        assert -7 < x0 < x1 < 2 and 49 < y0 < y1 < 56  # degrees, in England
+        areas[level] = shapes.to_crs("EPSG:27700").set_index(column)
+    pcns = pd.read_csv(out / "units_pcn.csv", dtype=str)
+    inner = areas["pcn"].geometry
+    # PCN areas do not overlap (co-sited practices of two PCNs share their cell by wedges)
+    assert abs(shapely.union_all(inner.values).area - inner.area.sum()) < 1e-6 * inner.area.sum()
+    for hood, shape in areas["neighbourhood"].geometry.items():
+        members = pcns.loc[pcns["neighbourhood_id"] == hood, "pcn_id"]
+        union = shapely.union_all(inner[members].values)
+        assert shape.symmetric_difference(union).area < 1e-6 * shape.area  # nests exactly
+
+
+def test_the_report_has_a_section_per_level_listing_every_unit(tmp_path):
+    out = _grouped(tmp_path / "out")
+    report = (out / "report.md").read_text()
+    hoods, pcns = report.split("## Neighbourhoods\n")[1].split("## PCNs\n")
+    for name, section in (("neighbourhood", hoods), ("pcn", pcns)):
+        ids = pd.read_csv(out / f"units_{name}.csv", dtype=str).iloc[:, 0]
+        rows = [line for line in section.splitlines() if line.startswith("| ")][1:]
+        assert [r.split(" | ")[0][2:].replace("\\", "") for r in rows] == list(ids)
+    units = pd.read_csv(out / "units_neighbourhood.csv")
+    pcn_units = pd.read_csv(out / "units_pcn.csv")
+    # a neighbourhood's ARRS is the sum of its PCNs'
+    sums = pcn_units.groupby("neighbourhood_id")["arrs_sum_gbp"].sum()
+    for row in units.itertuples():
+        assert abs(row.arrs_sum_gbp - sums[row.neighbourhood_id]) < 0.01

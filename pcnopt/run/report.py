@@ -36,6 +36,11 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+def render_markdown(template: str, **context: Any) -> str:
+    """Render one of ``templates/`` (e.g. ``neighbourhoods.md.j2``) with the ``md`` filter."""
+    return _environment().get_template(template).render(**context)
+
+
 def report_markdown(result: RunResult) -> str:
     """A readable report of a run: headline figures, every place, every exception."""
     s = result.summary
