@@ -185,7 +185,7 @@ def run_neighbourhoods(
             .map(pcns.groupby("neighbourhood_id")["arrs_sum_gbp"].sum())
             .round(2)
         )
-    summary = {
+    summary: dict[str, Any] = {
         "method": "bottom-up: given PCNs grouped whole"
         if unit_of is not None
         else "top-down: neighbourhoods, then PCNs inside each",
