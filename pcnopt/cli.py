@@ -315,11 +315,17 @@ def cmd_neighbourhoods(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Audit a configuration against every rule; exit 1 when any is broken."""
+    """Audit a configuration against every rule; exit 1 when any is broken.
+
+    With --nest-column the file holds a second, outer level (e.g. the neighbourhoods of
+    'pcnopt neighbourhoods'): its units are checked as well (contiguous, inside one place,
+    within --nest-band), and every PCN must lie wholly inside one of them.
+    """
     from pcnopt.io.assignments import assignments_from_file
     from pcnopt.run import run_validate
 
     config = _config(args)
+    nest_band = _nest_band(args)
     if args.report:
         from pcnopt.io.paths import check_output_file
 
@@ -327,14 +333,53 @@ def cmd_validate(args: argparse.Namespace) -> int:
             args.report, inputs=[args.practices, args.places, args.assignments], option="--report"
         )
     assignments = assignments_from_file(args.assignments, pcn_column=args.pcn_column)
+    outer = None
+    if nest_band is not None:
+        from pcnopt import neighbourhoods
+
+        outer = neighbourhoods.outer_units_from_file(args.assignments, column=args.nest_column)
     report = run_validate(config, assignments=assignments)
     print(report.to_text())
+    table = report.pcns
+    ok = report.ok
+    if outer is not None and nest_band is not None:
+        import pandas as pd
+
+        nesting = neighbourhoods.validate_nesting(
+            config,
+            assignments=assignments.merge(outer, on="practice_code", how="left"),
+            band=nest_band,
+            outer_name=neighbourhoods.level_name(args.nest_column),
+        )
+        print(nesting.to_text())
+        inner = table.rename(columns={"pcn_id": "unit_id"})
+        inner.insert(0, "level", "PCN")
+        table = pd.concat([inner, nesting.table()], ignore_index=True)
+        ok = ok and nesting.ok
     if args.report:
         from pcnopt.io.outputs import write_table
 
-        write_table(report.pcns, args.report)
-        print(f"per-PCN report written to {args.report}")
-    return 0 if report.ok else 1
+        write_table(table, args.report)
+        print(f"per-unit report written to {args.report}")
+    return 0 if ok else 1
+
+
+def _nest_band(args: argparse.Namespace) -> tuple[float, float] | None:
+    """The outer level's band of ``validate --nest-column``, or None without a nest column."""
+    from pcnopt.errors import OptionError
+
+    if args.nest_column is None:
+        if args.nest_band is not None:
+            raise OptionError("--nest-band needs --nest-column naming the outer level's column.")
+        return None
+    if args.nest_band is None:
+        raise OptionError(
+            f"--nest-column {args.nest_column} needs --nest-band MIN-MAX, the outer level's size "
+            "band (e.g. --nest-band 100000-250000, as given to 'pcnopt neighbourhoods --band')."
+        )
+    from pcnopt.neighbourhoods import parse_band
+
+    return parse_band(args.nest_band, option="--nest-band")
 
 
 def cmd_prepare_nhs(args: argparse.Namespace) -> int:
@@ -615,7 +660,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--pcn-column",
         help="PCN column of the assignments file (default: pcn_id, else current_pcn)",
     )
-    validate.add_argument("--report", type=Path, help="write the per-PCN findings to this CSV")
+    validate.add_argument(
+        "--nest-column",
+        metavar="COLUMN",
+        help="the outer level's column of the assignments file (e.g. neighbourhood_id): its "
+        "units are checked too, and every PCN must lie wholly inside one",
+    )
+    validate.add_argument(
+        "--nest-band", metavar="MIN-MAX", help="the outer level's size band (with --nest-column)"
+    )
+    validate.add_argument("--report", type=Path, help="write the per-unit findings to this CSV")
     _add_rules(validate)
     validate.set_defaults(func=cmd_validate)
 

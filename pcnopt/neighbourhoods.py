@@ -27,6 +27,7 @@ from pcnopt.model import SolveOptions
 from pcnopt.model.levels import group_units, nesting_problems, solve_nested
 from pcnopt.run import POPULATIONS, RunConfig, load_inputs
 from pcnopt.run.tables import place_graphs
+from pcnopt.validation import ValidationReport
 
 
 @dataclass(frozen=True)
@@ -454,3 +455,131 @@ def _alignment(table: pd.DataFrame, column: str, weight: pd.Series) -> pd.DataFr
             "spanned": int((by_council > 0).sum()),
         }
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+@dataclass(frozen=True)
+class NestingReport:
+    """What ``validate --nest-column`` found about the outer level and the nesting.
+
+    Attributes
+    ----------
+    outer
+        Every rule checked on the outer level's units (contiguous, inside one place, in band or
+        a named exception), as for PCNs.
+    splits
+        Inner units split across outer units (:func:`pcnopt.validation.split_units`).
+    inner_of
+        Outer unit → its inner units (``;``-joined).
+    """
+
+    outer: ValidationReport
+    splits: pd.DataFrame
+    inner_of: Mapping[str, str]
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Every broken rule of the outer level, then every split inner unit."""
+        return (*self.outer.problems, *self.splits["problem"])
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_text(self) -> str:
+        """A readable summary for the terminal."""
+        lines = [self.outer.to_text()]
+        lines.append(
+            f"{len(self.splits)} unit(s) of the level below split across "
+            f"{self.outer.unit}s" + (":" if len(self.splits) else ".")
+        )
+        lines += [f"  - {p}" for p in self.splits["problem"][:50]]
+        return "\n".join(lines)
+
+    def table(self) -> pd.DataFrame:
+        """The outer units' findings, with their inner units and the split ones."""
+        out = self.outer.pcns.rename(columns={"pcn_id": "unit_id"})
+        out.insert(0, "level", self.outer.unit)
+        out.insert(5, "inner_units", out["unit_id"].map(self.inner_of).fillna(""))
+        return out
+
+
+def level_name(column: str) -> str:
+    """A level's name from its id column: ``neighbourhood_id`` → ``neighbourhood``."""
+    return column.removesuffix("_id").removesuffix("_code").replace("_", " ") or column
+
+
+def outer_units_from_file(path: Path, *, column: str) -> pd.DataFrame:
+    """``practice_code`` and ``outer`` (the column named by ``--nest-column``) of a table.
+
+    Raises
+    ------
+    InputError
+        When the file has no such column.
+    """
+    from pcnopt.io._tables import read_csv_text
+
+    columns = list(read_csv_text(path).columns)
+    if column not in columns:
+        raise InputError(
+            Problem(
+                str(path),
+                f"has no column {column!r} (--nest-column), so the level above cannot be checked.",
+                f"give the outer level's id column, one of: {', '.join(columns)} (e.g. "
+                "neighbourhood_id in a 'pcnopt neighbourhoods' assignments.csv).",
+                column=column,
+            )
+        )
+    return assignments_from_file(path, pcn_column=column).rename(columns={"pcn_id": "outer"})
+
+
+def validate_nesting(
+    config: RunConfig,
+    *,
+    assignments: pd.DataFrame,
+    band: tuple[float, float],
+    outer_name: str = "neighbourhood",
+    inner_name: str = "PCN",
+) -> NestingReport:
+    """Check the level above PCNs: its rules, and that every PCN lies inside one of its units.
+
+    Parameters
+    ----------
+    config
+        Practices, places and the commissioners' rules (its PCN band is checked separately,
+        by :func:`pcnopt.run.run_validate`).
+    assignments
+        One row per practice: ``practice_code``, ``pcn_id`` (inner) and ``outer``.
+    band
+        The outer level's band.
+    outer_name, inner_name
+        What each level's units are called in the findings.
+    """
+    from pcnopt.validation import split_units, validate_configuration
+
+    practices, places, _ = load_inputs(config)
+    if config.area:  # a national configuration, audited in the area only
+        assignments = assignments[assignments["practice_code"].isin(practices["practice_code"])]
+    _, edges = geography.catchments_and_adjacency(practices, places)
+    population = POPULATIONS[config.population]
+    outer = validate_configuration(
+        practices=practices,
+        assignments=assignments[["practice_code", "outer"]].rename(columns={"outer": "pcn_id"}),
+        edges=edges,
+        min_size=band[0],
+        max_size=band[1],
+        population=population,
+        excluded=frozenset(config.excluded),
+        unit=outer_name,
+    )
+    weights = practices.set_index("practice_code")[population]
+    splits = split_units(
+        assignments,
+        inner="pcn_id",
+        outer="outer",
+        weights=weights,
+        inner_name=inner_name,
+        outer_name=outer_name,
+    )
+    placed = assignments[assignments["pcn_id"].astype("string").str.strip().fillna("") != ""]
+    inner_of = placed.groupby("outer")["pcn_id"].agg(lambda s: ";".join(sorted(set(map(str, s)))))
+    return NestingReport(outer, splits, {str(k): str(v) for k, v in inner_of.items()})

@@ -182,3 +182,52 @@ def test_the_report_has_a_section_per_level_listing_every_unit(tmp_path):
     sums = pcn_units.groupby("neighbourhood_id")["arrs_sum_gbp"].sum()
     for row in units.itertuples():
         assert abs(row.arrs_sum_gbp - sums[row.neighbourhood_id]) < 0.01
+
+
+PLACES = ["--places", str(PROJECT / "data/places.geojson"), "--place-column", "place_id"]
+
+
+def _validate(assignments, *extra):
+    return cli.main(
+        ["validate", "--practices", str(DEMO), *PLACES, "--assignments", str(assignments), *extra]
+    )
+
+
+def test_validate_checks_the_nesting_and_the_outer_level_unit_by_unit(tmp_path, capsys):
+    out = _grouped(tmp_path / "out")
+    table = pd.read_csv(out / "assignments.csv", dtype=str, keep_default_na=False)
+    # move one practice of PCN-A1 into another neighbourhood: PCN-A1 is split
+    moved = table.index[table["pcn_id"] == "PCN-A1"][0]
+    table.loc[moved, "neighbourhood_id"] = "P02-N02"
+    broken = tmp_path / "broken.csv"
+    table.to_csv(broken, index=False)
+    report = tmp_path / "findings.csv"
+    nest = ["--nest-column", "neighbourhood_id", "--nest-band", "100000-250000"]
+    capsys.readouterr()
+    assert _validate(broken, *nest, "--report", str(report)) == 1
+    text = capsys.readouterr().out
+    assert "1 unit(s) of the level below split across neighbourhoods:" in text
+    assert "PCN PCN-A1 is split across 2 neighbourhoods: P01-N01 (6 practice(s)" in text
+    # the neighbourhood it went to now crosses places; its contiguity is checked as well
+    assert "neighbourhood P02-N02: crosses places P01, P02" in text
+    assert "neighbourhood P02-N01: not contiguous (2 separate parts)" in text
+    findings = pd.read_csv(report, dtype=str, keep_default_na=False)
+    hoods = findings[findings["level"] == "neighbourhood"].set_index("unit_id")
+    units = pd.read_csv(out / "units_neighbourhood.csv", dtype=str).set_index("neighbourhood_id")
+    assert set(hoods.index) == set(units.index)
+    assert hoods.at["P01-N01", "inner_units"] == "PCN-A1;PCN-A2;PCN-A3;PCN-A4"
+    assert "crosses places" in hoods.at["P02-N02", "problems"]
+    assert set(findings.loc[findings["level"] == "PCN", "unit_id"]) == set(table["pcn_id"])
+
+
+def test_validate_refuses_a_missing_nest_column_and_writes_nothing(tmp_path, capsys):
+    out = _grouped(tmp_path / "out")
+    report = tmp_path / "findings.csv"
+    args = [out / "assignments.csv", "--nest-band", "100000-250000", "--report", str(report)]
+    capsys.readouterr()
+    assert _validate(*args, "--nest-column", "hood") == 2
+    err = capsys.readouterr().err
+    assert "has no column 'hood' (--nest-column)" in err and "neighbourhood_id" in err
+    assert _validate(out / "assignments.csv", "--nest-column", "neighbourhood_id") == 2
+    assert "needs --nest-band" in capsys.readouterr().err
+    assert not report.exists()
