@@ -303,7 +303,7 @@ def cmd_neighbourhoods(args: argparse.Namespace) -> int:
         align_to=args.align_to,
         align_column=args.align_column,
     )
-    out = neighbourhoods.write_neighbourhoods(result, args.out)
+    out = neighbourhoods.write_neighbourhoods(result, args.out, tiles=not args.no_tiles)
     s = result.summary
     print(
         f"{s['method']}: {s['neighbourhoods']} neighbourhoods ({s['neighbourhoods_in_band']} in "
@@ -640,6 +640,9 @@ def build_parser() -> argparse.ArgumentParser:
         "its main area and the areas it spans",
     )
     hoods.add_argument("--align-column", help="id column of --align-to")
+    hoods.add_argument(
+        "--no-tiles", action="store_true", help="no base-map tiles: the map works with no internet"
+    )
     hoods.add_argument("--out", type=Path, required=True, help="output folder")
     hoods.set_defaults(func=cmd_neighbourhoods)
 

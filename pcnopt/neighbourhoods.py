@@ -12,7 +12,7 @@ wholly inside one neighbourhood (checked before anything is written).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from pcnopt import geography
 from pcnopt.errors import InputError, OptionError, Problem
 from pcnopt.io import outputs
 from pcnopt.io.assignments import assignments_from_file
+from pcnopt.maps import MapConfiguration
 from pcnopt.model import SolveOptions
 from pcnopt.model.levels import group_units, nesting_problems, solve_nested
 from pcnopt.run import POPULATIONS, RunConfig, load_inputs
@@ -50,8 +51,11 @@ class NeighbourhoodResult:
         Level (``"neighbourhood"``, ``"pcn"``) → each unit's area (EPSG:27700): a PCN's is the
         union of its practices' catchment cells (as the map draws them), a neighbourhood's the
         union of its PCNs' areas, so the outer level's borders are the inner level's.
-    practices_geo, places_geo
-        The practices (points) and places (polygons) the levels were drawn on, for the map.
+    practices_geo, places_geo, catchments, edges
+        The practices (points), places (polygons), catchment cells and their adjacency the
+        levels were drawn on, for the map.
+    population
+        The practices' column the bands apply to.
     """
 
     assignments: pd.DataFrame
@@ -62,6 +66,9 @@ class NeighbourhoodResult:
     areas: Mapping[str, gpd.GeoDataFrame] = field(default_factory=dict)
     practices_geo: gpd.GeoDataFrame | None = None
     places_geo: gpd.GeoDataFrame | None = None
+    catchments: gpd.GeoDataFrame | None = None
+    edges: pd.DataFrame | None = None
+    population: str = "list_size"
 
 
 #: Each level's name (as in ``units_<level>.csv``) and its id column, outermost first.
@@ -214,6 +221,9 @@ def run_neighbourhoods(
         areas=_level_areas(catchments, table, practices, population=population),
         practices_geo=practices,
         places_geo=places,
+        catchments=catchments,
+        edges=edges,
+        population=population,
     )
 
 
@@ -331,9 +341,12 @@ def _units(
     )
 
 
-def write_neighbourhoods(result: NeighbourhoodResult, out: str | Path) -> Path:
+def write_neighbourhoods(
+    result: NeighbourhoodResult, out: str | Path, *, tiles: bool = True
+) -> Path:
     """Write ``assignments.csv``, ``units_<level>.csv`` and ``units_<level>.geojson`` per level,
-    ``places.csv``, ``report.md`` and ``summary.json`` into ``out`` atomically."""
+    ``map.html`` (every level a layer), ``places.csv``, ``report.md`` and ``summary.json`` into
+    ``out`` atomically (``tiles=False``: a map that works with no internet)."""
     writers = {
         "assignments.csv": outputs.csv_writer(result.assignments),
         "units_neighbourhood.csv": outputs.csv_writer(result.neighbourhoods),
@@ -344,12 +357,70 @@ def write_neighbourhoods(result: NeighbourhoodResult, out: str | Path) -> Path:
             writers[f"units_{level}.geojson"] = outputs.geojson_writer(
                 unit_features(result, level=level)
             )
+    if result.practices_geo is not None and result.catchments is not None:
+        writers["map.html"] = lambda path: _write_map(result, path, tiles=tiles)
     writers |= {
         "places.csv": outputs.csv_writer(result.places),
         "report.md": outputs.text_writer(report_markdown(result)),
         "summary.json": outputs.json_writer(result.summary),
     }
     return outputs.write_folder(out, writers, command="neighbourhoods")
+
+
+def map_configurations(result: NeighbourhoodResult) -> list[MapConfiguration]:
+    """The levels as map layers, outermost first: the neighbourhoods' boundaries drawn over the
+    PCNs' colours (popups: patients, PCNs, the sum of their ARRS), then the PCNs alone."""
+    from pcnopt.maps import configuration_from_assignments
+
+    assert result.practices_geo is not None and result.catchments is not None
+    assert result.edges is not None and result.places_geo is not None
+    s = result.summary
+    names = {"neighbourhood": "Neighbourhoods", "pcn": "PCNs"}
+    bands = {"neighbourhood": s["neighbourhood_band"], "pcn": s["pcn_band"]}
+    configurations = {}
+    for level, column in LEVELS.items():
+        units = result.neighbourhoods if level == "neighbourhood" else result.pcns
+        drawn = configuration_from_assignments(
+            result.assignments[["practice_code", column]].rename(columns={column: "pcn_id"}),
+            name=names[level],
+            practices=result.practices_geo,
+            places=result.places_geo,
+            catchments=result.catchments,
+            edges=result.edges,
+            min_size=bands[level][0],
+            max_size=bands[level][1],
+            population=result.population,
+        )
+        areas = result.areas[level].set_index(column).geometry  # the nested areas, as written
+        funding = None
+        if "arrs_sum_gbp" in units:
+            money = "arrs_sum_of_pcns_gbp" if level == "neighbourhood" else "arrs_sum_gbp"
+            funding = pd.DataFrame({"pcn_id": units[column], money: units["arrs_sum_gbp"]})
+        configurations[level] = replace(
+            drawn,
+            pcns=drawn.pcns.set_geometry(list(drawn.pcns["pcn_id"].map(areas)), crs=drawn.pcns.crs),
+            funding=funding,
+            unit="PCN" if level == "pcn" else level,
+        )
+    inner = {
+        str(hood): tuple(zip(g["pcn_id"].astype(str), g["patients"].astype(float), strict=True))
+        for hood, g in result.pcns.groupby("neighbourhood_id", sort=True)
+    }
+    outer = replace(configurations["neighbourhood"], under=names["pcn"], inner=inner)
+    return [outer, configurations["pcn"]]
+
+
+def _write_map(result: NeighbourhoodResult, path: Path, *, tiles: bool) -> None:
+    from pcnopt.maps import map_from_configurations, write_map
+
+    fmap = map_from_configurations(
+        map_configurations(result),
+        practices=result.practices_geo,
+        places=result.places_geo,
+        tiles=tiles,
+        title="Neighbourhoods and PCNs",
+    )
+    write_map(fmap, path)
 
 
 def unit_features(result: NeighbourhoodResult, *, level: str) -> gpd.GeoDataFrame:
