@@ -291,17 +291,26 @@ def cmd_optimise(args: argparse.Namespace) -> int:
 def cmd_neighbourhoods(args: argparse.Namespace) -> int:
     """Neighbourhoods above PCNs: existing PCNs grouped whole (--group-pcns), or both levels."""
     from pcnopt import neighbourhoods
+    from pcnopt.errors import OptionError
     from pcnopt.io.outputs import check_output_folder
 
     band = neighbourhoods.parse_band(args.band, option="--band")
+    if args.align_to is None and (args.align_objective or args.align_alone):
+        raise OptionError(
+            "--align-objective and --align-alone need --align-to FILE --align-column COL, "
+            "the council areas to align the neighbourhoods with."
+        )
     check_output_folder(args.out)
     result = neighbourhoods.run_neighbourhoods(
         _config(args),
         band=band,
         pcns_file=args.group_pcns,
         pcn_column=args.pcn_column,
-        align_to=args.align_to,
-        align_column=args.align_column,
+        align=None
+        if args.align_to is None
+        else neighbourhoods.CouncilAlignment(
+            args.align_to, args.align_column, args.align_objective, alone=args.align_alone
+        ),
     )
     out = neighbourhoods.write_neighbourhoods(result, args.out, tiles=not args.no_tiles)
     s = result.summary
@@ -321,11 +330,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     'pcnopt neighbourhoods'): its units are checked as well (contiguous, inside one place,
     within --nest-band), and every PCN must lie wholly inside one of them.
     """
+    from pcnopt import neighbourhoods
     from pcnopt.io.assignments import assignments_from_file
     from pcnopt.run import run_validate
 
     config = _config(args)
-    nest_band = _nest_band(args)
+    nest_band = neighbourhoods.nest_band(args.nest_column, args.nest_band)
     if args.report:
         from pcnopt.io.paths import check_output_file
 
@@ -335,16 +345,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     assignments = assignments_from_file(args.assignments, pcn_column=args.pcn_column)
     outer = None
     if nest_band is not None:
-        from pcnopt import neighbourhoods
-
         outer = neighbourhoods.outer_units_from_file(args.assignments, column=args.nest_column)
     report = run_validate(config, assignments=assignments)
     print(report.to_text())
     table = report.pcns
     ok = report.ok
     if outer is not None and nest_band is not None:
-        import pandas as pd
-
         nesting = neighbourhoods.validate_nesting(
             config,
             assignments=assignments.merge(outer, on="practice_code", how="left"),
@@ -352,9 +358,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             outer_name=neighbourhoods.level_name(args.nest_column),
         )
         print(nesting.to_text())
-        inner = table.rename(columns={"pcn_id": "unit_id"})
-        inner.insert(0, "level", "PCN")
-        table = pd.concat([inner, nesting.table()], ignore_index=True)
+        table = nesting.table(inner=report.pcns)
         ok = ok and nesting.ok
     if args.report:
         from pcnopt.io.outputs import write_table
@@ -362,24 +366,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
         write_table(table, args.report)
         print(f"per-unit report written to {args.report}")
     return 0 if ok else 1
-
-
-def _nest_band(args: argparse.Namespace) -> tuple[float, float] | None:
-    """The outer level's band of ``validate --nest-column``, or None without a nest column."""
-    from pcnopt.errors import OptionError
-
-    if args.nest_column is None:
-        if args.nest_band is not None:
-            raise OptionError("--nest-band needs --nest-column naming the outer level's column.")
-        return None
-    if args.nest_band is None:
-        raise OptionError(
-            f"--nest-column {args.nest_column} needs --nest-band MIN-MAX, the outer level's size "
-            "band (e.g. --nest-band 100000-250000, as given to 'pcnopt neighbourhoods --band')."
-        )
-    from pcnopt.neighbourhoods import parse_band
-
-    return parse_band(args.nest_band, option="--nest-band")
 
 
 def cmd_prepare_nhs(args: argparse.Namespace) -> int:
@@ -640,6 +626,18 @@ def build_parser() -> argparse.ArgumentParser:
         "its main area and the areas it spans",
     )
     hoods.add_argument("--align-column", help="id column of --align-to")
+    hoods.add_argument(
+        "--align-objective",
+        choices=["outside", "split"],
+        help="align the neighbourhoods with the --align-to areas: fewest patients outside "
+        "their neighbourhood's main area (outside) or fewest area boundaries crossed (split), "
+        "lexicographic after compactness",
+    )
+    hoods.add_argument(
+        "--align-alone",
+        action="store_true",
+        help="with --align-objective: alignment alone (compactness only breaks ties)",
+    )
     hoods.add_argument(
         "--no-tiles", action="store_true", help="no base-map tiles: the map works with no internet"
     )

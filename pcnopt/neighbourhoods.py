@@ -25,7 +25,8 @@ from pcnopt.io import outputs
 from pcnopt.io.assignments import assignments_from_file
 from pcnopt.maps import MapConfiguration
 from pcnopt.model import SolveOptions
-from pcnopt.model.levels import group_units, nesting_problems, solve_nested
+from pcnopt.model.alignment import ALIGN_OBJECTIVES
+from pcnopt.model.levels import Alignment, group_units, nesting_problems, solve_nested
 from pcnopt.run import POPULATIONS, RunConfig, load_inputs
 from pcnopt.run.tables import place_graphs
 from pcnopt.validation import ValidationReport
@@ -75,6 +76,28 @@ class NeighbourhoodResult:
 LEVELS: Mapping[str, str] = {"neighbourhood": "neighbourhood_id", "pcn": "pcn_id"}
 
 
+@dataclass(frozen=True)
+class CouncilAlignment:
+    """Council areas to report every unit against, and optionally to align neighbourhoods with.
+
+    Attributes
+    ----------
+    layer, column
+        A polygon layer (local authorities, wards…) and its id column (``--align-to``,
+        ``--align-column``).
+    objective
+        ``"outside"`` or ``"split"`` to make alignment the neighbourhoods' objective
+        (``--align-objective``; see :mod:`pcnopt.model.alignment`), or None to report only.
+    alone
+        Alignment alone (``--align-alone``) rather than lexicographic after compactness.
+    """
+
+    layer: Path
+    column: str | None
+    objective: str | None = None
+    alone: bool = False
+
+
 def parse_band(text: str, *, option: str) -> tuple[float, float]:
     """``"200000-350000"`` as (200000.0, 350000.0), or a message naming ``option``."""
     low, sep, high = text.replace(",", "").replace("_", "").partition("-")
@@ -95,8 +118,7 @@ def run_neighbourhoods(
     band: tuple[float, float],
     pcns_file: Path | None = None,
     pcn_column: str | None = None,
-    align_to: Path | None = None,
-    align_column: str | None = None,
+    align: CouncilAlignment | None = None,
 ) -> NeighbourhoodResult:
     """Design neighbourhoods: bottom-up from ``pcns_file``, else top-down with ``config``'s band.
 
@@ -108,9 +130,10 @@ def run_neighbourhoods(
         The neighbourhoods' band (the outer level).
     pcns_file, pcn_column
         Existing PCNs to group whole (bottom-up); ``None`` designs both levels (top-down).
-    align_to, align_column
-        A polygon layer (local authorities, wards…) and its id column: every unit of both
-        levels reports the share of its patients in its main area and how many areas it spans.
+    align
+        Council areas: every unit of both levels reports the share of its patients in its main
+        area and how many areas it spans; with an objective, the neighbourhoods are aligned
+        with them (exactly, where each place splits wholly into neighbourhoods in band).
 
     Raises
     ------
@@ -125,7 +148,17 @@ def run_neighbourhoods(
             f"at least {config.min_size:,.0f} (--min-size). Fix: give neighbourhoods a larger "
             "band, or PCNs a smaller one."
         )
+    if align is not None and align.objective not in (None, *ALIGN_OBJECTIVES):
+        raise OptionError(
+            f"--align-objective {align.objective!r} is not one of {', '.join(ALIGN_OBJECTIVES)}."
+        )
     practices, places, _ = load_inputs(config)
+    council = None if align is None else _council_of(practices, align.layer, align.column)
+    aligned = (
+        None
+        if align is None or align.objective is None or council is None
+        else Alignment(council, align.objective, after_compact=not align.alone)
+    )
     catchments, edges = geography.catchments_and_adjacency(practices, places)
     population = POPULATIONS[config.population]
     graphs = place_graphs(practices, edges, population=population)
@@ -143,9 +176,9 @@ def run_neighbourhoods(
     place_rows = []
     for graph in graphs:
         if unit_of is not None:
-            nested = group_units(graph, unit_of, options=outer)
+            nested = group_units(graph, unit_of, options=outer, align=aligned)
         else:
-            nested = solve_nested(graph, outer=outer, inner=inner)
+            nested = solve_nested(graph, outer=outer, inner=inner, align=aligned)
         for code, k in nested.outer_of.items():
             neighbourhood_of[code] = f"{graph.place_id}-N{k + 1:02d}" if k >= 0 else ""
         pcn_of.update(nested.inner_of)
@@ -155,6 +188,7 @@ def run_neighbourhoods(
                 "neighbourhood_status": str(nested.outer.status),
                 "pcn_method": "given (grouped whole)" if unit_of is not None else "designed inside",
                 "unsplittable": "; ".join(nested.unsplittable),
+                "council_alignment": nested.alignment,
                 "message": nested.outer.message,
             }
         )
@@ -171,8 +205,7 @@ def run_neighbourhoods(
     pcns["neighbourhood_id"] = pcns["pcn_id"].map(
         table.drop_duplicates("pcn_id").set_index("pcn_id")["neighbourhood_id"]
     )
-    if align_to is not None:
-        council = _council_of(practices, align_to, align_column)
+    if council is not None:
         table["council"] = table["practice_code"].map(council)
         for units, column in ((neighbourhoods, "neighbourhood_id"), (pcns, "pcn_id")):
             shares = _alignment(table, column, weight)
@@ -209,6 +242,15 @@ def run_neighbourhoods(
         "places_proven": int(sum(r["neighbourhood_status"] == "optimal" for r in place_rows)),
         "places": len(place_rows),
     }
+    if council is not None:
+        for name, units in (("neighbourhood", neighbourhoods), ("pcn", pcns)):
+            outside = units["patients"] * (1 - units["share_in_main_council"].astype(float))
+            summary[f"{name}_patients_outside_main_council"] = round(float(outside.sum()))
+            summary[f"{name}_councils_crossed"] = int((units["councils_spanned"] - 1).sum())
+    if aligned is not None:
+        summary["align_objective"] = f"{aligned.term}, " + (
+            "after compactness" if aligned.after_compact else "alone"
+        )
     if config.funding_year is not None:
         summary["funding_year"] = config.funding_year
         summary["arrs_sum_gbp"] = round(float(pcns["arrs_sum_gbp"].sum()), 2)
@@ -566,12 +608,29 @@ class NestingReport:
         lines += [f"  - {p}" for p in self.splits["problem"][:50]]
         return "\n".join(lines)
 
-    def table(self) -> pd.DataFrame:
-        """The outer units' findings, with their inner units and the split ones."""
+    def table(self, *, inner: pd.DataFrame) -> pd.DataFrame:
+        """Every unit's findings, one row each: the PCNs (``inner``, the validator's per-PCN
+        table), then the outer units with their inner units, in a ``level`` column."""
+        pcns = inner.rename(columns={"pcn_id": "unit_id"})
+        pcns.insert(0, "level", "PCN")
         out = self.outer.pcns.rename(columns={"pcn_id": "unit_id"})
         out.insert(0, "level", self.outer.unit)
         out.insert(5, "inner_units", out["unit_id"].map(self.inner_of).fillna(""))
-        return out
+        return pd.concat([pcns, out], ignore_index=True)
+
+
+def nest_band(column: str | None, band: str | None) -> tuple[float, float] | None:
+    """The outer level's band of ``validate --nest-column``, or None without a nest column."""
+    if column is None:
+        if band is not None:
+            raise OptionError("--nest-band needs --nest-column naming the outer level's column.")
+        return None
+    if band is None:
+        raise OptionError(
+            f"--nest-column {column} needs --nest-band MIN-MAX, the outer level's size band "
+            "(e.g. --nest-band 100000-250000, as given to 'pcnopt neighbourhoods --band')."
+        )
+    return parse_band(band, option="--nest-band")
 
 
 def level_name(column: str) -> str:

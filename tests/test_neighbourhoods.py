@@ -6,6 +6,7 @@ import json
 
 import networkx as nx
 import pandas as pd
+import pytest
 
 import cli
 from pcnopt import geography
@@ -231,3 +232,49 @@ def test_validate_refuses_a_missing_nest_column_and_writes_nothing(tmp_path, cap
     assert _validate(out / "assignments.csv", "--nest-column", "neighbourhood_id") == 2
     assert "needs --nest-band" in capsys.readouterr().err
     assert not report.exists()
+
+
+def _councils(path):
+    """Three 'councils': vertical strips across the demo area, cut where no place is."""
+    import geopandas as gpd
+    import shapely
+
+    places = gpd.read_file(PROJECT / "data/places.geojson").to_crs(27700)
+    x0, y0, x1, y1 = places.total_bounds
+    cuts = [x0 - 1_000, x0 + 0.35 * (x1 - x0), x0 + 0.7 * (x1 - x0), x1 + 1_000]
+    strips = [shapely.box(cuts[k], y0 - 1_000, cuts[k + 1], y1 + 1_000) for k in range(3)]
+    gpd.GeoDataFrame({"lad": ["LA0", "LA1", "LA2"]}, geometry=strips, crs=27700).to_file(path)
+    return path
+
+
+def test_aligning_neighbourhoods_with_councils_puts_fewer_patients_outside(tmp_path):
+    councils = _councils(tmp_path / "councils.geojson")
+    align = ["--align-to", str(councils), "--align-column", "lad", "--year", "none"]
+    outside = {}
+    for name, extra in (
+        ("report only", []),
+        ("after compactness", ["--align-objective", "outside"]),
+        ("alone", ["--align-objective", "outside", "--align-alone"]),
+    ):
+        out = _grouped(tmp_path / name.replace(" ", "_"), *align, *extra)
+        summary = json.loads((out / "summary.json").read_text())
+        outside[name] = summary["neighbourhood_patients_outside_main_council"]
+        units = pd.read_csv(out / "units_neighbourhood.csv")
+        recomputed = (units["patients"] * (1 - units["share_in_main_council"])).sum()
+        assert outside[name] == pytest.approx(recomputed, abs=1)
+        if extra:
+            places = pd.read_csv(out / "places.csv", dtype=str, keep_default_na=False)
+            said = dict(zip(places["place_id"], places["council_alignment"], strict=True))
+            assert "proven least" in said["P01"] and "proven least" in said["P02"]
+            assert "Council alignment objective" in (out / "report.md").read_text()
+    # each stage can only keep or lower the patients outside; alone lowers them on the demo
+    assert outside["alone"] <= outside["after compactness"] <= outside["report only"]
+    assert outside["alone"] < outside["report only"]
+
+
+def test_an_alignment_objective_without_council_areas_is_refused(tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["neighbourhoods", "--band", "100000-250000", "--align-objective", "split"]
+    assert cli.main([*args, "--out", str(out)]) == 2
+    assert "need --align-to FILE --align-column COL" in capsys.readouterr().err
+    assert not out.exists()

@@ -96,3 +96,55 @@ def test_a_place_that_cannot_be_split_in_band_is_said_so():
         place, shares, options=SolveOptions(min_size=1e9, max_size=2e9), term="outside"
     )
     assert plan.status == "infeasible" and "cannot be split" in plan.message
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_grouping_whole_pcns_aligned_with_councils_is_the_brute_force_optimum(seed):
+    from pcnopt.model import solve_place
+    from pcnopt.model.levels import Alignment, group_units, unit_graph
+
+    place = random_place(16, seed=seed, mean_population=6_000)
+    inner = solve_place(place, options=SolveOptions(min_size=8_000, max_size=24_000))
+    unit_of = {c: f"U{lab:02d}" for c, lab in zip(place.codes, inner.labels, strict=True)}
+    rng = np.random.default_rng(seed)
+    council_of = {c: f"LA{int(rng.integers(3))}" for c in place.codes}
+    contracted = unit_graph(place, unit_of)
+    shares = [
+        {
+            la: sum(
+                place.population[place.codes.index(c)]
+                for c in contracted.members[unit]
+                if council_of[c] == la
+            )
+            for la in {council_of[c] for c in contracted.members[unit]}
+        }
+        for unit in contracted.graph.codes
+    ]
+    lo, hi = 25_000.0, 70_000.0
+    plans = [a for _, a in _brute_band(contracted.graph, shares, "outside", lo, hi)]
+    assert plans
+    nested = group_units(
+        place,
+        unit_of,
+        options=SolveOptions(min_size=lo, max_size=hi),
+        align=Alignment(council_of, "outside", after_compact=False),
+    )
+    # recomputed at the practices: patients outside their neighbourhood's main council
+    practice_shares = [
+        {council_of[c]: p} for c, p in zip(place.codes, place.population, strict=True)
+    ]
+    labels = [nested.outer_of[c] for c in place.codes]
+    assert plan_alignment(labels, practice_shares, "outside") == pytest.approx(min(plans))
+    assert "proven least" in nested.alignment
+    for unit in set(unit_of.values()):  # every PCN whole in one neighbourhood
+        assert len({nested.outer_of[c] for c in place.codes if unit_of[c] == unit}) == 1
+
+
+def _brute_band(place, shares, term, lo, hi):
+    g = nx_of(place)
+    for parts in set_partitions(len(place.codes)):
+        if all(lo <= sum(place.population[v] for v in p) <= hi and _connected(g, p) for p in parts):
+            yield (
+                compact(place, parts),
+                sum(unit_alignment([shares[v] for v in p], term) for p in parts),
+            )
