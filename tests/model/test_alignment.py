@@ -148,3 +148,27 @@ def _brute_band(place, shares, term, lo, hi):
                 compact(place, parts),
                 sum(unit_alignment([shares[v] for v in p], term) for p in parts),
             )
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_top_down_outer_level_aligned_after_compactness_is_the_brute_force_optimum(seed):
+    from pcnopt.model.levels import Alignment, nesting_problems, solve_nested
+
+    place = random_place(9, seed=seed, mean_population=7_000)
+    rng = np.random.default_rng(seed)
+    council_of = {c: f"LA{int(rng.integers(3))}" for c in place.codes}
+    shares = [{council_of[c]: p} for c, p in zip(place.codes, place.population, strict=True)]
+    lo, hi = 20_000.0, 45_000.0
+    plans = list(_brute_band(place, shares, "split", lo, hi))
+    best = min(c for c, _ in plans)
+    nested = solve_nested(
+        place,
+        outer=SolveOptions(min_size=lo, max_size=hi),
+        inner=SolveOptions(min_size=8_000, max_size=25_000),
+        align=Alignment(council_of, "split"),
+    )
+    labels = [nested.outer_of[c] for c in place.codes]
+    assert plan_alignment(labels, shares, "split") == pytest.approx(
+        min(a for c, a in plans if c <= best * (1 + 1e-7))
+    )
+    assert nesting_problems(nested.inner_of, nested.outer_of) == ()
