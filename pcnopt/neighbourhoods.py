@@ -212,6 +212,7 @@ def run_neighbourhoods(
             units["main_council"] = units[column].map(shares["main_council"])
             units["share_in_main_council"] = units[column].map(shares["share"])
             units["councils_spanned"] = units[column].map(shares["spanned"])
+            units["patients_outside_main_council"] = units[column].map(shares["outside"])
     neighbourhoods["n_pcns"] = (
         neighbourhoods["neighbourhood_id"]
         .map(pcns.groupby("neighbourhood_id").size())
@@ -244,8 +245,8 @@ def run_neighbourhoods(
     }
     if council is not None:
         for name, units in (("neighbourhood", neighbourhoods), ("pcn", pcns)):
-            outside = units["patients"] * (1 - units["share_in_main_council"].astype(float))
-            summary[f"{name}_patients_outside_main_council"] = round(float(outside.sum()))
+            outside = units["patients_outside_main_council"].astype(float).sum()
+            summary[f"{name}_patients_outside_main_council"] = round(float(outside))
             summary[f"{name}_councils_crossed"] = int((units["councils_spanned"] - 1).sum())
     if aligned is not None:
         summary["align_objective"] = f"{aligned.term}, " + (
@@ -566,6 +567,7 @@ def _alignment(table: pd.DataFrame, column: str, weight: pd.Series) -> pd.DataFr
             "main_council": str(by_council.idxmax()) if total > 0 else "",
             "share": round(float(by_council.max()) / total, 4) if total > 0 else None,
             "spanned": int((by_council > 0).sum()),
+            "outside": round(total - float(by_council.max()), 2) if total > 0 else 0.0,
         }
     return pd.DataFrame.from_dict(rows, orient="index")
 
