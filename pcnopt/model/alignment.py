@@ -152,10 +152,16 @@ def solve_aligned(
         together=(),
         apart=(),
         terms=("compact",),
+        max_candidates=options.partition_candidates,
     )
     if candidates is None:
         return AlignedPlan(
-            "not_solved", (), None, None, "too many possible units to list; alignment not used"
+            "not_solved",
+            (),
+            None,
+            None,
+            f"more than {options.partition_candidates:,} possible units to list; alignment not "
+            "used (group given PCNs instead: far fewer units)",
         )
     parts = [candidates.part(s) for s in range(candidates.count)]
     compact = [float(v) for v in candidates.costs["compact"]]
