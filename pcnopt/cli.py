@@ -345,19 +345,28 @@ def cmd_optimise(args: argparse.Namespace) -> int:
 def cmd_neighbourhoods(args: argparse.Namespace) -> int:
     """Neighbourhoods above PCNs: existing PCNs grouped whole (--group-pcns), or both levels."""
     from pcnopt import neighbourhoods
+    from pcnopt.errors import OptionError
     from pcnopt.io.outputs import check_output_folder
 
     band = neighbourhoods.parse_band(args.band, option="--band")
+    if args.align_to is None and (args.align_objective or args.align_alone):
+        raise OptionError(
+            "--align-objective and --align-alone need --align-to FILE --align-column COL, "
+            "the council areas to align the neighbourhoods with."
+        )
     check_output_folder(args.out)
     result = neighbourhoods.run_neighbourhoods(
         _config(args),
         band=band,
         pcns_file=args.group_pcns,
         pcn_column=args.pcn_column,
-        align_to=args.align_to,
-        align_column=args.align_column,
+        align=None
+        if args.align_to is None
+        else neighbourhoods.CouncilAlignment(
+            args.align_to, args.align_column, args.align_objective, alone=args.align_alone
+        ),
     )
-    out = neighbourhoods.write_neighbourhoods(result, args.out)
+    out = neighbourhoods.write_neighbourhoods(result, args.out, tiles=not args.no_tiles)
     s = result.summary
     print(
         f"{s['method']}: {s['neighbourhoods']} neighbourhoods ({s['neighbourhoods_in_band']} in "
@@ -369,11 +378,18 @@ def cmd_neighbourhoods(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Audit a configuration against every rule; exit 1 when any is broken."""
+    """Audit a configuration against every rule; exit 1 when any is broken.
+
+    With --nest-column the file holds a second, outer level (e.g. the neighbourhoods of
+    'pcnopt neighbourhoods'): its units are checked as well (contiguous, inside one place,
+    within --nest-band), and every PCN must lie wholly inside one of them.
+    """
+    from pcnopt import neighbourhoods
     from pcnopt.io.assignments import assignments_from_file
     from pcnopt.run import run_validate
 
     config = _config(args)
+    nest_band = neighbourhoods.nest_band(args.nest_column, args.nest_band)
     if args.report:
         from pcnopt.io.paths import check_output_file
 
@@ -381,14 +397,29 @@ def cmd_validate(args: argparse.Namespace) -> int:
             args.report, inputs=[args.practices, args.places, args.assignments], option="--report"
         )
     assignments = assignments_from_file(args.assignments, pcn_column=args.pcn_column)
+    outer = None
+    if nest_band is not None:
+        outer = neighbourhoods.outer_units_from_file(args.assignments, column=args.nest_column)
     report = run_validate(config, assignments=assignments)
     print(report.to_text())
+    table = report.pcns
+    ok = report.ok
+    if outer is not None and nest_band is not None:
+        nesting = neighbourhoods.validate_nesting(
+            config,
+            assignments=assignments.merge(outer, on="practice_code", how="left"),
+            band=nest_band,
+            outer_name=neighbourhoods.level_name(args.nest_column),
+        )
+        print(nesting.to_text())
+        table = nesting.table(inner=report.pcns)
+        ok = ok and nesting.ok
     if args.report:
         from pcnopt.io.outputs import write_table
 
-        write_table(report.pcns, args.report)
-        print(f"per-PCN report written to {args.report}")
-    return 0 if report.ok else 1
+        write_table(table, args.report)
+        print(f"per-unit report written to {args.report}")
+    return 0 if ok else 1
 
 
 def cmd_prepare_nhs(args: argparse.Namespace) -> int:
@@ -657,6 +688,21 @@ def build_parser() -> argparse.ArgumentParser:
         "its main area and the areas it spans",
     )
     hoods.add_argument("--align-column", help="id column of --align-to")
+    hoods.add_argument(
+        "--align-objective",
+        choices=["outside", "split"],
+        help="align the neighbourhoods with the --align-to areas: fewest patients outside "
+        "their neighbourhood's main area (outside) or fewest area boundaries crossed (split), "
+        "lexicographic after compactness",
+    )
+    hoods.add_argument(
+        "--align-alone",
+        action="store_true",
+        help="with --align-objective: alignment alone (compactness only breaks ties)",
+    )
+    hoods.add_argument(
+        "--no-tiles", action="store_true", help="no base-map tiles: the map works with no internet"
+    )
     hoods.add_argument("--out", type=Path, required=True, help="output folder")
     hoods.set_defaults(func=cmd_neighbourhoods)
 
@@ -677,7 +723,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--pcn-column",
         help="PCN column of the assignments file (default: pcn_id, else current_pcn)",
     )
-    validate.add_argument("--report", type=Path, help="write the per-PCN findings to this CSV")
+    validate.add_argument(
+        "--nest-column",
+        metavar="COLUMN",
+        help="the outer level's column of the assignments file (e.g. neighbourhood_id): its "
+        "units are checked too, and every PCN must lie wholly inside one",
+    )
+    validate.add_argument(
+        "--nest-band", metavar="MIN-MAX", help="the outer level's size band (with --nest-column)"
+    )
+    validate.add_argument("--report", type=Path, help="write the per-unit findings to this CSV")
     _add_rules(validate)
     validate.set_defaults(func=cmd_validate)
 

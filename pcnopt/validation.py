@@ -17,6 +17,10 @@ Rules checked, per PCN:
 - the commissioners' rules, when given: keep-together groups share a PCN, keep-apart groups do
   not, practices fixed to one label share a PCN and to different labels do not, excluded
   practices are in no PCN.
+
+The same rules apply to any level of units (``unit`` names them in the findings, e.g. the
+neighbourhoods above PCNs); :func:`split_units` checks that each unit of an inner level lies
+wholly inside one unit of the level above.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ class ValidationReport:
         Practices in the assignment but not in the practices table.
     duplicated
         Practices assigned more than once.
+    unit
+        What the units are called in the findings ("PCN", "neighbourhood").
     """
 
     pcns: pd.DataFrame
@@ -55,6 +61,7 @@ class ValidationReport:
     missing: tuple[str, ...] = field(default=())
     unknown: tuple[str, ...] = field(default=())
     duplicated: tuple[str, ...] = field(default=())
+    unit: str = "PCN"
 
     @property
     def ok(self) -> bool:
@@ -67,7 +74,8 @@ class ValidationReport:
         in_band = int(self.pcns["in_band"].sum()) if n else 0
         exceptions = int((self.pcns["exception"] != "").sum()) if n else 0
         lines = [
-            f"{n} PCNs checked: {in_band} within the size band, {exceptions} named exceptions, "
+            f"{n} {self.unit}s checked: {in_band} within the size band, {exceptions} named "
+            f"exceptions, "
             f"{len(self.problems)} rule(s) broken."
         ]
         lines += [f"  - {p}" for p in self.problems[:50]]
@@ -89,6 +97,7 @@ def validate_configuration(  # noqa: PLR0913  (keyword-only: the rules to check,
     keep_together: tuple[tuple[str, ...], ...] = (),
     keep_apart: tuple[tuple[str, ...], ...] = (),
     fixed: tuple[tuple[str, str], ...] = (),
+    unit: str = "PCN",
 ) -> ValidationReport:
     """Check a configuration against every rule.
 
@@ -113,6 +122,9 @@ def validate_configuration(  # noqa: PLR0913  (keyword-only: the rules to check,
         Groups of practice codes that must share / must not share a PCN.
     fixed
         ``(practice code, label)`` pairs: equal labels share a PCN, different labels do not.
+    unit
+        What a unit is called in the findings: "PCN", or a level's name such as
+        "neighbourhood" (the ``pcn_id`` column then holds that level's units).
     """
     problems: list[str] = []
     codes = pd.Index(practices["practice_code"])
@@ -126,7 +138,7 @@ def validate_configuration(  # noqa: PLR0913  (keyword-only: the rules to check,
     missing = sorted(set(codes) - set(assigned["practice_code"]) - set(excluded))
     if missing:
         problems.append(
-            f"{len(missing)} practice(s) are in no PCN: {', '.join(missing[:10])}"
+            f"{len(missing)} practice(s) are in no {unit}: {', '.join(missing[:10])}"
             + (" …" if len(missing) > 10 else "")
         )
     if unknown:
@@ -136,7 +148,8 @@ def validate_configuration(  # noqa: PLR0913  (keyword-only: the rules to check,
         )
     if duplicated:
         problems.append(
-            f"{len(duplicated)} practice(s) are in more than one PCN: {', '.join(duplicated[:10])}"
+            f"{len(duplicated)} practice(s) are in more than one {unit}: "
+            f"{', '.join(duplicated[:10])}"
         )
     info = practices.set_index("practice_code")
     assigned = assigned[assigned["practice_code"].isin(codes)].drop_duplicates("practice_code")
@@ -191,7 +204,7 @@ def validate_configuration(  # noqa: PLR0913  (keyword-only: the rules to check,
                 issues.append(
                     f"size {size:,.0f} is {side} the band {min_size:,.0f}–{max_size:,.0f}"
                 )
-        problems += [f"PCN {pcn_id}: {issue}" for issue in issues]
+        problems += [f"{unit} {pcn_id}: {issue}" for issue in issues]
         rows.append(
             {
                 "pcn_id": pcn_id,
@@ -221,7 +234,65 @@ def validate_configuration(  # noqa: PLR0913  (keyword-only: the rules to check,
         missing=tuple(missing),
         unknown=tuple(unknown),
         duplicated=tuple(duplicated),
+        unit=unit,
     )
+
+
+def split_units(
+    assignments: pd.DataFrame,
+    *,
+    inner: str,
+    outer: str,
+    weights: pd.Series,
+    inner_name: str = "PCN",
+    outer_name: str = "neighbourhood",
+) -> pd.DataFrame:
+    """Inner units that do not lie wholly inside one outer unit, one finding each.
+
+    Parameters
+    ----------
+    assignments
+        One row per practice: ``practice_code`` and the two levels' columns (a blank outer
+        unit counts as "no {outer_name}").
+    inner, outer
+        The inner level's and the outer level's column.
+    weights
+        Practice code → patients (the band basis), to say how much of the unit lies where.
+    inner_name, outer_name
+        What each level's units are called in the findings.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit_id`` (the inner unit), ``outer_units`` (``;``-joined, ``(none)`` for practices
+        in no outer unit) and ``problem``, one row per split unit, sorted by ``unit_id``.
+    """
+    frame = assignments[["practice_code", inner, outer]].astype("string")
+    frame = frame[frame[inner].fillna("").str.strip() != ""]
+    frame[outer] = frame[outer].fillna("").str.strip().replace("", "(none)")
+    frame["patients"] = frame["practice_code"].map(weights).astype(float).fillna(0.0)
+    rows = []
+    for unit, group in frame.groupby(inner, sort=True):
+        parts = group.groupby(outer, sort=True).agg(
+            practices=("practice_code", "size"), patients=("patients", "sum")
+        )
+        if len(parts) < 2:
+            continue
+        where = ", ".join(
+            f"{'no ' + outer_name if name == '(none)' else name} "
+            f"({int(r.practices)} practice(s), {r.patients:,.0f} patients)"
+            for name, r in parts.iterrows()
+        )
+        rows.append(
+            {
+                "unit_id": str(unit),
+                "outer_units": ";".join(map(str, parts.index)),
+                "problem": f"{inner_name} {unit} is split across {len(parts)} "
+                f"{outer_name}s: {where}; a {inner_name} must lie wholly inside one "
+                f"{outer_name}",
+            }
+        )
+    return pd.DataFrame(rows, columns=["unit_id", "outer_units", "problem"])
 
 
 def _rule_problems(

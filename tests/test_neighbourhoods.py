@@ -6,6 +6,7 @@ import json
 
 import networkx as nx
 import pandas as pd
+import pytest
 
 import cli
 from pcnopt import geography
@@ -121,3 +122,160 @@ def test_council_alignment_is_reported_for_every_unit(tmp_path):
         assert (units["share_in_main_council"].astype(float) == 1.0).all()
         assert (units["councils_spanned"] == "1").all()
     assert "main council (share of patients)" in (out / "report.md").read_text()
+
+
+def _grouped(out, *extra):
+    args = [
+        "neighbourhoods",
+        "--band",
+        "100000-250000",
+        "--group-pcns",
+        str(DEMO),
+        "--pcn-column",
+        "current_pcn",
+        *extra,
+        "--out",
+        str(out),
+    ]
+    assert cli.main(args) == 0
+    return out
+
+
+def test_each_level_has_its_areas_in_wgs84_and_neighbourhoods_are_the_union_of_their_pcns(
+    tmp_path,
+):
+    import geopandas as gpd
+    import shapely
+
+    out = _grouped(tmp_path / "out")
+    areas = {}
+    for level, column in (("neighbourhood", "neighbourhood_id"), ("pcn", "pcn_id")):
+        units = pd.read_csv(out / f"units_{level}.csv", dtype={column: str})
+        shapes = gpd.read_file(out / f"units_{level}.geojson")
+        assert shapes.crs.to_epsg() == 4326
+        assert list(shapes[column]) == list(units[column])  # one feature per unit, same order
+        assert list(shapes["patients"]) == list(units["patients"])
+        assert shapes.geometry.notna().all() and not shapes.geometry.is_empty.any()
+        x0, y0, x1, y1 = shapes.total_bounds
+        assert -7 < x0 < x1 < 2 and 49 < y0 < y1 < 56  # degrees, in England
+        areas[level] = shapes.to_crs("EPSG:27700").set_index(column)
+    pcns = pd.read_csv(out / "units_pcn.csv", dtype=str)
+    inner = areas["pcn"].geometry
+    # PCN areas do not overlap (co-sited practices of two PCNs share their cell by wedges)
+    assert abs(shapely.union_all(inner.values).area - inner.area.sum()) < 1e-6 * inner.area.sum()
+    for hood, shape in areas["neighbourhood"].geometry.items():
+        members = pcns.loc[pcns["neighbourhood_id"] == hood, "pcn_id"]
+        union = shapely.union_all(inner[members].values)
+        assert shape.symmetric_difference(union).area < 1e-6 * shape.area  # nests exactly
+
+
+def test_the_report_has_a_section_per_level_listing_every_unit(tmp_path):
+    out = _grouped(tmp_path / "out")
+    report = (out / "report.md").read_text()
+    hoods, pcns = report.split("## Neighbourhoods\n")[1].split("## PCNs\n")
+    for name, section in (("neighbourhood", hoods), ("pcn", pcns)):
+        ids = pd.read_csv(out / f"units_{name}.csv", dtype=str).iloc[:, 0]
+        rows = [line for line in section.splitlines() if line.startswith("| ")][1:]
+        assert [r.split(" | ")[0][2:].replace("\\", "") for r in rows] == list(ids)
+    units = pd.read_csv(out / "units_neighbourhood.csv")
+    pcn_units = pd.read_csv(out / "units_pcn.csv")
+    # a neighbourhood's ARRS is the sum of its PCNs'
+    sums = pcn_units.groupby("neighbourhood_id")["arrs_sum_gbp"].sum()
+    for row in units.itertuples():
+        assert abs(row.arrs_sum_gbp - sums[row.neighbourhood_id]) < 0.01
+
+
+PLACES = ["--places", str(PROJECT / "data/places.geojson"), "--place-column", "place_id"]
+
+
+def _validate(assignments, *extra):
+    return cli.main(
+        ["validate", "--practices", str(DEMO), *PLACES, "--assignments", str(assignments), *extra]
+    )
+
+
+def test_validate_checks_the_nesting_and_the_outer_level_unit_by_unit(tmp_path, capsys):
+    out = _grouped(tmp_path / "out")
+    table = pd.read_csv(out / "assignments.csv", dtype=str, keep_default_na=False)
+    # move one practice of PCN-A1 into another neighbourhood: PCN-A1 is split
+    moved = table.index[table["pcn_id"] == "PCN-A1"][0]
+    table.loc[moved, "neighbourhood_id"] = "P02-N02"
+    broken = tmp_path / "broken.csv"
+    table.to_csv(broken, index=False)
+    report = tmp_path / "findings.csv"
+    nest = ["--nest-column", "neighbourhood_id", "--nest-band", "100000-250000"]
+    capsys.readouterr()
+    assert _validate(broken, *nest, "--report", str(report)) == 1
+    text = capsys.readouterr().out
+    assert "1 unit(s) of the level below split across neighbourhoods:" in text
+    assert "PCN PCN-A1 is split across 2 neighbourhoods: P01-N01 (6 practice(s)" in text
+    # the neighbourhood it went to now crosses places; its contiguity is checked as well
+    assert "neighbourhood P02-N02: crosses places P01, P02" in text
+    assert "neighbourhood P02-N01: not contiguous (2 separate parts)" in text
+    findings = pd.read_csv(report, dtype=str, keep_default_na=False)
+    hoods = findings[findings["level"] == "neighbourhood"].set_index("unit_id")
+    units = pd.read_csv(out / "units_neighbourhood.csv", dtype=str).set_index("neighbourhood_id")
+    assert set(hoods.index) == set(units.index)
+    assert hoods.at["P01-N01", "inner_units"] == "PCN-A1;PCN-A2;PCN-A3;PCN-A4"
+    assert "crosses places" in hoods.at["P02-N02", "problems"]
+    assert set(findings.loc[findings["level"] == "PCN", "unit_id"]) == set(table["pcn_id"])
+
+
+def test_validate_refuses_a_missing_nest_column_and_writes_nothing(tmp_path, capsys):
+    out = _grouped(tmp_path / "out")
+    report = tmp_path / "findings.csv"
+    args = [out / "assignments.csv", "--nest-band", "100000-250000", "--report", str(report)]
+    capsys.readouterr()
+    assert _validate(*args, "--nest-column", "hood") == 2
+    err = capsys.readouterr().err
+    assert "has no column 'hood' (--nest-column)" in err and "neighbourhood_id" in err
+    assert _validate(out / "assignments.csv", "--nest-column", "neighbourhood_id") == 2
+    assert "needs --nest-band" in capsys.readouterr().err
+    assert not report.exists()
+
+
+def _councils(path):
+    """Three 'councils': vertical strips across the demo area, cut where no place is."""
+    import geopandas as gpd
+    import shapely
+
+    places = gpd.read_file(PROJECT / "data/places.geojson").to_crs(27700)
+    x0, y0, x1, y1 = places.total_bounds
+    cuts = [x0 - 1_000, x0 + 0.35 * (x1 - x0), x0 + 0.7 * (x1 - x0), x1 + 1_000]
+    strips = [shapely.box(cuts[k], y0 - 1_000, cuts[k + 1], y1 + 1_000) for k in range(3)]
+    gpd.GeoDataFrame({"lad": ["LA0", "LA1", "LA2"]}, geometry=strips, crs=27700).to_file(path)
+    return path
+
+
+def test_aligning_neighbourhoods_with_councils_puts_fewer_patients_outside(tmp_path):
+    councils = _councils(tmp_path / "councils.geojson")
+    align = ["--align-to", str(councils), "--align-column", "lad", "--year", "none"]
+    outside = {}
+    for name, extra in (
+        ("report only", []),
+        ("after compactness", ["--align-objective", "outside"]),
+        ("alone", ["--align-objective", "outside", "--align-alone"]),
+    ):
+        out = _grouped(tmp_path / name.replace(" ", "_"), *align, *extra)
+        summary = json.loads((out / "summary.json").read_text())
+        outside[name] = summary["neighbourhood_patients_outside_main_council"]
+        units = pd.read_csv(out / "units_neighbourhood.csv")
+        assert outside[name] == round(units["patients_outside_main_council"].sum())
+        shares = units["patients"] * (1 - units["share_in_main_council"])  # shares to 4 places
+        assert outside[name] == pytest.approx(shares.sum(), rel=1e-3)
+        if extra:
+            places = pd.read_csv(out / "places.csv", dtype=str, keep_default_na=False)
+            said = dict(zip(places["place_id"], places["council_alignment"], strict=True))
+            assert "proven least" in said["P01"] and "proven least" in said["P02"]
+            assert "Council alignment objective" in (out / "report.md").read_text()
+    # each stage can only keep or lower the patients outside; alone lowers them on the demo
+    assert outside["alone"] <= outside["after compactness"] <= outside["report only"]
+    assert outside["alone"] < outside["report only"]
+
+
+def test_an_alignment_objective_without_council_areas_is_refused(tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["neighbourhoods", "--band", "100000-250000", "--align-objective", "split"]
+    assert cli.main([*args, "--out", str(out)]) == 2
+    assert "need --align-to FILE --align-column COL" in capsys.readouterr().err
+    assert not out.exists()

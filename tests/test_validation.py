@@ -159,3 +159,41 @@ def test_zero_list_practices_do_not_fake_a_whole_island():
     )
     assert not report.ok
     assert (report.pcns["exception"] == "").all()
+
+
+def test_an_inner_unit_across_two_outer_units_is_one_finding_naming_both():
+    from pcnopt.validation import split_units
+
+    table = pd.DataFrame(
+        {
+            "practice_code": list("ABCDEF"),
+            "pcn_id": ["n1", "n1", "n2", "n2", "n3", ""],
+            "hood": ["X", "X", "X", "Y", "", "Y"],
+        }
+    )
+    weights = PRACTICES.set_index("practice_code")["list_size"]
+    splits = split_units(table, inner="pcn_id", outer="hood", weights=weights).set_index("unit_id")
+    assert list(splits.index) == ["n2"]  # n1 is inside X; n3 is wholly in no unit; F in no PCN
+    assert splits.at["n2", "outer_units"] == "X;Y"
+    assert splits.at["n2", "problem"] == (
+        "PCN n2 is split across 2 neighbourhoods: X (1 practice(s), 25,000 patients), "
+        "Y (1 practice(s), 20,000 patients); a PCN must lie wholly inside one neighbourhood"
+    )
+    table.loc[1, "hood"] = ""  # B in no neighbourhood: n1 is split too
+    splits = split_units(table, inner="pcn_id", outer="hood", weights=weights)
+    assert list(splits["unit_id"]) == ["n1", "n2"]
+    assert "no neighbourhood (1 practice(s), 15,000 patients)" in splits["problem"][0]
+
+
+def test_the_findings_name_the_level_checked():
+    report = validate_configuration(
+        practices=PRACTICES,
+        assignments=pd.DataFrame({"practice_code": list("ABCD"), "pcn_id": list("XYXY")}),
+        edges=EDGES,
+        min_size=30_000,
+        max_size=50_000,
+        unit="neighbourhood",
+    )
+    assert "neighbourhood X: not contiguous (2 separate parts)" in report.problems
+    assert "2 practice(s) are in no neighbourhood: E, F" in report.problems
+    assert report.to_text().startswith("2 neighbourhoods checked")

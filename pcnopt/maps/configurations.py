@@ -43,6 +43,15 @@ class MapConfiguration:
     funding
         Optional funding table (``pcn_id`` plus e.g. ``arrs_sum_gbp``, ``core_funding_gbp``,
         ``role_mix``), shown in the PCN popups.
+    unit
+        What the units are called ("PCN", or a level above PCNs such as "neighbourhood").
+    under
+        For a level above another: the name of the configuration of the level below. Its
+        areas are drawn in their colours beneath this one's, whose units are then drawn as
+        bold boundaries over them.
+    inner
+        For a level above another: unit id → its inner units as ``(id, patients)`` pairs,
+        listed in the unit's popup.
     """
 
     name: str
@@ -50,6 +59,9 @@ class MapConfiguration:
     pcns: gpd.GeoDataFrame
     summary: Mapping[str, float | int | None]
     funding: pd.DataFrame | None = field(default=None)
+    unit: str = "PCN"
+    under: str | None = None
+    inner: Mapping[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not str(self.name).strip():

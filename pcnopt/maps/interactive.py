@@ -48,6 +48,7 @@ CANVAS_PRACTICES = 2_000
 #: follow, labelled from their names, and ``total_known_gbp`` comes last.
 FUNDING_LABELS: Mapping[str, str] = {
     "arrs_sum_gbp": "ARRS sum",
+    "arrs_sum_of_pcns_gbp": "ARRS sum of its PCNs",
     "core_funding_gbp": "Core PCN funding",
     "core_pcn_funding_gbp": "Core PCN funding",
     "clinical_director_gbp": "Clinical director",
@@ -145,6 +146,12 @@ def map_from_configurations(
     names = [c.name for c in configurations]
     if len(set(names)) < len(names):
         raise OptionError(f"configuration names must differ: {names}.")
+    unknown = [c.under for c in configurations if c.under is not None and c.under not in names]
+    if unknown:
+        raise OptionError(
+            f"a level is drawn over {', '.join(map(repr, unknown))}, which is not one of the "
+            f"map's configurations ({', '.join(map(repr, names))})."
+        )
     points = practices.to_crs(BNG) if practices.crs is not None else practices.set_crs(BNG)
     bounds_bng = _bounds(points, configurations, places)
     if simplify_m is None:
@@ -332,6 +339,7 @@ def _page_data(
     page["practices"]["radius"] = [
         round(float(r), 1) for r in np.clip(np.sqrt(sizes.to_numpy(float)) / 25.0, 3.0, 16.0)
     ]
+    position = {c.name: k for k, c in enumerate(configurations)}
     for configuration in configurations:
         pcns = configuration.pcns.reset_index(drop=True)
         pcn_index = {p: k for k, p in enumerate(pcns["pcn_id"])}
@@ -356,6 +364,9 @@ def _page_data(
                 "md": _clean(r.mean_distance_to_hub_m),
                 "fill": fills[k],
                 "fund": funding.get(str(r.pcn_id)) if configuration.funding is not None else None,
+                "inner": [[_clean(i), _clean(n)] for i, n in configuration.inner[str(r.pcn_id)]]
+                if str(r.pcn_id) in configuration.inner
+                else None,
             }
             for k, r in enumerate(pcns.itertuples(index=False))
         ]
@@ -373,6 +384,8 @@ def _page_data(
         page["configs"].append(
             {
                 "name": configuration.name,
+                "unit": configuration.unit,
+                "under": None if configuration.under is None else position[configuration.under],
                 "summary": {k: _clean(v) for k, v in configuration.summary.items()},
                 "hasFunding": configuration.funding is not None,
                 "pcns": table,

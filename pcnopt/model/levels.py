@@ -19,6 +19,10 @@ do now — and can differ from top-down, which may redraw PCNs to reach a better
 Prefer bottom-up when the inner layer is settled (contracts, staff and premises follow the
 PCNs); prefer top-down for a fresh design, or to see what the current PCNs cost the outer
 layer.
+
+Either way the outer level can also be aligned with council areas (:class:`Alignment`): its
+plan is then the exact optimum of :func:`pcnopt.model.alignment.solve_aligned`, alone or
+lexicographic after compactness, where the place can be split wholly into units in band.
 """
 
 from __future__ import annotations
@@ -27,8 +31,13 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from pcnopt._errors import OptionError
+from pcnopt.model.alignment import solve_aligned
 from pcnopt.model.driver import solve_place
+from pcnopt.model.objectives import distances, patient_cost
+from pcnopt.model.solvers import Status
 from pcnopt.model.types import PlaceGraph, PlaceSolution, SolveOptions
 
 
@@ -48,6 +57,26 @@ class UnitGraph:
 
     graph: PlaceGraph
     members: Mapping[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """Council alignment as the outer level's objective.
+
+    Attributes
+    ----------
+    council_of
+        Practice code → the council area its site is in.
+    term
+        ``"outside"`` (patients outside their unit's main council area) or ``"split"``
+        (council boundaries crossed); see :mod:`pcnopt.model.alignment`.
+    after_compact
+        True: lexicographic after compactness; False: alignment alone.
+    """
+
+    council_of: Mapping[str, str]
+    term: str
+    after_compact: bool = True
 
 
 @dataclass(frozen=True)
@@ -76,6 +105,7 @@ class NestedSolution:
     outer_of: Mapping[str, int]
     inner_of: Mapping[str, str]
     unsplittable: tuple[str, ...] = ()
+    alignment: str = ""
 
 
 def subgraph(graph: PlaceGraph, codes: Sequence[str], *, place_id: str) -> PlaceGraph:
@@ -154,7 +184,11 @@ def unit_graph(graph: PlaceGraph, unit_of: Mapping[str, str]) -> UnitGraph:
 
 
 def group_units(
-    graph: PlaceGraph, unit_of: Mapping[str, str], *, options: SolveOptions
+    graph: PlaceGraph,
+    unit_of: Mapping[str, str],
+    *,
+    options: SolveOptions,
+    align: Alignment | None = None,
 ) -> NestedSolution:
     """Bottom-up: group whole units (e.g. current PCNs) into contiguous outer units in band.
 
@@ -167,19 +201,40 @@ def group_units(
     options
         The outer level's band, objective and solver (``compact`` measures distance between
         the units' population-weighted centres).
+    align
+        Council alignment as the objective, or None.
     """
     units = unit_graph(graph, unit_of)
     outer = solve_place(units.graph, options=options)
+    said = ""
+    if align is not None:
+        population = dict(zip(graph.codes, graph.population, strict=True))
+        shares: list[dict[str, float]] = []
+        for unit in units.graph.codes:
+            share: dict[str, float] = {}
+            for code in units.members[unit]:
+                council = align.council_of.get(code, "")
+                share[council] = share.get(council, 0.0) + population[code]
+            shares.append(share)
+        outer, said = _aligned(units.graph, outer, shares, options=options, align=align)
     outer_of: dict[str, int] = {}
     inner_of: dict[str, str] = {}
     for unit, label in zip(units.graph.codes, outer.labels, strict=True):
         for code in units.members[unit]:
             outer_of[code] = int(label)
             inner_of[code] = unit
-    return NestedSolution(outer=outer, inner=(), outer_of=outer_of, inner_of=inner_of)
+    return NestedSolution(
+        outer=outer, inner=(), outer_of=outer_of, inner_of=inner_of, alignment=said
+    )
 
 
-def solve_nested(graph: PlaceGraph, *, outer: SolveOptions, inner: SolveOptions) -> NestedSolution:
+def solve_nested(
+    graph: PlaceGraph,
+    *,
+    outer: SolveOptions,
+    inner: SolveOptions,
+    align: Alignment | None = None,
+) -> NestedSolution:
     """Top-down: outer units on the practice graph, then inner units inside each outer unit.
 
     Parameters
@@ -189,6 +244,8 @@ def solve_nested(graph: PlaceGraph, *, outer: SolveOptions, inner: SolveOptions)
     outer, inner
         Each level's band, objective and solver. The outer band must be able to hold inner
         units: ``outer.max_size >= inner.min_size``.
+    align
+        Council alignment as the outer level's objective, or None.
 
     Raises
     ------
@@ -202,6 +259,13 @@ def solve_nested(graph: PlaceGraph, *, outer: SolveOptions, inner: SolveOptions)
             "Fix: give the outer level a larger band, or the inner level a smaller one."
         )
     top = solve_place(graph, options=outer)
+    said = ""
+    if align is not None:
+        shares = [
+            {align.council_of.get(code, ""): population}
+            for code, population in zip(graph.codes, graph.population, strict=True)
+        ]
+        top, said = _aligned(graph, top, shares, options=outer, align=align)
     outer_of = {c: int(label) for c, label in zip(graph.codes, top.labels, strict=True)}
     inner_of: dict[str, str] = {}
     solutions = []
@@ -224,7 +288,50 @@ def solve_nested(graph: PlaceGraph, *, outer: SolveOptions, inner: SolveOptions)
         outer_of=outer_of,
         inner_of=inner_of,
         unsplittable=tuple(unsplittable),
+        alignment=said,
     )
+
+
+def _aligned(
+    graph: PlaceGraph,
+    solution: PlaceSolution,
+    shares: Sequence[Mapping[str, float]],
+    *,
+    options: SolveOptions,
+    align: Alignment,
+) -> tuple[PlaceSolution, str]:
+    """``solution`` replaced by the best-aligned plan, and what was done, in words.
+
+    The plan is kept, and the reason said, where the alignment model does not apply (a place
+    that cannot be split wholly into units in band, or too large to list its units).
+    """
+    plan = solve_aligned(
+        graph, shares, options=options, term=align.term, after_compact=align.after_compact
+    )
+    if plan.status not in ("optimal", "feasible") or plan.alignment is None:
+        return solution, plan.message
+    labels = plan.labels
+    pop = np.asarray(graph.population, dtype=float)
+    cost = patient_cost(pop, distances(graph), squared=options.squared)
+    parts = [[i for i, lab in enumerate(labels) if lab == k] for k in range(max(labels) + 1)]
+    hubs = tuple(p[int(np.argmin(cost[np.ix_(p, p)].sum(axis=0)))] for p in parts)
+    proven = plan.status == "optimal"
+    aligned = replace(
+        solution,
+        status=Status.OPTIMAL if proven else Status.FEASIBLE,
+        objective=plan.alignment,
+        bound=plan.alignment if proven else None,
+        gap=0.0 if proven else None,
+        labels=labels,
+        hubs=hubs,
+        notes=tuple("" for _ in parts),
+        names=tuple("" for _ in parts),
+        populations=tuple(float(pop[p].sum()) for p in parts),
+        terms=(("compact", float(plan.compact or 0.0)), (f"align_{align.term}", plan.alignment)),
+        message=f"{solution.message} {plan.message}.".strip(),
+        method=f"{solution.method}; then set partitioning for council alignment".lstrip("; "),
+    )
+    return aligned, plan.message
 
 
 def nesting_problems(

@@ -56,6 +56,11 @@ def report_html(result: RunResult, *, markdown: str | None = None) -> str:
     return page.render(title=title, body=markupsafe.Markup(body), css=markupsafe.Markup(css))
 
 
+def render_markdown(template: str, **context: Any) -> str:
+    """Render one of ``templates/`` (e.g. ``neighbourhoods.md.j2``) with the ``md`` filter."""
+    return _environment().get_template(template).render(**context)
+
+
 def report_markdown(result: RunResult) -> str:
     """A readable report of a run: headline figures, every place, every exception."""
     s = result.summary

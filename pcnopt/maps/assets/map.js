@@ -30,6 +30,10 @@ function pcnoptMap(map, D, bounds) {
     if (!(key in townOf)) { townOf[key] = towns.length; towns.push({name: name, at: []}); }
     towns[townOf[key]].at.push(j);
   });
+  // what a configuration's units are called: "PCN", or a level above PCNs ("neighbourhood")
+  function unitName(c) { return c.unit || "PCN"; }
+  function title(text) { return text.charAt(0).toUpperCase() + text.slice(1); }
+  var levels = configs.some(function (c) { return unitName(c) !== "PCN"; });
 
   ["pcnoptAreas", "pcnoptPlaces", "pcnoptLabels", "pcnoptPractices"].forEach(function (name, k) {
     map.createPane(name).style.zIndex = 400 + 10 * k;
@@ -97,6 +101,16 @@ function pcnoptMap(map, D, bounds) {
     else h += "<tr><th>Funding</th><td class='muted'>not calculated for this map</td></tr>";
     h += "</table>";
     if (p.exc) h += "<p class='note'>Exception: " + esc(p.exc) + "</p>";
+    if (p.inner) {
+      // a level above PCNs: its inner units, each with its patients
+      var below = c.under !== null && c.under !== undefined ? unitName(configs[c.under]) : "unit";
+      h += "<table class='members inner-units'><tr><th>" + esc(title(below)) + "s ("
+        + esc(p.inner.length) + ")</th><th>Patients</th></tr>";
+      p.inner.forEach(function (u) {
+        h += "<tr><td>" + esc(u[0]) + "</td><td>" + esc(num(u[1])) + "</td></tr>";
+      });
+      h += "</table>";
+    }
     h += "<table class='members'><tr><th>Practice</th><th>Code</th><th>List size</th></tr>";
     members(c, i).forEach(function (j) {
       h += "<tr><td>" + esc(P.name[j]) + "</td><td>" + esc(P.code[j]) + "</td><td>"
@@ -110,9 +124,10 @@ function pcnoptMap(map, D, bounds) {
     h += row("Code", P.code[j]) + row("List size", num(P.list[j]));
     if (i >= 0) {
       var p = c.pcns[i];
-      h += row("PCN", pcnName(p)) + row("Place", p.place);
-      h += row("Distance to PCN hub", p.hub === j ? "this is the hub" : km(c.dist[j]));
-    } else h += row("PCN", "in no PCN");
+      h += row(title(unitName(c)), pcnName(p)) + row("Place", p.place);
+      h += row("Distance to " + unitName(c) + " hub",
+               p.hub === j ? "this is the hub" : km(c.dist[j]));
+    } else h += row(title(unitName(c)), "in no " + unitName(c));
     h += row("Configuration", c.name);
     if (P.postcode) h += row("Postcode", P.postcode[j]);
     if (P.town && P.town[j]) h += row("Town", P.town[j]);
@@ -120,16 +135,32 @@ function pcnoptMap(map, D, bounds) {
     configs.forEach(function (o) {
       if (o === c) return;
       var k = o.pcnOf[j];
-      h += row("PCN in " + o.name, k >= 0 ? pcnName(o.pcns[k]) : "in no PCN");
+      h += row(title(unitName(o)) + " in " + o.name,
+               k >= 0 ? pcnName(o.pcns[k]) : "in no " + unitName(o));
     });
     return h + "</table></div>";
   }
   function build(k, group) {
-    var c = configs[k];
+    var c = configs[k], over = c.under !== null && c.under !== undefined;
+    if (over) {
+      // a level above another: the level below in its colours, this level's boundaries on top
+      var u = configs[c.under];
+      group.addLayer(L.geoJSON(u.areas, {
+        pane: "pcnoptAreas", className: "pcn-area-under", interactive: false,
+        style: function (f) {
+          return {fillColor: u.pcns[f.properties.i].fill, fillOpacity: 0.7, color: "#fff",
+                  weight: 1};
+        }
+      }));
+    }
     var areas = L.geoJSON(c.areas, {
       pane: "pcnoptAreas", className: "pcn-area",
       style: function (f) {
         var p = c.pcns[f.properties.i];
+        if (over) {
+          return {fill: true, fillOpacity: 0, color: "#111", weight: p.exc ? 3 : 3.5,
+                  opacity: 0.95, dashArray: p.exc ? "6 4" : null};
+        }
         return {fillColor: p.fill, fillOpacity: 0.7, color: p.exc ? "#222" : "#fff",
                 weight: p.exc ? 2 : 1.2, dashArray: p.exc ? "6 4" : null};
       },
@@ -216,9 +247,10 @@ function pcnoptMap(map, D, bounds) {
     function cls(k) { return "<th class='" + (k === active ? "active" : "") + "'>"; }
     configs.forEach(function (c, k) { h += cls(k) + esc(c.name) + "</th>"; });
     h += "</tr>";
-    [["PCNs", function (s) { return num(s.pcns); }],
+    var units = levels ? "Units" : "PCNs";
+    [[units, function (s) { return num(s.pcns); }],
      ["Practices", function (s) { return num(s.practices); }],
-     ["PCNs in size band", function (s) { return pct(s.share_pcns_in_band); }],
+     [units + " in size band", function (s) { return pct(s.share_pcns_in_band); }],
      ["Patients in band", function (s) { return pct(s.share_patients_in_band); }],
      ["Named exceptions", function (s) { return num(s.named_exceptions); }],
      ["Mean distance to hub", function (s) { return km(s.mean_distance_to_hub_m); }]
@@ -258,6 +290,10 @@ function pcnoptMap(map, D, bounds) {
         + "</span>named exception</div>";
       h += "<div><span class='pcnopt-swatch' style='background:none;border:2px solid #222'>"
         + "</span>place boundary</div>";
+      if (levels) {
+        h += "<div><span class='pcnopt-swatch' style='background:none;border:3px solid #111'>"
+          + "</span>boundary of a unit of the level above<br>(drawn over the level below)</div>";
+      }
       h += "<div>Practices (shrink when zoomed out):</div>";
       [[5000, "5,000"], [20000, "20,000"]].forEach(function (s) {
         var r = Math.max(3, Math.min(16, Math.sqrt(s[0]) / 25));
@@ -293,7 +329,8 @@ function pcnoptMap(map, D, bounds) {
         configs[active].pcns.forEach(function (p, i) {
           if ((p.label || "").toLowerCase().indexOf(q) >= 0
               || String(p.id).toLowerCase().indexOf(q) >= 0) {
-            out.push({kind: "pcn", i: i, text: "PCN: " + pcnName(p)});
+            out.push({kind: "pcn", i: i,
+                      text: title(unitName(configs[active])) + ": " + pcnName(p)});
           }
         });
         placeOf.forEach(function (pl, i) {
