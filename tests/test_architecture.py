@@ -38,6 +38,7 @@ LAYERS: dict[str, int] = {
     "neighbourhoods": 7,
     "scenarios": 8,
     "cli": 9,
+    "cli_options": 9,
     "__main__": 9,
 }
 

@@ -10,7 +10,7 @@ import pytest
 
 import cli
 from pcnopt.run import RunConfig, run_validate
-from pcnopt.run.tables import proposed_name
+from pcnopt.run.tables import hub_towns, proposed_name
 from tests.conftest import PROJECT
 
 
@@ -71,6 +71,43 @@ def test_proposed_names_are_readable_and_unique():
     assert proposed_name("Densham Medical Centre", used=used) == "Densham PCN 2"
     assert proposed_name("St Osric's Surgery", used=used) == "St Osric's PCN"
     assert proposed_name("The Surgery", used=used) == "The Surgery PCN"
+
+
+def test_a_town_names_its_pcn_when_no_other_pcn_of_the_place_has_its_hub_there():
+    info = pd.DataFrame(
+        {"town": ["Hucknall", "Nottingham", "NOTTINGHAM", "Arnold", None]},
+        index=["H1", "N1", "N2", "A1", "X1"],
+    )
+    towns = hub_towns(info, ["H1", "N1", "N2", "A1", "X1"])
+    assert towns == ["Hucknall", None, None, "Arnold", None]  # a city of two PCNs names neither
+    assert hub_towns(info.drop(columns="town"), ["H1"]) == [None]
+    used: set[str] = set()
+    names = [
+        proposed_name(hub, used=used, town=town)
+        for hub, town in zip(
+            ["Hucknall Surgery", "Leen View Surgery", "Welbeck Surgery", "Arnold Practice", "Om"],
+            towns,
+            strict=True,
+        )
+    ]
+    assert names == ["Hucknall PCN", "Leen View PCN", "Welbeck PCN", "Arnold PCN", "Om PCN"]
+    # a practice named after a town that already names a PCN is numbered, not repeated
+    assert proposed_name("Hucknall Medical Centre", used=used) == "Hucknall PCN 2"
+
+
+def test_proposed_pcns_take_their_hub_towns_names_in_a_run(demo, tmp_path):
+    pcns = pd.read_csv(demo["out"] / "pcns.csv", dtype=str)
+    table = pd.read_csv(PROJECT / "data/practices.csv", dtype=str)
+    # every practice its own town: every hub town names its PCN
+    table["town"] = "Town of " + table["practice_code"]
+    path = tmp_path / "practices.csv"
+    table.to_csv(path, index=False)
+    out = tmp_path / "out"
+    args = ["optimise", "--practices", str(path), "--places", str(PROJECT / "data/places.geojson")]
+    assert cli.main([*args, "--place-column", "place_id", "--out", str(out)]) == 0
+    named = pd.read_csv(out / "pcns.csv", dtype=str)
+    assert list(named["hub_practice"]) == list(pcns["hub_practice"])  # towns change no plan
+    assert list(named["pcn_label"]) == [f"Town of {h} PCN" for h in named["hub_practice"]]
 
 
 def test_a_count_no_configuration_can_meet_stops_with_each_places_range(tmp_path, capsys):

@@ -66,6 +66,11 @@ COUNTIES = frozenset(
         "EAST RIDING OF YORKSHIRE", "NORTH LINCOLNSHIRE", "NORTH EAST LINCOLNSHIRE",
         "MID GLAMORGAN", "WEST GLAMORGAN", "SOUTH GLAMORGAN", "GWENT", "DYFED", "POWYS",
         "GWYNEDD", "CLWYD",
+        # the abbreviations the Post Office used and addresses still carry
+        "BEDS", "BERKS", "BUCKS", "CAMBS", "DERBYS", "GLOS", "HANTS", "HERTS", "LANCS",
+        "LEICS", "LINCS", "MIDDX", "NORTHANTS", "NOTTS", "OXON", "SALOP", "STAFFS", "WARKS",
+        "WILTS", "WORCS", "N YORKS", "S YORKS", "W YORKS", "N HUMBERSIDE", "S HUMBERSIDE",
+        "E SUSSEX", "W SUSSEX", "W MIDLANDS", "GTR MANCHESTER",
     }
 )  # fmt: skip
 

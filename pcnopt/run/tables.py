@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,9 +124,10 @@ def tables(
     for outcome in outcomes:
         names = outcome.names or tuple("" for _ in outcome.groups)
         used: set[str] = set()
+        towns = hub_towns(info, outcome.hubs)
         names = tuple(
-            given or proposed_name(str(info.at[hub, "name"]), used=used)
-            for given, hub in zip(names, outcome.hubs, strict=True)
+            given or proposed_name(str(info.at[hub, "name"]), used=used, town=town)
+            for given, hub, town in zip(names, outcome.hubs, towns, strict=True)
         )
         for k, (members, hub, note, label) in enumerate(
             zip(outcome.groups, outcome.hubs, outcome.notes, names, strict=True), start=1
@@ -312,15 +314,40 @@ _GENERIC = frozenset(
 )
 
 
-def proposed_name(hub_name: str, *, used: set[str]) -> str:
-    """A readable, stable name for a proposed PCN, from its hub practice's name.
+def hub_towns(info: pd.DataFrame, hubs: Sequence[str]) -> list[str | None]:
+    """Each hub practice's town, where it is the hub town of no other PCN of the place.
 
-    The hub's name without generic words (``THE DENSHAM SURGERY`` gives ``Densham PCN``),
-    numbered when the place already has that name (``Densham PCN 2``); ``used`` collects the
-    place's names so far.
+    A town with one proposed PCN names it (``Hucknall PCN``); a town with several (a city)
+    does not, and its PCNs are named after their hub practices.
+    """
+    if "town" not in info.columns:
+        return [None] * len(hubs)
+    towns = [info.at[hub, "town"] for hub in hubs]
+    keys = [_town_key(t) for t in towns]
+    return [
+        str(t) if key and keys.count(key) == 1 else None for t, key in zip(towns, keys, strict=True)
+    ]
+
+
+def _town_key(town: object) -> str:
+    if not isinstance(town, str):
+        return ""
+    return " ".join("".join(c if c.isalnum() else " " for c in town.lower()).split())
+
+
+def proposed_name(hub_name: str, *, used: set[str], town: str | None = None) -> str:
+    """A readable, stable name for a proposed PCN: its town's, else its hub practice's.
+
+    With ``town`` (the hub practice's town, when no other PCN of the place has its hub there)
+    the name is the town's (``Hucknall PCN``); otherwise the hub's name without generic words
+    (``THE DENSHAM SURGERY`` gives ``Densham PCN``). Numbered when the place already has that
+    name (``Densham PCN 2``); ``used`` collects the place's names so far.
     """
     import re
 
+    if town and f"{town} PCN" not in used:
+        used.add(f"{town} PCN")
+        return f"{town} PCN"
     words = re.findall(r"[A-Za-z][A-Za-z'’]*(?:-[A-Za-z]+)*", hub_name)
     core = [w for w in words if w.lower() not in _GENERIC] or words[:2] or ["Unnamed"]
     base = " ".join(w.capitalize() if w.isupper() or w.islower() else w for w in core[:3])
