@@ -73,6 +73,8 @@ def cmd_neighbourhoods(args: argparse.Namespace) -> int:
     from pcnopt import neighbourhoods
     from pcnopt.errors import OptionError
     from pcnopt.io.outputs import check_output_folder
+    from pcnopt.io.practices import current_pcn_columns_of_file
+    from pcnopt.run.inputs import DEFAULT_PRACTICES
 
     band = neighbourhoods.parse_band(args.band, option="--band")
     if args.align_to is None and (args.align_objective or args.align_alone):
@@ -80,12 +82,27 @@ def cmd_neighbourhoods(args: argparse.Namespace) -> int:
             "--align-objective and --align-alone need --align-to FILE --align-column COL, "
             "the council areas to align the neighbourhoods with."
         )
+    config = _config(args)
+    pcns_file, pcn_column = args.group_pcns, args.pcn_column
+    if args.group_current:
+        if args.group_pcns is not None:
+            raise OptionError(
+                "give --group-current (the practices table's current PCNs) or --group-pcns "
+                "FILE, not both."
+            )
+        pcns_file = config.practices or DEFAULT_PRACTICES
+        pcn_column = current_pcn_columns_of_file(pcns_file, columns=config.column_mapping).pcn
+        if pcn_column is None:
+            raise OptionError(
+                f"--group-current: {pcns_file} has no current PCN column; name it with "
+                "--current-pcn COLUMN."
+            )
     check_output_folder(args.out)
     result = neighbourhoods.run_neighbourhoods(
-        _config(args),
+        config,
         band=band,
-        pcns_file=args.group_pcns,
-        pcn_column=args.pcn_column,
+        pcns_file=pcns_file,
+        pcn_column=pcn_column,
         align=None
         if args.align_to is None
         else neighbourhoods.CouncilAlignment(
@@ -402,6 +419,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="bottom-up: group these PCNs whole (a practices table or assignments.csv); "
         "without it both levels are designed (top-down)",
+    )
+    hoods.add_argument(
+        "--group-current",
+        action="store_true",
+        help="bottom-up from the practices table's current PCNs (the column optimise finds, "
+        "or --current-pcn): --group-pcns on the practices table itself",
     )
     hoods.add_argument(
         "--pcn-column", help="PCN column of --group-pcns (default: pcn_id, else current_pcn)"

@@ -279,3 +279,27 @@ def test_an_alignment_objective_without_council_areas_is_refused(tmp_path, capsy
     assert cli.main([*args, "--out", str(out)]) == 2
     assert "need --align-to FILE --align-column COL" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_group_current_groups_the_practices_tables_current_pcns(tmp_path, capsys):
+    """--group-current is --group-pcns on the practices table with its current PCN column."""
+    table = pd.read_csv(PROJECT / "data/practices.csv", dtype=str)
+    path = tmp_path / "practices.csv"
+    table.rename(columns={"current_pcn": "pcn2024_10_code"}).to_csv(path, index=False)
+    common = ["neighbourhoods", "--practices", str(path), "--band", "100000-250000"]
+    places = ["--places", str(PROJECT / "data/places.geojson"), "--place-column", "place_id"]
+    assert cli.main([*common, *places, "--group-current", "--out", str(tmp_path / "a")]) == 0
+    given = ["--group-pcns", str(path), "--pcn-column", "pcn2024_10_code"]
+    assert cli.main([*common, *places, *given, "--out", str(tmp_path / "b")]) == 0
+    a = pd.read_csv(tmp_path / "a/assignments.csv", dtype=str)
+    b = pd.read_csv(tmp_path / "b/assignments.csv", dtype=str)
+    pd.testing.assert_frame_equal(a, b)
+    grouped = a.set_index("practice_code")["pcn_id"]
+    assert (grouped == table.set_index("practice_code")["current_pcn"]).all()  # PCNs kept whole
+    capsys.readouterr()
+    bare = tmp_path / "bare.csv"
+    table.drop(columns="current_pcn").to_csv(bare, index=False)
+    args = [*common[:2], str(bare), *common[3:], *places, "--group-current"]
+    assert cli.main([*args, "--out", str(tmp_path / "c")]) == 2
+    assert "--current-pcn" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()
