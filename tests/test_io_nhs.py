@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from pcnopt._errors import InputError
-from pcnopt.io.nhs import JoinReport, NhsJoin, post_town, practices_from_nhs_files
+from pcnopt.io.nhs import JoinReport, NhsJoin, locality, post_town, practices_from_nhs_files
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "nhs"
 EPRACCUR = FIX / "epraccur.csv"
@@ -470,6 +470,23 @@ def test_england_join(shared_dir: Path) -> None:
 )
 def test_the_post_town_is_the_last_address_line_that_is_no_county(lines, town) -> None:
     assert post_town(lines) == town
+
+
+@pytest.mark.parametrize(
+    ("lines", "place"),
+    [
+        (["REGENT STREET, LONG EATON", "NOTTINGHAM", "", ""], "Long Eaton"),
+        (["85-91 DERBY RD,SANDIACRE", "NOTTINGHAM", "NOTTINGHAMSHIRE", ""], "Sandiacre"),
+        (["CHURCH STREET", "RUDDINGTON", "NOTTINGHAM", ""], "Ruddington"),
+        (["171 CARLTON ROAD", "NOTTINGHAM", "NOTTINGHAMSHIRE", ""], ""),
+        (["MANCHESTER SQUARE HC", "MANCHESTER SQUARE", "LONDON", ""], ""),
+        (["TILTON ROAD, BURBAGE", "NR.HINCKLEY", "LEICESTERSHIRE", ""], "Burbage"),
+        (["", "STOCKTON-ON-TEES", "CLEVELAND", ""], ""),
+    ],
+)
+def test_the_locality_is_the_part_before_the_post_town_that_is_no_street(lines, place) -> None:
+    assert locality(lines) == place
+    assert post_town(["TILTON ROAD, BURBAGE", "NR.HINCKLEY", "LEICESTERSHIRE"]) == "Hinckley"
 
 
 def test_every_active_practice_of_england_gets_a_town(shared_dir: Path) -> None:

@@ -880,6 +880,7 @@ def test_search_finds_a_town_and_shows_its_practices(browser, tmp_path):
     table.loc[near[:3], "town"] = "Kirkby-in-Wendle"
     table.loc[near[3:], "town"] = "KIRKBY IN WENDLE"
     table.loc[50, "town"] = '<b onmouseover="alert(1)">Wold</b>'
+    table.loc[near[:2], "locality"] = "Wendle Green"
     path = tmp_path / "practices.csv"
     table.to_csv(path, index=False)
     out = tmp_path / "out"
@@ -906,6 +907,10 @@ def test_search_finds_a_town_and_shows_its_practices(browser, tmp_path):
         lat_lon,
     )
     assert inside == [True] * 5
+    search.clear()
+    search.send_keys("wendle g")
+    hits = [r.text for r in browser.find_elements("css selector", ".pcnopt-search li")]
+    assert hits[0] == "Locality: Wendle Green (2 practices)"
     search.clear()
     search.send_keys("<b")
     nothing_ran(browser)

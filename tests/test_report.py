@@ -81,6 +81,16 @@ def test_a_town_names_its_pcn_when_no_other_pcn_of_the_place_has_its_hub_there()
     towns = hub_towns(info, ["H1", "N1", "N2", "A1", "X1"])
     assert towns == ["Hucknall", None, None, "Arnold", None]  # a city of two PCNs names neither
     assert hub_towns(info.drop(columns="town"), ["H1"]) == [None]
+    # the locality, the finer, wins where no other hub of the place shares it
+    info["locality"] = ["", "Bulwell", "Bulwell", "", "Clifton"]
+    assert hub_towns(info, ["H1", "N1", "N2", "A1", "X1"]) == [
+        "Hucknall",
+        None,
+        None,
+        "Arnold",
+        "Clifton",
+    ]
+    info = info.drop(columns="locality")
     used: set[str] = set()
     names = [
         proposed_name(hub, used=used, town=town)

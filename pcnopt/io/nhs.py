@@ -65,7 +65,8 @@ COUNTIES = frozenset(
         "TYNE AND WEAR", "TYNE & WEAR", "WEST MIDLANDS", "GREATER MANCHESTER", "GREATER LONDON",
         "EAST RIDING OF YORKSHIRE", "NORTH LINCOLNSHIRE", "NORTH EAST LINCOLNSHIRE",
         "MID GLAMORGAN", "WEST GLAMORGAN", "SOUTH GLAMORGAN", "GWENT", "DYFED", "POWYS",
-        "GWYNEDD", "CLWYD",
+        "GWYNEDD", "CLWYD", "PEMBROKESHIRE", "CARMARTHENSHIRE", "CEREDIGION", "MONMOUTHSHIRE",
+        "DENBIGHSHIRE", "FLINTSHIRE", "ANGLESEY", "VALE OF GLAMORGAN",
         # the abbreviations the Post Office used and addresses still carry
         "BEDS", "BERKS", "BUCKS", "CAMBS", "DERBYS", "GLOS", "HANTS", "HERTS", "LANCS",
         "LEICS", "LINCS", "MIDDX", "NORTHANTS", "NOTTS", "OXON", "SALOP", "STAFFS", "WARKS",
@@ -77,27 +78,59 @@ COUNTIES = frozenset(
 _SMALL_WORDS = frozenset({"on", "upon", "under", "in", "by", "le", "the", "and", "of", "de"})
 
 
+#: the last word of a street (or of premises) in an address: such a part is not a locality
+_STREET = re.compile(
+    r"\b(STREET|ST|ROAD|RD|LANE|LN|AVENUE|AVE|DRIVE|DR|CLOSE|WAY|GARDENS|GDNS|SQUARE|SQ|"
+    r"PLACE|PL|CRESCENT|CRES|TERRACE|TCE|GROVE|ROW|WALK|PARADE|COURT|CT|YARD|MEWS|VALE|"
+    r"CENTRE|CTR|CTRE|SURGERY|SURG|HOUSE|PRACTICE|HEALTH|MEDICAL|CLINIC|HOSPITAL|UNIT|"
+    r"BUILDING|FLOOR|SUITE|PRECINCT|ESTATE|BROADWAY|HIGHWAY|BYPASS)\.?$"
+)
+
+
+def _title(text: str) -> str:
+    words = re.split(r"([ .-])", text.lower())
+    return "".join(
+        w if (w in _SMALL_WORDS and k > 0) or w in " .-" else w[:1].upper() + w[1:]
+        for k, w in enumerate(words)
+    )
+
+
+def _address_parts(lines: Sequence[str | None]) -> list[str]:
+    """The address's comma-separated parts, ``NR. HINCKLEY`` ("near") as ``HINCKLEY``."""
+    parts = (
+        part.strip()
+        for line in lines
+        if isinstance(line, str)
+        for part in line.split(",")
+        if part.strip()
+    )
+    return [re.sub(r"^NR\.?\s*(?=\S)", "", p, flags=re.IGNORECASE) for p in parts]
+
+
+def locality(lines: Sequence[str | None]) -> str:
+    """The district of a town an address names before its post town, title-cased.
+
+    ``["REGENT STREET, LONG EATON", "NOTTINGHAM", ""]`` gives ``"Long Eaton"``; the part just
+    before the post town, when it is no street or building (no number, no ``ROAD``,
+    ``STREET``, ``CENTRE``…). ``["171 CARLTON ROAD", "NOTTINGHAM"]`` gives ``""``.
+    """
+    parts = [p for p in _address_parts(lines) if p.upper().replace(".", "") not in COUNTIES]
+    if len(parts) < 2:
+        return ""
+    before = parts[-2]
+    if any(c.isdigit() for c in before) or _STREET.search(before.upper()):
+        return ""
+    return _title(before)
+
+
 def post_town(lines: Sequence[str | None]) -> str:
     """The town of an address: its last line (or comma part) that is not a county, title-cased.
 
     ``["LAWSON STREET", "STOCKTON-ON-TEES", "CLEVELAND", ""]`` gives ``"Stockton-on-Tees"``;
     ``["ROMFORD, ESSEX"]`` gives ``"Romford"``; no line left gives ``""``.
     """
-    parts = [
-        part.strip()
-        for line in lines
-        if isinstance(line, str)
-        for part in line.split(",")
-        if part.strip()
-    ]
-    towns = [p for p in parts if p.upper().replace(".", "") not in COUNTIES]
-    if not towns:
-        return ""
-    words = re.split(r"([ .-])", towns[-1].lower())
-    return "".join(
-        w if (w in _SMALL_WORDS and k > 0) or w in " .-" else w[:1].upper() + w[1:]
-        for k, w in enumerate(words)
-    )
+    towns = [p for p in _address_parts(lines) if p.upper().replace(".", "") not in COUNTIES]
+    return _title(towns[-1]) if towns else ""
 
 
 _EP_MIN_COLUMNS = 26
@@ -111,6 +144,7 @@ OUTPUT_COLUMNS = (
     "practice_code",
     "name",
     "town",
+    "locality",
     "postcode",
     "lat",
     "lon",
@@ -567,6 +601,7 @@ def _read_epraccur(path: Path) -> pd.DataFrame:
             "commissioner_code": _clean_codes(frame[_EP_COMMISSIONER]).to_numpy(),
             "setting": frame[_EP_SETTING].str.strip().to_numpy(),
             "town": [post_town(lines) for lines in frame[list(_EP_ADDRESS)].itertuples(False)],
+            "locality": [locality(lines) for lines in frame[list(_EP_ADDRESS)].itertuples(False)],
         }
     )
 

@@ -17,6 +17,7 @@ GeoJSON, GeoPackage, Shapefile and Parquet/GeoParquet. Canonical columns:
 ``patients_65_plus``   optional
 ``postcode``           optional
 ``town``               optional (the post town; ``prepare-nhs`` takes it from the address)
+``locality``           optional (the district of the town, e.g. ``Bulwell``; likewise)
 =====================  ==========================================================
 
 Common spellings (``code``, ``Patients``, ``NUMBER_OF_PATIENTS``, ``latitude`` …) are
@@ -59,7 +60,15 @@ GB_NORTHING = (0.0, 1_250_000.0)
 #: a larger list size is a units or column mistake, and would overflow whole-number sums.
 MAX_LIST_SIZE = 10_000_000
 
-OPTIONAL_TEXT = ("name", "place_id", "current_pcn", "current_pcn_name", "postcode", "town")
+OPTIONAL_TEXT = (
+    "name",
+    "place_id",
+    "current_pcn",
+    "current_pcn_name",
+    "postcode",
+    "town",
+    "locality",
+)
 OPTIONAL_NUMBERS = ("weighted_population", "patients_65_plus")
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -104,7 +113,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "current_pcn_name": ("current_pcn_name", "pcn_name"),
     "patients_65_plus": ("patients_65_plus", "over_65", "over65", "aged_65_plus", "age_65_plus"),
     "postcode": ("postcode", "post_code", "practice_postcode", "pcds"),
-    "town": ("town", "post_town", "locality"),
+    "town": ("town", "post_town"),
+    "locality": ("locality", "district"),
 }
 
 COLUMNS_OUT = (
@@ -118,6 +128,7 @@ COLUMNS_OUT = (
     "place_id",
     "postcode",
     "town",
+    "locality",
     "lat",
     "lon",
     "source_row",
@@ -438,7 +449,7 @@ def practices_from_file(
             out[column] = values
         else:
             out[column] = np.nan
-    for column in ("current_pcn", "current_pcn_name", "place_id", "postcode", "town"):
+    for column in ("current_pcn", "current_pcn_name", "place_id", "postcode", "town", "locality"):
         if column in found:
             text = raw[found[column]].astype("string").fillna("").str.strip()
             out[column] = text.where(text != "", None)

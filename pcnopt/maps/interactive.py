@@ -333,8 +333,9 @@ def _page_data(
     }
     if "postcode" in points:
         page["practices"]["postcode"] = [_clean(v) or "" for v in points["postcode"]]
-    if "town" in points and points["town"].notna().any():
-        page["practices"]["town"] = [_clean(v) or "" for v in points["town"]]
+    for column in ("town", "locality"):
+        if column in points and points[column].notna().any():
+            page["practices"][column] = [_clean(v) or "" for v in points[column]]
     sizes = pd.to_numeric(points["list_size"], errors="coerce").fillna(0)
     page["practices"]["radius"] = [
         round(float(r), 1) for r in np.clip(np.sqrt(sizes.to_numpy(float)) / 25.0, 3.0, 16.0)

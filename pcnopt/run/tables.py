@@ -315,18 +315,22 @@ _GENERIC = frozenset(
 
 
 def hub_towns(info: pd.DataFrame, hubs: Sequence[str]) -> list[str | None]:
-    """Each hub practice's town, where it is the hub town of no other PCN of the place.
+    """Each hub practice's locality or town, where it is no other PCN's of the place.
 
-    A town with one proposed PCN names it (``Hucknall PCN``); a town with several (a city)
-    does not, and its PCNs are named after their hub practices.
+    The locality (``Bulwell``) when no other hub of the place is there, else the town
+    (``Hucknall``) when no other hub is in it; a city's PCNs that share both are named after
+    their hub practices (None).
     """
-    if "town" not in info.columns:
-        return [None] * len(hubs)
-    towns = [info.at[hub, "town"] for hub in hubs]
-    keys = [_town_key(t) for t in towns]
-    return [
-        str(t) if key and keys.count(key) == 1 else None for t, key in zip(towns, keys, strict=True)
-    ]
+    chosen: list[str | None] = [None] * len(hubs)
+    for column in ("town", "locality"):  # the locality, the finer, wins where it names one
+        if column not in info.columns:
+            continue
+        names = [info.at[hub, column] for hub in hubs]
+        keys = [_town_key(t) for t in names]
+        for k, (name, key) in enumerate(zip(names, keys, strict=True)):
+            if key and keys.count(key) == 1:
+                chosen[k] = str(name)
+    return chosen
 
 
 def _town_key(town: object) -> str:

@@ -22,13 +22,19 @@ function pcnoptMap(map, D, bounds) {
     return "<tr><th>" + esc(label) + "</th><td>" + esc(value) + "</td></tr>";
   }
   function pcnName(p) { return p.label ? p.label + " (" + p.id + ")" : p.id; }
-  // each town of the practices' addresses once ("Stockton on Tees" is "Stockton-on-Tees")
+  // each town and locality of the practices' addresses once ("Stockton on Tees" is
+  // "Stockton-on-Tees"; the locality Bulwell and the town Nottingham are two entries)
   var towns = [], townOf = {};
-  (P.town || []).forEach(function (name, j) {
-    var key = String(name).toLowerCase().replace(/[^a-z0-9]+/g, " ").trim();
-    if (!key) return;
-    if (!(key in townOf)) { townOf[key] = towns.length; towns.push({name: name, at: []}); }
-    towns[townOf[key]].at.push(j);
+  [["town", "Town"], ["locality", "Locality"]].forEach(function (column) {
+    (P[column[0]] || []).forEach(function (name, j) {
+      var key = column[1] + ":" + String(name).toLowerCase().replace(/[^a-z0-9]+/g, " ").trim();
+      if (key === column[1] + ":") return;
+      if (!(key in townOf)) {
+        townOf[key] = towns.length;
+        towns.push({name: name, kind: column[1], at: []});
+      }
+      towns[townOf[key]].at.push(j);
+    });
   });
   // what a configuration's units are called: "PCN", or a level above PCNs ("neighbourhood")
   function unitName(c) { return c.unit || "PCN"; }
@@ -130,7 +136,9 @@ function pcnoptMap(map, D, bounds) {
     } else h += row(title(unitName(c)), "in no " + unitName(c));
     h += row("Configuration", c.name);
     if (P.postcode) h += row("Postcode", P.postcode[j]);
-    if (P.town && P.town[j]) h += row("Town", P.town[j]);
+    if (P.town && P.town[j]) {
+      h += row("Town", (P.locality && P.locality[j] ? P.locality[j] + ", " : "") + P.town[j]);
+    }
     // the practice's PCN in every other configuration (e.g. proposed beside current)
     configs.forEach(function (o) {
       if (o === c) return;
@@ -340,7 +348,7 @@ function pcnoptMap(map, D, bounds) {
         });
         towns.forEach(function (t, i) {
           if (t.name.toLowerCase().indexOf(q) === 0) {
-            out.push({kind: "town", i: i, text: "Town: " + t.name + " (" + t.at.length
+            out.push({kind: "town", i: i, text: t.kind + ": " + t.name + " (" + t.at.length
                       + (t.at.length === 1 ? " practice)" : " practices)")});
           }
         });
