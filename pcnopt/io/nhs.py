@@ -600,8 +600,13 @@ def _read_epraccur(path: Path) -> pd.DataFrame:
             "status": status.to_numpy(),
             "commissioner_code": _clean_codes(frame[_EP_COMMISSIONER]).to_numpy(),
             "setting": frame[_EP_SETTING].str.strip().to_numpy(),
-            "town": [post_town(lines) for lines in frame[list(_EP_ADDRESS)].itertuples(False)],
-            "locality": [locality(lines) for lines in frame[list(_EP_ADDRESS)].itertuples(False)],
+            # blank (not an empty text) where the address names none
+            "town": [
+                post_town(lines) or None for lines in frame[list(_EP_ADDRESS)].itertuples(False)
+            ],
+            "locality": [
+                locality(lines) or None for lines in frame[list(_EP_ADDRESS)].itertuples(False)
+            ],
         }
     )
 
