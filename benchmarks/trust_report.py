@@ -19,7 +19,7 @@ Runs the same checks as the tests, and counts them:
 - every class of attack of issue 17 (a folder that is not a run, Ctrl-C, formula injection,
   report injection, damaged files and paths, half-written outputs, orphans after SIGKILL,
   bad options and invisible characters, resource bounds): the tests of
-  ``tests/test_trust*.py``, ``tests/test_io_text.py`` and the corpus cases of those classes,
+  ``tests/test_trust*.py``, ``tests/io/test_text.py`` and the corpus cases of those classes,
   each counted as refused (one clear message), accepted (handled safely) or failing.
 
 Prints Markdown tables naming the machine; exits 1 when anything failed (target: zero).
@@ -258,7 +258,7 @@ def attacks(tmp: Path) -> pd.DataFrame:
         "tests/test_trust_inputs.py",
         "tests/test_trust_outputs.py",
         "tests/test_trust_processes.py",
-        "tests/test_io_text.py",
+        "tests/io/test_text.py",
         "tests/test_corpus.py",
     ]
     report = tmp / "attacks.xml"

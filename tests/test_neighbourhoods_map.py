@@ -1,6 +1,6 @@
 """The neighbourhoods map in headless Chromium: each level a layer, figures as the units CSVs.
 
-Uses the browser of ``tests/test_maps.py`` (skipped, or failed on CI, without Chromium).
+Uses the browser of ``tests/maps/test_maps.py`` (skipped, or failed on CI, without Chromium).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import cli
-from tests.test_maps import browser, open_map, popup_text, script_errors, wait_for
+from tests.maps.test_maps import browser, open_map, popup_text, script_errors, wait_for
 from tests.test_neighbourhoods import DEMO
 
 __all__ = ["browser"]  # the fixture, used by name

@@ -28,7 +28,7 @@ from pcnopt.io.practices import practices_from_file
 from pcnopt.scenarios.changes import apply_changes
 from pcnopt.scenarios.schema import read_scenario_file
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 EXAMPLES = PROJECT / "examples"
 
 # Dask's LocalCluster may warn about its own internals under warnings-as-errors.

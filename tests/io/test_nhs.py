@@ -19,7 +19,7 @@ import pytest
 from pcnopt._errors import InputError
 from pcnopt.io.nhs import JoinReport, NhsJoin, locality, post_town, practices_from_nhs_files
 
-FIX = Path(__file__).resolve().parent / "fixtures" / "nhs"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "nhs"
 EPRACCUR = FIX / "epraccur.csv"
 LIST_SIZES = FIX / "gp-reg-pat-prac-all.csv"
 CODEPOINT_LATLON = FIX / "codepoint_latlon.csv.gz"
