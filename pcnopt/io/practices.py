@@ -280,10 +280,9 @@ def current_pcn_columns(
     by_key: dict[str, str] = {}
     for column in columns:
         by_key.setdefault(_key(str(column)), str(column))
+    matches = {k: m for k in by_key if (m := DATED_PCN.match(k))}
     dated = sorted(
-        (k for k in by_key if DATED_PCN.match(k)),
-        key=lambda k: tuple(int(g or 0) for g in DATED_PCN.match(k).groups()),  # type: ignore[union-attr]
-        reverse=True,
+        matches, key=lambda k: tuple(int(g or 0) for g in matches[k].groups()), reverse=True
     )
     pcn = (
         found.get("current_pcn")
