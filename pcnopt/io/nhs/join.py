@@ -224,31 +224,16 @@ def practices_from_nhs_files(
         When a file is missing, empty, unreadable, or not the file it was given as; the
         message names the file, what was expected and how to fix it.
     """
-    given: list[tuple[str, Path, str, str]] = [
-        ("epraccur", Path(epraccur), EPRACCUR_WHAT, EPRACCUR_HOW),
-        ("list_sizes", Path(list_sizes), LIST_WHAT, LIST_HOW),
-        ("postcodes", Path(postcodes), PC_WHAT, PC_HOW),
-    ]
-    optional = (
-        ("epcn", epcn, EPCN_WHAT, EPCN_HOW),
-        ("payments", payments, PAY_WHAT, PAY_HOW),
-        ("pcn_map", pcn_map, MAP_WHAT, MAP_HOW),
+    given = _given_files(
+        epraccur=epraccur,
+        list_sizes=list_sizes,
+        postcodes=postcodes,
+        epcn=epcn,
+        payments=payments,
+        pcn_map=pcn_map,
     )
-    given += [(role, Path(path), what, how) for role, path, what, how in optional if path]
-    # Every missing or empty file is reported at once, before any file is read.
-    problems = [
-        _file_problem(path, what, how, folder_ok=role == "postcodes")
-        for role, path, what, how in given
-    ]
-    if any(problems):
-        raise InputError([p for p in problems if p is not None])
+    _check_files(given)
     paths = {role: path for role, path, _what, _how in given}
-    # Far past any real file of its kind: refused before reading (an .xlsx without a
-    # <dimension> can expand twenty-fold), and a damaged file is named, not a traceback.
-    for role, path, what, _how in given:
-        check_size(
-            path, limit=MAX_POSTCODE_BYTES if role == "postcodes" else MAX_TABLE_BYTES, what=what
-        )
     about = {role: (what, how) for role, _path, what, how in given}
 
     def read(role: str, reader: Callable[..., pd.DataFrame], **options: Any) -> pd.DataFrame:
@@ -260,45 +245,144 @@ def practices_from_nhs_files(
     ep = read("epraccur", read_epraccur)
     ls = read("list_sizes", read_list_sizes)
     pay = read("payments", read_payments) if "payments" in paths else None
-    pcn_sources = []
+    pcn_sources: list[tuple[str, pd.DataFrame]] = []
     if "epcn" in paths:
         pcn_sources.append(("epcn", read("epcn", read_epcn, today=dt.date.today())))
     if "pcn_map" in paths:
         pcn_sources.append(("map", read("pcn_map", read_pcn_map)))
 
-    active = ep["status"] == "A"
-    gp = ep["setting"] == GP_SETTING
-    active_gp = ep[active & gp]
-    ep_codes = set(ep["practice_code"])
-    ls_codes = set(ls["practice_code"])
-    inactive_codes = set(ep.loc[~active, "practice_code"])
-    not_gp_codes = set(ep.loc[active & ~gp, "practice_code"])
-
+    active_gp = ep[(ep["status"] == "A") & (ep["setting"] == GP_SETTING)]
     joined = active_gp.merge(ls[["practice_code", "list_size"]], on="practice_code", how="inner")
     joined["postcode"] = normalise_postcode(joined["postcode_raw"].fillna(""))
     valid = joined["postcode"].str.fullmatch(_POSTCODE_RE.pattern).astype(bool)
-
     points = read("postcodes", read_postcodes, wanted=joined.loc[valid, "postcode"])
+    joined, placed = _geocoded(joined, valid=valid, points=points)
+    kept = _kept(joined[placed])
+    kept, no_weighted = _with_weighted_population(kept, pay)
+    kept, no_pcn, from_map = _with_pcns(kept, pcn_sources, epcn_given="epcn" in paths)
+
+    practices = kept[list(OUTPUT_COLUMNS)].sort_values("practice_code").reset_index(drop=True)
+    report = JoinReport(
+        files=tuple((role, str(path)) for role, path in paths.items()),
+        n_epraccur_rows=len(ep),
+        n_active_gp=len(active_gp),
+        n_list_size_rows=len(ls),
+        n_kept=len(practices),
+        **_not_joined(ep, ls),
+        no_coordinates=_codes(joined.loc[~placed, "practice_code"]),
+        sector_geocoded=_codes(kept.loc[kept["geocode"] == "postcode_sector", "practice_code"]),
+        no_weighted=no_weighted,
+        no_pcn=no_pcn,
+        pcn_from_map=from_map,
+    )
+    return NhsJoin(practices=practices, report=report)
+
+
+def _given_files(
+    *,
+    epraccur: Path,
+    list_sizes: Path,
+    postcodes: Path,
+    epcn: Path | None,
+    payments: Path | None,
+    pcn_map: Path | None,
+) -> list[tuple[str, Path, str, str]]:
+    """Return ``(role, path, what, how)`` of every file given, required ones first."""
+    given: list[tuple[str, Path, str, str]] = [
+        ("epraccur", Path(epraccur), EPRACCUR_WHAT, EPRACCUR_HOW),
+        ("list_sizes", Path(list_sizes), LIST_WHAT, LIST_HOW),
+        ("postcodes", Path(postcodes), PC_WHAT, PC_HOW),
+    ]
+    optional = (
+        ("epcn", epcn, EPCN_WHAT, EPCN_HOW),
+        ("payments", payments, PAY_WHAT, PAY_HOW),
+        ("pcn_map", pcn_map, MAP_WHAT, MAP_HOW),
+    )
+    given += [(role, Path(path), what, how) for role, path, what, how in optional if path]
+    return given
+
+
+def _check_files(given: list[tuple[str, Path, str, str]]) -> None:
+    """Refuse missing, empty and far too large files, every missing or empty one at once."""
+    problems = [
+        _file_problem(path, what, how, folder_ok=role == "postcodes")
+        for role, path, what, how in given
+    ]
+    if any(problems):
+        raise InputError([p for p in problems if p is not None])
+    # Far past any real file of its kind: refused before reading (an .xlsx without a
+    # <dimension> can expand twenty-fold), and a damaged file is named, not a traceback.
+    for role, path, what, _how in given:
+        check_size(
+            path, limit=MAX_POSTCODE_BYTES if role == "postcodes" else MAX_TABLE_BYTES, what=what
+        )
+
+
+def _not_joined(ep: pd.DataFrame, ls: pd.DataFrame) -> dict[str, tuple[str, ...]]:
+    """Practices of one file that the other leaves out: the list-size file's and epraccur's."""
+    active = ep["status"] == "A"
+    gp = ep["setting"] == GP_SETTING
+    ls_codes = set(ls["practice_code"])
+    active_gp_codes = ep.loc[active & gp, "practice_code"]
+    return {
+        "closed_or_inactive": _codes(ls_codes & set(ep.loc[~active, "practice_code"])),
+        "not_gp_practice": _codes(ls_codes & set(ep.loc[active & ~gp, "practice_code"])),
+        "list_size_not_in_epraccur": _codes(ls_codes - set(ep["practice_code"])),
+        "no_list_size": _codes(active_gp_codes[~active_gp_codes.isin(ls_codes)]),
+    }
+
+
+def _geocoded(
+    joined: pd.DataFrame, *, valid: pd.Series, points: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Return the practices with ``lat``, ``lon`` and ``geocode``, and which of them are placed.
+
+    A valid postcode found in ``points`` gives the practice its position; one that is not
+    gives its sector's centroid when the sector is there.
+    """
     lat_of, lon_of = points["lat"].to_dict(), points["lon"].to_dict()
     sector_key = "sector:" + joined["postcode"].str[:-2]
     unit = valid & joined["postcode"].isin(lat_of.keys())
     in_sector = valid & ~unit & sector_key.isin(lat_of.keys())
-    joined["lat"] = np.where(unit, joined["postcode"].map(lat_of), sector_key.map(lat_of))
-    joined["lon"] = np.where(unit, joined["postcode"].map(lon_of), sector_key.map(lon_of))
-    joined["geocode"] = np.where(unit, "postcode", "postcode_sector")
-    placed = unit | in_sector
-    kept = joined[placed].copy()
+    out = joined.assign(
+        lat=np.where(unit, joined["postcode"].map(lat_of), sector_key.map(lat_of)),
+        lon=np.where(unit, joined["postcode"].map(lon_of), sector_key.map(lon_of)),
+        geocode=np.where(unit, "postcode", "postcode_sector"),
+    )
+    return out, unit | in_sector
+
+
+def _kept(placed: pd.DataFrame) -> pd.DataFrame:
+    """Return the placed practices with numeric positions, whole list sizes, spaced postcodes."""
+    kept = placed.copy()
     kept["lat"], kept["lon"] = kept["lat"].astype(float), kept["lon"].astype(float)
     kept["list_size"] = kept["list_size"].round().astype("int64")
     kept["postcode"] = _display_postcode(kept["postcode"])
+    return kept
 
+
+def _with_weighted_population(
+    kept: pd.DataFrame, pay: pd.DataFrame | None
+) -> tuple[pd.DataFrame, tuple[str, ...] | None]:
+    """Add ``weighted_population``; return it and the practices without one (None: no file)."""
+    kept = kept.copy()
     kept["weighted_population"] = np.nan
-    no_weighted: tuple[str, ...] | None = None
-    if pay is not None:
-        weighted = pay.set_index("practice_code")["weighted_population"]
-        kept["weighted_population"] = kept["practice_code"].map(weighted).astype(float)
-        no_weighted = _codes(kept.loc[kept["weighted_population"].isna(), "practice_code"])
+    if pay is None:
+        return kept, None
+    weighted = pay.set_index("practice_code")["weighted_population"]
+    kept["weighted_population"] = kept["practice_code"].map(weighted).astype(float)
+    return kept, _codes(kept.loc[kept["weighted_population"].isna(), "practice_code"])
 
+
+def _with_pcns(
+    kept: pd.DataFrame, pcn_sources: list[tuple[str, pd.DataFrame]], *, epcn_given: bool
+) -> tuple[pd.DataFrame, tuple[str, ...] | None, tuple[str, ...] | None]:
+    """Add each practice's current PCN from the first source that has one.
+
+    Returns the practices, those with no PCN and those whose PCN came from the map file while
+    ePCN was given too (each None when it does not apply).
+    """
+    kept = kept.copy()
     for column in ("current_pcn", "current_pcn_name", "pcn_source"):
         kept[column] = pd.Series(pd.NA, index=kept.index, dtype="str")
     from_map: tuple[str, ...] | None = None
@@ -309,27 +393,7 @@ def practices_from_nhs_files(
         kept.loc[fill, "current_pcn"] = codes.map(pcns["current_pcn"]).to_numpy()
         kept.loc[fill, "current_pcn_name"] = codes.map(pcns["current_pcn_name"]).to_numpy()
         kept.loc[fill, "pcn_source"] = source
-        if source == "map" and "epcn" in paths:
+        if source == "map" and epcn_given:
             from_map = _codes(codes)
     no_pcn = _codes(kept.loc[kept["current_pcn"].isna(), "practice_code"]) if pcn_sources else None
-
-    practices = kept[list(OUTPUT_COLUMNS)].sort_values("practice_code").reset_index(drop=True)
-    report = JoinReport(
-        files=tuple((role, str(path)) for role, path in paths.items()),
-        n_epraccur_rows=len(ep),
-        n_active_gp=len(active_gp),
-        n_list_size_rows=len(ls),
-        n_kept=len(practices),
-        closed_or_inactive=_codes(ls_codes & inactive_codes),
-        not_gp_practice=_codes(ls_codes & not_gp_codes),
-        list_size_not_in_epraccur=_codes(ls_codes - ep_codes),
-        no_list_size=_codes(
-            active_gp.loc[~active_gp["practice_code"].isin(ls_codes), "practice_code"]
-        ),
-        no_coordinates=_codes(joined.loc[~placed, "practice_code"]),
-        sector_geocoded=_codes(kept.loc[kept["geocode"] == "postcode_sector", "practice_code"]),
-        no_weighted=no_weighted,
-        no_pcn=no_pcn,
-        pcn_from_map=from_map,
-    )
-    return NhsJoin(practices=practices, report=report)
+    return kept, no_pcn, from_map
