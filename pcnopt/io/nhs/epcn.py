@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pcnopt._errors import InputError, Problem
+from pcnopt.errors import InputError, Problem
 from pcnopt.io.nhs._common import (
     _check_exists,
     _clean_codes,

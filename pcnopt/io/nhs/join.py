@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pcnopt._errors import InputError
+from pcnopt.errors import InputError
 from pcnopt.io._tables import MAX_POSTCODE_BYTES, MAX_TABLE_BYTES, check_size, reading
 from pcnopt.io.nhs._common import _POSTCODE_RE, _display_postcode, _file_problem, normalise_postcode
 from pcnopt.io.nhs.epcn import EPCN_HOW, EPCN_WHAT, MAP_HOW, MAP_WHAT, read_epcn, read_pcn_map

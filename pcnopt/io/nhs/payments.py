@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pcnopt._errors import InputError, Problem
+from pcnopt.errors import InputError, Problem
 from pcnopt.io.nhs._common import (
     _bad_number_rows,
     _check_exists,

@@ -15,7 +15,7 @@ from typing import IO, cast
 import numpy as np
 import pandas as pd
 
-from pcnopt._errors import InputError, Problem
+from pcnopt.errors import InputError, Problem
 from pcnopt.io.nhs._common import (
     _POSTCODE_RE,
     _file_problem,
