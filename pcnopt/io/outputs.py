@@ -224,7 +224,8 @@ def recover_output_folder(out: str | Path) -> list[str]:
     pattern = re.compile(
         rf"\.{re.escape(out.name)}({re.escape(_PARTIAL)}|{re.escape(_OLD)})(\d+)-[^/]+"
     )
-    partial, old = [], []
+    partial: list[Path] = []
+    old: list[Path] = []
     for path in parent.iterdir():
         match = pattern.fullmatch(path.name)
         if not match or not path.is_dir() or path.is_symlink() or _alive(int(match.group(2))):
@@ -433,7 +434,11 @@ def read_summary(folder: str | Path) -> dict[str, Any]:
 
 def text_writer(text: str) -> Callable[[Path], None]:
     """Writer for a text file."""
-    return lambda path: path.write_text(text, encoding="utf-8")
+
+    def write(path: Path) -> None:
+        path.write_text(text, encoding="utf-8")
+
+    return write
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:

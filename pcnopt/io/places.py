@@ -58,6 +58,38 @@ def places_from_file(
     """
     path = Path(path)
     file = str(path)
+    frame = _read_polygons(path, file=file, id_column=id_column)
+    rows = pd.Series(range(1, len(frame) + 1), index=frame.index)
+    ids = frame[id_column].astype("string").fillna("").str.strip()
+    _check_features(frame, ids, rows=rows, file=file, id_column=id_column)
+    geometry = frame.geometry
+    if area:
+        _check_area(ids, area, file=file, id_column=id_column)
+        outside = ~ids.isin(list(area)) & ~geometry.is_valid
+        if outside.any():  # not the area's: mended quietly, never a reason to stop
+            geometry = geometry.where(~outside, shapely.make_valid(geometry[outside].values))
+            geometry = geometry.apply(_polygonal_part)
+    geometry = _valid_geometry(geometry, rows=rows, file=file, repair=repair)
+    places = gpd.GeoDataFrame({"place_id": ids.values}, geometry=geometry.values, crs=frame.crs)
+    places = places.to_crs(BNG)
+    _check_in_great_britain(places, file=file, crs=frame.crs.to_string())
+    if name_column is None:
+        candidates = [
+            c
+            for c in frame.columns
+            if str(c).lower().endswith("nm") or str(c).lower() in {"name", "place_name"}
+        ]
+        name_column = candidates[0] if candidates else None
+    names = frame[name_column].astype("string").fillna("") if name_column else ids
+    places["place_name"] = names.values
+    places = places.dissolve(by="place_id", aggfunc="first", as_index=False, sort=True)
+    places = places[["place_id", "place_name", "geometry"]].reset_index(drop=True)
+    _check_overlaps(places, file, id_column)
+    return places
+
+
+def _read_polygons(path: Path, *, file: str, id_column: str) -> gpd.GeoDataFrame:
+    """Read the file, refusing one that cannot be read, is empty, lacks the id column or a CRS."""
     check_readable(path)
     try:
         if path.suffix.lower() in {".parquet", ".geoparquet", ".pq"}:
@@ -93,32 +125,58 @@ def places_from_file(
                 "save it with its CRS (EPSG:27700 for British National Grid, EPSG:4326 for WGS84).",
             )
         )
+    return frame
+
+
+def _feature_problem(
+    file: str, message: str, fix: str, *, rows: pd.Series, mask: pd.Series, column: str | None
+) -> Problem:
+    return Problem(file, message, fix, rows=tuple(rows[mask]), column=column, row_word="feature")
+
+
+def _check_features(
+    frame: gpd.GeoDataFrame, ids: pd.Series, *, rows: pd.Series, file: str, id_column: str
+) -> None:
+    """Refuse blank ids, features with no or non-polygon geometry, and metres labelled degrees."""
     problems: list[Problem] = []
-    rows = pd.Series(range(1, len(frame) + 1), index=frame.index)
-
-    def prob(message: str, fix: str, mask: pd.Series, column: str | None = "geometry") -> None:
-        problems.append(
-            Problem(file, message, fix, rows=tuple(rows[mask]), column=column, row_word="feature")
-        )
-
-    ids = frame[id_column].astype("string").fillna("").str.strip()
     if (ids == "").any():
-        prob(
-            "the place id is blank.", f"fill '{id_column}' for every feature.", ids == "", id_column
+        problems.append(
+            _feature_problem(
+                file,
+                "the place id is blank.",
+                f"fill '{id_column}' for every feature.",
+                rows=rows,
+                mask=ids == "",
+                column=id_column,
+            )
         )
     geometry = frame.geometry
     empty = geometry.isna() | geometry.is_empty
     if empty.any():
-        prob("the feature has no geometry.", "remove the feature or draw its boundary.", empty)
+        problems.append(
+            _feature_problem(
+                file,
+                "the feature has no geometry.",
+                "remove the feature or draw its boundary.",
+                rows=rows,
+                mask=empty,
+                column="geometry",
+            )
+        )
     kinds = geometry.geom_type.where(~empty)
     not_polygon = ~empty & ~kinds.isin(["Polygon", "MultiPolygon"])
     if not_polygon.any():
-        prob(
-            "the geometry is not a polygon.",
-            "places must be areas (Polygon/MultiPolygon).",
-            not_polygon,
+        problems.append(
+            _feature_problem(
+                file,
+                "the geometry is not a polygon.",
+                "places must be areas (Polygon/MultiPolygon).",
+                rows=rows,
+                mask=not_polygon,
+                column="geometry",
+            )
         )
-    minx, miny, maxx, maxy = geometry[~empty].total_bounds if (~empty).any() else (0, 0, 0, 0)
+    minx, _miny, maxx, maxy = geometry[~empty].total_bounds if (~empty).any() else (0, 0, 0, 0)
     if frame.crs.is_geographic and (abs(minx) > 180 or abs(maxx) > 180 or abs(maxy) > 90):
         raise InputError(
             Problem(
@@ -130,45 +188,57 @@ def places_from_file(
         )
     if problems:
         raise InputError(problems)
-    if area:
-        unknown = [a for a in dict.fromkeys(area) if a not in set(ids)]
-        if unknown:
-            known = sorted(set(ids))
-            raise InputError(
-                Problem(
-                    file,
-                    f"--area names {', '.join(map(repr, unknown))}, not a place id in "
-                    f"'{id_column}'.",
-                    "use ids of the file, e.g. "
-                    + ", ".join(known[:8])
-                    + (" …" if len(known) > 8 else "")
-                    + ".",
-                    column=id_column,
-                )
+
+
+def _check_area(ids: pd.Series, area: Sequence[str], *, file: str, id_column: str) -> None:
+    """Refuse an ``--area`` naming a place id that is not in the file."""
+    unknown = [a for a in dict.fromkeys(area) if a not in set(ids)]
+    if unknown:
+        known = sorted(set(ids))
+        raise InputError(
+            Problem(
+                file,
+                f"--area names {', '.join(map(repr, unknown))}, not a place id in '{id_column}'.",
+                "use ids of the file, e.g. "
+                + ", ".join(known[:8])
+                + (" …" if len(known) > 8 else "")
+                + ".",
+                column=id_column,
             )
-        outside = ~ids.isin(list(area)) & ~geometry.is_valid
-        if outside.any():  # not the area's: mended quietly, never a reason to stop
-            geometry = geometry.where(~outside, shapely.make_valid(geometry[outside].values))
-            geometry = geometry.apply(_polygonal_part)
+        )
+
+
+def _valid_geometry(
+    geometry: gpd.GeoSeries, *, rows: pd.Series, file: str, repair: bool
+) -> gpd.GeoSeries:
+    """Return the geometry with invalid polygons repaired, or refuse them unless ``repair``."""
     invalid = ~geometry.is_valid
-    if invalid.any():
-        if repair:
-            geometry = geometry.where(~invalid, shapely.make_valid(geometry[invalid].values))
-            geometry = geometry.apply(_polygonal_part)
-        else:
-            reasons = "; ".join(
-                f"feature {rows[i]}: {shapely.is_valid_reason(geometry[i])}"
-                for i in geometry.index[invalid][:3]
-            )
-            prob(
+    if not invalid.any():
+        return geometry
+    if repair:
+        geometry = geometry.where(~invalid, shapely.make_valid(geometry[invalid].values))
+        return geometry.apply(_polygonal_part)
+    reasons = "; ".join(
+        f"feature {rows[i]}: {shapely.is_valid_reason(geometry[i])}"
+        for i in geometry.index[invalid][:3]
+    )
+    raise InputError(
+        [
+            _feature_problem(
+                file,
                 f"invalid polygon ({reasons}).",
                 "repair it (QGIS 'Fix geometries', or pass --repair-geometries to let pcnopt "
                 "repair it with shapely.make_valid).",
-                invalid,
+                rows=rows,
+                mask=invalid,
+                column="geometry",
             )
-            raise InputError(problems)
-    places = gpd.GeoDataFrame({"place_id": ids.values}, geometry=geometry.values, crs=frame.crs)
-    places = places.to_crs(BNG)
+        ]
+    )
+
+
+def _check_in_great_britain(places: gpd.GeoDataFrame, *, file: str, crs: str) -> None:
+    """Refuse places that, read in their declared CRS, lie outside Great Britain."""
     minx, miny, maxx, maxy = places.total_bounds
     if (
         maxx < GB_EASTING[0]
@@ -179,23 +249,10 @@ def places_from_file(
         raise InputError(
             Problem(
                 file,
-                f"the places do not lie in Great Britain once read in {frame.crs.to_string()}.",
+                f"the places do not lie in Great Britain once read in {crs}.",
                 "check that the file's declared CRS is the one its coordinates are in.",
             )
         )
-    if name_column is None:
-        candidates = [
-            c
-            for c in frame.columns
-            if str(c).lower().endswith("nm") or str(c).lower() in {"name", "place_name"}
-        ]
-        name_column = candidates[0] if candidates else None
-    names = frame[name_column].astype("string").fillna("") if name_column else ids
-    places["place_name"] = names.values
-    places = places.dissolve(by="place_id", aggfunc="first", as_index=False, sort=True)
-    places = places[["place_id", "place_name", "geometry"]].reset_index(drop=True)
-    _check_overlaps(places, file, id_column)
-    return places
 
 
 def _check_overlaps(places: gpd.GeoDataFrame, file: str, id_column: str) -> None:

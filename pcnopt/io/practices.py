@@ -27,7 +27,7 @@ recognised; an explicit mapping overrides them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -280,10 +280,9 @@ def current_pcn_columns(
     by_key: dict[str, str] = {}
     for column in columns:
         by_key.setdefault(_key(str(column)), str(column))
+    matches = {k: m for k in by_key if (m := DATED_PCN.match(k))}
     dated = sorted(
-        (k for k in by_key if DATED_PCN.match(k)),
-        key=lambda k: tuple(int(g or 0) for g in DATED_PCN.match(k).groups()),  # type: ignore[union-attr]
-        reverse=True,
+        matches, key=lambda k: tuple(int(g or 0) for g in matches[k].groups()), reverse=True
     )
     pcn = (
         found.get("current_pcn")
@@ -315,6 +314,10 @@ def current_pcn_columns_of_file(
     if problems:
         raise InputError(problems)
     return current_pcn_columns(raw.columns, found)
+
+
+#: Records one problem of a practices table: message, fix, the rows it concerns, the column.
+_Report = Callable[[str, str, pd.Series | np.ndarray, str | None], None]
 
 
 def practices_from_file(
@@ -361,10 +364,38 @@ def practices_from_file(
 
     row_numbers = np.arange(len(raw)) + (2 if row_word == "row" else 1)
     geometry = raw.geometry if isinstance(raw, gpd.GeoDataFrame) and "geometry" in raw else None
+    _check_required_columns(raw, found, has_geometry=geometry is not None, file=file)
+
+    out = pd.DataFrame(index=raw.index)
+    codes = _practice_codes(raw[found["practice_code"]], found["practice_code"], prob)
+    out["practice_code"] = codes
+    name_col = found.get("name")
+    names = raw[name_col].astype("string").fillna("").str.strip() if name_col else codes
+    out["name"] = names.where(names != "", codes)
+    out["list_size"] = _list_sizes(raw[found["list_size"]], found["list_size"], prob)
+    for column, values in _optional_columns(raw, found, prob).items():
+        out[column] = values
+
+    points = _coordinates(raw, found, geometry, file, prob)
+    out["source_row"] = row_numbers
+    if problems:
+        raise InputError(problems)
+    result = gpd.GeoDataFrame(out, geometry=points, crs=BNG)
+    lonlat = result.geometry.to_crs(WGS84)
+    result["lat"] = lonlat.y.round(6)
+    result["lon"] = lonlat.x.round(6)
+    result = result[[*COLUMNS_OUT, "geometry"]]
+    return result.sort_values("practice_code", kind="stable").reset_index(drop=True)
+
+
+def _check_required_columns(
+    raw: pd.DataFrame, found: Mapping[str, str], *, has_geometry: bool, file: str
+) -> None:
+    """Refuse a table without practice codes, list sizes or any kind of coordinates."""
     has_lat_lon = "lat" in found and "lon" in found
     has_en = "easting" in found and "northing" in found
     missing = [c for c in ("practice_code", "list_size") if c not in found]
-    if not (has_lat_lon or has_en or geometry is not None):
+    if not (has_lat_lon or has_en or has_geometry):
         missing.append("lat/lon (or easting/northing, or a point geometry)")
     if missing:
         raise InputError(
@@ -376,10 +407,11 @@ def practices_from_file(
             )
         )
 
-    out = pd.DataFrame(index=raw.index)
-    code_col = found["practice_code"]
+
+def _practice_codes(values: pd.Series, code_col: str, prob: _Report) -> pd.Series:
+    """Return the practice codes upper-case, reporting blank and repeated ones."""
     # invisible characters (a zero-width space copied with the code) do not make a new code
-    codes = raw[code_col].astype("string").fillna("").map(clean_code).astype("string").str.upper()
+    codes = values.astype("string").fillna("").map(clean_code).astype("string").str.upper()
     if (codes == "").any():
         prob("practice code is blank.", "give every practice its ODS code.", codes == "", code_col)
     dup = codes.duplicated(keep=False) & (codes != "")
@@ -392,13 +424,12 @@ def practices_from_file(
             dup,
             code_col,
         )
-    out["practice_code"] = codes
-    name_col = found.get("name")
-    names = raw[name_col].astype("string").fillna("").str.strip() if name_col else codes
-    out["name"] = names.where(names != "", codes)
+    return codes
 
-    size_col = found["list_size"]
-    sizes, bad = parse_numbers(raw[size_col])
+
+def _list_sizes(values: pd.Series, size_col: str, prob: _Report) -> pd.Series:
+    """Return the list sizes as whole numbers, reporting any that are not a plausible list."""
+    sizes, bad = parse_numbers(values)
     if bad.any():
         prob("list size is not a number.", "give the number of registered patients.", bad, size_col)
     blank = sizes.isna() & ~bad
@@ -427,8 +458,14 @@ def practices_from_file(
             fractional,
             size_col,
         )
-    out["list_size"] = sizes.fillna(0).round().astype("int64")
+    return sizes.fillna(0).round().astype("int64")
 
+
+def _optional_columns(
+    raw: pd.DataFrame, found: Mapping[str, str], prob: _Report
+) -> dict[str, pd.Series | float | None]:
+    """Return the optional number and text columns (missing when the file has none)."""
+    out: dict[str, pd.Series | float | None] = {}
     for column in OPTIONAL_NUMBERS:
         if column in found:
             values, bad = parse_numbers(raw[found[column]])
@@ -452,97 +489,106 @@ def practices_from_file(
     for column in ("current_pcn", "current_pcn_name", "place_id", "postcode", "town", "locality"):
         if column in found:
             text = raw[found[column]].astype("string").fillna("").str.strip()
-            out[column] = text.where(text != "", None)
+            value = text.where(text != "", None)
+            out[column] = value.str.upper() if column == "postcode" else value
         else:
             out[column] = None
-    if "postcode" in found:
-        out["postcode"] = out["postcode"].str.upper()
-
-    points = _coordinates(raw, found, geometry, file, prob)
-    out["source_row"] = row_numbers
-    if problems:
-        raise InputError(problems)
-    result = gpd.GeoDataFrame(out, geometry=points, crs=BNG)
-    lonlat = result.geometry.to_crs(WGS84)
-    result["lat"] = lonlat.y.round(6)
-    result["lon"] = lonlat.x.round(6)
-    result = result[[*COLUMNS_OUT, "geometry"]]
-    return result.sort_values("practice_code", kind="stable").reset_index(drop=True)
+    return out
 
 
-def _coordinates(raw, found, geometry, file, prob) -> gpd.GeoSeries:  # type: ignore[no-untyped-def]
+def _coordinates(
+    raw: pd.DataFrame,
+    found: Mapping[str, str],
+    geometry: gpd.GeoSeries | None,
+    file: str,
+    prob: _Report,
+) -> gpd.GeoSeries:
     """Return practice points in EPSG:27700, recording coordinate problems via ``prob``."""
-    len(raw)
     if "lat" in found and "lon" in found:
-        # "52,95" is a decimal comma (not a thousands separator): never read it as 5295
-        lat_text = raw[found["lat"]].astype("string").fillna("")
-        lon_text = raw[found["lon"]].astype("string").fillna("")
-        comma = lat_text.str.contains(",", regex=False) | lon_text.str.contains(",", regex=False)
-        lat, bad_lat = parse_numbers(lat_text.where(~comma, ""))
-        lon, bad_lon = parse_numbers(lon_text.where(~comma, ""))
-        if comma.any():
-            prob(
-                "coordinates are written with a decimal comma.",
-                "write them with a decimal point (52.95, not 52,95), e.g. save the CSV with "
-                "UK number settings.",
-                comma,
-                f"{found['lat']}/{found['lon']}",
-            )
-        fix = "give WGS84 decimal degrees (e.g. 52.95, -1.15), or easting/northing columns."
-        if bad_lat.any():
-            prob("latitude is not a number.", fix, bad_lat, found["lat"])
-        if bad_lon.any():
-            prob("longitude is not a number.", fix, bad_lon, found["lon"])
-        missing = ((lat.isna() & ~bad_lat) | (lon.isna() & ~bad_lon)) & ~comma
-        if missing.any():
-            prob(
-                "coordinates are missing.",
-                "geocode the practice from its postcode (pcnopt prepare-nhs does this) or fill "
-                "lat/lon.",
-                missing,
-                f"{found['lat']}/{found['lon']}",
-            )
-        present = lat.notna() & lon.notna()
-        in_gb = lat.between(*GB_LAT) & lon.between(*GB_LON)
-        swapped = present & ~in_gb & lon.between(*GB_LAT) & lat.between(*GB_LON)
-        if swapped.any():
-            prob(
-                "latitude and longitude appear to be swapped.",
-                "swap the two columns (in England latitude is about 50-56, longitude -6 to 2).",
-                swapped,
-                f"{found['lat']}/{found['lon']}",
-            )
-        outside = present & ~in_gb & ~swapped
-        if outside.any():
-            prob(
-                "coordinates are outside Great Britain.",
-                "check the coordinates; if they are eastings/northings name the columns "
-                "'easting'/'northing'.",
-                outside,
-                f"{found['lat']}/{found['lon']}",
-            )
-        points = gpd.GeoSeries.from_xy(lon.fillna(0), lat.fillna(0), crs=WGS84).to_crs(BNG)
-        return points.set_axis(raw.index)
+        return _points_from_lat_lon(raw, found, prob)
     if "easting" in found and "northing" in found:
-        east, bad_e = parse_numbers(raw[found["easting"]])
-        north, bad_n = parse_numbers(raw[found["northing"]])
-        fix = "give British National Grid eastings and northings in metres."
-        if (bad_e | bad_n).any():
-            prob("easting/northing is not a number.", fix, bad_e | bad_n, found["easting"])
-        missing = (east.isna() & ~bad_e) | (north.isna() & ~bad_n)
-        if missing.any():
-            prob("coordinates are missing.", fix, missing, found["easting"])
-        outside = (east.notna() & north.notna()) & ~(
-            east.between(*GB_EASTING) & north.between(*GB_NORTHING)
-        )
-        if outside.any():
-            prob("easting/northing is outside Great Britain.", fix, outside, found["easting"])
-        return gpd.GeoSeries.from_xy(east.fillna(0), north.fillna(0), crs=BNG).set_axis(raw.index)
+        return _points_from_easting_northing(raw, found, prob)
     assert geometry is not None
     return _points_from_geometry(geometry, file, prob)
 
 
-def _points_from_geometry(geometry: gpd.GeoSeries, file: str, prob) -> gpd.GeoSeries:  # type: ignore[no-untyped-def]
+def _points_from_lat_lon(
+    raw: pd.DataFrame, found: Mapping[str, str], prob: _Report
+) -> gpd.GeoSeries:
+    """Points from WGS84 ``lat``/``lon`` columns, reporting decimal commas, swaps and strays."""
+    # "52,95" is a decimal comma (not a thousands separator): never read it as 5295
+    lat_text = raw[found["lat"]].astype("string").fillna("")
+    lon_text = raw[found["lon"]].astype("string").fillna("")
+    comma = lat_text.str.contains(",", regex=False) | lon_text.str.contains(",", regex=False)
+    lat, bad_lat = parse_numbers(lat_text.where(~comma, ""))
+    lon, bad_lon = parse_numbers(lon_text.where(~comma, ""))
+    if comma.any():
+        prob(
+            "coordinates are written with a decimal comma.",
+            "write them with a decimal point (52.95, not 52,95), e.g. save the CSV with "
+            "UK number settings.",
+            comma,
+            f"{found['lat']}/{found['lon']}",
+        )
+    fix = "give WGS84 decimal degrees (e.g. 52.95, -1.15), or easting/northing columns."
+    if bad_lat.any():
+        prob("latitude is not a number.", fix, bad_lat, found["lat"])
+    if bad_lon.any():
+        prob("longitude is not a number.", fix, bad_lon, found["lon"])
+    missing = ((lat.isna() & ~bad_lat) | (lon.isna() & ~bad_lon)) & ~comma
+    if missing.any():
+        prob(
+            "coordinates are missing.",
+            "geocode the practice from its postcode (pcnopt prepare-nhs does this) or fill "
+            "lat/lon.",
+            missing,
+            f"{found['lat']}/{found['lon']}",
+        )
+    present = lat.notna() & lon.notna()
+    in_gb = lat.between(*GB_LAT) & lon.between(*GB_LON)
+    swapped = present & ~in_gb & lon.between(*GB_LAT) & lat.between(*GB_LON)
+    if swapped.any():
+        prob(
+            "latitude and longitude appear to be swapped.",
+            "swap the two columns (in England latitude is about 50-56, longitude -6 to 2).",
+            swapped,
+            f"{found['lat']}/{found['lon']}",
+        )
+    outside = present & ~in_gb & ~swapped
+    if outside.any():
+        prob(
+            "coordinates are outside Great Britain.",
+            "check the coordinates; if they are eastings/northings name the columns "
+            "'easting'/'northing'.",
+            outside,
+            f"{found['lat']}/{found['lon']}",
+        )
+    points = gpd.GeoSeries.from_xy(lon.fillna(0), lat.fillna(0), crs=WGS84).to_crs(BNG)
+    return points.set_axis(raw.index)
+
+
+def _points_from_easting_northing(
+    raw: pd.DataFrame, found: Mapping[str, str], prob: _Report
+) -> gpd.GeoSeries:
+    """Points from British National Grid ``easting``/``northing`` columns."""
+    east, bad_e = parse_numbers(raw[found["easting"]])
+    north, bad_n = parse_numbers(raw[found["northing"]])
+    fix = "give British National Grid eastings and northings in metres."
+    if (bad_e | bad_n).any():
+        prob("easting/northing is not a number.", fix, bad_e | bad_n, found["easting"])
+    missing = (east.isna() & ~bad_e) | (north.isna() & ~bad_n)
+    if missing.any():
+        prob("coordinates are missing.", fix, missing, found["easting"])
+    outside = (east.notna() & north.notna()) & ~(
+        east.between(*GB_EASTING) & north.between(*GB_NORTHING)
+    )
+    if outside.any():
+        prob("easting/northing is outside Great Britain.", fix, outside, found["easting"])
+    return gpd.GeoSeries.from_xy(east.fillna(0), north.fillna(0), crs=BNG).set_axis(raw.index)
+
+
+def _points_from_geometry(geometry: gpd.GeoSeries, file: str, prob: _Report) -> gpd.GeoSeries:
+    """Points from a point geometry in any declared CRS (or none: guessed from the numbers)."""
     fix = "give each practice a point (its site); polygons are not practices."
     empty = geometry.isna() | geometry.is_empty
     if empty.any():

@@ -20,6 +20,21 @@ if TYPE_CHECKING:
 BNG = "EPSG:27700"
 WGS84 = "EPSG:4326"
 
+#: The columns of :attr:`MapConfiguration.pcns`, in order (``geometry`` follows them).
+PCN_TABLE_COLUMNS = (
+    "pcn_id",
+    "pcn_label",
+    "place_name",
+    "list_size",
+    "weighted_population",
+    "population",
+    "n_practices",
+    "band_status",
+    "exception",
+    "hub_practice",
+    "mean_distance_to_hub_m",
+)
+
 
 @dataclass(frozen=True)
 class MapConfiguration:
@@ -246,19 +261,7 @@ def configuration_from_assignments(  # noqa: PLR0913  (keyword-only: the rules o
         )
     table = pd.DataFrame(
         rows,
-        columns=[
-            "pcn_id",
-            "pcn_label",
-            "place_name",
-            "list_size",
-            "weighted_population",
-            "population",
-            "n_practices",
-            "band_status",
-            "exception",
-            "hub_practice",
-            "mean_distance_to_hub_m",
-        ],
+        columns=list(PCN_TABLE_COLUMNS),
     )
     pcns = gpd.GeoDataFrame(
         table.merge(areas, on="pcn_id", how="left"), geometry="geometry", crs=catchments.crs
@@ -408,27 +411,16 @@ def _band_status(size: float, min_size: float, max_size: float) -> str:
 
 
 def _pcn_columns(pcns: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    columns = [
-        "pcn_id",
-        "pcn_label",
-        "place_name",
-        "list_size",
-        "weighted_population",
-        "population",
-        "n_practices",
-        "band_status",
-        "exception",
-        "hub_practice",
-        "mean_distance_to_hub_m",
-    ]
     out = pcns.copy()
-    for column in columns:
+    for column in PCN_TABLE_COLUMNS:
         if column not in out:
             out[column] = None
     out["exception"] = out["exception"].fillna("").astype(str)
     out["pcn_label"] = out["pcn_label"].fillna("").astype(str)
     out["pcn_id"] = out["pcn_id"].astype(str)
-    return gpd.GeoDataFrame(out[[*columns, "geometry"]], geometry="geometry", crs=pcns.crs)
+    return gpd.GeoDataFrame(
+        out[[*PCN_TABLE_COLUMNS, "geometry"]], geometry="geometry", crs=pcns.crs
+    )
 
 
 def _summary(
