@@ -128,7 +128,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     within --nest-band), and every PCN must lie wholly inside one of them.
     """
     from pcnopt import neighbourhoods
-    from pcnopt.io.assignments import assignments_from_file
+    from pcnopt.io.assignments import assignments_from_file, pcn_names_from_file
     from pcnopt.run import run_validate
 
     config = _config(args)
@@ -143,7 +143,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     outer = None
     if nest_band is not None:
         outer = neighbourhoods.outer_units_from_file(args.assignments, column=args.nest_column)
-    report = run_validate(config, assignments=assignments)
+    names = pcn_names_from_file(args.assignments, pcn_column=args.pcn_column)
+    report = run_validate(config, assignments=assignments, names=names)
     print(report.to_text())
     table = report.pcns
     ok = report.ok

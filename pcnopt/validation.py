@@ -25,6 +25,7 @@ wholly inside one unit of the level above.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -84,6 +85,30 @@ class ValidationReport:
         return "\n".join(lines)
 
 
+def _named_practices(practices: pd.DataFrame, codes: list[str]) -> list[str]:
+    """``Y06507 (SOME SURGERY)``: codes with the practice's name where the table has one."""
+    if "name" not in practices:
+        return codes
+    name_of = dict(zip(practices["practice_code"], practices["name"], strict=True))
+    return [
+        f"{code} ({name_of[code]})" if name_of.get(code) not in (None, "", code) else code
+        for code in codes
+    ]
+
+
+def _label(unit_id: object, names: Mapping[str, str] | None) -> str:
+    """``BACHS PCN (U10998)`` where the unit has a name, else its id."""
+    named = (names or {}).get(str(unit_id))
+    return f"{named} ({unit_id})" if named else str(unit_id)
+
+
+def _with_names(table: pd.DataFrame, names: Mapping[str, str] | None) -> pd.DataFrame:
+    """The table with a ``pcn_name`` column after ``pcn_id`` when names are given."""
+    if names:
+        table.insert(1, "pcn_name", [str(names.get(str(p), "") or "") for p in table["pcn_id"]])
+    return table
+
+
 def validate_configuration(  # noqa: PLR0913  (keyword-only: the rules to check, each named)
     *,
     practices: pd.DataFrame,
@@ -98,6 +123,7 @@ def validate_configuration(  # noqa: PLR0913  (keyword-only: the rules to check,
     keep_apart: tuple[tuple[str, ...], ...] = (),
     fixed: tuple[tuple[str, str], ...] = (),
     unit: str = "PCN",
+    names: Mapping[str, str] | None = None,
 ) -> ValidationReport:
     """Check a configuration against every rule.
 
@@ -125,6 +151,10 @@ def validate_configuration(  # noqa: PLR0913  (keyword-only: the rules to check,
     unit
         What a unit is called in the findings: "PCN", or a level's name such as
         "neighbourhood" (the ``pcn_id`` column then holds that level's units).
+    names
+        Unit id → name (e.g. ePCN's PCN names): a finding names the unit as people know it,
+        ``BACHS PCN (U10998)``, and the table gets a ``pcn_name`` column. Practices in no unit
+        are named by ``practices["name"]`` where it differs from the code.
     """
     problems: list[str] = []
     codes = pd.Index(practices["practice_code"])
@@ -137,8 +167,9 @@ def validate_configuration(  # noqa: PLR0913  (keyword-only: the rules to check,
     unknown = sorted(set(assigned["practice_code"]) - set(codes))
     missing = sorted(set(codes) - set(assigned["practice_code"]) - set(excluded))
     if missing:
+        shown = _named_practices(practices, missing[:10])
         problems.append(
-            f"{len(missing)} practice(s) are in no {unit}: {', '.join(missing[:10])}"
+            f"{len(missing)} practice(s) are in no {unit}: {', '.join(shown)}"
             + (" …" if len(missing) > 10 else "")
         )
     if unknown:
@@ -204,7 +235,7 @@ def validate_configuration(  # noqa: PLR0913  (keyword-only: the rules to check,
                 issues.append(
                     f"size {size:,.0f} is {side} the band {min_size:,.0f}–{max_size:,.0f}"
                 )
-        problems += [f"{unit} {pcn_id}: {issue}" for issue in issues]
+        problems += [f"{unit} {_label(pcn_id, names)}: {issue}" for issue in issues]
         rows.append(
             {
                 "pcn_id": pcn_id,
@@ -228,8 +259,9 @@ def validate_configuration(  # noqa: PLR0913  (keyword-only: the rules to check,
         "exception",
         "problems",
     ]
+    table = _with_names(pd.DataFrame(rows, columns=columns), names)
     return ValidationReport(
-        pcns=pd.DataFrame(rows, columns=columns),
+        pcns=table,
         problems=tuple(problems),
         missing=tuple(missing),
         unknown=tuple(unknown),

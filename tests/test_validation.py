@@ -197,3 +197,44 @@ def test_the_findings_name_the_level_checked():
     assert "neighbourhood X: not contiguous (2 separate parts)" in report.problems
     assert "2 practice(s) are in no neighbourhood: E, F" in report.problems
     assert report.to_text().startswith("2 neighbourhoods checked")
+
+
+def test_validate_names_each_pcn_and_practice_as_people_know_them(tmp_path, capsys):
+    """ePCN's names beside the codes: every finding and the report row name the PCN."""
+    import cli
+    from tests.conftest import PROJECT
+
+    table = pd.read_csv(PROJECT / "data/practices.csv", dtype=str)
+    table = table.rename(columns={"current_pcn": "pcn2019_code"})
+    table["pcn2019_name"] = table["pcn2019_code"].str.replace("PCN-", "Network ") + " PCN"
+    table.loc[0, "pcn2019_code"] = None  # opted out
+    path = tmp_path / "practices.csv"
+    table.to_csv(path, index=False)
+    report = tmp_path / "findings.csv"
+    code = cli.main(
+        [
+            "validate",
+            "--practices",
+            str(path),
+            "--places",
+            str(PROJECT / "data/places.geojson"),
+            "--place-column",
+            "place_id",
+            "--assignments",
+            str(path),
+            "--pcn-column",
+            "pcn2019_code",
+            "--report",
+            str(report),
+        ]
+    )
+    assert code == 1
+    findings = [x[4:] for x in capsys.readouterr().out.splitlines() if x.startswith("  - ")]
+    first = table.iloc[0]
+    assert findings[0] == f"1 practice(s) are in no PCN: {first['practice_code']} ({first['name']})"
+    names = dict(zip(table["pcn2019_code"], table["pcn2019_name"], strict=True))
+    for finding in findings[1:]:
+        pcn = finding.split(" (")[1].split(")")[0]
+        assert finding.startswith(f"PCN {names[pcn]} ({pcn}): ")
+    rows = pd.read_csv(report, dtype=str)
+    assert (rows["pcn_name"] == rows["pcn_id"].map(names)).all()

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pcnopt._errors import InputError, OptionError, Problem
+from pcnopt.io.assignments import pcn_names_from_file
 
 if TYPE_CHECKING:
     from pcnopt.run import RunResult
@@ -594,41 +595,3 @@ def _wedges(cell: Any, centre: Any, weights: np.ndarray) -> list[Any]:
         out.append(cell.intersection(wedge) if sweep < 2 * math.pi - 1e-9 else cell)
         start -= sweep
     return out
-
-
-def pcn_names_from_file(path: Path, *, pcn_column: str | None = None) -> dict[str, str]:
-    """PCN id → name from the name column beside a configuration's PCN column, if it has one.
-
-    The name column of ``pcn2019_code`` is ``pcn2019_name`` (as ``prepare-nhs`` and the ePCN
-    joined tables write them), of ``current_pcn`` ``current_pcn_name``, and of ``pcn_id``
-    ``pcn_name`` or ``pcn_label``. Names are matched ignoring case and punctuation; a PCN with
-    several names keeps the commonest. Empty when there is no such column.
-    """
-    from pcnopt.io._tables import read_csv_text
-    from pcnopt.io.assignments import PCN_COLUMNS
-    from pcnopt.io.practices import _key
-
-    frame = read_csv_text(path)
-    by_key = {_key(c): c for c in frame.columns}
-    if pcn_column is not None:
-        pcn = pcn_column if pcn_column in frame.columns else by_key.get(_key(pcn_column))
-    else:
-        pcn = next((by_key[a] for a in PCN_COLUMNS if a in by_key), None)
-    if pcn is None:
-        return {}
-    key = _key(pcn)
-    candidates = [
-        f"{key}_name",
-        f"{key[:-5]}_name" if key.endswith("_code") else "",
-        "pcn_name" if key in ("pcn_id", "pcn") else "",
-        "pcn_label" if key == "pcn_id" else "",
-    ]
-    column = next((by_key[c] for c in candidates if c and c in by_key), None)
-    if column is None:
-        return {}
-    pairs = frame[[pcn, column]].astype("string").apply(lambda c: c.str.strip())
-    pairs = pairs[(pairs[pcn].fillna("") != "") & (pairs[column].fillna("") != "")]
-    if pairs.empty:
-        return {}
-    commonest = pairs.groupby(pcn)[column].agg(lambda names: names.value_counts().index[0])
-    return {str(k): str(v) for k, v in commonest.items()}

@@ -10,6 +10,7 @@ independent validator, and assemble the output tables. Writing them is left to
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -202,7 +203,12 @@ def run_optimise(
     )
 
 
-def run_validate(config: RunConfig, *, assignments: pd.DataFrame) -> ValidationReport:
+def run_validate(
+    config: RunConfig,
+    *,
+    assignments: pd.DataFrame,
+    names: Mapping[str, str] | None = None,
+) -> ValidationReport:
     """Audit a configuration against every rule, as ``pcnopt validate`` does.
 
     Parameters
@@ -213,6 +219,9 @@ def run_validate(config: RunConfig, *, assignments: pd.DataFrame) -> ValidationR
     assignments
         ``practice_code`` and ``pcn_id``, e.g. from
         :func:`pcnopt.io.assignments.assignments_from_file`.
+    names
+        PCN id → name (:func:`pcnopt.io.assignments.pcn_names_from_file`): findings name each
+        PCN as people know it.
 
     Raises
     ------
@@ -225,11 +234,16 @@ def run_validate(config: RunConfig, *, assignments: pd.DataFrame) -> ValidationR
         assignments = assignments[assignments["practice_code"].isin(practices["practice_code"])]
     check_rules_across_places(practices, config)
     _, edges = geography.catchments_and_adjacency(practices, places)
-    return _validate(practices, assignments, edges, config)
+    return _validate(practices, assignments, edges, config, names=names)
 
 
 def _validate(
-    practices: pd.DataFrame, assignments: pd.DataFrame, edges: pd.DataFrame, config: RunConfig
+    practices: pd.DataFrame,
+    assignments: pd.DataFrame,
+    edges: pd.DataFrame,
+    config: RunConfig,
+    *,
+    names: Mapping[str, str] | None = None,
 ) -> ValidationReport:
     """The independent validator, with the run's size band and commissioners' rules."""
     return validate_configuration(
@@ -244,6 +258,7 @@ def _validate(
         keep_together=config.keep_together,
         keep_apart=config.keep_apart,
         fixed=config.fixed,
+        names=names,
     )
 
 
