@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 
 from benchmarks._table import markdown  # noqa: E402
-from pcnopt._errors import PcnoptError  # noqa: E402
+from pcnopt.errors import PcnoptError  # noqa: E402
 from pcnopt.io.outputs import MANIFEST  # noqa: E402
 from tests.corpus import Case, check_case, load_cases, run_cli  # noqa: E402
 from tests.corpus.make_corpus import HERE, write_big_practices  # noqa: E402

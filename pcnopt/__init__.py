@@ -3,7 +3,7 @@
 Pipeline stages, one module each: :mod:`pcnopt.io` (read and write),
 :mod:`pcnopt.geography` (projection, places, catchments, adjacency),
 :mod:`pcnopt.model` (the integer program), :mod:`pcnopt.validation` (the independent
-rule checker), and the run orchestration in :mod:`pcnopt.pipeline`.
+rule checker), and the run orchestration in :mod:`pcnopt.run`.
 """
 
 from pcnopt.errors import InputError, OptionError, PcnoptError, Problem, SolverError

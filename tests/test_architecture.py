@@ -16,12 +16,11 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "pcnopt"
 
 #: Layer of each top-level module or subpackage of pcnopt (lower may not import higher).
-#: ``_errors``, ``_processes`` and ``pipeline`` are re-export aliases kept while other branches
-#: merge; ``funding`` is priced by the run (it imports only io and errors), so it sits below run.
+#: ``_processes`` is the low-level child-process helper the model's solvers use; ``funding`` is
+#: priced by the run (it imports only io and errors), so it sits below run.
 LAYERS: dict[str, int] = {
     "__init__": 0,
     "errors": 0,
-    "_errors": 0,
     "_processes": 0,
     "io": 1,
     "geography": 2,
@@ -32,7 +31,6 @@ LAYERS: dict[str, int] = {
     "rates": 4,
     "settings": 5,
     "run": 5,
-    "pipeline": 5,
     "maps": 6,
     "jobs": 7,
     "neighbourhoods": 7,

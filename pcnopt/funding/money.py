@@ -11,7 +11,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from pcnopt._errors import InputError, OptionError, Problem
+from pcnopt.errors import InputError, OptionError, Problem
 from pcnopt.funding.rates import _BASE_WORDS, AREAS, Rates, _money, default_rates
 from pcnopt.funding.role_mix import _costed_roles, _plan_all, _resolve_target
 from pcnopt.funding.targets import TargetMix

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from pcnopt._errors import InputError, OptionError, Problem
+from pcnopt.errors import InputError, OptionError, Problem
 
 #: Contract years the project's rates file covers.
 YEARS = ("2019/20", "2020/21", "2021/22", "2022/23", "2023/24", "2024/25", "2025/26", "2026/27")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pcnopt._errors import InputError, OptionError, Problem, SolverError
+from pcnopt.errors import InputError, OptionError, Problem, SolverError
 from pcnopt.funding.rates import MaxRate, Rates, YearRates, _money
 from pcnopt.funding.targets import TargetMix
 from pcnopt.model.solvers.cbc import solve_as_pulp

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from pcnopt._errors import OptionError
+from pcnopt.errors import OptionError
 
 
 @dataclass(frozen=True)

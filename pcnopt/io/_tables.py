@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pcnopt._errors import InputError, Problem
+from pcnopt.errors import InputError, Problem
 from pcnopt.io.text import restore_cell
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml"}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pcnopt._errors import InputError, Problem
+from pcnopt.errors import InputError, Problem
 from pcnopt.io._tables import check_readable, read_csv_text
 from pcnopt.io.practices import ALIASES, _key
 from pcnopt.io.text import clean_code

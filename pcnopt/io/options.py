@@ -1,6 +1,6 @@
 """Checks of option values that the command line and scenario files share.
 
-Each raises :class:`~pcnopt._errors.OptionError` naming the option as the user wrote it.
+Each raises :class:`~pcnopt.errors.OptionError` naming the option as the user wrote it.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from pcnopt._errors import OptionError
+from pcnopt.errors import OptionError
 
 
 def check_number(value: float, *, option: str, minimum: float | None = None) -> float:

@@ -22,7 +22,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from pcnopt._errors import InputError, Problem
+from pcnopt.errors import InputError, Problem
 from pcnopt.io.paths import MANIFEST, check_output_place
 from pcnopt.io.text import neutralise_cell, restore_cell
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from pcnopt._errors import InputError, Problem
+from pcnopt.errors import InputError, Problem
 
 #: Longest file name (bytes) of common file systems (ext4, APFS, NTFS in UTF-16 units).
 NAME_MAX = 255

@@ -9,7 +9,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from pcnopt._errors import InputError, Problem
+from pcnopt.errors import InputError, Problem
 from pcnopt.io._tables import check_readable
 from pcnopt.io.practices import BNG, GB_EASTING, GB_NORTHING
 

@@ -35,7 +35,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from pcnopt._errors import InputError, Problem
+from pcnopt.errors import InputError, Problem
 from pcnopt.io._tables import (
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,

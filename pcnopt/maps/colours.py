@@ -9,7 +9,7 @@ import networkx as nx
 import numpy as np
 import shapely
 
-from pcnopt._errors import OptionError
+from pcnopt.errors import OptionError
 
 #: Fills for PCN areas: Paul Tol's "light" scheme, then his "muted" scheme (colour-blind safe).
 PCN_PALETTE: tuple[str, ...] = (

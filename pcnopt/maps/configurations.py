@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from pcnopt._errors import InputError, OptionError, Problem
+from pcnopt.errors import InputError, OptionError, Problem
 from pcnopt.io.assignments import pcn_names_from_file
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ def configuration_from_run(
     Parameters
     ----------
     result
-        The run (:func:`pcnopt.pipeline.run_optimise`).
+        The run (:func:`pcnopt.run.run_optimise`).
     name
         Layer name.
     funding
@@ -182,7 +182,7 @@ def configuration_from_assignments(  # noqa: PLR0913  (keyword-only: the rules o
     name
         Layer name.
     practices, places, catchments, edges
-        From :func:`pcnopt.pipeline.load_inputs` and :mod:`pcnopt.geography`.
+        From :func:`pcnopt.run.load_inputs` and :mod:`pcnopt.geography`.
     min_size, max_size
         The size band.
     population

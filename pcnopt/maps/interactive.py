@@ -25,7 +25,7 @@ from branca.element import Element, Figure, MacroElement
 from folium.map import Layer
 from jinja2 import Template
 
-from pcnopt._errors import InputError, OptionError, Problem
+from pcnopt.errors import InputError, OptionError, Problem
 from pcnopt.maps._write import atomic_write as _atomic_write
 from pcnopt.maps.colours import COLOUR_BY, STATUS_COLOURS, pcn_colours
 from pcnopt.maps.configurations import (

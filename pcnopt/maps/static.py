@@ -8,7 +8,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 
-from pcnopt._errors import InputError, OptionError, Problem
+from pcnopt.errors import InputError, OptionError, Problem
 from pcnopt.maps._write import atomic_write as _atomic_write
 from pcnopt.maps.colours import COLOUR_BY, STATUS_COLOURS, pcn_colours
 from pcnopt.maps.configurations import BNG, MapConfiguration, summary_line

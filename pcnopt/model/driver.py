@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pulp
 
-from pcnopt._errors import OptionError
+from pcnopt.errors import OptionError
 from pcnopt.model.fallback import arith_reason, fallback
 from pcnopt.model.hess import HessModel, solve_rounds, stage_value
 from pcnopt.model.heuristic import block_heuristic

@@ -1,7 +1,7 @@
 """A network's hub: the member that minimises the patient-weighted distance to it.
 
 One definition serves the model (:mod:`pcnopt.model`, :mod:`pcnopt.model.heuristic`), the
-greedy fallback of :mod:`pcnopt.pipeline` and the reports of :mod:`pcnopt.metrics`, so the hub a
+greedy fallback of :mod:`pcnopt.run` and the reports of :mod:`pcnopt.metrics`, so the hub a
 report shows is the hub the optimiser priced.
 """
 

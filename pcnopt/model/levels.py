@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from pcnopt._errors import OptionError
+from pcnopt.errors import OptionError
 from pcnopt.model.alignment import solve_aligned
 from pcnopt.model.driver import solve_place
 from pcnopt.model.objectives import distances, patient_cost

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from pcnopt._errors import InputError, OptionError, Problem
+from pcnopt.errors import InputError, OptionError, Problem
 from pcnopt.model.solvers import Status
 
 #: Above this many candidate networks a block is left to the Hess model.

@@ -35,7 +35,7 @@ def apply_changes(
     Parameters
     ----------
     practices
-        Practices with ``place_id`` (as :func:`pcnopt.pipeline.load_inputs` returns them).
+        Practices with ``place_id`` (as :func:`pcnopt.run.load_inputs` returns them).
     changes
         The changes, in order.
     places

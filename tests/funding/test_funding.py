@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 import cli
 from pcnopt import funding
-from pcnopt._errors import InputError, OptionError
+from pcnopt.errors import InputError, OptionError
 from tests.conftest import PROJECT
 
 FIX = PROJECT / "tests" / "fixtures" / "funding"

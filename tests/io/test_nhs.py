@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pcnopt._errors import InputError
+from pcnopt.errors import InputError
 from pcnopt.io.nhs import JoinReport, NhsJoin, locality, post_town, practices_from_nhs_files
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "nhs"

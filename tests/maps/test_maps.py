@@ -37,7 +37,7 @@ from shapely.geometry import MultiPoint, box
 
 import cli
 from pcnopt import maps
-from pcnopt._errors import InputError, OptionError
+from pcnopt.errors import InputError, OptionError
 from pcnopt.run import RunConfig, run_optimise
 from tests.conftest import PROJECT
 

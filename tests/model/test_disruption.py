@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from pcnopt._errors import OptionError
+from pcnopt.errors import OptionError
 from pcnopt.model import (
     HESS,
     PARTITION,

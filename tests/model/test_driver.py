@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pcnopt._errors import InputError, OptionError
+from pcnopt.errors import InputError, OptionError
 from pcnopt.model import PlaceGraph, PlaceSolution, SolveOptions, solve_place
 from tests.model.instances import random_place
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 import networkx as nx
 import pytest
 
-from pcnopt._errors import OptionError
+from pcnopt.errors import OptionError
 from pcnopt.model import PlaceGraph, SolveOptions, solve_place
 from pcnopt.model.levels import group_units, nesting_problems, solve_nested, unit_graph
 from tests.model.instances import random_place

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 
 import pulp
 
-from pcnopt._errors import SolverError
 from pcnopt._processes import popen_kwargs
+from pcnopt.errors import SolverError
 from pcnopt.model.solvers.base import (
     SolveResult,
     Status,

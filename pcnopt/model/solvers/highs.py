@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 import pulp
 
-from pcnopt._errors import SolverError
+from pcnopt.errors import SolverError
 from pcnopt.model.solvers.base import SolveResult, Status, finite, solution_result
 
 

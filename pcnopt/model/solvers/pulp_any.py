@@ -21,8 +21,8 @@ from typing import Any
 
 import pulp
 
-from pcnopt._errors import SolverError
 from pcnopt._processes import popen_kwargs
+from pcnopt.errors import SolverError
 from pcnopt.model.solvers.base import SolveResult, Status, set_start, values_of
 
 
