@@ -272,14 +272,14 @@ def _place_cells(group: gpd.GeoDataFrame, region: shapely.Geometry) -> pd.DataFr
         diagram = shapely.voronoi_polygons(MultiPoint(located), extend_to=part)
         polygons = list(diagram.geoms)
         tree = shapely.STRtree(polygons)
-        for s, point in zip(members, located, strict=True):
+        for member, point in zip(members, located, strict=True):
             candidates = tree.query(point, predicate="intersects")
             best = (
-                min(candidates, key=lambda c: polygons[c].distance(point))
+                int(min(candidates, key=lambda c: polygons[c].distance(point)))
                 if len(candidates)
                 else int(np.argmin([poly.distance(point) for poly in polygons]))
             )
-            site_cell[int(s)] = shapely.intersection(polygons[best], part)
+            site_cell[int(member)] = shapely.intersection(polygons[best], part)
     # parts holding no practice join the nearest site's cell
     for p, part in enumerate(parts):
         if (site_part == p).any():
