@@ -1,0 +1,237 @@
+"""England benchmark of ``neighbourhoods``: PCNs nested in neighbourhood footprints.
+
+On every practice of England (the table ``prepare-nhs`` builds from the NHS files in
+../shared: list sizes January 2021, PCNs of ePCN December 2019) with sub-ICB places (April
+2023, 106 places), runs
+
+1. bottom-up: today's PCNs (the table's ``current_pcn``) grouped whole into contiguous
+   neighbourhoods within ``--band``, and
+2. top-down: neighbourhoods within ``--band`` designed on the practices, then PCNs within
+   ``--pcn-band`` inside each (``--top-down-places`` limits it to the first N sub-ICBs by code),
+
+and prints for each level of each run: units, share of units and of patients in band, units
+not contiguous, council alignment (share of patients in their unit's main council area, as
+local authority districts of December 2019; council boundaries crossed), places whose
+neighbourhoods are proven optimal (or trivial: one possible answer) and wall time.
+
+Usage::
+
+    python benchmarks/neighbourhoods_england.py [--band 150000-350000] \
+        [--pcn-band 30000-50000] [--time-limit 60] [--top-down-places 10] [--skip-top-down]
+
+Needs ../shared/data. Prints Markdown tables; timings are wall-clock on the machine named in
+the header. Places are solved one after another in this process (``neighbourhoods`` has no
+``--jobs``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._table import markdown  # noqa: E402
+from pcnopt.neighbourhoods import (  # noqa: E402
+    CouncilAlignment,
+    NeighbourhoodResult,
+    parse_band,
+    run_neighbourhoods,
+)
+from pcnopt.run import RunConfig  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data"
+NHS = SHARED / "nhs-files"
+PLACES = SHARED / "boundaries/SubICB_April_2023_EN_BSC_wgs84.geojson"
+PLACE_COLUMN = "SICBL23CD"
+COUNCILS = SHARED / "boundaries/LAD_December_2019_UK_BUC_wgs84.geojson"
+COUNCIL_COLUMN = "lad19cd"
+
+
+def practices_table(folder: Path) -> Path:
+    """The README's ``prepare-nhs`` table of every practice of England, built in ``folder``."""
+    path = folder / "england.csv"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "cli.py"),
+            "prepare-nhs",
+            "--epraccur",
+            str(NHS / "epraccur-2023-01/epraccur.csv"),
+            "--list-sizes",
+            str(NHS / "gp-reg-pat-prac-all-2021-01/gp-reg-pat-prac-all.csv"),
+            "--postcodes",
+            str(NHS / "codepoint-open-2014-08/codepo_gb_2014-08_latlon.csv.gz"),
+            "--epcn",
+            str(NHS / "epcn-2019-12/ePCN.xlsx"),
+            "--payments",
+            str(NHS / "payments-2018-19/nhspaymentsgp-18-19-csv.csv"),
+            "--out",
+            str(path),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    return path
+
+
+def first_places(n: int) -> tuple[str, ...]:
+    """The first ``n`` sub-ICB codes in alphabetical order (0: every place, as ``()``)."""
+    if n <= 0:
+        return ()
+    codes = json.loads(PLACES.read_text())["features"]
+    return tuple(sorted(str(f["properties"][PLACE_COLUMN]) for f in codes)[:n])
+
+
+def level_rows(result: NeighbourhoodResult, *, run: str, wall: float) -> list[dict]:
+    """One row per level: units, band, contiguity, council alignment, places proven."""
+    s = result.summary
+    proven = int(result.places["neighbourhood_status"].isin(["optimal", "trivial"]).sum())
+    rows = []
+    for level, units, band in (
+        ("neighbourhood", result.neighbourhoods, s["neighbourhood_band"]),
+        ("PCN", result.pcns, s["pcn_band"]),
+    ):
+        patients = units["patients"].astype(float)
+        outside = units["patients_outside_main_council"].astype(float).sum()
+        rows.append(
+            {
+                "run": run,
+                "level": level,
+                "band": f"{band[0]:,.0f}-{band[1]:,.0f}",
+                "units": len(units),
+                "% units in band": round(100 * float(units["in_band"].mean()), 1),
+                "% patients in band": round(
+                    100 * float(patients[units["in_band"]].sum() / patients.sum()), 1
+                ),
+                "not contiguous": int((~units["contiguous"]).sum()),
+                "% patients in main council": round(100 * (1 - outside / patients.sum()), 1),
+                "council boundaries crossed": int((units["councils_spanned"] - 1).sum()),
+                "places proven": f"{proven} of {s['places']}" if level == "neighbourhood" else "",
+                "wall s": round(wall, 1) if level == "neighbourhood" else None,
+            }
+        )
+    return rows
+
+
+def run(
+    table: Path,
+    *,
+    band: tuple[float, float],
+    pcn_band: tuple[float, float],
+    area: tuple[str, ...],
+    time_limit: float,
+    bottom_up: bool,
+) -> tuple[NeighbourhoodResult, float]:
+    """One ``neighbourhoods`` run on England (or ``area``), timed."""
+    config = RunConfig(
+        practices=table,
+        places=PLACES,
+        place_column=PLACE_COLUMN,
+        area=area,
+        repair_geometries=True,
+        min_size=pcn_band[0],
+        max_size=pcn_band[1],
+        time_limit=time_limit,
+        funding_year=None,
+        jobs=1,
+    )
+    started = time.perf_counter()
+    result = run_neighbourhoods(
+        config,
+        band=band,
+        pcns_file=table if bottom_up else None,
+        pcn_column="current_pcn" if bottom_up else None,
+        align=CouncilAlignment(COUNCILS, COUNCIL_COLUMN),
+    )
+    return result, time.perf_counter() - started
+
+
+def statuses(result: NeighbourhoodResult) -> str:
+    """How each place's neighbourhood solve ended, counted."""
+    counts = result.places["neighbourhood_status"].value_counts()
+    return ", ".join(f"{status} {n}" for status, n in counts.items())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--band", default="150000-350000", help="neighbourhoods' band")
+    parser.add_argument("--pcn-band", default="30000-50000", help="PCNs' band (top-down)")
+    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per solve")
+    parser.add_argument(
+        "--top-down-places",
+        type=int,
+        default=0,
+        help="top-down on the first N sub-ICBs by code only (0: all)",
+    )
+    parser.add_argument(
+        "--bottom-up-places",
+        type=int,
+        default=0,
+        help="bottom-up on the first N sub-ICBs by code only (0: all)",
+    )
+    parser.add_argument("--skip-top-down", action="store_true")
+    parser.add_argument("--practices", type=Path, help="a prepare-nhs table (default: build one)")
+    args = parser.parse_args()
+    if not SHARED.is_dir():
+        sys.exit(f"needs the shared data at {SHARED}")
+    band = parse_band(args.band, option="--band")
+    pcn_band = parse_band(args.pcn_band, option="--pcn-band")
+    print(
+        f"# England benchmark: neighbourhoods\n\nMachine: {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}; "
+        f"sub-ICB April 2023 places, councils LAD December 2019; neighbourhoods "
+        f"{band[0]:,.0f}-{band[1]:,.0f}, PCNs {pcn_band[0]:,.0f}-{pcn_band[1]:,.0f}; time "
+        f"limit {args.time_limit:g} s per solve; one process.\n",
+        flush=True,
+    )
+    rows = []
+    notes = []
+    with tempfile.TemporaryDirectory() as tmp:
+        table = args.practices or practices_table(Path(tmp))
+        area = first_places(args.bottom_up_places)
+        label = f"first {len(area)} sub-ICBs" if area else "all places"
+        result, wall = run(
+            table,
+            band=band,
+            pcn_band=pcn_band,
+            area=area,
+            time_limit=args.time_limit,
+            bottom_up=True,
+        )
+        rows += level_rows(result, run=f"bottom-up, Dec 2019 PCNs grouped ({label})", wall=wall)
+        notes.append(f"bottom-up, {label}: {statuses(result)}")
+        print(markdown(pd.DataFrame(rows)), end="\n\n", flush=True)
+        if not args.skip_top_down:
+            area = first_places(args.top_down_places)
+            label = f"first {len(area)} sub-ICBs" if area else "all places"
+            result, wall = run(
+                table,
+                band=band,
+                pcn_band=pcn_band,
+                area=area,
+                time_limit=args.time_limit,
+                bottom_up=False,
+            )
+            rows += level_rows(result, run=f"top-down ({label})", wall=wall)
+            notes.append(f"top-down, {label}: {statuses(result)}")
+            unsplit = result.places["unsplittable"]
+            unsplittable = int((unsplit != "").sum())
+            notes.append(f"places with a top-down neighbourhood not splittable: {unsplittable}")
+    print(f"## Both runs\n\n{markdown(pd.DataFrame(rows))}\n")
+    print("Neighbourhood solves per place: " + "; ".join(notes) + ".")
+
+
+if __name__ == "__main__":
+    main()
