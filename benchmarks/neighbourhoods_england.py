@@ -12,7 +12,8 @@ On every practice of England (the table ``prepare-nhs`` builds from the NHS file
 and prints for each level of each run: units, share of units and of patients in band, units
 not contiguous, council alignment (share of patients in their unit's main council area, as
 local authority districts of December 2019; council boundaries crossed), places whose
-neighbourhoods are proven optimal (or trivial: one possible answer) and wall time.
+neighbourhoods are proven (optimal; trivial: one possible answer; below minimum: the place
+is too small for one neighbourhood, a named exception) and wall time.
 
 Usage::
 
@@ -48,7 +49,7 @@ from pcnopt.neighbourhoods import (  # noqa: E402
     parse_band,
     run_neighbourhoods,
 )
-from pcnopt.run import RunConfig  # noqa: E402
+from pcnopt.run import RunConfig, load_inputs  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 NHS = SHARED / "nhs-files"
@@ -86,6 +87,28 @@ def practices_table(folder: Path) -> Path:
     return path
 
 
+def pcns_within_places(table: Path, config: RunConfig, folder: Path) -> tuple[Path, int]:
+    """The table's current PCNs, each split by place where it crosses places.
+
+    ``neighbourhoods`` refuses a given PCN across two places (no neighbourhood inside one place
+    can hold it whole) and says to split it first: a crossing PCN's practices in each place
+    become their own unit (``U12345@E38000123``). Places are pcnopt's own (``load_inputs``).
+    Returns the file (``practice_code``, ``pcn_id``) and how many PCNs were split.
+    """
+    practices, _, _ = load_inputs(config)
+    place_of = dict(zip(practices["practice_code"], practices["place_id"].astype(str), strict=True))
+    given = pd.read_csv(table, dtype=str, usecols=["practice_code", "current_pcn"])
+    given = given[given["practice_code"].isin(place_of) & given["current_pcn"].notna()]
+    place = given["practice_code"].map(place_of)
+    crossing = place.groupby(given["current_pcn"]).nunique()
+    crossing = set(crossing[crossing > 1].index)
+    split = given["current_pcn"].isin(crossing)
+    pcn = given["current_pcn"].where(~split, given["current_pcn"] + "@" + place)
+    path = folder / "pcns_within_places.csv"
+    pd.DataFrame({"practice_code": given["practice_code"], "pcn_id": pcn}).to_csv(path, index=False)
+    return path, len(crossing)
+
+
 def first_places(n: int) -> tuple[str, ...]:
     """The first ``n`` sub-ICB codes in alphabetical order (0: every place, as ``()``)."""
     if n <= 0:
@@ -97,7 +120,9 @@ def first_places(n: int) -> tuple[str, ...]:
 def level_rows(result: NeighbourhoodResult, *, run: str, wall: float) -> list[dict]:
     """One row per level: units, band, contiguity, council alignment, places proven."""
     s = result.summary
-    proven = int(result.places["neighbourhood_status"].isin(["optimal", "trivial"]).sum())
+    proven = int(
+        result.places["neighbourhood_status"].isin(["optimal", "trivial", "below_minimum"]).sum()
+    )
     rows = []
     for level, units, band in (
         ("neighbourhood", result.neighbourhoods, s["neighbourhood_band"]),
@@ -125,17 +150,11 @@ def level_rows(result: NeighbourhoodResult, *, run: str, wall: float) -> list[di
     return rows
 
 
-def run(
-    table: Path,
-    *,
-    band: tuple[float, float],
-    pcn_band: tuple[float, float],
-    area: tuple[str, ...],
-    time_limit: float,
-    bottom_up: bool,
-) -> tuple[NeighbourhoodResult, float]:
-    """One ``neighbourhoods`` run on England (or ``area``), timed."""
-    config = RunConfig(
+def run_config(
+    table: Path, *, pcn_band: tuple[float, float], area: tuple[str, ...], time_limit: float
+) -> RunConfig:
+    """England (or ``area``) with sub-ICB places, PCNs in ``pcn_band``, no funding tables."""
+    return RunConfig(
         practices=table,
         places=PLACES,
         place_column=PLACE_COLUMN,
@@ -147,12 +166,25 @@ def run(
         funding_year=None,
         jobs=1,
     )
+
+
+def run(
+    table: Path,
+    *,
+    band: tuple[float, float],
+    pcn_band: tuple[float, float],
+    area: tuple[str, ...],
+    time_limit: float,
+    pcns: Path | None,
+) -> tuple[NeighbourhoodResult, float]:
+    """One ``neighbourhoods`` run on England (or ``area``), timed: bottom-up when ``pcns``."""
+    config = run_config(table, pcn_band=pcn_band, area=area, time_limit=time_limit)
     started = time.perf_counter()
     result = run_neighbourhoods(
         config,
         band=band,
-        pcns_file=table if bottom_up else None,
-        pcn_column="current_pcn" if bottom_up else None,
+        pcns_file=pcns,
+        pcn_column="pcn_id" if pcns is not None else None,
         align=CouncilAlignment(COUNCILS, COUNCIL_COLUMN),
     )
     return result, time.perf_counter() - started
@@ -202,13 +234,21 @@ def main() -> None:
         table = args.practices or practices_table(Path(tmp))
         area = first_places(args.bottom_up_places)
         label = f"first {len(area)} sub-ICBs" if area else "all places"
+        config = run_config(table, pcn_band=pcn_band, area=area, time_limit=args.time_limit)
+        pcns, n_split = pcns_within_places(table, config, Path(tmp))
+        print(
+            f"Bottom-up groups the table's current PCNs (ePCN December 2019); {n_split} of them "
+            "cross sub-ICB places (April 2023), which `neighbourhoods` refuses, so each is split "
+            "by place first (its practices in each place one unit).\n",
+            flush=True,
+        )
         result, wall = run(
             table,
             band=band,
             pcn_band=pcn_band,
             area=area,
             time_limit=args.time_limit,
-            bottom_up=True,
+            pcns=pcns,
         )
         rows += level_rows(result, run=f"bottom-up, Dec 2019 PCNs grouped ({label})", wall=wall)
         notes.append(f"bottom-up, {label}: {statuses(result)}")
