@@ -4,8 +4,8 @@ On every practice of England (the table ``prepare-nhs`` builds from the NHS file
 ../shared: list sizes January 2021, PCNs of ePCN December 2019) with sub-ICB places (April
 2023, 106 places), runs
 
-1. bottom-up: today's PCNs (the table's ``current_pcn``) grouped whole into contiguous
-   neighbourhoods within ``--band``, and
+1. bottom-up: today's PCNs (the table's ``current_pcn``; one crossing places split by place
+   first) grouped whole into contiguous neighbourhoods within ``--band``, and
 2. top-down: neighbourhoods within ``--band`` designed on the practices, then PCNs within
    ``--pcn-band`` inside each (``--top-down-places`` limits it to the first N sub-ICBs by code),
 
@@ -262,7 +262,7 @@ def main() -> None:
                 pcn_band=pcn_band,
                 area=area,
                 time_limit=args.time_limit,
-                bottom_up=False,
+                pcns=None,
             )
             rows += level_rows(result, run=f"top-down ({label})", wall=wall)
             notes.append(f"top-down, {label}: {statuses(result)}")
