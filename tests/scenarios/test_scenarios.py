@@ -436,10 +436,13 @@ def test_a_killed_worker_costs_only_its_place_and_the_files_are_the_same(
     starts = Counter(k for e, k, _ in events if e == "start")
     ends = Counter(k for e, k, _ in events if e == "end")
     assert ("end", key, pid) not in events  # killed in the middle of the place
-    # Dask solved the lost place again; a place finished before the kill was not solved again
-    # (its result had left the dead worker), and every place was solved to the end once
+    # Dask solved the lost place again; a place in the cache at the kill was not solved again,
+    # and every place was solved to the end; only a place the dead worker had finished but
+    # whose result had not yet left it (not in the cache) may have been solved twice
     assert starts[key] == 2 and finished and all(starts[k] == 1 for k in finished)
-    assert len(ends) == 4 and set(ends.values()) == {1}
+    lost_with_the_worker = {k for e, k, p in events if e == "end" and p == pid} - finished
+    assert len(ends) == 4
+    assert {k for k, n in ends.items() if n > 1} <= lost_with_the_worker
     assert [r.status for r in report.runs] == ["done", "done"] and report.places_solved == 4
     assert _files(out) == _files(local_runs)
 

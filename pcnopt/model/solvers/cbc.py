@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import tempfile
+import threading
 from collections.abc import Mapping
 
 import pulp
@@ -97,7 +98,11 @@ def _run_guarded(args: list[str], log_path: str, time_limit: float | None) -> No
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            **popen_kwargs(),  # CBC dies with this process, even on SIGKILL
+            # CBC dies with this process, even on SIGKILL; but a preexec_fn forked from a
+            # process with other threads can deadlock the child before it runs CBC (seen in
+            # scenario batches, two threads each starting role-mix solves): there CBC starts
+            # as PuLP starts it
+            **(popen_kwargs() if threading.active_count() == 1 else {}),
         )
         try:
             proc.wait(timeout=None if time_limit is None else time_limit * 1.02 + 2)
@@ -197,7 +202,11 @@ def solve_as_pulp(prob: pulp.LpProblem, cmd: pulp.COIN_CMD | None = None) -> int
             stdout=None if cmd.msg else subprocess.DEVNULL,
             stderr=None if cmd.msg else subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
-            **popen_kwargs(),  # CBC dies with this process, even on SIGKILL
+            # CBC dies with this process, even on SIGKILL; but a preexec_fn forked from a
+            # process with other threads can deadlock the child before it runs CBC (seen in
+            # scenario batches, two threads each starting role-mix solves): there CBC starts
+            # as PuLP starts it
+            **(popen_kwargs() if threading.active_count() == 1 else {}),
         )
         if code != 0 or not os.path.exists(sol):
             raise SolverError(f"CBC failed (exit code {code}) on the model {prob.name!r}")
