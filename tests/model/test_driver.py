@@ -774,3 +774,20 @@ def test_a_large_place_out_of_time_keeps_the_heuristic_plan() -> None:
     assert solution.gap is None and "Time limit" in solution.message
     check_invariants(graph, solution)
     assert all(L <= sum(graph.population[v] for v in p) <= U for p in parts_of(solution))
+
+
+def test_a_claim_of_infeasibility_with_a_plan_in_hand_keeps_the_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A solver stopped at its limit that says "infeasible" while the heuristic holds a plan
+    in band (seen once on England's largest place, loaded) must not sink that plan."""
+    from pcnopt.model import driver
+    from pcnopt.model.solvers import Status
+
+    graph = random_place(30, seed=0)
+    options = SolveOptions(partition_candidates=0)  # the Hess model
+    monkeypatch.setattr(driver, "solve_rounds", lambda *a, **k: (Status.INFEASIBLE, None, None, 1))
+    solution = solve_place(graph, options=options)
+    assert solution.status == "feasible" and solution.gap is None
+    check_invariants(graph, solution)
+    assert all(L <= sum(graph.population[v] for v in p) <= U for p in parts_of(solution))
