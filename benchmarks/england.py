@@ -82,7 +82,7 @@ def run(
     jobs: int,
     gap: float,
     details: Path | None = None,
-) -> list[dict]:
+) -> tuple[list[dict], dict]:
     label, boundary, column = PLACES[kind]
     config = RunConfig(
         practices=table,
@@ -139,7 +139,7 @@ def run(
         f"{int(real.notna().sum())}",
         "wall seconds": round(wall, 1),
     }
-    return [rows, solver]
+    return rows, solver
 
 
 def refresh(
