@@ -10,6 +10,12 @@ and wall time.
 Usage::
 
     python benchmarks/england.py [--places subicb|ccg|both] [--time-limit 60] [--jobs 2]
+        [--rows optimised|refresh|both] [--details PATH.csv]
+
+The "refresh from October 2024" row optimises every place with ``--objective disruption``
+against the October 2024 ePCN configuration (``pcn2024_10_code``): share of patients in band,
+patients moved, current PCNs kept whole, places proven, gaps and wall time. ``--details``
+writes one CSV row per place and run (practices, status, gap, seconds, solver message).
 
 Needs ../shared/data. Prints Markdown tables; timings are wall-clock on the machine named in
 the header.
@@ -33,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._table import markdown  # noqa: E402
 from pcnopt.metrics import configuration_metrics, mean_distance_by_place  # noqa: E402
 from pcnopt.run import RunConfig, run_optimise  # noqa: E402
+from pcnopt.run.report import current_against_proposed  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 PLACES = {
@@ -67,7 +74,15 @@ def practices_table(folder: Path) -> Path:
     return path
 
 
-def run(kind: str, table: Path, *, time_limit: float, jobs: int, gap: float) -> list[dict]:
+def run(
+    kind: str,
+    table: Path,
+    *,
+    time_limit: float,
+    jobs: int,
+    gap: float,
+    details: Path | None = None,
+) -> tuple[list[dict], dict]:
     label, boundary, column = PLACES[kind]
     config = RunConfig(
         practices=table,
@@ -102,6 +117,8 @@ def run(kind: str, table: Path, *, time_limit: float, jobs: int, gap: float) -> 
         distance[name] = mean_distance_by_place(practices, assignments.dropna(subset=["pcn_id"]))
         rows.append({"places": label, "configuration": name, **metrics})
     places = result.places_table
+    if details is not None:
+        _write_details(places, practices, details.with_name(f"{details.stem}_{kind}.csv"))
     opt = distance["pcnopt (optimised)"]
     real = distance["real Dec 2019 (ePCN)"].reindex(opt.index)
     solver = {
@@ -122,7 +139,84 @@ def run(kind: str, table: Path, *, time_limit: float, jobs: int, gap: float) -> 
         f"{int(real.notna().sum())}",
         "wall seconds": round(wall, 1),
     }
-    return [rows, solver]
+    return rows, solver
+
+
+def refresh(
+    kind: str,
+    table: Path,
+    *,
+    time_limit: float,
+    jobs: int,
+    gap: float,
+    details: Path | None = None,
+) -> dict:
+    """The "refresh from October 2024" row: least disruption against the October 2024 PCNs.
+
+    Every place is optimised with ``objective="disruption"`` (patients whose practice leaves
+    the current PCN its new PCN continues), the current PCN of each practice being its
+    October 2024 ePCN (``pcn2024_10_code``, the newest dated column, which ``optimise`` reads
+    by default). Patients moved and current PCNs kept whole are counted by
+    :func:`pcnopt.run.report.current_against_proposed`, as the run report does.
+    """
+    _, boundary, column = PLACES[kind]
+    config = RunConfig(
+        practices=table,
+        places=SHARED / boundary,
+        place_column=column,
+        repair_geometries=True,
+        time_limit=time_limit,
+        jobs=jobs,
+        mip_gap=gap,
+        objective="disruption",
+        current_pcn="pcn2024_10_code",
+    )
+    started = time.perf_counter()
+    result = run_optimise(config, progress=sys.stderr.isatty())
+    wall = time.perf_counter() - started
+    places = result.places_table
+    if details is not None:
+        _write_details(
+            places, result.practices, details.with_name(f"{details.stem}_{kind}_refresh.csv")
+        )
+    change = current_against_proposed(result)
+    assert change is not None  # the table has pcn2024_10_code
+    metrics = configuration_metrics(
+        practices=result.practices,
+        assignments=result.assignments[["practice_code", "pcn_id"]].dropna(subset=["pcn_id"]),
+        edges=result.edges,
+        min_size=30_000,
+        max_size=50_000,
+    )
+    proven = places["status"].isin(["optimal", "below_minimum", "trivial"])
+    return {
+        "places": len(places),
+        "share_patients_in_band": round(100 * metrics["share_patients_in_band"], 1),
+        "share_patients_in_band_or_exception": round(
+            100 * metrics["share_patients_in_band_or_exception"], 1
+        ),
+        "patients_moved": f"{change['patients_moved']:,} of {change['patients']:,}",
+        "practices_moved": f"{change['practices_moved']:,} of {change['practices']:,}",
+        "current PCNs kept whole": f"{change['kept_whole']:,} of {change['current_pcns']:,}",
+        "rules_broken": metrics["rules_broken"],
+        "places proven (optimal or below_minimum)": f"{int(proven.sum())} of {len(places)}",
+        "places stopped at the time limit": int((places["status"] == "feasible").sum()),
+        "places other": int(
+            (~places["status"].isin(["optimal", "below_minimum", "feasible", "infeasible"])).sum()
+        ),
+        "largest gap %": round(100 * float(places["gap"].fillna(0).max()), 2),
+        "median place seconds": round(float(places["seconds"].median()), 1),
+        "slowest place seconds": round(float(places["seconds"].max()), 1),
+        "wall seconds": round(wall, 1),
+    }
+
+
+def _write_details(places: pd.DataFrame, practices: pd.DataFrame, path: Path) -> None:
+    """One row per place: practices, status, gap, seconds, method and the solver's message."""
+    counts = practices.groupby("place_id").size().rename("practices")
+    out = places.join(counts, on="place_id") if "place_id" in places else places
+    out.to_csv(path, index=False)
+    print(f"<!-- per-place details: {path} -->\n")
 
 
 def main() -> None:
@@ -131,6 +225,20 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per place")
     parser.add_argument("--mip-gap", type=float, default=0.0)
     parser.add_argument("--jobs", type=int, default=0)
+    parser.add_argument(
+        "--rows",
+        choices=["optimised", "refresh", "both"],
+        default="both",
+        help="the optimised (compact) run beside the real configurations, the refresh from "
+        "October 2024 (objective disruption), or both",
+    )
+    parser.add_argument(
+        "--details",
+        type=Path,
+        default=None,
+        help="write one CSV row per place (practices, status, gap, seconds, message) to "
+        "DETAILS_<places>.csv",
+    )
     args = parser.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"needs the shared data at {SHARED}")
@@ -143,8 +251,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         table = practices_table(Path(tmp))
         for kind in kinds:
+            if args.rows in ("refresh", "both"):
+                row = refresh(
+                    kind,
+                    table,
+                    time_limit=args.time_limit,
+                    jobs=args.jobs,
+                    gap=args.mip_gap,
+                    details=args.details,
+                )
+                print(f"## {PLACES[kind][0]}: refresh from October 2024 (least disruption)\n")
+                print(markdown(pd.Series(row).astype(str).to_frame("refresh"), index=True))
+                print(flush=True)
+            if args.rows == "refresh":
+                continue
             rows, solver = run(
-                kind, table, time_limit=args.time_limit, jobs=args.jobs, gap=args.mip_gap
+                kind,
+                table,
+                time_limit=args.time_limit,
+                jobs=args.jobs,
+                gap=args.mip_gap,
+                details=args.details,
             )
             frame = pd.DataFrame(rows)
             for column in (

@@ -12,7 +12,7 @@ import pulp
 from pcnopt.errors import OptionError
 from pcnopt.model.fallback import arith_reason, fallback
 from pcnopt.model.hess import HessModel, solve_rounds, stage_value
-from pcnopt.model.heuristic import block_heuristic
+from pcnopt.model.heuristic import HeuristicResult, block_heuristic
 from pcnopt.model.neighbourhood import improve_by_subproblems, repair_by_subproblems
 from pcnopt.model.objectives import evaluate_partition, objective_stages, plan_objective
 from pcnopt.model.partition.block import partition_block
@@ -368,7 +368,9 @@ def _solve_block(
         repaired=repaired,
     )
     if exact is not None:
-        return exact
+        return _rescued(
+            place, exact, found, incumbent, k_lo=k_lo, k_hi=k_hi, together=together, apart=apart
+        )
     incumbent = incumbent or repaired()
     if incumbent is not None:
         free_count = opts.n_pcns is None and opts.min_pcns is None and opts.max_pcns is None
@@ -417,7 +419,52 @@ def _solve_block(
         method=HESS,
     )
     block.rounds, block.cuts = rounds, model.cuts
-    return block
+    return _rescued(
+        place, block, found, incumbent, k_lo=k_lo, k_hi=k_hi, together=together, apart=apart
+    )
+
+
+#: Seconds a block left with no plan in band at its deadline may take past it to mend the
+#: heuristic's plan into the band (a plan in band beats a least-violation fallback).
+RESCUE_SECONDS = 15.0
+
+
+def _rescued(
+    place: Place,
+    block: Block,
+    found: HeuristicResult,
+    incumbent: list[list[int]] | None,
+    *,
+    k_lo: int,
+    k_hi: int,
+    together: Sequence[tuple[int, int]],
+    apart: Sequence[tuple[int, int]],
+) -> Block:
+    """The block, or, if it ended with no plan at the deadline, a plan in band found after all.
+
+    A block whose exact method found no plan by the deadline (status ``UNKNOWN``: the
+    least-violation fallback) is given the heuristic's plan when that is in band, or else that
+    plan mended by :func:`repair_by_subproblems` with :data:`RESCUE_SECONDS` of its own. The
+    plan keeps every rule; its status is ``FEASIBLE`` with no proven bound.
+    """
+    if block.status != Status.UNKNOWN or not found.parts:
+        return block
+    plan = incumbent
+    if plan is None:
+        grace = time.perf_counter() + 3 * RESCUE_SECONDS  # repair takes a third of what is left
+        plan = repair_by_subproblems(place, found.parts, together, apart, grace)
+    if plan is None or not k_lo <= len(plan) <= k_hi:
+        return block
+    return Block(
+        parts=[sorted(p) for p in plan],
+        status=Status.FEASIBLE,
+        abs_gap=None,
+        notes={},
+        candidates=block.candidates,
+        method=HEURISTIC,
+        rounds=block.rounds,
+        cuts=block.cuts,
+    )
 
 
 def _assemble(

@@ -32,7 +32,9 @@ def run_stages(
     Each stage is solved by ``solve(stage, start)``, warm-started with the previous stage's
     plan; ``fix`` then holds that stage's objective at its value (plus a relative 1e-6, none
     for the count) for the later stages. A proof of infeasibility, or no plan by the deadline,
-    goes to :func:`fallback` with the reason. The gap is that of the last stage.
+    goes to :func:`fallback` with the reason. A claim of infeasibility while a plan that meets
+    every rule is in hand (``start`` or an earlier stage's plan) is no proof: that plan is kept,
+    as feasible with no bound. The gap is that of the last stage.
     """
     opts = place.options
     best = start
@@ -40,6 +42,18 @@ def run_stages(
     abs_gap: float | None = 0.0
     for s, stage in enumerate(stages):
         result = solve(stage, best)
+        if result.kind == Status.INFEASIBLE and best is not None:
+            # a plan that meets every rule is in hand, so the block is not infeasible: a
+            # solver stopped at its time limit can say otherwise (seen on England's largest
+            # place under load); keep the plan, with no proven bound
+            return Block(
+                parts=[sorted(p) for p in parts(best)],
+                status=Status.FEASIBLE,
+                abs_gap=None,
+                notes={},
+                candidates=candidates,
+                method=method,
+            )
         if result.kind == Status.INFEASIBLE:
             why = infeasible_reason(place, nodes)
             return fallback(place, nodes, together, apart, deadline, reason=why, proved=True)

@@ -134,7 +134,8 @@ class SolveOptions:
     min_pcns, max_pcns
         Bounds on the number of networks in the place.
     time_limit
-        Seconds per place, or None for no limit.
+        Seconds per place, or None for no limit. A block left with no plan in band at the limit
+        may take up to ``RESCUE_SECONDS`` (15) more to mend the heuristic's plan into the band.
     solver
         ``"cbc"`` (bundled with PuLP), ``"highs"`` (highspy) or another PuLP solver name.
     threads

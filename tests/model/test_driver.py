@@ -774,3 +774,58 @@ def test_a_large_place_out_of_time_keeps_the_heuristic_plan() -> None:
     assert solution.gap is None and "Time limit" in solution.message
     check_invariants(graph, solution)
     assert all(L <= sum(graph.population[v] for v in p) <= U for p in parts_of(solution))
+
+
+def test_a_claim_of_infeasibility_with_a_plan_in_hand_keeps_the_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A solver stopped at its limit that says "infeasible" while the heuristic holds a plan
+    in band (seen once on England's largest place, loaded) must not sink that plan."""
+    from pcnopt.model import driver
+    from pcnopt.model.solvers import Status
+
+    graph = random_place(30, seed=0)
+    options = SolveOptions(partition_candidates=0)  # the Hess model
+    monkeypatch.setattr(driver, "solve_rounds", lambda *a, **k: (Status.INFEASIBLE, None, None, 1))
+    solution = solve_place(graph, options=options)
+    assert solution.status == "feasible" and solution.gap is None
+    check_invariants(graph, solution)
+    assert all(L <= sum(graph.population[v] for v in p) <= U for p in parts_of(solution))
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["in band", "merged out of band"])
+def test_a_block_left_without_a_plan_at_the_deadline_gets_one_in_band(
+    monkeypatch: pytest.MonkeyPatch, broken: bool
+) -> None:
+    """The set partitioning of a block ends with no plan by its deadline (seen on 7 sub-ICB
+    places refreshed against October 2024): the heuristic's plan, mended into the band if it
+    is not, is the answer, not the least-violation fallback."""
+    from pcnopt.model import HEURISTIC, driver
+    from pcnopt.model.fallback import fallback
+    from pcnopt.model.heuristic import HeuristicResult
+
+    graph = random_place(30, seed=0)
+    good = parts_of(solve_place(graph, options=SolveOptions(time_limit=30)))
+    if broken:  # two neighbouring networks merged: above the band
+        g = nx_graph(graph)
+        a, b = next(
+            (a, b)
+            for a, b in itertools.combinations(range(len(good)), 2)
+            if any(g.has_edge(u, v) for u in good[a] for v in good[b])
+        )
+        good = [p for r, p in enumerate(good) if r not in (a, b)] + [good[a] + good[b]]
+    found = HeuristicResult(
+        parts=tuple(tuple(p) for p in good), violation=1.0 if broken else 0.0, cost=0.0
+    )
+    monkeypatch.setattr(driver, "block_heuristic", lambda *a, **k: found)
+
+    def no_plan(place, nodes, *, together, apart, deadline, **_):  # type: ignore[no-untyped-def]
+        return fallback(
+            place, nodes, together, apart, deadline, reason="", proved=False, found=found
+        )
+
+    monkeypatch.setattr(driver, "partition_block", no_plan)
+    solution = solve_place(graph, options=SolveOptions(time_limit=30))
+    assert solution.status == "feasible" and solution.method == HEURISTIC
+    check_invariants(graph, solution)
+    assert all(L <= sum(graph.population[v] for v in p) <= U for p in parts_of(solution))

@@ -159,3 +159,14 @@ def test_a_place_solution_made_with_a_string_status_holds_the_enum() -> None:
             message="",
             solver="cbc",
         )
+
+
+def test_an_interrupted_cbc_proves_no_infeasibility() -> None:
+    """CBC killed by the wall-clock guard may write "Infeasible": that is no proof."""
+    from pcnopt.model.solvers.cbc import _parse
+
+    prob = small_mip()
+    first = "Infeasible - objective value 0.00000000\n"
+    assert _parse(prob, "", first, None, mip_gap=0.0).status == Status.INFEASIBLE
+    interrupted = _parse(prob, "", first, None, mip_gap=0.0, interrupted=True)
+    assert interrupted.status == Status.NO_SOLUTION

@@ -75,7 +75,7 @@ def solve(
         if mip_gap > 0:
             args += ["-ratio", str(mip_gap)]
         args += ["-solve", "-printingOptions", "all", "-solution", sol]
-        _run_guarded(args, log_path, time_limit)
+        interrupted = _run_guarded(args, log_path, time_limit)
         with open(log_path, encoding="utf-8", errors="replace") as handle:
             log = handle.read()
         values: dict[str, float] | None = None
@@ -87,11 +87,14 @@ def solve(
             if sol_status in (1, 2):
                 _, raw, _, _, _, _ = cmd.readsol_MPS(sol, prob, vs, var_names, con_names)
                 values = {k: float(v) for k, v in raw.items()}
-    return _parse(prob, log, first, values, mip_gap=mip_gap)
+    return _parse(prob, log, first, values, mip_gap=mip_gap, interrupted=interrupted)
 
 
-def _run_guarded(args: list[str], log_path: str, time_limit: float | None) -> None:
-    """Run CBC, interrupting it (SIGINT, then kill) a little after its own time limit."""
+def _run_guarded(args: list[str], log_path: str, time_limit: float | None) -> bool:
+    """Run CBC, interrupting it (SIGINT, then kill) a little after its own time limit.
+
+    Returns whether it had to be interrupted.
+    """
     with open(log_path, "w", encoding="utf-8") as log_file:
         proc = subprocess.Popen(
             args,
@@ -113,16 +116,28 @@ def _run_guarded(args: list[str], log_path: str, time_limit: float | None) -> No
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            return True
         except BaseException:  # Ctrl-C or a failure here: CBC must not run on
             proc.kill()
             proc.wait()
             raise
+    return False
 
 
 def _parse(
-    prob: pulp.LpProblem, log: str, first: str, values: dict[str, float] | None, *, mip_gap: float
+    prob: pulp.LpProblem,
+    log: str,
+    first: str,
+    values: dict[str, float] | None,
+    *,
+    mip_gap: float,
+    interrupted: bool = False,
 ) -> SolveResult:
-    """Status from the solution file's first line, proven bound from the log."""
+    """Status from the solution file's first line, proven bound from the log.
+
+    A run that had to be interrupted proves nothing about infeasibility: "Infeasible" from it
+    is read as no solution.
+    """
     bound = None
     match = _CBC_LOWER.search(log)
     if match:
@@ -132,7 +147,7 @@ def _parse(
         if found:
             bound = float(found[-1])
     word = first.split()[0] if first.split() else ""
-    if word in ("Infeasible", "Integer"):
+    if word in ("Infeasible", "Integer") and not interrupted:
         return SolveResult(Status.INFEASIBLE, None, None, {})
     if values is None:
         return SolveResult(Status.NO_SOLUTION, None, finite(bound), {})
