@@ -93,7 +93,9 @@ def test_outputs_agree_with_each_other_and_the_validator(england, shared_dir):
     outside = pcns[~pcns["in_band"]]
     assert outside["exception"].fillna("").str.len().gt(0).all()
     status = pd.read_csv(out / "places.csv").set_index("place_id")["status"]
-    validation = pd.read_csv(out / "validation.csv").fillna({"problems": ""})
+    # text even when no PCN breaks a rule (an all-blank column would be read as numbers)
+    validation = pd.read_csv(out / "validation.csv", dtype={"problems": "string"})
+    validation = validation.fillna({"problems": ""})
     broken = validation[validation["problems"] != ""]
     unsettled = {"infeasible", "unknown", "solver_failed"}
     assert broken["place_id"].map(status).isin(unsettled).all(), broken.head()
