@@ -11,20 +11,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pcnopt.cli_options import (
-    INPUT_DATE,
-    add_inputs,
-    add_rules,
-    add_solver,
-    column_pair,
-    input_date,
-)
-from pcnopt.settings import SETTINGS, RunConfig, column_mapping
+# everything else is imported when a command needs it, so that Ctrl-C in the first moments of a
+# command (main's try) still ends with one line and exit 130, and --help is quick
+if TYPE_CHECKING:
+    from pcnopt.settings import RunConfig
 
 
 def _config(args: argparse.Namespace) -> RunConfig:
     """The run settings given on the command line (each option's ``dest`` is its field)."""
+    from pcnopt.settings import SETTINGS, RunConfig
+
     return RunConfig(**{field: getattr(args, field) for field in SETTINGS if hasattr(args, field)})
 
 
@@ -282,6 +280,7 @@ def cmd_map(args: argparse.Namespace) -> int:
     """Draw configurations as an interactive HTML map (one file) and a PNG beside it."""
     from pcnopt import maps
     from pcnopt.io import outputs, paths
+    from pcnopt.settings import column_mapping
 
     given = [args.practices, args.places, *(f for _, f in [args.assignments, *args.compare])]
     paths.check_output_file(args.out, inputs=given, option="--out")
@@ -383,6 +382,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every pcnopt command."""
+    from pcnopt.cli_options import (
+        INPUT_DATE,
+        add_inputs,
+        add_rules,
+        add_solver,
+        column_pair,
+        input_date,
+    )
+
     parser = argparse.ArgumentParser(
         prog="pcnopt",
         description="Design Primary Care Networks: contiguous groups of GP practices within the "
@@ -679,10 +687,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run a command, print errors without a traceback, return the exit code."""
+    from pcnopt._interrupts import sigint_held
     from pcnopt.errors import PcnoptError
 
-    args = build_parser().parse_args(argv)
+    args = None
     try:
+        # Ctrl-C waits for the parser's imports (pydantic's compiled core cannot be interrupted
+        # while it loads), then ends here as anywhere else
+        with sigint_held():
+            args = build_parser().parse_args(argv)
         return int(args.func(args))
     except PcnoptError as exc:
         print(f"pcnopt: error: {exc}", file=sys.stderr)
@@ -696,7 +709,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pcnopt: error: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        if args.func is cmd_run:
+        if args is not None and args.func is cmd_run:
             print(
                 "pcnopt: interrupted. Scenarios already finished are written; nothing of the "
                 "unfinished ones. Run the same command again to resume: solved places are "

@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "__init__": 0,
     "errors": 0,
     "_processes": 0,
+    "_interrupts": 0,
     "io": 1,
     "geography": 2,
     "validation": 2,

@@ -33,6 +33,7 @@ import networkx as nx
 import numba
 import numpy as np
 
+from pcnopt._interrupts import holding_sigint
 from pcnopt.model.types import PlaceGraph, SolveOptions
 
 
@@ -122,6 +123,7 @@ def heuristic_weights(options: SolveOptions) -> dict[str, float]:
     return {name: float(weights[name]) for name in terms}
 
 
+@holding_sigint
 @numba.njit(cache=True)
 def compact_costs(members: np.ndarray, ptr: np.ndarray, cost: np.ndarray) -> np.ndarray:
     """Per set: min over members j of sum over members i of cost[i, j]."""
@@ -140,6 +142,7 @@ def compact_costs(members: np.ndarray, ptr: np.ndarray, cost: np.ndarray) -> np.
     return out
 
 
+@holding_sigint
 @numba.njit(cache=True)
 def boundary_costs(
     members: np.ndarray,
@@ -169,6 +172,7 @@ def boundary_costs(
     return out
 
 
+@holding_sigint
 @numba.njit(cache=True)
 def continuation_columns(
     members: np.ndarray, ptr: np.ndarray, pop: np.ndarray, current: np.ndarray, groups: int

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from pcnopt._interrupts import holding_sigint
 from pcnopt.model.objectives import candidate_costs, continuation_columns
 from pcnopt.model.types import MAX_CANDIDATES
 
@@ -51,6 +52,7 @@ def _record(
     return members, ptr, rcs, m + 1
 
 
+@holding_sigint
 @numba.njit(cache=True)
 def enumerate_sets(
     adj_ptr: np.ndarray,
@@ -195,6 +197,7 @@ def enumerate_sets(
     return members[: ptr[m]], ptr[: m + 1], rcs[:m], False
 
 
+@holding_sigint
 @numba.njit(cache=True)
 def rule_mask(
     members: np.ndarray, ptr: np.ndarray, pairs: np.ndarray, together: np.ndarray, n: int
@@ -230,6 +233,7 @@ def _set_hashes(members: np.ndarray, ptr: np.ndarray, keys: np.ndarray) -> np.nd
     return out
 
 
+@holding_sigint
 @numba.njit(cache=True)
 def price_sets(
     members: np.ndarray, ptr: np.ndarray, base: np.ndarray, pi: np.ndarray

@@ -1,0 +1,150 @@
+"""Ctrl-C held while compiled code runs (``pcnopt._interrupts``).
+
+A Ctrl-C that landed while numba loaded a kernel on its first call killed ``pcnopt
+neighbourhoods`` with a segmentation fault (issue 17: "Ctrl-C at any moment of any command").
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numba
+import pytest
+
+from pcnopt._interrupts import holding_sigint, sigint_held
+from pcnopt.model import objectives
+from pcnopt.model.partition import enumeration
+from tests.conftest import PROJECT
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals")
+
+
+def test_ctrl_c_inside_the_block_is_raised_when_the_block_ends():
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with sigint_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            steps.append("went on after Ctrl-C")
+        steps.append("not reached")
+    assert steps == ["went on after Ctrl-C"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_held_function_finishes_before_ctrl_c_is_raised():
+    steps = []
+
+    @holding_sigint
+    def kernel(n: int) -> int:
+        os.kill(os.getpid(), signal.SIGINT)
+        steps.append(n)
+        return n
+
+    with pytest.raises(KeyboardInterrupt):
+        kernel(3)
+    assert steps == [3]
+    assert kernel.__name__ == "kernel"
+
+
+def test_without_ctrl_c_nothing_changes():
+    with sigint_held():
+        value = 1
+    assert value == 1
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_where_ctrl_c_is_ignored_it_stays_ignored():
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with sigint_held():
+            os.kill(os.getpid(), signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_every_kernel_called_from_python_holds_ctrl_c():
+    """No compiled kernel of the model is reachable from Python without the hold."""
+    for module in (objectives, enumeration):
+        for name in dir(module):
+            value = getattr(module, name)
+            if isinstance(value, numba.core.registry.CPUDispatcher) and not name.startswith("_"):
+                users = [
+                    other
+                    for other in dir(module)
+                    if getattr(getattr(module, other), "__wrapped__", None) is value
+                ]
+                pytest.fail(f"{module.__name__}.{name} is a bare numba kernel ({users})")
+
+
+def test_ctrl_c_while_numba_compiles_the_first_call_waits_for_the_kernel(tmp_path):
+    """Deterministic form of the segfault: SIGINT while numba's own code runs (a fresh cache,
+    so the first call compiles); the interrupt must come from the hold, after the kernel."""
+    script = textwrap.dedent(
+        """
+        import os, signal, sys, traceback
+        import numpy as np
+        from pcnopt.model.partition.enumeration import rule_mask
+
+        calls = [0]
+
+        def hook(frame, event, arg):
+            if event == "call" and "/numba/" in frame.f_code.co_filename:
+                calls[0] += 1
+                if calls[0] == 2000:
+                    sys.setprofile(None)
+                    os.kill(os.getpid(), signal.SIGINT)
+
+        members = np.array([0, 1, 1, 2], np.int64)
+        ptr = np.array([0, 2, 4], np.int64)
+        pairs = np.array([[0, 1]], np.int64)
+        sys.setprofile(hook)
+        try:
+            rule_mask(members, ptr, pairs, np.array([True]), 3)
+            print("no interrupt")
+        except KeyboardInterrupt as exc:
+            print("raised in", traceback.extract_tb(exc.__traceback__)[-1].filename)
+        """
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(PROJECT)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("_interrupts.py"), done.stdout + done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("where", ["/pydantic/", "/argparse.py"])
+def test_ctrl_c_while_the_command_line_is_read_exits_130_with_one_line(tmp_path, where):
+    """Ctrl-C in the first second (the parser's imports, argument parsing), not only mid-solve."""
+    script = textwrap.dedent(
+        f"""
+        import os, signal, sys
+
+        calls = [0]
+
+        def hook(frame, event, arg):
+            if event == "call" and {where!r} in frame.f_code.co_filename:
+                calls[0] += 1
+                if calls[0] == 50:
+                    sys.setprofile(None)
+                    os.kill(os.getpid(), signal.SIGINT)
+
+        sys.setprofile(hook)
+        from pcnopt.cli import main
+        sys.exit(main(["optimise", "--out", {str(tmp_path / "out")!r}]))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        timeout=120,
+    )
+    assert done.returncode == 130, done.stderr[-2000:]
+    assert done.stderr.strip().splitlines() == ["pcnopt: interrupted; nothing was written."]
+    assert not (tmp_path / "out").exists()
