@@ -4,10 +4,8 @@ The command line lives in :mod:`pcnopt.cli`; this file keeps the README's comman
 written from the project folder.
 """
 
-import sys
-
 from pcnopt.cli import *  # noqa: F403  (``import cli`` gives the same names as before)
-from pcnopt.cli import build_parser, main  # noqa: F401
+from pcnopt.cli import build_parser, main, run  # noqa: F401
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

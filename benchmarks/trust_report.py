@@ -20,7 +20,10 @@ Runs the same checks as the tests, and counts them:
   report injection, damaged files and paths, half-written outputs, orphans after SIGKILL,
   bad options and invisible characters, resource bounds): the tests of
   ``tests/test_trust*.py``, ``tests/io/test_text.py`` and the corpus cases of those classes,
-  each counted as refused (one clear message), accepted (handled safely) or failing.
+  each counted as refused (one clear message), accepted (handled safely) or failing;
+- Ctrl-C at several moments of every command on the demo (SIGINT to pcnopt's process alone, as
+  ``kill -INT`` sends it): exit 130, one line, no traceback, nothing written, no process left
+  (a command that finished before the signal is counted apart).
 
 Prints Markdown tables naming the machine; exits 1 when anything failed (target: zero).
 """
@@ -28,9 +31,12 @@ Prints Markdown tables naming the machine; exits 1 when anything failed (target:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -221,13 +227,14 @@ ATTACKS: list[tuple[str, str, str]] = [
     (r"test_trust\.py::test_compare_never", "1 a folder that is not a run", "refused"),
     (r"test_trust\.py::test_(a_run_is|an_unchanged)", "1 a folder that is not a run", "accepted"),
     (r"test_trust\.py::test_ctrl_c", "2 Ctrl-C", "accepted"),
+    (r"test_interrupts\.py::test_", "2 Ctrl-C", "accepted"),
     (
-        r"test_io_text\.py::test_(formulas|numbers|text_already|every_csv)",
+        r"test_text\.py::test_(formulas|numbers|text_already|every_csv)",
         "3 CSV formulas",
         "accepted",
     ),
     (r"test_corpus\.py::.*formulas", "3 CSV formulas", "accepted"),
-    (r"test_io_text\.py::test_(markdown|html)", "4 report injection", "accepted"),
+    (r"test_text\.py::test_(markdown|html)", "4 report injection", "accepted"),
     (r"test_trust_inputs\.py::test_(out_|compare_)", "5 paths and runs", "refused"),
     (r"test_trust_inputs\.py::test_(bad_scenario|scenario_path)", "5 scenario files", "refused"),
     (r"test_trust_inputs\.py::test_(a_damaged|a_field)", "5 damaged files", "refused"),
@@ -242,7 +249,7 @@ ATTACKS: list[tuple[str, str, str]] = [
         "refused",
     ),
     (r"test_trust_outputs\.py::test_outputs_follow_the_umask", "8 umask", "accepted"),
-    (r"test_io_text\.py::test_(invisible|visible)", "8 invisible characters", "accepted"),
+    (r"test_text\.py::test_(invisible|visible)", "8 invisible characters", "accepted"),
     (r"test_corpus\.py::.*invisible", "8 invisible characters", "refused"),
     (r"test_trust_inputs\.py::test_(an_xlsx|a_csv_far)", "9 resource bounds", "refused"),
 ]
@@ -258,6 +265,7 @@ def attacks(tmp: Path) -> pd.DataFrame:
         "tests/test_trust_inputs.py",
         "tests/test_trust_outputs.py",
         "tests/test_trust_processes.py",
+        "tests/test_interrupts.py",
         "tests/io/test_text.py",
         "tests/test_corpus.py",
     ]
@@ -303,6 +311,135 @@ def attacks(tmp: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: Seconds after the start at which Ctrl-C is sent: the parser's imports, loading the inputs,
+#: the geography, the first compiled kernel, solving.
+CTRL_C_DELAYS = (0.3, 1.0, 2.0, 3.5, 6.0)
+
+
+def ctrl_c_commands(base: Path) -> list[tuple[str, list[str]]]:
+    """(label, arguments) per command; ``OUT`` stands for the output each one writes."""
+    demo = ROOT / "pcnopt" / "data" / "demo"
+    practices, places = str(demo / "practices.csv"), str(demo / "places.geojson")
+    given = ["--practices", practices, "--assignments", str(base / "assignments.csv")]
+    return [
+        ("optimise --jobs 1", ["optimise", "--jobs", "1", "--out", "OUT"]),
+        ("optimise --jobs 2", ["optimise", "--jobs", "2", "--out", "OUT"]),
+        ("optimise --total-pcns 17", ["optimise", "--total-pcns", "17", "--out", "OUT"]),
+        ("neighbourhoods", ["neighbourhoods", "--band", "100000-250000", "--out", "OUT"]),
+        ("run (2 processes)", ["run", str(ROOT / "examples/demo_base.toml"), "--out", "OUT"]),
+        ("funding", ["funding", *given, "--out", "OUT"]),
+        (
+            "validate",
+            [
+                "validate",
+                *given,
+                "--places",
+                places,
+                "--place-column",
+                "place_id",
+                "--report",
+                "OUT.csv",
+            ],
+        ),
+        (
+            "map",
+            [
+                "map",
+                *given,
+                "--places",
+                places,
+                "--place-column",
+                "place_id",
+                "--no-tiles",
+                "--out",
+                "OUT.html",
+            ],
+        ),
+    ]
+
+
+def _session(sid: int) -> list[str]:
+    """Process ids of session ``sid``."""
+    return subprocess.run(
+        ["pgrep", "-s", str(sid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+
+
+def _running(pid: str) -> bool:
+    """Whether ``pid`` runs (a zombie is dead: its parent is gone and init reaps it)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def ctrl_c_sweep(tmp: Path) -> pd.DataFrame:
+    """Ctrl-C every command at each of :data:`CTRL_C_DELAYS`; one row per command and moment."""
+    base = tmp / "ctrl-c-base"
+    code, _, err = run_cli(["optimise", "--out", str(base), "--jobs", "1"])
+    if code != 0:
+        raise RuntimeError(f"the demo run for the Ctrl-C sweep failed: {err.strip()}")
+    rows = []
+    for label, argv in ctrl_c_commands(base):
+        for delay in CTRL_C_DELAYS:
+            out = tmp / "ctrl-c-out"
+            shutil.rmtree(out, ignore_errors=True)
+            written = [out, out.with_suffix(".csv"), out.with_suffix(".html")]
+            for path in written[1:]:
+                path.unlink(missing_ok=True)
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    str(ROOT / "cli.py"),
+                    *(a.replace("OUT", str(out)) for a in argv),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=tmp,
+                start_new_session=True,  # its own session: what is left of it can be found
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )
+            time.sleep(delay)
+            os.kill(proc.pid, signal.SIGINT)
+            try:
+                _, err = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                _, err = proc.communicate()
+                err = "hung for 60 s after Ctrl-C; " + err
+            time.sleep(1.0)
+            left = [pid for pid in _session(proc.pid) if _running(pid)]
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), signal.SIGKILL)
+            lines = [line for line in err.splitlines() if line.strip()]
+            problems = []
+            if proc.returncode == 0:
+                outcome = "finished first"
+            else:
+                outcome = "interrupted"
+                if proc.returncode != 130:
+                    problems.append(f"exit {proc.returncode}")
+                if len(lines) != 1 or "Traceback" in err:
+                    problems.append("not one line: " + " / ".join(lines)[:200])
+                if argv[0] != "run" and any(path.exists() for path in written):
+                    problems.append("something was written")
+            if left:
+                problems.append(f"{len(left)} process(es) left")
+            rows.append(
+                {
+                    "command": label,
+                    "ctrl_c_at_s": delay,
+                    "outcome": outcome,
+                    "ok": not problems,
+                    "problems": "; ".join(problems),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def machine() -> str:
     commit = (
         subprocess.run(
@@ -343,6 +480,7 @@ def main() -> int:
         compared, differ = determinism(Path(tmp))
         fuzzed_tried, fuzzed_refused, fuzz_failures = fuzz(args.fuzzed, args.seed)
         tried = attacks(Path(tmp))
+        interrupted = ctrl_c_sweep(Path(tmp))
     by_class = (
         tried.assign(
             refused=tried["ok"] & (tried["expected"] == "refused"),
@@ -367,8 +505,13 @@ def main() -> int:
     accepted = int(
         ((inputs["outcome"] == "accepted") & ok & (inputs["expected"] == "accepted")).sum()
     )
+    ctrl_c_failures = [
+        f"Ctrl-C at {r['ctrl_c_at_s']} s of {r['command']}: {r['problems']}"
+        for _, r in interrupted[~interrupted["ok"]].iterrows()
+    ]
     failures = (
-        int((~ok).sum())
+        len(ctrl_c_failures)
+        + int((~ok).sum())
         + len(checks.failures)
         + len(differ)
         + len(fuzz_failures)
@@ -401,6 +544,16 @@ def main() -> int:
             {"measure": "files differing (not run_log.json)", "count": len(differ)},
             {"measure": "attacks of issue 17 tried", "count": len(tried)},
             {"measure": "attacks failing", "count": len(attack_failures)},
+            {"measure": "Ctrl-C moments tried (commands x moments)", "count": len(interrupted)},
+            {
+                "measure": "Ctrl-C: interrupted cleanly (exit 130, one line, nothing written)",
+                "count": int(((interrupted["outcome"] == "interrupted") & interrupted["ok"]).sum()),
+            },
+            {
+                "measure": "Ctrl-C: the command had finished first",
+                "count": int((interrupted["outcome"] == "finished first").sum()),
+            },
+            {"measure": "Ctrl-C failing", "count": len(ctrl_c_failures)},
             {"measure": "failures in all", "count": failures},
         ]
     )
@@ -419,13 +572,22 @@ def main() -> int:
     print(markdown(table[["input", "expected", "outcome", "ok", "seconds", "failures"]]))
     print("\n## Attacks of issue 17, by class\n")
     print(markdown(by_class))
-    if checks.failures or differ or fuzz_failures or attack_failures:
+    print("\n## Ctrl-C at each moment of each command (demo)\n")
+    print(
+        markdown(
+            interrupted.assign(ok=interrupted["ok"].map({True: "yes", False: "NO"}))[
+                ["command", "ctrl_c_at_s", "outcome", "ok", "problems"]
+            ]
+        )
+    )
+    if checks.failures or differ or fuzz_failures or attack_failures or ctrl_c_failures:
         print("\n## Failures\n")
         for failure in [
             *checks.failures,
             *(f"differs across --jobs: {n}" for n in differ),
             *fuzz_failures,
             *attack_failures,
+            *ctrl_c_failures,
         ]:
             print(f"- {failure}")
     return 1 if failures else 0

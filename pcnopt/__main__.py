@@ -1,8 +1,6 @@
 """``python -m pcnopt COMMAND …``: the same as the ``pcnopt`` console script."""
 
-import sys
-
-from pcnopt.cli import main
+from pcnopt.cli import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -721,5 +721,23 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def run() -> None:
+    """Console entry (``pcnopt``, ``python -m pcnopt``, ``python cli.py``): run, then exit.
+
+    Once :func:`main` has returned the work is done or refused: a Ctrl-C landing on the way
+    out (Python's shutdown joins threads and runs exit handlers) must not turn the exit code
+    into a death by signal with a traceback, so SIGINT is ignored from then on.
+    """
+    import signal
+
+    try:
+        code = main()
+    except KeyboardInterrupt:  # in the instant between main's handler and its return
+        print("pcnopt: interrupted.", file=sys.stderr)
+        code = 130
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -148,3 +148,34 @@ def test_ctrl_c_while_the_command_line_is_read_exits_130_with_one_line(tmp_path,
     assert done.returncode == 130, done.stderr[-2000:]
     assert done.stderr.strip().splitlines() == ["pcnopt: interrupted; nothing was written."]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("late", "code"),
+    [
+        # Ctrl-C on the way out (an exit handler runs while it lands): the exit code stands
+        ("atexit.register(lambda: (os.kill(os.getpid(), signal.SIGINT), time.sleep(0.2)))", 0),
+        # Ctrl-C in the instant after main's own handler: still one line and 130
+        ("(_ for _ in ()).throw(KeyboardInterrupt())", 130),
+    ],
+    ids=["while exiting", "after main's handler"],
+)
+def test_ctrl_c_after_the_work_is_done_changes_nothing(late, code):
+    script = textwrap.dedent(
+        f"""
+        import atexit, os, signal, time
+        import pcnopt.cli as cli
+
+        cli.main = lambda: ({late}, 0)[-1]
+        cli.run()
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        timeout=60,
+    )
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr and "KeyboardInterrupt" not in done.stderr
