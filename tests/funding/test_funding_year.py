@@ -531,3 +531,39 @@ def test_the_ratio_flag_compares_a_pcn_with_its_own_place_by_default(rates):
     assert set(result.ratio_flags["pcn_id"]) == {"STALE"}
     assert result.ratio_flags.iloc[0]["place"] == "Y"
     assert result.ratio_flags.iloc[0]["practices"] == "Y3"
+
+
+AREAS = ("national", "outer_london", "inner_london")
+
+
+@pytest.mark.parametrize("area", AREAS)
+def test_every_role_of_every_year_is_priced_with_a_source_or_reported_missing(
+    rates, practices, area
+):
+    """Each role a year lists is in funding_basis.csv: with the figure, its status, sources
+    and effective date, or as MISSING with no amount; a role without a figure is never priced."""
+    known = {"read", "derived", "indicative", "uncertain", "provisional"}
+    for year in rates.years:
+        yr = rates.year(year)
+        result = funding.funding_from_assignments(
+            practices=practices,
+            assignments=pd.read_csv(REAL),
+            year=year,
+            rates=rates,
+            area=area,
+            target="max_wte",
+        )
+        lines = result.lines.set_index("line")
+        for role, spec in yr.roles.items():
+            line = lines.loc[f"max_per_wte:{role}"]
+            top = spec.latest()
+            value = None if top is None else top.for_area(area)
+            if value is None:
+                assert line["basis"].startswith("MISSING"), (year, role)
+                assert line["amount"] == "" and line["status"] == "not_found", (year, role)
+                assert role not in set(result.role_mix["role"]), (year, role)
+            else:
+                assert f"{value:,.0f}" in line["amount"], (year, role)
+                assert line["status"] in known and line["status"] == top.status_for_area(area)
+                assert line["sources"].startswith("http"), (year, role)
+                assert line["date"] == top.start.isoformat(), (year, role)
