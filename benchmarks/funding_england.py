@@ -18,6 +18,7 @@ Needs ../shared/data. Prints Markdown; the machine and the wall time are named i
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import sys
@@ -106,8 +107,13 @@ def _why(year: str, yr: funding.YearRates, ratio: float | None) -> str:
     return "; ".join(parts) or "-"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Print the national totals table."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Needs ../shared/data; prints Markdown with the machine and wall time named.",
+    )
+    parser.parse_args(argv)
     if not JOINED.is_file():
         print(f"needs {JOINED}", file=sys.stderr)
         return 1

@@ -689,7 +689,6 @@ def funding_from_assignments(
             f"{year}: {', '.join(sorted(ring))} are paid from a separate ring-fenced "
             "sum and are not planned in the role mix."
         )
-        costed = {r: v for r, v in costed.items() if r not in ring}
     for name, rate in costed.items():
         value = rate.for_area(area)
         lines.append(
@@ -697,13 +696,15 @@ def funding_from_assignments(
                 "line": f"max_per_wte:{name}",
                 "amount": f"{_money(float(value or 0))} "
                 f"per WTE{'' if area == 'national' else ' (' + area + ')'}",
-                "basis": "maximum reimbursable amount with on-costs",
+                "basis": "maximum reimbursable amount with on-costs"
+                + ("; paid from the separate ring-fenced sum, not planned" if name in ring else ""),
                 "status": rate.status_for_area(area),
                 "sources": rates.urls(rate.sources),
                 "note": rate.note,
                 "date": rate.start.isoformat(),
             }
         )
+    costed = {r: v for r, v in costed.items() if r not in ring}
     for name in uncosted:
         lines.append(
             {

@@ -335,8 +335,8 @@ def test_unaffordable_target_names_every_pcn(practices):
 
 
 def test_target_naming_an_uncosted_role_says_the_figure_is_missing(practices, rates):
-    target = funding.TargetMix.parse("physician_associate>=1")
-    with pytest.raises(OptionError, match="no maximum £ per WTE in 2025/26: physician_associate"):
+    target = funding.TargetMix.parse("dietitian>=1")
+    with pytest.raises(OptionError, match="no maximum £ per WTE in 2025/26: dietitian"):
         funding.funding_from_assignments(
             practices=practices, assignments=_assign(), year="2025/26", rates=rates, target=target
         )

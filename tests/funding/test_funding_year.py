@@ -132,9 +132,12 @@ def test_a_provisional_or_missing_figure_is_reported_never_invented(practices, r
         assert result.pcns[f"{line}_gbp"].isna().all()
         assert result.pcns[f"{line}_basis"].str.startswith("MISSING").all()
         assert lines.loc[line, "status"] == "not_found"
-    # the GP has no 2026/27 maximum: left out of the mix, reported in the basis file
-    assert "general_practitioner" not in set(result.role_mix["role"])
-    assert lines.loc["max_per_wte:general_practitioner", "status"] == "not_found"
+    # the dietitian has no maximum: left out of the mix, reported in the basis file
+    assert "dietitian" not in set(result.role_mix["role"])
+    assert lines.loc["max_per_wte:dietitian", "status"] == "not_found"
+    assert lines.loc["max_per_wte:dietitian", "basis"].startswith("MISSING")
+    # the GP's (top of the 2025/26 salaried range) is provisional and says so
+    assert lines.loc["max_per_wte:general_practitioner", "status"] == "provisional"
     assert lines.loc["max_per_wte:clinical_pharmacist", "status"] == "provisional"
     assert lines.loc["max_per_wte:clinical_pharmacist", "date"] == "2026-04-01"
     out = funding.write_funding(tmp_path / "out", result=result)
@@ -411,7 +414,7 @@ def test_every_reimbursable_role_is_listed_each_year_so_a_gap_is_reported(rates,
         practices=practices, assignments=pd.read_csv(REAL), year="2024/25", rates=rates
     )
     lines = result.lines.set_index("line")
-    for role in ("paramedic", "health_and_wellbeing_coach", "mental_health_practitioner"):
+    for role in ("dietitian", "health_and_wellbeing_coach", "mental_health_practitioner"):
         assert rates.year("2024/25").roles[role].latest() is None
         assert lines.loc[f"max_per_wte:{role}", "basis"].startswith("MISSING")
         assert lines.loc[f"max_per_wte:{role}", "amount"] == ""
@@ -531,3 +534,84 @@ def test_the_ratio_flag_compares_a_pcn_with_its_own_place_by_default(rates):
     assert set(result.ratio_flags["pcn_id"]) == {"STALE"}
     assert result.ratio_flags.iloc[0]["place"] == "Y"
     assert result.ratio_flags.iloc[0]["practices"] == "Y3"
+
+
+# --- maxima found by the money3 session (enhanced nurse, band 7 roles, GP) -------------------
+
+AREAS = ("national", "outer_london", "inner_london")
+
+
+def test_the_enhanced_nurse_read_in_2024_gives_its_read_2025_26_maximum(rates):
+    """April 2024 (read, 2023/24 pay) x 1.055 with 2025/26 on-costs = the read 2025/26 figure;
+    the October 2024 and 2026/27 figures follow by the same rule."""
+    april = rates.year("2024/25").roles["enhanced_nurse"].max_per_wte[0]
+    assert (april.value, april.status, april.start) == (60_401, "read", dt.date(2024, 4, 1))
+    assert (april.outer_london, april.inner_london) == (67_369, 70_330)
+    read_2025 = rates.year("2025/26").roles["enhanced_nurse"].latest()
+    assert read_2025.status == "read" and read_2025.status_for_area("inner_london") == "derived"
+    pay = _pay(april.value, "2024/25") * 1.055
+    assert _max(pay, "2025/26") == pytest.approx(read_2025.value, abs=1.0)
+    october = rates.year("2024/25").roles["enhanced_nurse"].latest()
+    assert october.status == "derived"
+    assert october.value == pytest.approx(_max(pay, "2024/25"), abs=1.0)
+    y26 = rates.year("2026/27").roles["enhanced_nurse"].latest()
+    assert y26.status == "provisional"
+    assert y26.value == pytest.approx(_max(_pay(read_2025.value, "2025/26") * 1.036, "2026/27"), 1)
+
+
+@pytest.mark.parametrize("year", ["2024/25", "2025/26", "2026/27"])
+@pytest.mark.parametrize("role", ["physician_associate", "paramedic"])
+def test_band_7_roles_take_the_band_7_maximum_and_say_so(rates, year, role):
+    band7 = rates.year(year).roles["enhanced_nurse"].latest()
+    top = rates.year(year).roles[role].latest()
+    for area in AREAS:
+        assert top.for_area(area) == band7.for_area(area), area
+    assert top.status == ("provisional" if year == "2026/27" else "derived")
+    assert "band 7" in top.note and top.sources
+
+
+def test_the_gp_maxima_found_london_2024_25_and_the_2026_27_top_of_range(rates):
+    gp24 = rates.year("2024/25").roles["general_practitioner"].latest()
+    assert gp24.for_area("outer_london") == gp24.for_area("inner_london") == 95_233
+    assert gp24.status_for_area("inner_london") == "read"
+    # the rule turns the read 2025/26 salary into the read 2025/26 maximum ...
+    gp25 = rates.year("2025/26").roles["general_practitioner"].latest()
+    assert _max(82_418, "2025/26") == pytest.approx(gp25.value, abs=1.0)
+    assert gp25.for_area("inner_london") is None  # the 2025/26 London figure was not found
+    # ... and the top of the 2025/26 DDRB range (2023/24 read, +6%, +4%) into the 2026/27 one
+    gp26 = rates.year("2026/27").roles["general_practitioner"].latest()
+    assert gp26.status == "provisional" and "top of the salaried GP pay range" in gp26.note
+    assert gp26.value == pytest.approx(_max(104_086 * 1.06 * 1.04, "2026/27"), abs=1.0)
+
+
+@pytest.mark.parametrize("area", AREAS)
+def test_every_role_of_every_year_is_priced_with_a_source_or_reported_missing(
+    rates, practices, area
+):
+    """Each role a year lists is in funding_basis.csv: with the figure, its status, sources
+    and effective date, or as MISSING with no amount; a role without a figure is never priced."""
+    known = {"read", "derived", "indicative", "uncertain", "provisional"}
+    for year in rates.years:
+        yr = rates.year(year)
+        result = funding.funding_from_assignments(
+            practices=practices,
+            assignments=pd.read_csv(REAL),
+            year=year,
+            rates=rates,
+            area=area,
+            target="max_wte",
+        )
+        lines = result.lines.set_index("line")
+        for role, spec in yr.roles.items():
+            line = lines.loc[f"max_per_wte:{role}"]
+            top = spec.latest()
+            value = None if top is None else top.for_area(area)
+            if value is None:
+                assert line["basis"].startswith("MISSING"), (year, role)
+                assert line["amount"] == "" and line["status"] == "not_found", (year, role)
+                assert role not in set(result.role_mix["role"]), (year, role)
+            else:
+                assert f"{value:,.0f}" in line["amount"], (year, role)
+                assert line["status"] in known and line["status"] == top.status_for_area(area)
+                assert line["sources"].startswith("http"), (year, role)
+                assert line["date"] == top.start.isoformat(), (year, role)
