@@ -62,8 +62,13 @@ def is_formula(value: object) -> bool:
 
 _LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f]")
-# every ASCII punctuation character CommonMark lets a backslash escape, but & < > (entities)
-_MARKDOWN_PUNCTUATION = re.compile(r"""([!"#$%'()*+,\-./:;=?@\[\\\]^_`{|}~])""")
+# characters that open inline Markdown anywhere in a line: escapes, code spans, emphasis, links
+# and images, GFM tables, strikethrough and math (& < > become entities instead)
+_MARKDOWN_INLINE = re.compile(r"([\\`*\[\]!|~$])")
+# an underscore opens emphasis unless it sits between two letters or digits (snake_case stays)
+_MARKDOWN_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
+# what opens a block at the start of a line: heading, list, quote, setext underline, ordered list
+_MARKDOWN_BLOCK_START = re.compile(r"^([#+\-=]|\d{1,9}(?=[.)]))")
 
 
 def _one_line(value: object) -> str:
@@ -75,12 +80,25 @@ def markdown_text(value: object) -> str:
     """``value`` as inert Markdown text on one line: it shows as itself and adds nothing.
 
     Line breaks become spaces (no new heading, list or table row), control characters are
-    dropped, ``&``, ``<`` and ``>`` become HTML entities (no raw HTML, no entity tricks), and
-    every other ASCII punctuation character is backslash-escaped (no emphasis, link, image,
-    code span, table cell break or autolink). Safe inside a table cell and inside a heading.
+    dropped, spaces at either end are trimmed (no code block), ``&``, ``<`` and ``>`` become
+    HTML entities (no raw HTML, no entity tricks), the characters that open inline markup
+    (backslash, backtick, ``*``, ``[``, ``]``, ``!``, ``|``, ``~``, ``$`` and an underscore at a
+    word's edge) are backslash-escaped, and so is a first character that would open a block
+    (``#``, ``+``, ``-``, ``=``, ``1.``). Other punctuation stays as it is, so the file reads
+    as plain text: ``2026/27: £18,004,082.78 (provisional)``. Safe inside a paragraph, a list
+    item, a table cell and a heading (``tests/io/test_text.py`` renders each with a CommonMark
+    parser).
     """
-    text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", _one_line(value))
-    return html.escape(text, quote=False)
+    text = _MARKDOWN_INLINE.sub(r"\\\1", _one_line(value).strip())
+    text = _MARKDOWN_UNDERSCORE.sub(r"\\_", text)
+    text = html.escape(text, quote=False)
+    match = _MARKDOWN_BLOCK_START.match(text)
+    if match is None:
+        return text
+    if match.group(1)[0].isdigit():  # "1." or "1)": escape the mark after the number
+        end = match.end()
+        return text[:end] + "\\" + text[end:]
+    return "\\" + text
 
 
 def html_text(value: object) -> str:

@@ -211,3 +211,13 @@ def test_report_html_shows_markup_in_a_name_as_text(demo, tmp_path):
     assert not {"script", "img"} & set(page.tags)  # no element made from the name
     cells = [c for t in page.tables for r in t for c in r]
     assert f"{hostile} ({hub})" in cells  # the name shown, as the text it is
+
+
+def test_the_area_arrs_total_is_said_once_and_equals_the_pcns_sum(demo):
+    """One headline line for the area's ARRS (it was said twice, once escaped to
+    ``2026\\/27\\: £18\\,004\\,082\\.78``), with the sum of pcns.csv."""
+    report = (demo["out"] / "report.md").read_text(encoding="utf-8")
+    lines = [line for line in report.splitlines() if line.startswith("- ARRS ")]
+    assert len(lines) == 1, lines
+    total = pd.read_csv(demo["out"] / "pcns.csv")["arrs_sum_gbp"].sum()
+    assert f"£{total:,.2f}" in lines[0], (lines[0], total)
