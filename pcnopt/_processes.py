@@ -13,7 +13,7 @@ import ctypes.util
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -53,18 +53,23 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def stop_pool(pool: ProcessPoolExecutor) -> None:
+def stop_pool(pool: ProcessPoolExecutor, *, processes: Mapping[int, Any] | None = None) -> None:
     """Stop a process pool now: cancel what waits, end the workers that are solving.
 
     ``ProcessPoolExecutor`` has no public way to stop a running task, and its ``shutdown``
-    forgets its processes, so they are taken first.
+    forgets its processes (``_processes`` becomes None), so they are taken first, or from
+    ``processes``: the pool's own table of workers, kept by :func:`local_pool` when the pool
+    was made, which still holds them when someone else shut the pool down first (a scenario
+    batch cancels its places on Ctrl-C; the workers then solved on, and Python's exit waited
+    up to a place's time limit for them).
     """
-    processes = list((getattr(pool, "_processes", None) or {}).values())
+    table = processes if processes is not None else getattr(pool, "_processes", None)
+    workers = list((table or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
+    for process in workers:
         with contextlib.suppress(Exception):
             process.terminate()
-    for process in processes:
+    for process in workers:
         with contextlib.suppress(Exception):
             process.join(timeout=3)
             if process.is_alive():
@@ -84,10 +89,12 @@ def local_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=get_context("spawn"), initializer=_worker_init
     )
+    # the pool adds each worker it starts to this table, and forgets the table on shutdown
+    table = getattr(pool, "_processes", None)
     try:
         yield pool
     except BaseException:
-        stop_pool(pool)
+        stop_pool(pool, processes=table)
         raise
     pool.shutdown(wait=True)
 

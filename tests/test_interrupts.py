@@ -11,11 +11,12 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import numba
 import pytest
 
-from pcnopt._interrupts import holding_sigint, sigint_held
+from pcnopt._interrupts import AbandonableThreads, holding_sigint, sigint_held
 from pcnopt.model import objectives
 from pcnopt.model.partition import enumeration
 from tests.conftest import PROJECT
@@ -179,3 +180,44 @@ def test_ctrl_c_after_the_work_is_done_changes_nothing(late, code):
     )
     assert done.returncode == code, done.stderr
     assert "Traceback" not in done.stderr and "KeyboardInterrupt" not in done.stderr
+
+
+def test_abandonable_threads_run_calls_and_do_not_hold_the_exit(tmp_path):
+    """Calls run and give their results; a call still running does not keep Python alive."""
+    threads = AbandonableThreads(2, name="t")
+    futures = [threads.submit(pow, 2, k) for k in range(5)]
+    threads.shutdown()
+    assert [f.result() for f in futures] == [1, 2, 4, 8, 16]
+    failing = AbandonableThreads(1, name="t")
+    future = failing.submit(int, "x")
+    failing.shutdown()
+    assert isinstance(future.exception(), ValueError)
+    script = textwrap.dedent(
+        """
+        import time
+        from pcnopt._interrupts import AbandonableThreads
+        AbandonableThreads(1, name="busy").submit(time.sleep, 120)
+        print("leaving")
+        """
+    )
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        timeout=100,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "leaving", done.stderr
+    assert time.monotonic() - started < 100
+
+
+def test_cancelled_calls_never_run():
+    threads = AbandonableThreads(1, name="t")
+    first = threads.submit(time.sleep, 0.5)
+    later = [threads.submit(pow, 2, k) for k in range(3)]
+    while not first.running():
+        time.sleep(0.01)
+    threads.shutdown(cancel_futures=True)
+    assert first.result() is None
+    assert all(f.cancelled() for f in later)

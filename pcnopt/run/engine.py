@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from pcnopt import __version__
+from pcnopt._interrupts import wait_interruptibly
 from pcnopt._processes import local_pool
 from pcnopt.errors import OptionError, SolverError
 from pcnopt.model import PlaceGraph, PlaceSolution, SolveOptions, solve_place
@@ -391,8 +392,6 @@ def solve_places(
     on_place
         Called with each place and its solution as it is solved (for a progress bar).
     """
-    from concurrent.futures import wait
-
     # largest places first, so no core waits on one big place at the end
     order = sorted(range(len(graphs)), key=lambda k: -len(graphs[k].codes))
     futures = {k: executor.submit(solve_place_safely, graphs[k], options=options[k]) for k in order}
@@ -405,7 +404,7 @@ def solve_places(
                     else None
                 )
             )
-    wait(list(futures.values()))
+    wait_interruptibly(list(futures.values()))
     return [futures[k].result() for k in range(len(graphs))]
 
 

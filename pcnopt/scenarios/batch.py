@@ -6,7 +6,6 @@ import json
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from pcnopt._interrupts import AbandonableThreads, wait_interruptibly
 from pcnopt.errors import InputError, OptionError, PcnoptError, Problem
 from pcnopt.io import outputs
 from pcnopt.jobs import write_run_with_maps
@@ -277,13 +277,13 @@ def _run_prepared(
     # one engine worker: one scenario at a time (truly one process); otherwise one scenario
     # more than workers, so the next one is prepared while places are being solved
     threads = 1 if workers == 1 else min(len(prepared), workers + 1)
-    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="scenario")
+    pool = AbandonableThreads(threads, name="scenario")
     pending = {
         pool.submit(_run_one, p, out / p.scenario.name, executor, shared): p for p in prepared
     }
     try:
         while pending:
-            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            done, _ = wait_interruptibly(list(pending), first=True)
             for future in done:
                 p = pending.pop(future)
                 if future.exception() is not None:

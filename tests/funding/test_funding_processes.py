@@ -9,6 +9,7 @@ was given; nothing global is patched.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -59,15 +60,36 @@ def _recorded(tmp_path: Path) -> tuple[int, int]:
 
 
 def test_the_role_mix_solver_is_started_with_the_parent_death_signal(tmp_path):
+    """In a process of one thread, as the ``funding`` command is (a process with other threads
+    starts CBC as PuLP does: a preexec_fn there can deadlock the child; and pytest's own process
+    may hold threads that earlier tests left, so the solve runs in a fresh one)."""
     real = pulp.PULP_CBC_CMD(msg=False).path
     cbc = _stand_in(tmp_path, f"os.execv({real!r}, [{real!r}, *sys.argv[1:]])\n")
-    given = funding.solve_role_mix(
-        budget=600_000.0,
-        costs=COSTS,
-        caps={},
-        step=0.5,
-        solver=pulp.COIN_CMD(path=str(cbc), msg=False),
+    project = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import json, pulp
+                from pcnopt import funding
+                given = funding.solve_role_mix(
+                    budget=600_000.0, costs={COSTS!r}, caps={{}}, step=0.5,
+                    solver=pulp.COIN_CMD(path={str(cbc)!r}, msg=False),
+                )
+                print(json.dumps(given))
+                """
+            ),
+        ],
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(project)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
+    given = json.loads(done.stdout)
     sig, _ = _recorded(tmp_path)
     assert sig == signal.SIGKILL  # 0 when PuLP starts CBC itself
     # the same plan as PuLP's bundled CBC by default

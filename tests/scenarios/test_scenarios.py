@@ -488,7 +488,7 @@ def test_ctrl_c_stops_a_dask_batch(region: Path, tmp_path: Path, monkeypatch) ->
     def interrupted(*args, **kwargs):  # Ctrl-C while the batch waits for its scenarios
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(scenarios.batch, "wait", interrupted)
+    monkeypatch.setattr(scenarios.batch, "wait_interruptibly", interrupted)
     with pytest.raises(KeyboardInterrupt):  # not an error from stopping the Dask places
         scenarios.run_scenarios(batch, out=tmp_path / "b", scheduler="local", jobs=2)
     assert not (tmp_path / "b" / "base").exists() and not (tmp_path / "b" / "merge").exists()

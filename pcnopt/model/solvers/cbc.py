@@ -14,10 +14,12 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Mapping
 
 import pulp
 
+from pcnopt._interrupts import WAKE_SECONDS
 from pcnopt._processes import popen_kwargs
 from pcnopt.errors import SolverError
 from pcnopt.model.solvers.base import (
@@ -90,6 +92,21 @@ def solve(
     return _parse(prob, log, first, values, mip_gap=mip_gap, interrupted=interrupted)
 
 
+def _wait(proc: subprocess.Popen[bytes], *, seconds: float | None) -> None:
+    """Wait for ``proc`` (at most ``seconds``: :class:`subprocess.TimeoutExpired` after), in
+    slices, so that Ctrl-C delivered to another thread of pcnopt still stops the wait
+    (a blocking ``waitpid`` wakes only for a signal delivered to its own thread)."""
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while True:
+        left = WAKE_SECONDS if deadline is None else min(WAKE_SECONDS, deadline - time.monotonic())
+        try:
+            proc.wait(timeout=max(left, 0.0))
+            return
+        except subprocess.TimeoutExpired:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise
+
+
 def _run_guarded(args: list[str], log_path: str, time_limit: float | None) -> bool:
     """Run CBC, interrupting it (SIGINT, then kill) a little after its own time limit.
 
@@ -108,7 +125,7 @@ def _run_guarded(args: list[str], log_path: str, time_limit: float | None) -> bo
             **(popen_kwargs() if threading.active_count() == 1 else {}),
         )
         try:
-            proc.wait(timeout=None if time_limit is None else time_limit * 1.02 + 2)
+            _wait(proc, seconds=None if time_limit is None else time_limit * 1.02 + 2)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGINT)
             try:

@@ -1,0 +1,29 @@
+"""``pcnopt._processes``: a pool stopped on Ctrl-C ends its workers at once."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import pytest
+
+from pcnopt._processes import local_pool
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="processes")
+
+
+def test_a_pool_already_shut_down_by_its_user_still_ends_its_solving_workers():
+    """A scenario batch cancels its places (``shutdown(wait=False)``) before the pool is
+    stopped; the pool then forgot its workers, which solved on until their place was done
+    and Python's exit waited for them (up to a place's time limit after "interrupted")."""
+    workers = []
+    with pytest.raises(KeyboardInterrupt), local_pool(1) as pool:
+        task = pool.submit(time.sleep, 60)
+        deadline = time.monotonic() + 60
+        while not task.running() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = list(pool._processes.values())
+        pool.shutdown(wait=False, cancel_futures=True)  # what the batch does on Ctrl-C
+        raise KeyboardInterrupt
+    assert workers, "the pool never started its worker"
+    assert not [w for w in workers if w.is_alive()], "a worker still solves after the stop"
