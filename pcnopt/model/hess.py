@@ -336,15 +336,14 @@ class HessModel:
             if zs:
                 self.prob += (pulp.lpSum(zs) <= 1, f"match_cur_{label_id[c]}")
         kept = []
-        total = 0.0
         for (i, j), var in self.x.items():
-            c = current[i]
-            if c is None:
+            label = current[i]
+            if label is None:
                 continue
             w = pulp.LpVariable(f"w_{i}_{j}", lowBound=0, upBound=1)
             self.w[i, j] = w
             self.prob += (w <= var, f"wx_{i}_{j}")
-            self.prob += (w <= self.z[j, c], f"wz_{i}_{j}")
+            self.prob += (w <= self.z[j, label], f"wz_{i}_{j}")
             kept.append(float(place.pop[i]) * w)
         total = sum(float(place.pop[i]) for i in self.nodes if current[i] is not None)
         return total - pulp.lpSum(kept)

@@ -224,9 +224,9 @@ def _grow(
     sizes = [float(pop[s]) for s in seeds]
     owner = {s: i for i, s in enumerate(seeds)}
     while len(owner) < len(members):
-        order = sorted(range(len(regions)), key=lambda r: (sizes[r], r))
+        smallest_first = sorted(range(len(regions)), key=lambda r: (sizes[r], r))
         grown = False
-        for r in order:
+        for r in smallest_first:
             frontier = {v for u in regions[r] for v in adj[u] if v in members and v not in owner}
             if not frontier:
                 continue
