@@ -33,6 +33,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._chromium import CHROMIUM, headless_chromium  # noqa: E402
 from benchmarks._table import markdown  # noqa: E402
 from pcnopt import geography, maps  # noqa: E402
 from pcnopt.run import RunConfig, load_inputs  # noqa: E402
@@ -40,8 +41,6 @@ from pcnopt.run import RunConfig, load_inputs  # noqa: E402
 SHARED = ROOT.parent / "shared" / "data"
 PLACES = SHARED / "boundaries/SubICB_April_2023_EN_BSC_wgs84.geojson"
 REAL = {"Real Dec 2019 (ePCN)": "pcn2019_code", "Real Oct 2024 (ePCN)": "pcn2024_10_code"}
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SIZE_TARGET_MB = 15.0
 RENDER_TARGET_S = 5.0
 
@@ -89,34 +88,11 @@ def machine() -> str:
     )
 
 
-def browser():  # type: ignore[no-untyped-def]
-    """Headless Chromium through chromedriver, isolated from any user profile."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={tempfile.mkdtemp(prefix='pcnopt-chromium-')}",
-        "--window-size=1400,1000",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-
-
 def render_seconds(path: Path, *, repeat: int) -> dict[str, object]:
     """Seconds from navigation start to the map drawn, in a fresh browser (cold: first load)
     and the median of ``repeat`` more loads (warm); PCN areas in the DOM (SVG), practice
     markers drawn (SVG or canvas) and browser errors."""
-    driver = browser()
+    driver = headless_chromium(width=1400, height=1000)
     times = []
     try:
         for _ in range(1 + repeat):

@@ -33,7 +33,7 @@ def map_writers(result: RunResult, *, tiles: bool = True) -> dict[str, Callable[
                 mapping.configuration_from_assignments(
                     current.rename(columns={"current_pcn": "pcn_id"}),
                     name="Current PCNs",
-                    funding=result.current_funding,
+                    funding=result.current_funding(),
                     names=dict(zip(named["current_pcn"], named["current_pcn_name"], strict=True)),
                     practices=result.practices,
                     places=result.places,

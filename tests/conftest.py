@@ -10,10 +10,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT.parent / "shared"
+DEMO_PRACTICES = PROJECT / "data" / "practices.csv"
+DEMO_PLACES = PROJECT / "data" / "places.geojson"
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +28,33 @@ def shared_dir() -> Path:
             pytest.fail(f"{message}; CI must have ../shared beside the project")
         pytest.skip(f"{message}; place the shared/ folder beside the project to run this test")
     return SHARED
+
+
+def demo_practices() -> pd.DataFrame:
+    """The demo's practices table, every column as the text the file holds, to change a copy of."""
+    return pd.read_csv(DEMO_PRACTICES, dtype=str)
+
+
+def write_practices(table: pd.DataFrame, folder: Path, name: str = "practices.csv") -> Path:
+    """Write ``table`` as ``folder/name`` (no index column) and return its path."""
+    path = folder / name
+    table.to_csv(path, index=False)
+    return path
+
+
+def optimise_argv(
+    practices: Path,
+    out: Path,
+    *extra: str,
+    places: Path | None = DEMO_PLACES,
+    place_column: str = "place_id",
+) -> list[str]:
+    """The arguments of ``optimise --practices … --places … --place-column … --out …``.
+
+    ``extra`` options follow the places; ``places=None`` leaves out ``--places`` and
+    ``--place-column`` (for a run whose places come from a column of the practices table).
+    """
+    argv = ["optimise", "--practices", str(practices)]
+    if places is not None:
+        argv += ["--places", str(places), "--place-column", place_column]
+    return [*argv, *extra, "--out", str(out)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from pcnopt.errors import InputError, OptionError, Problem
-from pcnopt.funding.rates import _BASE_WORDS, AREAS, Rates, _money, default_rates
+from pcnopt.funding.rates import _BASE_WORDS, AREAS, Rates, YearRates, _money, default_rates
 from pcnopt.funding.role_mix import _costed_roles, _plan_all, _resolve_target
 from pcnopt.funding.targets import TargetMix
 
@@ -335,7 +335,377 @@ def _ratio_flags(merged: pd.DataFrame, places: pd.Series | None) -> pd.DataFrame
     return pd.DataFrame(rows, columns=cols)
 
 
-def funding_from_assignments(
+#: said after the basis of every figure paid on weighted population, for a PCN it is estimated for
+_EST_NOTE = (
+    " ESTIMATE where estimate=True: registered list used for practices without a "
+    "weighted population."
+)
+
+
+def _practices_of_pcns(
+    practices: pd.DataFrame,
+    assignments: pd.DataFrame,
+    *,
+    practices_file: str,
+    assignments_file: str,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Each assigned practice with its PCN and populations (the registered list standing in
+    for a missing weighted one, marked ``estimated``), and the warnings about practices left
+    out of every PCN or estimated."""
+    warnings: list[str] = []
+    table = assignments[["practice_code", "pcn_id"]].copy()
+    table["practice_code"] = table["practice_code"].astype(str).str.strip().str.upper()
+    table["pcn_id"] = table["pcn_id"].astype("string").fillna("").str.strip()
+    blank = table["pcn_id"].str.lower().isin(_UNASSIGNED)
+    if blank.any():
+        warnings.append(
+            f"{int(blank.sum())} practice(s) in {assignments_file} have no PCN; "
+            "their patients are not counted in any PCN's money."
+        )
+    table = table[~blank]
+    pr = pd.DataFrame(
+        {
+            "practice_code": practices["practice_code"].astype(str).str.upper(),
+            "registered": pd.to_numeric(practices["list_size"], errors="coerce").astype(float),
+            "weighted_given": pd.to_numeric(
+                practices["weighted_population"], errors="coerce"
+            ).astype(float)
+            if "weighted_population" in practices
+            else np.nan,
+        }
+    )
+    unassigned = (~pr["practice_code"].isin(set(table["practice_code"]))).sum()
+    if unassigned:
+        warnings.append(
+            f"{int(unassigned)} practice(s) of {practices_file} are not in "
+            f"{assignments_file}; their patients are not counted in any PCN."
+        )
+    merged = table.merge(pr, on="practice_code", how="left", validate="one_to_one")
+    merged["estimated"] = merged["weighted_given"].isna()
+    merged["weighted"] = merged["weighted_given"].fillna(merged["registered"])
+    n_est = int(merged["estimated"].sum())
+    if n_est:
+        all_est = n_est == len(merged)
+        warnings.append(
+            (
+                "No practice has a weighted population"
+                if all_est
+                else f"{n_est} of {len(merged)} practices have no weighted population"
+            )
+            + ": their registered list is used instead, so the ARRS sums and every line paid on "
+            "weighted or adjusted population are ESTIMATES (marked estimate=True). Give "
+            "'weighted_population' (the Carr-Hill weighted list at 1 January) for exact figures."
+        )
+    return merged, warnings
+
+
+def _pcn_populations(merged: pd.DataFrame) -> pd.DataFrame:
+    """One row per PCN: its practices, registered and weighted patients, and their basis."""
+    pcns = (
+        merged.groupby("pcn_id", sort=True)
+        .agg(
+            n_practices=("practice_code", "size"),
+            registered=("registered", "sum"),
+            weighted=("weighted", "sum"),
+            estimated_practices=("estimated", "sum"),
+        )
+        .reset_index()
+    )
+    pcns["estimate"] = pcns["estimated_practices"] > 0
+    pcns["population_basis"] = np.where(
+        pcns["estimated_practices"] == 0,
+        "weighted population",
+        np.where(
+            pcns["estimated_practices"] == pcns["n_practices"],
+            "registered list (no weighted population: estimate)",
+            "weighted population, registered list for practices without one (estimate)",
+        ),
+    )
+    return pcns.drop(columns="estimated_practices")
+
+
+def _places_of(
+    practices: pd.DataFrame, place_column: str | None, practices_file: str
+) -> pd.Series | None:
+    """Each practice's place (by practice code; practices with a blank place left out), from
+    ``place_column`` or else ``place_id`` when the table has it; None for no place column."""
+    if place_column is None and "place_id" in practices.columns:
+        place_column = "place_id"  # as optimise's practices carry it; blank: no place
+    if place_column is None:
+        return None
+    if place_column not in practices.columns:
+        raise OptionError(
+            f"place column '{place_column}' is not in {practices_file}; it has: "
+            f"{', '.join(map(str, practices.columns))}."
+        )
+    given = practices[place_column]
+    named = (given.notna() & (given.astype(str).str.strip() != "")).to_numpy()
+    return pd.Series(
+        given[named].astype(str).to_numpy(),
+        index=practices["practice_code"].astype(str).str.upper()[named],
+        dtype=object,
+    )
+
+
+def _ratio_notes(flags: pd.DataFrame) -> list[str]:
+    """One note per PCN whose weighted-to-registered ratio is out of line with its place's."""
+    lo, hi = RATIO_BAND
+    return [
+        f"RATIO: PCN {f.pcn_id} has {f.weighted:,.0f} weighted to {f.registered:,.0f} "
+        f"registered patients ({f.ratio:.2f}), {f.relative:.2f} times its place's ratio "
+        f"({f.place_ratio:.2f}, {f.place}); the rule flags outside {lo:g}-{hi:.2f} times. "
+        f"Check the weighted population of {', '.join(f.practices.split(';'))} (a merger "
+        "or a list change after the weighted file was made?)."
+        for f in flags.itertuples(index=False)
+    ]
+
+
+@dataclass
+class _Sheet:
+    """The money columns of the PCN table and the lines explaining them, built in order."""
+
+    pcns: pd.DataFrame
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    money_cols: list[str] = field(default_factory=list)
+    basis_cols: dict[str, pd.Series | str] = field(default_factory=dict)
+    missing_lines: list[str] = field(default_factory=list)
+
+    def weighted_uses(self) -> tuple[str, ...]:
+        """Inputs a figure paid on weighted population is worked out from (registered lists
+        stand in for missing weighted ones)."""
+        return ("weighted_population", "membership") + (
+            ("list_size",) if bool(self.pcns["estimate"].any()) else ()
+        )
+
+
+def _add_arrs_sums(sheet: _Sheet, yr: YearRates, rates: Rates) -> None:
+    """The ARRS sum (per weighted patient, or a per-PCN role allowance) and any ring-fenced
+    sums, as columns of ``sheet.pcns`` with their lines."""
+    pcns = sheet.pcns
+    ppw = yr.per_weighted_patient
+    if ppw.value is not None:
+        pcns["arrs_sum_gbp"] = ppw.value * pcns["weighted"]
+        basis = (
+            f"£{ppw.value:g} × PCN weighted population ({ppw.status}"
+            f"{'; ' + ppw.note if ppw.note else ''}); population date in the DES: "
+            f"{yr.population_date or 'not given'}"
+        )
+        sheet.basis_cols["arrs_sum_basis"] = np.where(
+            pcns["estimate"], basis + "." + _EST_NOTE, basis + "."
+        )
+        sheet.lines.append(
+            {
+                "line": "arrs_sum",
+                "amount": f"£{ppw.value:g} per weighted patient",
+                "_uses": sheet.weighted_uses(),
+                "basis": "weighted population",
+                "status": ppw.status,
+                "sources": rates.urls(ppw.sources),
+                "note": ppw.note,
+                "date": yr.population_date,
+            }
+        )
+    else:
+        parts, total = [], 0.0
+        for role, wte in yr.per_pcn_roles:
+            top = yr.roles[role].latest()
+            assert top is not None
+            total += wte * top.value
+            parts.append(f"{wte:g} WTE {role} × {_money(top.value)}")
+        pcns["arrs_sum_gbp"] = total
+        basis = (
+            f"per-PCN role allowance: {' + '.join(parts)} = {_money(total)}, the same for "
+            f"every PCN{'; ' + yr.note if yr.note else ''}"
+        )
+        sheet.basis_cols["arrs_sum_basis"] = basis
+        sheet.lines.append(
+            {
+                "line": "arrs_sum",
+                "amount": _money(total) + " per PCN",
+                "_uses": ("membership",),
+                "basis": "per-PCN role allowance",
+                "status": "read",
+                "date": yr.period,
+                "sources": rates.urls(
+                    [
+                        s
+                        for r, _ in yr.per_pcn_roles
+                        for m in yr.roles[r].max_per_wte
+                        for s in m.sources
+                    ]
+                ),
+                "note": yr.note,
+            }
+        )
+    sheet.money_cols.append("arrs_sum_gbp")
+    for ssum in yr.separate_sums:
+        col = f"{ssum.name}_sum_gbp"
+        pcns[col] = ssum.per_weighted_patient * pcns["weighted"]
+        basis = (
+            f"£{ssum.per_weighted_patient:g} × PCN weighted population, ring-fenced for "
+            f"{', '.join(ssum.roles)} ({ssum.status}; {ssum.note})"
+        )
+        sheet.basis_cols[f"{ssum.name}_sum_basis"] = np.where(
+            pcns["estimate"], basis + "." + _EST_NOTE, basis + "."
+        )
+        sheet.money_cols.append(col)
+        sheet.lines.append(
+            {
+                "line": f"{ssum.name}_sum",
+                "_uses": sheet.weighted_uses(),
+                "amount": f"£{ssum.per_weighted_patient:g} per weighted patient",
+                "basis": "weighted population",
+                "status": ssum.status,
+                "sources": rates.urls(ssum.sources),
+                "note": ssum.note,
+                "date": yr.population_date,
+            }
+        )
+
+
+def _add_entitlements(sheet: _Sheet, yr: YearRates, rates: Rates) -> None:
+    """One column and line per entitlement of the year (core funding and the clinical
+    director's first); a figure the rates file lacks is NaN and named missing."""
+    pcns = sheet.pcns
+    order = sorted(
+        yr.entitlements, key=lambda e: (e.name != "core_funding", e.name != "clinical_director")
+    )
+    for ent in order:
+        col = f"{ent.name}_gbp"
+        if ent.terms is None:
+            pcns[col] = np.nan
+            if ent.included_in:
+                why = f"included in {ent.included_in}_gbp"
+            else:
+                why = f"MISSING: no figure applied ({ent.status}"
+                why += f"; {ent.note})" if ent.note else ")"
+                sheet.missing_lines.append(ent.name)
+            sheet.basis_cols[f"{ent.name}_basis"] = why
+            sheet.lines.append(
+                {
+                    "line": ent.name,
+                    "amount": "",
+                    "basis": why,
+                    "status": ent.status,
+                    "sources": rates.urls(ent.sources),
+                    "note": ent.note,
+                    "date": yr.period,
+                }
+            )
+        else:
+            amount = pd.Series(0.0, index=pcns.index)
+            words, uses_weighted = [], False
+            for term in ent.terms:
+                pop = pcns["registered"] if term.per == "registered" else pcns["weighted"]
+                uses_weighted |= term.per != "registered"
+                amount = amount + term.rate * pop
+                words.append(f"£{term.rate:g} × {_BASE_WORDS[term.per]}")
+            pcns[col] = amount
+            basis = " + ".join(words) + f" ({ent.status}{'; ' + ent.note if ent.note else ''})"
+            if any(t.per == "adjusted" for t in ent.terms):
+                basis += (
+                    "; 'Adjusted Population' is not defined in the reference, so the "
+                    "weighted population stands in for it (estimate)"
+                )
+            sheet.basis_cols[f"{ent.name}_basis"] = np.where(
+                pcns["estimate"] & uses_weighted, basis + "." + _EST_NOTE, basis + "."
+            )
+            sheet.lines.append(
+                {
+                    "line": ent.name,
+                    "amount": " + ".join(f"£{t.rate:g} per {t.per}" for t in ent.terms),
+                    "basis": " + ".join(t.per for t in ent.terms),
+                    "_uses": _term_uses(ent.terms, pcns["estimate"].any()),
+                    "status": ent.status,
+                    "sources": rates.urls(ent.sources),
+                    "note": ent.note,
+                    "date": yr.period,
+                }
+            )
+        sheet.money_cols.append(col)
+
+
+def _role_rate_lines(
+    yr: YearRates,
+    rates: Rates,
+    costed: Mapping[str, Any],
+    uncosted: Iterable[str],
+    area: str,
+    *,
+    ring: Collection[str],
+) -> list[dict[str, Any]]:
+    """One line per role's maximum £ per WTE in the area (blank for a role not costed; a role
+    paid from a ring-fenced sum keeps its line, marked not planned)."""
+    lines: list[dict[str, Any]] = []
+    for name, rate in costed.items():
+        value = rate.for_area(area)
+        lines.append(
+            {
+                "line": f"max_per_wte:{name}",
+                "amount": f"{_money(float(value or 0))} "
+                f"per WTE{'' if area == 'national' else ' (' + area + ')'}",
+                "basis": "maximum reimbursable amount with on-costs"
+                + ("; paid from the separate ring-fenced sum, not planned" if name in ring else ""),
+                "status": rate.status_for_area(area),
+                "sources": rates.urls(rate.sources),
+                "note": rate.note,
+                "date": rate.start.isoformat(),
+            }
+        )
+    for name in uncosted:
+        lines.append(
+            {
+                "line": f"max_per_wte:{name}",
+                "amount": "",
+                "basis": "MISSING: no figure applied; role left out of the role mix",
+                "status": "not_found",
+                "sources": "",
+                "note": yr.roles[name].note,
+                "date": "",
+            }
+        )
+    return lines
+
+
+def _input_lines(inputs: pd.DataFrame) -> list[dict[str, Any]]:
+    """One line per input: its date against the DES date."""
+    lines: list[dict[str, Any]] = []
+    for row in inputs.itertuples(index=False):
+        lines.append(
+            {
+                "line": f"input:{row.input}",
+                "amount": "",
+                "basis": row.note,
+                "status": "older than the DES date"
+                if row.older
+                else ("not given" if not row.date else "ok"),
+                "sources": "",
+                "note": "",
+                "date": row.date,
+            }
+        )
+    return lines
+
+
+def _headline(year: str, provisional: bool, pcns: pd.DataFrame, est_pcns: pd.DataFrame) -> str:
+    """The ARRS total in one sentence, saying which PCNs are estimates and why."""
+    total = float(pcns["arrs_sum_gbp"].sum())
+    headline = f"ARRS {year}: {_money(total)}{' (PROVISIONAL year)' if provisional else ''}"
+    if len(est_pcns):
+        shown = "; ".join(
+            f"{pcn} ({r.registered:,.0f} patients in {', '.join(r.practices)})"
+            for pcn, r in list(est_pcns.iterrows())[:10]
+        )
+        more = f"; and {len(est_pcns) - 10} more" if len(est_pcns) > 10 else ""
+        headline += (
+            f"; ESTIMATE for {len(est_pcns)} of {len(pcns)} PCN(s), "
+            f"{est_pcns['registered'].sum():,.0f} registered patients without a weighted "
+            f"population, whose registered list stands in for it: {shown}{more}"
+        )
+    return headline
+
+
+def funding_from_assignments(  # noqa: PLR0913  (keyword-only: the options of pcnopt funding)
     *,
     practices: pd.DataFrame,
     assignments: pd.DataFrame,
@@ -412,263 +782,27 @@ def funding_from_assignments(
     if area not in AREAS:
         raise OptionError(f"area '{area}' is not one of {', '.join(AREAS)}.")
     _check_tables(practices, assignments, practices_file, assignments_file)
-    warnings: list[str] = []
-
-    table = assignments[["practice_code", "pcn_id"]].copy()
-    table["practice_code"] = table["practice_code"].astype(str).str.strip().str.upper()
-    table["pcn_id"] = table["pcn_id"].astype("string").fillna("").str.strip()
-    blank = table["pcn_id"].str.lower().isin(_UNASSIGNED)
-    if blank.any():
-        warnings.append(
-            f"{int(blank.sum())} practice(s) in {assignments_file} have no PCN; "
-            "their patients are not counted in any PCN's money."
-        )
-    table = table[~blank]
-    pr = pd.DataFrame(
-        {
-            "practice_code": practices["practice_code"].astype(str).str.upper(),
-            "registered": pd.to_numeric(practices["list_size"], errors="coerce").astype(float),
-            "weighted_given": pd.to_numeric(
-                practices["weighted_population"], errors="coerce"
-            ).astype(float)
-            if "weighted_population" in practices
-            else np.nan,
-        }
+    merged, warnings = _practices_of_pcns(
+        practices, assignments, practices_file=practices_file, assignments_file=assignments_file
     )
-    unassigned = (~pr["practice_code"].isin(set(table["practice_code"]))).sum()
-    if unassigned:
-        warnings.append(
-            f"{int(unassigned)} practice(s) of {practices_file} are not in "
-            f"{assignments_file}; their patients are not counted in any PCN."
-        )
-    merged = table.merge(pr, on="practice_code", how="left", validate="one_to_one")
-    merged["estimated"] = merged["weighted_given"].isna()
-    merged["weighted"] = merged["weighted_given"].fillna(merged["registered"])
-    n_est = int(merged["estimated"].sum())
-    if n_est:
-        all_est = n_est == len(merged)
-        warnings.append(
-            (
-                "No practice has a weighted population"
-                if all_est
-                else f"{n_est} of {len(merged)} practices have no weighted population"
-            )
-            + ": their registered list is used instead, so the ARRS sums and every line paid on "
-            "weighted or adjusted population are ESTIMATES (marked estimate=True). Give "
-            "'weighted_population' (the Carr-Hill weighted list at 1 January) for exact figures."
-        )
-
-    pcns = (
-        merged.groupby("pcn_id", sort=True)
-        .agg(
-            n_practices=("practice_code", "size"),
-            registered=("registered", "sum"),
-            weighted=("weighted", "sum"),
-            estimated_practices=("estimated", "sum"),
-        )
-        .reset_index()
-    )
-    pcns["estimate"] = pcns["estimated_practices"] > 0
-    pcns["population_basis"] = np.where(
-        pcns["estimated_practices"] == 0,
-        "weighted population",
-        np.where(
-            pcns["estimated_practices"] == pcns["n_practices"],
-            "registered list (no weighted population: estimate)",
-            "weighted population, registered list for practices without one (estimate)",
-        ),
-    )
-    pcns = pcns.drop(columns="estimated_practices")
-    est_note = (
-        " ESTIMATE where estimate=True: registered list used for practices without a "
-        "weighted population."
-    )
+    sheet = _Sheet(pcns=_pcn_populations(merged))
     notes: list[str] = []
     if yr.provisional:
         notes.append(f"{year} is PROVISIONAL: {yr.status_note or 'its figures are not final'}.")
     inputs = _inputs_table(input_dates_from_pairs(input_dates or {}), yr.population_date)
-    places = None
-    if place_column is None and "place_id" in practices.columns:
-        place_column = "place_id"  # as optimise's practices carry it; blank: no place
-    if place_column is not None:
-        if place_column not in practices.columns:
-            raise OptionError(
-                f"place column '{place_column}' is not in {practices_file}; it has: "
-                f"{', '.join(map(str, practices.columns))}."
-            )
-        given = practices[place_column]
-        named = (given.notna() & (given.astype(str).str.strip() != "")).to_numpy()
-        places = pd.Series(
-            given[named].astype(str).to_numpy(),
-            index=practices["practice_code"].astype(str).str.upper()[named],
-            dtype=object,
-        )
-    flags = _ratio_flags(merged, places)
-    lo, hi = RATIO_BAND
-    for f in flags.itertuples(index=False):
-        notes.append(
-            f"RATIO: PCN {f.pcn_id} has {f.weighted:,.0f} weighted to {f.registered:,.0f} "
-            f"registered patients ({f.ratio:.2f}), {f.relative:.2f} times its place's ratio "
-            f"({f.place_ratio:.2f}, {f.place}); the rule flags outside {lo:g}-{hi:.2f} times. "
-            f"Check the weighted population of {', '.join(f.practices.split(';'))} (a merger "
-            "or a list change after the weighted file was made?)."
-        )
+    flags = _ratio_flags(merged, _places_of(practices, place_column, practices_file))
+    notes += _ratio_notes(flags)
     est_pcns = (
         merged[merged["estimated"]]
         .groupby("pcn_id")
         .agg(practices=("practice_code", list), registered=("registered", "sum"))
     )
 
-    lines: list[dict[str, Any]] = []
-    money_cols: list[str] = []
-    basis_cols: dict[str, pd.Series | str] = {}
-    missing_by_line: list[str] = []
-
-    # inputs each figure is worked out from (registered lists stand in for missing weighted ones)
-    weighted_uses = ("weighted_population", "membership") + (
-        ("list_size",) if bool(pcns["estimate"].any()) else ()
-    )
-
-    # ARRS sum
-    ppw = yr.per_weighted_patient
-    if ppw.value is not None:
-        pcns["arrs_sum_gbp"] = ppw.value * pcns["weighted"]
-        basis = (
-            f"£{ppw.value:g} × PCN weighted population ({ppw.status}"
-            f"{'; ' + ppw.note if ppw.note else ''}); population date in the DES: "
-            f"{yr.population_date or 'not given'}"
-        )
-        basis_cols["arrs_sum_basis"] = np.where(
-            pcns["estimate"], basis + "." + est_note, basis + "."
-        )
-        lines.append(
-            {
-                "line": "arrs_sum",
-                "amount": f"£{ppw.value:g} per weighted patient",
-                "_uses": weighted_uses,
-                "basis": "weighted population",
-                "status": ppw.status,
-                "sources": rates.urls(ppw.sources),
-                "note": ppw.note,
-                "date": yr.population_date,
-            }
-        )
-    else:
-        parts, total = [], 0.0
-        for role, wte in yr.per_pcn_roles:
-            top = yr.roles[role].latest()
-            assert top is not None
-            total += wte * top.value
-            parts.append(f"{wte:g} WTE {role} × {_money(top.value)}")
-        pcns["arrs_sum_gbp"] = total
-        basis = (
-            f"per-PCN role allowance: {' + '.join(parts)} = {_money(total)}, the same for "
-            f"every PCN{'; ' + yr.note if yr.note else ''}"
-        )
-        basis_cols["arrs_sum_basis"] = basis
-        lines.append(
-            {
-                "line": "arrs_sum",
-                "amount": _money(total) + " per PCN",
-                "_uses": ("membership",),
-                "basis": "per-PCN role allowance",
-                "status": "read",
-                "date": yr.period,
-                "sources": rates.urls(
-                    [
-                        s
-                        for r, _ in yr.per_pcn_roles
-                        for m in yr.roles[r].max_per_wte
-                        for s in m.sources
-                    ]
-                ),
-                "note": yr.note,
-            }
-        )
-    money_cols.append("arrs_sum_gbp")
-    for ssum in yr.separate_sums:
-        col = f"{ssum.name}_sum_gbp"
-        pcns[col] = ssum.per_weighted_patient * pcns["weighted"]
-        basis = (
-            f"£{ssum.per_weighted_patient:g} × PCN weighted population, ring-fenced for "
-            f"{', '.join(ssum.roles)} ({ssum.status}; {ssum.note})"
-        )
-        basis_cols[f"{ssum.name}_sum_basis"] = np.where(
-            pcns["estimate"], basis + "." + est_note, basis + "."
-        )
-        money_cols.append(col)
-        lines.append(
-            {
-                "line": f"{ssum.name}_sum",
-                "_uses": weighted_uses,
-                "amount": f"£{ssum.per_weighted_patient:g} per weighted patient",
-                "basis": "weighted population",
-                "status": ssum.status,
-                "sources": rates.urls(ssum.sources),
-                "note": ssum.note,
-                "date": yr.population_date,
-            }
-        )
-
-    # entitlements
-    order = sorted(
-        yr.entitlements, key=lambda e: (e.name != "core_funding", e.name != "clinical_director")
-    )
-    for ent in order:
-        col = f"{ent.name}_gbp"
-        if ent.terms is None:
-            pcns[col] = np.nan
-            if ent.included_in:
-                why = f"included in {ent.included_in}_gbp"
-            else:
-                why = f"MISSING: no figure applied ({ent.status}"
-                why += f"; {ent.note})" if ent.note else ")"
-                missing_by_line.append(ent.name)
-            basis_cols[f"{ent.name}_basis"] = why
-            lines.append(
-                {
-                    "line": ent.name,
-                    "amount": "",
-                    "basis": why,
-                    "status": ent.status,
-                    "sources": rates.urls(ent.sources),
-                    "note": ent.note,
-                    "date": yr.period,
-                }
-            )
-        else:
-            amount = pd.Series(0.0, index=pcns.index)
-            words, uses_weighted = [], False
-            for term in ent.terms:
-                pop = pcns["registered"] if term.per == "registered" else pcns["weighted"]
-                uses_weighted |= term.per != "registered"
-                amount = amount + term.rate * pop
-                words.append(f"£{term.rate:g} × {_BASE_WORDS[term.per]}")
-            pcns[col] = amount
-            basis = " + ".join(words) + f" ({ent.status}{'; ' + ent.note if ent.note else ''})"
-            if any(t.per == "adjusted" for t in ent.terms):
-                basis += (
-                    "; 'Adjusted Population' is not defined in the reference, so the "
-                    "weighted population stands in for it (estimate)"
-                )
-            basis_cols[f"{ent.name}_basis"] = np.where(
-                pcns["estimate"] & uses_weighted, basis + "." + est_note, basis + "."
-            )
-            lines.append(
-                {
-                    "line": ent.name,
-                    "amount": " + ".join(f"£{t.rate:g} per {t.per}" for t in ent.terms),
-                    "basis": " + ".join(t.per for t in ent.terms),
-                    "_uses": _term_uses(ent.terms, pcns["estimate"].any()),
-                    "status": ent.status,
-                    "sources": rates.urls(ent.sources),
-                    "note": ent.note,
-                    "date": yr.period,
-                }
-            )
-        money_cols.append(col)
-    pcns["total_known_gbp"] = pcns[money_cols].sum(axis=1, min_count=1)
-    pcns["missing_lines"] = ";".join(missing_by_line)
+    _add_arrs_sums(sheet, yr, rates)
+    _add_entitlements(sheet, yr, rates)
+    pcns, lines = sheet.pcns, sheet.lines
+    pcns["total_known_gbp"] = pcns[sheet.money_cols].sum(axis=1, min_count=1)
+    pcns["missing_lines"] = ";".join(sheet.missing_lines)
     missing = [*yr.missing]
     if yr.national_pot_gbp.value is None:
         text = f"ARRS national pot ({yr.national_pot_gbp.note or 'not found'})"
@@ -689,48 +823,9 @@ def funding_from_assignments(
             f"{year}: {', '.join(sorted(ring))} are paid from a separate ring-fenced "
             "sum and are not planned in the role mix."
         )
-    for name, rate in costed.items():
-        value = rate.for_area(area)
-        lines.append(
-            {
-                "line": f"max_per_wte:{name}",
-                "amount": f"{_money(float(value or 0))} "
-                f"per WTE{'' if area == 'national' else ' (' + area + ')'}",
-                "basis": "maximum reimbursable amount with on-costs"
-                + ("; paid from the separate ring-fenced sum, not planned" if name in ring else ""),
-                "status": rate.status_for_area(area),
-                "sources": rates.urls(rate.sources),
-                "note": rate.note,
-                "date": rate.start.isoformat(),
-            }
-        )
+    lines += _role_rate_lines(yr, rates, costed, uncosted, area, ring=ring)
     costed = {r: v for r, v in costed.items() if r not in ring}
-    for name in uncosted:
-        lines.append(
-            {
-                "line": f"max_per_wte:{name}",
-                "amount": "",
-                "basis": "MISSING: no figure applied; role left out of the role mix",
-                "status": "not_found",
-                "sources": "",
-                "note": yr.roles[name].note,
-                "date": "",
-            }
-        )
-    for row in inputs.itertuples(index=False):
-        lines.append(
-            {
-                "line": f"input:{row.input}",
-                "amount": "",
-                "basis": row.note,
-                "status": "older than the DES date"
-                if row.older
-                else ("not given" if not row.date else "ok"),
-                "sources": "",
-                "note": "",
-                "date": row.date,
-            }
-        )
+    lines += _input_lines(inputs)
     notes.extend(_older_inputs(lines, inputs))
     lines.insert(
         0,
@@ -761,7 +856,16 @@ def funding_from_assignments(
     if plan_roles:
         notes.append(f"Role mix target: {source}.")
         role_mix, planned = _plan_all(
-            pcns, yr, costed, wte_step, target, solver, year, uncosted, ring, area
+            pcns,
+            yr,
+            costed=costed,
+            step=wte_step,
+            target=target,
+            solver=solver,
+            year=year,
+            uncosted=uncosted,
+            ring=ring,
+            area=area,
         )
         pcns = pcns.merge(planned, on="pcn_id", how="left")
         notes.append(
@@ -769,21 +873,9 @@ def funding_from_assignments(
             "left after the role mix (per PCN in unspent_gbp): posts come in steps of "
             f"{wte_step:g} WTE and the mix keeps its target shape."
         )
-    for name, basis_value in basis_cols.items():
+    for name, basis_value in sheet.basis_cols.items():
         pcns[name] = basis_value
-    total = float(pcns["arrs_sum_gbp"].sum())
-    headline = f"ARRS {year}: {_money(total)}{' (PROVISIONAL year)' if yr.provisional else ''}"
-    if len(est_pcns):
-        shown = "; ".join(
-            f"{pcn} ({r.registered:,.0f} patients in {', '.join(r.practices)})"
-            for pcn, r in list(est_pcns.iterrows())[:10]
-        )
-        more = f"; and {len(est_pcns) - 10} more" if len(est_pcns) > 10 else ""
-        headline += (
-            f"; ESTIMATE for {len(est_pcns)} of {len(pcns)} PCN(s), "
-            f"{est_pcns['registered'].sum():,.0f} registered patients without a weighted "
-            f"population, whose registered list stands in for it: {shown}{more}"
-        )
+    headline = _headline(year, yr.provisional, pcns, est_pcns)
     return FundingResult(
         year,
         pcns,

@@ -551,26 +551,10 @@ class _RatesReader:
             str(entry.get("note", "")),
         )
 
-    def year(self, name: str, entry: dict[str, Any], path: tuple[Any, ...]) -> YearRates | None:
-        if not entry:
-            return None
-        arrs = self.mapping(entry.get("arrs"), (*path, "arrs"))
-        per_patient = (
-            self.figure(arrs.get("per_weighted_patient"), (*path, "arrs", "per_weighted_patient"))
-            if arrs
-            else Figure(None, "not_found")
-        )
-        pot = (
-            self.figure(arrs["national_pot_gbp"], (*path, "arrs", "national_pot_gbp"))
-            if arrs.get("national_pot_gbp") is not None
-            else Figure(None, "not_found")
-        )
-        roles: dict[str, RoleRate] = {}
-        roles_raw = self.mapping(entry.get("roles"), (*path, "roles"))
-        for role, value in roles_raw.items():
-            roles[str(role)] = self.role(
-                str(role), self.mapping(value, (*path, "roles", role)), (*path, "roles", role)
-            )
+    def per_pcn_roles(
+        self, arrs: dict[str, Any], roles: Mapping[str, RoleRate], path: tuple[Any, ...]
+    ) -> list[tuple[str, float]]:
+        """The per-PCN role allowance (role, WTE): roles with a maximum £ per WTE only."""
         per_pcn_roles = []
         for i, item in enumerate(arrs.get("per_pcn_roles") or []):
             ipath = (*path, "arrs", "per_pcn_roles", i)
@@ -585,21 +569,10 @@ class _RatesReader:
                 )
             elif wte is not None:
                 per_pcn_roles.append((role, wte))
-        raw_ppw = arrs.get("per_weighted_patient")
-        if (
-            arrs
-            and isinstance(raw_ppw, dict)
-            and "value" in raw_ppw
-            and raw_ppw["value"] is None
-            and not per_pcn_roles
-            and not arrs.get("per_pcn_roles")
-        ):
-            self.problem(
-                (*path, "arrs", "per_weighted_patient", "value"),
-                "is null and there is no per_pcn_roles allowance, so no ARRS sum can be "
-                "worked out.",
-                "give the £ per weighted patient for the year.",
-            )
+        return per_pcn_roles
+
+    def separate_sums(self, arrs: dict[str, Any], path: tuple[Any, ...]) -> list[SeparateSum]:
+        """The ring-fenced sums paid beside the ARRS sum."""
         separate = []
         for sname, svalue in self.mapping(
             arrs.get("separate_sums"), (*path, "arrs", "separate_sums"), required=False
@@ -623,6 +596,12 @@ class _RatesReader:
                         str(svalue.get("note", "")),
                     )
                 )
+        return separate
+
+    def caps(
+        self, entry: dict[str, Any], roles: Mapping[str, RoleRate], path: tuple[Any, ...]
+    ) -> list[Cap]:
+        """The year's caps on WTE per role (roles listed under roles: only)."""
         caps = []
         caps_raw = entry.get("caps") or []
         if not isinstance(caps_raw, list):
@@ -663,6 +642,10 @@ class _RatesReader:
                         str(item.get("note", "")),
                     )
                 )
+        return caps
+
+    def entitlements(self, entry: dict[str, Any], path: tuple[Any, ...]) -> list[Entitlement]:
+        """The year's entitlement lines, each ``included_in`` naming another of them."""
         entitlements = []
         ents = self.mapping(entry.get("entitlements"), (*path, "entitlements"))
         for ename, evalue in ents.items():
@@ -681,6 +664,47 @@ class _RatesReader:
                     f"names '{e.included_in}', which is not an entitlement of the year.",
                     "name another entitlement line of the same year.",
                 )
+        return entitlements
+
+    def year(self, name: str, entry: dict[str, Any], path: tuple[Any, ...]) -> YearRates | None:
+        if not entry:
+            return None
+        arrs = self.mapping(entry.get("arrs"), (*path, "arrs"))
+        per_patient = (
+            self.figure(arrs.get("per_weighted_patient"), (*path, "arrs", "per_weighted_patient"))
+            if arrs
+            else Figure(None, "not_found")
+        )
+        pot = (
+            self.figure(arrs["national_pot_gbp"], (*path, "arrs", "national_pot_gbp"))
+            if arrs.get("national_pot_gbp") is not None
+            else Figure(None, "not_found")
+        )
+        roles: dict[str, RoleRate] = {}
+        roles_raw = self.mapping(entry.get("roles"), (*path, "roles"))
+        for role, value in roles_raw.items():
+            roles[str(role)] = self.role(
+                str(role), self.mapping(value, (*path, "roles", role)), (*path, "roles", role)
+            )
+        per_pcn_roles = self.per_pcn_roles(arrs, roles, path)
+        raw_ppw = arrs.get("per_weighted_patient")
+        if (
+            arrs
+            and isinstance(raw_ppw, dict)
+            and "value" in raw_ppw
+            and raw_ppw["value"] is None
+            and not per_pcn_roles
+            and not arrs.get("per_pcn_roles")
+        ):
+            self.problem(
+                (*path, "arrs", "per_weighted_patient", "value"),
+                "is null and there is no per_pcn_roles allowance, so no ARRS sum can be "
+                "worked out.",
+                "give the £ per weighted patient for the year.",
+            )
+        separate = self.separate_sums(arrs, path)
+        caps = self.caps(entry, roles, path)
+        entitlements = self.entitlements(entry, path)
         missing = entry.get("missing") or []
         if not isinstance(missing, list):
             self.problem(

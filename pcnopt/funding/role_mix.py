@@ -69,9 +69,10 @@ def _resolve_target(
     )
 
 
-def _plan_all(
+def _plan_all(  # noqa: PLR0913  (keyword-only: the role-mix options of the run)
     pcns: pd.DataFrame,
     yr: YearRates,
+    *,
     costed: Mapping[str, MaxRate],
     step: float,
     target: TargetMix | None,

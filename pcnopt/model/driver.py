@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
-from collections.abc import Sequence
 
 import pulp
 
@@ -16,7 +15,7 @@ from pcnopt.model.heuristic import HeuristicResult, block_heuristic
 from pcnopt.model.neighbourhood import improve_by_subproblems, repair_by_subproblems
 from pcnopt.model.objectives import evaluate_partition, objective_stages, plan_objective
 from pcnopt.model.partition.block import partition_block
-from pcnopt.model.place import Block, Place, Stage, components, fmt, k_range
+from pcnopt.model.place import Block, BlockProblem, Place, Stage, components, fmt, k_range
 from pcnopt.model.solvers import Status
 from pcnopt.model.stages import run_stages
 from pcnopt.model.types import (
@@ -173,7 +172,9 @@ def solve_place(graph: PlaceGraph, *, options: SolveOptions) -> PlaceSolution:
                 nodes
             ) / max(1, left)
         block = _solve_block(
-            place, nodes, k_lo=k_lo, k_hi=k_hi, together=together, apart=apart, deadline=share
+            BlockProblem(
+                place, nodes, k_lo=k_lo, k_hi=k_hi, together=together, apart=apart, deadline=share
+            )
         )
         total_rounds += block.rounds
         total_cuts += block.cuts
@@ -309,23 +310,20 @@ def _collect(
         reasons.append(block.reason)
 
 
-def _solve_block(
-    place: Place,
-    nodes: list[int],
-    *,
-    k_lo: int,
-    k_hi: int,
-    together: Sequence[tuple[int, int]],
-    apart: Sequence[tuple[int, int]],
-    deadline: float | None,
-) -> Block:
+def _solve_block(problem: BlockProblem) -> Block:
+    place, nodes = problem.place, problem.nodes
+    together, apart, deadline = problem.together, problem.apart, problem.deadline
     opts = place.options
     lo, hi = opts.min_size, opts.max_size
     comps = components(set(nodes), place.adj)
     total = float(place.pop[nodes].sum())
     sum_min = sum(k_range(float(place.pop[sorted(c)].sum()), lo, hi)[0] for c in comps)
     sum_max = sum(k_range(float(place.pop[sorted(c)].sum()), lo, hi)[1] for c in comps)
-    k_lo, k_hi = max(k_lo, sum_min), min(k_hi, sum_max)
+    # the counts the components' sizes allow, within those the count rules allow
+    problem = dataclasses.replace(
+        problem, k_lo=max(problem.k_lo, sum_min), k_hi=min(problem.k_hi, sum_max)
+    )
+    k_lo, k_hi = problem.k_lo, problem.k_hi
     if k_lo > k_hi:
         top = min(sum_max, len(nodes))
         span = f"exactly {sum_min}" if sum_min == top else f"between {sum_min} and {top}"
@@ -368,9 +366,7 @@ def _solve_block(
         repaired=repaired,
     )
     if exact is not None:
-        return _rescued(
-            place, exact, found, incumbent, k_lo=k_lo, k_hi=k_hi, together=together, apart=apart
-        )
+        return _rescued(problem, exact, found, incumbent)
     incumbent = incumbent or repaired()
     if incumbent is not None:
         free_count = opts.n_pcns is None and opts.min_pcns is None and opts.max_pcns is None
@@ -419,9 +415,7 @@ def _solve_block(
         method=HESS,
     )
     block.rounds, block.cuts = rounds, model.cuts
-    return _rescued(
-        place, block, found, incumbent, k_lo=k_lo, k_hi=k_hi, together=together, apart=apart
-    )
+    return _rescued(problem, block, found, incumbent)
 
 
 #: Seconds a block left with no plan in band at its deadline may take past it to mend the
@@ -430,15 +424,10 @@ RESCUE_SECONDS = 15.0
 
 
 def _rescued(
-    place: Place,
+    problem: BlockProblem,
     block: Block,
     found: HeuristicResult,
     incumbent: list[list[int]] | None,
-    *,
-    k_lo: int,
-    k_hi: int,
-    together: Sequence[tuple[int, int]],
-    apart: Sequence[tuple[int, int]],
 ) -> Block:
     """The block, or, if it ended with no plan at the deadline, a plan in band found after all.
 
@@ -452,8 +441,10 @@ def _rescued(
     plan = incumbent
     if plan is None:
         grace = time.perf_counter() + 3 * RESCUE_SECONDS  # repair takes a third of what is left
-        plan = repair_by_subproblems(place, found.parts, together, apart, grace)
-    if plan is None or not k_lo <= len(plan) <= k_hi:
+        plan = repair_by_subproblems(
+            problem.place, found.parts, problem.together, problem.apart, grace
+        )
+    if plan is None or not problem.k_lo <= len(plan) <= problem.k_hi:
         return block
     return Block(
         parts=[sorted(p) for p in plan],

@@ -336,15 +336,14 @@ class HessModel:
             if zs:
                 self.prob += (pulp.lpSum(zs) <= 1, f"match_cur_{label_id[c]}")
         kept = []
-        total = 0.0
         for (i, j), var in self.x.items():
-            c = current[i]
-            if c is None:
+            label = current[i]
+            if label is None:
                 continue
             w = pulp.LpVariable(f"w_{i}_{j}", lowBound=0, upBound=1)
             self.w[i, j] = w
             self.prob += (w <= var, f"wx_{i}_{j}")
-            self.prob += (w <= self.z[j, c], f"wz_{i}_{j}")
+            self.prob += (w <= self.z[j, label], f"wz_{i}_{j}")
             kept.append(float(place.pop[i]) * w)
         total = sum(float(place.pop[i]) for i in self.nodes if current[i] is not None)
         return total - pulp.lpSum(kept)
@@ -375,28 +374,34 @@ class HessModel:
         for (u, v, j), t in self.t.items():
             values[t.name] = 1.0 if label[u] == j and label[v] != j else 0.0
         if self.z and place.current is not None:
-            by_hub: dict[int, list[int]] = {}
-            for i, h in label.items():
-                by_hub.setdefault(h, []).append(i)
-            bip = nx.Graph()
-            for h, members in sorted(by_hub.items()):
-                counts: dict[str, float] = {}
-                for i in members:
-                    c = place.current[i]
-                    if c is not None:
-                        counts[c] = counts.get(c, 0.0) + float(place.pop[i])
-                for c, weight in sorted(counts.items()):
-                    bip.add_edge(("h", h), ("c", c), weight=weight)
-            chosen = {}
-            for a, b in nx.max_weight_matching(bip):
-                (ha, hb) = (a, b) if a[0] == "h" else (b, a)
-                chosen[ha[1]] = hb[1]
+            chosen = self._continued(label, place.current)
             for (j, c), z in self.z.items():
                 values[z.name] = 1.0 if chosen.get(j) == c else 0.0
             for (i, j), w in self.w.items():
                 ok = label.get(i) == j and chosen.get(j) == place.current[i]
                 values[w.name] = 1.0 if ok else 0.0
         return values
+
+    def _continued(self, label: Mapping[int, int], current: Sequence[str | None]) -> dict[int, str]:
+        """The current PCN each network of a plan (by hub) continues: the matching of networks
+        to current PCNs that keeps the most patients where they are."""
+        by_hub: dict[int, list[int]] = {}
+        for i, h in label.items():
+            by_hub.setdefault(h, []).append(i)
+        bip = nx.Graph()
+        for h, members in sorted(by_hub.items()):
+            counts: dict[str, float] = {}
+            for i in members:
+                c = current[i]
+                if c is not None:
+                    counts[c] = counts.get(c, 0.0) + float(self.place.pop[i])
+            for c, weight in sorted(counts.items()):
+                bip.add_edge(("h", h), ("c", c), weight=weight)
+        chosen = {}
+        for a, b in nx.max_weight_matching(bip):
+            (ha, hb) = (a, b) if a[0] == "h" else (b, a)
+            chosen[ha[1]] = hb[1]
+        return chosen
 
 
 def stage_value(

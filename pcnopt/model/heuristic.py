@@ -59,7 +59,7 @@ def connected(nodes: Sequence[int] | set[int], adj: Sequence[set[int]]) -> bool:
 
 
 class _Scorer:
-    def __init__(
+    def __init__(  # noqa: PLR0913  (keyword-only: the scorer's fields)
         self,
         *,
         pop: np.ndarray,
@@ -91,7 +91,7 @@ class _Scorer:
         return self.rule_penalty * bad
 
 
-def grow_and_improve(
+def grow_and_improve(  # noqa: PLR0913  (keyword-only: the heuristic's tuning options)
     *,
     nodes: Sequence[int],
     adj: Sequence[set[int]],
@@ -164,7 +164,9 @@ def grow_and_improve(
             if start % 2 == 0:
                 parts = _grow(node_list, adj, pop, dist, k, rng)
             else:
-                parts = _grow_capacitated(node_list, adj, pop, dist, k, rng, max_size, part_cost)
+                parts = _grow_capacitated(
+                    node_list, adj, pop, dist, k, rng, max_size=max_size, part_cost=part_cost
+                )
             parts = _local_search(
                 parts,
                 adj,
@@ -224,9 +226,9 @@ def _grow(
     sizes = [float(pop[s]) for s in seeds]
     owner = {s: i for i, s in enumerate(seeds)}
     while len(owner) < len(members):
-        order = sorted(range(len(regions)), key=lambda r: (sizes[r], r))
+        smallest_first = sorted(range(len(regions)), key=lambda r: (sizes[r], r))
         grown = False
-        for r in order:
+        for r in smallest_first:
             frontier = {v for u in regions[r] for v in adj[u] if v in members and v not in owner}
             if not frontier:
                 continue
@@ -246,13 +248,14 @@ def _grow(
     return regions
 
 
-def _grow_capacitated(
+def _grow_capacitated(  # noqa: PLR0913  (the block's arrays, then keyword-only options)
     nodes: list[int],
     adj: Sequence[set[int]],
     pop: np.ndarray,
     dist: np.ndarray,
     k: int,
     rng: np.random.Generator,
+    *,
     max_size: float,
     part_cost: Callable[[tuple[int, ...]], float],
     lloyd: int = 4,
@@ -301,7 +304,7 @@ def _grow_capacitated(
     return regions
 
 
-def _local_search(
+def _local_search(  # noqa: C901  (one pass of moves over the shared arrays, clearer whole)
     parts: list[set[int]],
     adj: Sequence[set[int]],
     scorer: _Scorer,
@@ -415,7 +418,7 @@ def _connected_subsets(
     return out
 
 
-def _pair_reopt(
+def _pair_reopt(  # noqa: C901  (one pass over adjacent pairs, clearer whole)
     parts: list[set[int]],
     label: dict[int, int],
     sizes: list[float],
@@ -527,7 +530,7 @@ def _try_merge(
     return True
 
 
-def block_heuristic(
+def block_heuristic(  # noqa: PLR0913  (keyword-only: the block's bounds, rules and weights)
     place: Place,
     nodes: list[int],
     *,

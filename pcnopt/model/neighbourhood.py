@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -88,6 +88,29 @@ def improve_by_subproblems(
 REPAIR_PRACTICES = (16, 80)
 
 
+def _neighbourhood(
+    place: Place,
+    plan: Sequence[Sequence[int]],
+    r: int,
+    near: Mapping[int, tuple[float, int]],
+    *,
+    cap: int,
+) -> list[int]:
+    """Network ``r`` of the plan and the networks around it, nearest neighbour first, while
+    their practices number at most ``cap``."""
+    label = {v: q for q, part in enumerate(plan) for v in part}
+    chosen = [r]
+    frontier = {label[w] for v in plan[r] for w in place.adj[v] if w in label} - {r}
+    while frontier:  # nearest neighbouring network that still fits under the cap
+        q = min(frontier, key=near.__getitem__)
+        frontier.discard(q)
+        if sum(len(plan[c]) for c in chosen) + len(plan[q]) > cap:
+            continue
+        chosen.append(q)
+        frontier |= {label[w] for v in plan[q] for w in place.adj[v] if w in label} - set(chosen)
+    return chosen
+
+
 def repair_by_subproblems(
     place: Place,
     parts: Sequence[Sequence[int]],
@@ -125,23 +148,12 @@ def repair_by_subproblems(
         if budget is not None and time.perf_counter() > budget:
             return None
         r = max(bad, key=lambda q: (misfit(plan[q]), -plan[q][0]))
-        label = {v: q for q, part in enumerate(plan) for v in part}
         near = {  # how close each network comes to the misfit: its nearest pair of practices
             q: (float(place.dist[np.ix_(plan[r], p)].min()), q) for q, p in enumerate(plan)
         }
         mended = None
         for cap in range(REPAIR_PRACTICES[0], REPAIR_PRACTICES[1] + 1, 8):
-            chosen = [r]
-            frontier = {label[w] for v in plan[r] for w in place.adj[v] if w in label} - {r}
-            while frontier:  # nearest neighbouring network that still fits under the cap
-                q = min(frontier, key=near.__getitem__)
-                frontier.discard(q)
-                if sum(len(plan[c]) for c in chosen) + len(plan[q]) > cap:
-                    continue
-                chosen.append(q)
-                frontier |= {label[w] for v in plan[q] for w in place.adj[v] if w in label} - set(
-                    chosen
-                )
+            chosen = _neighbourhood(place, plan, r, near, cap=cap)
             sub = sorted(v for q in chosen for v in plan[q])
             members = set(sub)
             if any((a in members) != (b in members) for a, b in pair_rules):

@@ -127,3 +127,20 @@ class Stage:
     plan: Any
     value: float | None
     bound: float | None
+
+
+@dataclass(frozen=True)
+class BlockProblem:
+    """One block of a place to partition: its practices, how many networks it may form, the
+    pairs of practices the rules join or part, and when the solve must stop.
+
+    ``nodes`` stays a list: it indexes the place's numpy arrays (``place.pop[nodes]``).
+    """
+
+    place: Place
+    nodes: list[int]
+    k_lo: int
+    k_hi: int
+    together: Sequence[tuple[int, int]]
+    apart: Sequence[tuple[int, int]]
+    deadline: float | None

@@ -11,7 +11,7 @@ from pcnopt.model.place import Block, Place, Stage
 from pcnopt.model.solvers import Status
 
 
-def run_stages(
+def run_stages(  # noqa: PLR0913  (keyword-only: the block, shared with partition/block.py)
     place: Place,
     nodes: list[int],
     stages: list[list[tuple[str, float]]],

@@ -198,6 +198,16 @@ class SolveOptions:
     keep: tuple[tuple[str, ...], ...] = ()
 
     def __post_init__(self) -> None:
+        errors = self._size_errors()
+        terms = self._normalised_objective(errors)
+        object.__setattr__(self, "objective", terms)
+        errors += self._count_errors()
+        errors += self._solver_errors()
+        errors += self._rule_contradictions()
+        if errors:
+            raise OptionError("Invalid solve options:\n  - " + "\n  - ".join(errors))
+
+    def _size_errors(self) -> list[str]:
         errors: list[str] = []
         if not (math.isfinite(self.min_size) and self.min_size >= 0):
             errors.append(f"min_size must be a number >= 0, got {self.min_size!r}")
@@ -208,8 +218,11 @@ class SolveOptions:
                 f"min_size ({self.min_size:,.0f}) is above max_size "
                 f"({self.max_size:,.0f}); swap them"
             )
-        terms = self._normalised_objective(errors)
-        object.__setattr__(self, "objective", terms)
+        return errors
+
+    def _count_errors(self) -> list[str]:
+        """n_pcns, min_pcns and max_pcns: each well formed, and together consistent."""
+        errors: list[str] = []
         if self.n_pcns is not None and not (
             self.n_pcns == "fewest"
             or (
@@ -238,6 +251,11 @@ class SolveOptions:
                 errors.append(f"n_pcns ({self.n_pcns}) is below min_pcns ({self.min_pcns})")
             if isinstance(self.max_pcns, int) and self.n_pcns > self.max_pcns:
                 errors.append(f"n_pcns ({self.n_pcns}) is above max_pcns ({self.max_pcns})")
+        return errors
+
+    def _solver_errors(self) -> list[str]:
+        """The solver, its limits and the model's settings."""
+        errors: list[str] = []
         if self.time_limit is not None and not (
             isinstance(self.time_limit, int | float) and self.time_limit > 0
         ):
@@ -265,9 +283,7 @@ class SolveOptions:
             )
         if self.contiguity not in ("auto", "cuts", "flow"):
             errors.append(f"contiguity must be 'auto', 'cuts' or 'flow', got {self.contiguity!r}")
-        errors += self._rule_contradictions()
-        if errors:
-            raise OptionError("Invalid solve options:\n  - " + "\n  - ".join(errors))
+        return errors
 
     def _normalised_objective(self, errors: list[str]) -> tuple[tuple[str, float], ...]:
         raw = self.objective
@@ -292,9 +308,8 @@ class SolveOptions:
             errors.append(f"objective names repeat: {names}")
         return tuple(pairs) or (("compact", 1.0),)
 
-    def _rule_contradictions(self) -> list[str]:
-        errors: list[str] = []
-        excluded = set(self.excluded)
+    def _fixed_labels(self, errors: list[str]) -> dict[str, str]:
+        """Each fixed practice's label (malformed entries and second labels said in ``errors``)."""
         labels: dict[str, str] = {}
         for item in self.fixed:
             if len(item) != 2:
@@ -307,6 +322,12 @@ class SolveOptions:
                     f"{label!r}; keep one"
                 )
             labels[code] = label
+        return labels
+
+    def _rule_contradictions(self) -> list[str]:
+        errors: list[str] = []
+        excluded = set(self.excluded)
+        labels = self._fixed_labels(errors)
         for group in self.keep_together:
             for code in group:
                 if code in excluded:
@@ -321,6 +342,12 @@ class SolveOptions:
             if len(set(group)) != len(group):
                 errors.append(f"keep_apart group {tuple(group)} names a practice twice")
         errors += self._keep_contradictions(excluded, labels)
+        errors += self._together_contradictions(labels)
+        return errors
+
+    def _together_contradictions(self, labels: dict[str, str]) -> list[str]:
+        """keep_apart and fixed labels against the groups keep_together and labels join."""
+        errors: list[str] = []
         together = together_groups(self)
         find = {code: idx for idx, grp in enumerate(together) for code in grp}
         for group in self.keep_apart:
@@ -346,9 +373,9 @@ class SolveOptions:
             group_label.setdefault(g, label)
         return errors
 
-    def _keep_contradictions(self, excluded: set[str], labels: dict[str, str]) -> list[str]:
-        """Kept groups: disjoint, not excluded, and not split or joined by the other rules."""
-        errors: list[str] = []
+    def _kept_groups(self, excluded: set[str], errors: list[str]) -> dict[str, int]:
+        """The kept group of each kept practice (malformed, overlapping or excluded groups said
+        in ``errors``)."""
         kept_in: dict[str, int] = {}
         for g, group in enumerate(self.keep):
             if isinstance(group, str) or not group:
@@ -360,6 +387,12 @@ class SolveOptions:
                 kept_in[code] = g
                 if code in excluded:
                     errors.append(f"practice {code} is both excluded and kept in its network")
+        return kept_in
+
+    def _keep_contradictions(self, excluded: set[str], labels: dict[str, str]) -> list[str]:
+        """Kept groups: disjoint, not excluded, and not split or joined by the other rules."""
+        errors: list[str] = []
+        kept_in = self._kept_groups(excluded, errors)
         for group in self.keep_together:
             inside = {kept_in.get(code, -1) for code in group}
             if len(inside) > 1:

@@ -54,8 +54,32 @@ class RunResult:
     validation: ValidationReport
     summary: dict[str, Any]
     funding: Any = None
-    #: the current configuration's funding (sums only, no role mix), for the map's current layer
-    current_funding: Any = None
+    #: the run's settings: their contract year and rates price the current configuration
+    config: RunConfig | None = None
+
+    def current_funding(self) -> Any:
+        """The current configuration's funding (sums only, no role mix), for the map's current
+        layer; None without a contract year or without current PCNs.
+
+        Priced when asked (only the map shows it), so a run whose map is not drawn spends no
+        time on it.
+        """
+        config = self.config
+        if config is None or config.funding_year is None:
+            return None
+        current = self.practices[["practice_code", "current_pcn"]].dropna()
+        if not len(current):
+            return None
+        from pcnopt.funding import funding_from_assignments, rates_from_file
+
+        return funding_from_assignments(
+            practices=self.practices,
+            assignments=current.rename(columns={"current_pcn": "pcn_id"}),
+            year=config.funding_year,
+            rates=None if config.rates is None else rates_from_file(config.rates),
+            input_dates=dict(config.input_dates),
+            plan_roles=False,
+        )
 
 
 def run_optimise(
@@ -164,7 +188,7 @@ def run_optimise(
             for place in checks
             for c in place
         ]
-    funding = current_funding = None
+    funding = None
     if config.funding_year is not None:
         from pcnopt.funding import funding_from_assignments, rates_from_file
 
@@ -178,16 +202,6 @@ def run_optimise(
         run_summary["funding"] = funding.summary()
         arrs = funding.pcns.set_index("pcn_id")["arrs_sum_gbp"]
         pcns["arrs_sum_gbp"] = pcns["pcn_id"].map(arrs).round(2)
-        current = practices[["practice_code", "current_pcn"]].dropna()
-        if len(current):
-            current_funding = funding_from_assignments(
-                practices=practices,
-                assignments=current.rename(columns={"current_pcn": "pcn_id"}),
-                year=config.funding_year,
-                rates=None if config.rates is None else rates_from_file(config.rates),
-                input_dates=dict(config.input_dates),
-                plan_roles=False,
-            )
     return RunResult(
         practices,
         places,
@@ -199,7 +213,7 @@ def run_optimise(
         validation,
         run_summary,
         funding,
-        current_funding,
+        config,
     )
 
 

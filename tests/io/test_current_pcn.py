@@ -7,7 +7,7 @@ import pytest
 
 import cli
 from pcnopt.io.practices import current_pcn_columns, practices_from_file
-from tests.conftest import PROJECT
+from tests.conftest import demo_practices, optimise_argv, write_practices
 
 
 def test_the_newest_dated_pcn_column_of_the_national_table_and_its_names(shared_dir):
@@ -24,14 +24,11 @@ def test_the_newest_dated_pcn_column_of_the_national_table_and_its_names(shared_
 @pytest.fixture
 def dated_table(tmp_path):
     """The demo's practices with the membership of two dates, as the joined tables give it."""
-    table = pd.read_csv(PROJECT / "data/practices.csv", dtype=str)
-    table = table.rename(columns={"current_pcn": "pcn2023_01_code"})
+    table = demo_practices().rename(columns={"current_pcn": "pcn2023_01_code"})
     table["pcn2023_01_name"] = table["pcn2023_01_code"].str.replace("PCN-", "Network ")
     table["pcn2019_code"] = "OLD-" + table["pcn2023_01_code"]
     table["pcn2019_name"] = "Old " + table["pcn2023_01_name"]
-    path = tmp_path / "practices.csv"
-    table.to_csv(path, index=False)
-    return path, table
+    return write_practices(table, tmp_path), table
 
 
 def test_practices_carry_the_current_pcn_and_its_name(dated_table):
@@ -45,20 +42,7 @@ def test_practices_carry_the_current_pcn_and_its_name(dated_table):
 
 
 def optimise(path, out, *extra):
-    return cli.main(
-        [
-            "optimise",
-            "--practices",
-            str(path),
-            "--places",
-            str(PROJECT / "data/places.geojson"),
-            "--place-column",
-            "place_id",
-            "--out",
-            str(out),
-            *extra,
-        ]
-    )
+    return cli.main(optimise_argv(path, out, *extra))
 
 
 def test_optimise_says_first_which_columns_it_used_and_the_report_names_them(

@@ -36,13 +36,12 @@ import shapely
 from shapely.geometry import MultiPoint, box
 
 import cli
+from benchmarks._chromium import headless_chromium, missing
 from pcnopt import maps
 from pcnopt.errors import InputError, OptionError
 from pcnopt.run import RunConfig, run_optimise
 from tests.conftest import PROJECT
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 X0, Y0 = 450_000.0, 300_000.0
 XSS = "<img src=x onerror=alert(1)>"
 HOSTILE_PCN = "B1</script><script>alert(2)</script>"
@@ -141,39 +140,16 @@ def offline_map(inputs, tmp_path_factory) -> tuple[Path, str]:
 @pytest.fixture(scope="module")
 def browser():
     """Headless Chromium via chromedriver; window.alert records instead of showing."""
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        missing.append("the selenium package")
-    if missing:
+    absent = missing()
+    if absent:
         message = (
-            f"headless Chromium tests need {', '.join(missing)} (apt-get install chromium "
+            f"headless Chromium tests need {', '.join(absent)} (apt-get install chromium "
             "chromium-driver; pip install -e '.[test]')"
         )
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{message}; .ci/run must install them")
         pytest.skip(message)
-    import tempfile
-
-    profile = tempfile.mkdtemp(prefix="pcnopt-test-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-        "--window-size=1280,900",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver = headless_chromium(width=1280, height=900)
     driver.execute_cdp_cmd(
         "Page.addScriptToEvaluateOnNewDocument",
         {
@@ -869,9 +845,9 @@ def test_the_current_layer_shows_each_pcns_funding_as_the_funding_command_gives_
 def test_search_finds_a_town_and_shows_its_practices(browser, tmp_path):
     """A town of the practices' addresses (any spelling of it) brings all its practices in view."""
 
-    from tests.conftest import PROJECT
+    from tests.conftest import demo_practices, optimise_argv, write_practices
 
-    table = pd.read_csv(PROJECT / "data/practices.csv", dtype=str)
+    table = demo_practices()
     # five neighbouring practices of one town, spelt two ways, and a hostile town name
     at = table[["lat", "lon"]].astype(float)
     near = list(((at - at.iloc[0]) ** 2).sum(axis=1).nsmallest(5).index)
@@ -880,11 +856,8 @@ def test_search_finds_a_town_and_shows_its_practices(browser, tmp_path):
     table.loc[near[3:], "town"] = "KIRKBY IN WENDLE"
     table.loc[50, "town"] = '<b onmouseover="alert(1)">Wold</b>'
     table.loc[near[:2], "locality"] = "Wendle Green"
-    path = tmp_path / "practices.csv"
-    table.to_csv(path, index=False)
     out = tmp_path / "out"
-    args = ["optimise", "--practices", str(path), "--places", str(PROJECT / "data/places.geojson")]
-    assert cli.main([*args, "--place-column", "place_id", "--out", str(out)]) == 0
+    assert cli.main(optimise_argv(write_practices(table, tmp_path), out)) == 0
     open_map(browser, out / "map.html")
     search = browser.find_element("css selector", ".pcnopt-search input")
     search.send_keys("kirkby")

@@ -11,8 +11,17 @@ import pytest
 from shapely.geometry import Polygon, box
 
 import cli
+from tests.conftest import optimise_argv
 
 X0, Y0 = 450_000.0, 300_000.0
+BAND = ("--min-size", "20000", "--max-size", "50000")
+
+
+def area_argv(national: dict[str, Path], out: Path, *extra: str) -> list[str]:
+    """``optimise`` on the national fixture's table and places (keyed by ``code``)."""
+    return optimise_argv(
+        national["practices"], out, *extra, places=national["places"], place_column="code"
+    )
 
 
 @pytest.fixture
@@ -46,25 +55,7 @@ def national(tmp_path: Path) -> dict[str, Path]:
 
 def test_area_keeps_only_its_places_practices_and_snaps_in_no_neighbour(national, tmp_path):
     out = tmp_path / "out"
-    code = cli.main(
-        [
-            "optimise",
-            "--practices",
-            str(national["practices"]),
-            "--places",
-            str(national["places"]),
-            "--place-column",
-            "code",
-            "--area",
-            "A",
-            "--min-size",
-            "20000",
-            "--max-size",
-            "50000",
-            "--out",
-            str(out),
-        ]
-    )
+    code = cli.main(area_argv(national, out, "--area", "A", *BAND))
     assert code == 0
     assignments = pd.read_csv(out / "assignments.csv", dtype=str)
     assert sorted(assignments["practice_code"]) == [f"A{k:04d}" for k in range(6)]
@@ -73,61 +64,22 @@ def test_area_keeps_only_its_places_practices_and_snaps_in_no_neighbour(national
 
 def test_area_from_a_place_column(national, tmp_path):
     out = tmp_path / "out"
-    code = cli.main(
-        [
-            "optimise",
-            "--practices",
-            str(national["practices"]),
-            "--place-field",
-            "place",
-            "--area",
-            "A,B",
-            "--min-size",
-            "20000",
-            "--max-size",
-            "50000",
-            "--out",
-            str(out),
-        ]
+    argv = optimise_argv(
+        national["practices"], out, "--place-field", "place", "--area", "A,B", *BAND, places=None
     )
+    code = cli.main(argv)
     assert code == 0
     places = set(pd.read_csv(out / "assignments.csv", dtype=str)["place_id"])
     assert places == {"A", "B"}
 
 
 def test_an_unknown_area_is_named_with_the_known_ones(national, tmp_path, capsys):
-    code = cli.main(
-        [
-            "optimise",
-            "--practices",
-            str(national["practices"]),
-            "--places",
-            str(national["places"]),
-            "--place-column",
-            "code",
-            "--area",
-            "Z",
-            "--out",
-            str(tmp_path / "out"),
-        ]
-    )
+    code = cli.main(area_argv(national, tmp_path / "out", "--area", "Z"))
     err = capsys.readouterr().err
     assert code == 2 and "--area names 'Z'" in err and "A, B, C" in err
     assert not (tmp_path / "out").exists()
 
 
 def test_without_area_the_invalid_polygon_still_stops_the_run(national, tmp_path, capsys):
-    code = cli.main(
-        [
-            "optimise",
-            "--practices",
-            str(national["practices"]),
-            "--places",
-            str(national["places"]),
-            "--place-column",
-            "code",
-            "--out",
-            str(tmp_path / "out"),
-        ]
-    )
+    code = cli.main(area_argv(national, tmp_path / "out"))
     assert code == 2 and "invalid polygon" in capsys.readouterr().err

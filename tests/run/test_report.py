@@ -11,7 +11,7 @@ import pytest
 import cli
 from pcnopt.run import RunConfig, run_validate
 from pcnopt.run.tables import hub_towns, proposed_name
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, demo_practices, optimise_argv, write_practices
 
 
 @pytest.fixture(scope="module")
@@ -107,14 +107,11 @@ def test_a_town_names_its_pcn_when_no_other_pcn_of_the_place_has_its_hub_there()
 
 def test_proposed_pcns_take_their_hub_towns_names_in_a_run(demo, tmp_path):
     pcns = pd.read_csv(demo["out"] / "pcns.csv", dtype=str)
-    table = pd.read_csv(PROJECT / "data/practices.csv", dtype=str)
+    table = demo_practices()
     # every practice its own town: every hub town names its PCN
     table["town"] = "Town of " + table["practice_code"]
-    path = tmp_path / "practices.csv"
-    table.to_csv(path, index=False)
     out = tmp_path / "out"
-    args = ["optimise", "--practices", str(path), "--places", str(PROJECT / "data/places.geojson")]
-    assert cli.main([*args, "--place-column", "place_id", "--out", str(out)]) == 0
+    assert cli.main(optimise_argv(write_practices(table, tmp_path), out)) == 0
     named = pd.read_csv(out / "pcns.csv", dtype=str)
     assert list(named["hub_practice"]) == list(pcns["hub_practice"])  # towns change no plan
     assert list(named["pcn_label"]) == [f"Town of {h} PCN" for h in named["hub_practice"]]
@@ -198,15 +195,12 @@ def test_report_html_has_every_pcn_with_the_figures_of_pcns_csv(demo):
 
 
 def test_report_html_shows_markup_in_a_name_as_text(demo, tmp_path):
-    table = pd.read_csv(PROJECT / "data/practices.csv", dtype=str)
+    table = demo_practices()
     hub = pd.read_csv(demo["out"] / "pcns.csv", dtype=str)["hub_practice"].iloc[0]
     hostile = '<script>alert(1)</script><img src=x onerror="alert(2)">'
     table.loc[table["practice_code"] == hub, "name"] = hostile
-    path = tmp_path / "practices.csv"
-    table.to_csv(path, index=False)
     out = tmp_path / "out"
-    args = ["optimise", "--practices", str(path), "--places", str(PROJECT / "data/places.geojson")]
-    assert cli.main([*args, "--place-column", "place_id", "--out", str(out)]) == 0
+    assert cli.main(optimise_argv(write_practices(table, tmp_path), out)) == 0
     page = html_tables(out / "report.html")
     assert not {"script", "img"} & set(page.tags)  # no element made from the name
     cells = [c for t in page.tables for r in t for c in r]

@@ -187,6 +187,14 @@ def _read_text_csv(
     return frame
 
 
+def _read_nhs_csv(path: Path, what: str, how: str) -> pd.DataFrame:
+    """Read an NHS CSV with a header row: the file checked to be there and to be text, then read
+    as strings with blank cells as ``""`` (every problem named with ``what`` and ``how``)."""
+    _check_exists(path, what, how)
+    encoding = _encoding(path, what, how)
+    return _read_text_csv(path, encoding=encoding, what=what, how=how)
+
+
 def _column(frame: pd.DataFrame, *names: str) -> str | None:
     """Return the frame's column matching any of ``names`` (case and spacing ignored)."""
     lookup = {_norm_header(c): c for c in frame.columns}

@@ -15,11 +15,10 @@ from pcnopt.io.nhs._common import (
     _check_exists,
     _clean_codes,
     _column,
-    _encoding,
     _is_workbook,
     _looks_like,
     _norm_header,
-    _read_text_csv,
+    _read_nhs_csv,
 )
 
 __all__ = ["EPCN_HOW", "EPCN_WHAT", "MAP_HOW", "MAP_WHAT", "read_epcn", "read_pcn_map"]
@@ -32,9 +31,7 @@ MAP_HOW = (
 
 
 def read_pcn_map(path: Path) -> pd.DataFrame:
-    _check_exists(path, MAP_WHAT, MAP_HOW)
-    encoding = _encoding(path, MAP_WHAT, MAP_HOW)
-    frame = _read_text_csv(path, encoding=encoding, what=MAP_WHAT, how=MAP_HOW)
+    frame = _read_nhs_csv(path, MAP_WHAT, MAP_HOW)
     code_col = _column(frame, "PRACTICE_CODE")
     pcn_col = _column(frame, "PCN_CODE")
     name_col = _column(frame, "PCN_NAME")
@@ -152,8 +149,7 @@ def read_epcn(path: Path, *, today: dt.date) -> pd.DataFrame:
         details = _frame_from_rows(sheets[details_name]) if details_name else pd.DataFrame()
         where = f"sheet '{partner_name}'"
     else:
-        encoding = _encoding(path, EPCN_WHAT, EPCN_HOW)
-        partners = _read_text_csv(path, encoding=encoding, what=EPCN_WHAT, how=EPCN_HOW)
+        partners = _read_nhs_csv(path, EPCN_WHAT, EPCN_HOW)
         partners.columns = [_norm_header(c) for c in partners.columns]
         details = pd.DataFrame()
         where = "the file"

@@ -94,14 +94,12 @@ def _address_parts(lines: Sequence[str | None]) -> list[str]:
     return [re.sub(r"^NR\.?\s*(?=\S)", "", p, flags=re.IGNORECASE) for p in parts]
 
 
-def locality(lines: Sequence[str | None]) -> str:
-    """The district of a town an address names before its post town, title-cased.
+def _place_parts(lines: Sequence[str | None]) -> list[str]:
+    """The address's parts that are not a county: the post town is the last of them."""
+    return [p for p in _address_parts(lines) if p.upper().replace(".", "") not in COUNTIES]
 
-    ``["REGENT STREET, LONG EATON", "NOTTINGHAM", ""]`` gives ``"Long Eaton"``; the part just
-    before the post town, when it is no street or building (no number, no ``ROAD``,
-    ``STREET``, ``CENTRE``…). ``["171 CARLTON ROAD", "NOTTINGHAM"]`` gives ``""``.
-    """
-    parts = [p for p in _address_parts(lines) if p.upper().replace(".", "") not in COUNTIES]
+
+def _locality_of(parts: Sequence[str]) -> str:
     if len(parts) < 2:
         return ""
     before = parts[-2]
@@ -110,14 +108,38 @@ def locality(lines: Sequence[str | None]) -> str:
     return _title(before)
 
 
+def _post_town_of(parts: Sequence[str]) -> str:
+    return _title(parts[-1]) if parts else ""
+
+
+def locality(lines: Sequence[str | None]) -> str:
+    """The district of a town an address names before its post town, title-cased.
+
+    ``["REGENT STREET, LONG EATON", "NOTTINGHAM", ""]`` gives ``"Long Eaton"``; the part just
+    before the post town, when it is no street or building (no number, no ``ROAD``,
+    ``STREET``, ``CENTRE``…). ``["171 CARLTON ROAD", "NOTTINGHAM"]`` gives ``""``.
+    """
+    return _locality_of(_place_parts(lines))
+
+
 def post_town(lines: Sequence[str | None]) -> str:
     """The town of an address: its last line (or comma part) that is not a county, title-cased.
 
     ``["LAWSON STREET", "STOCKTON-ON-TEES", "CLEVELAND", ""]`` gives ``"Stockton-on-Tees"``;
     ``["ROMFORD, ESSEX"]`` gives ``"Romford"``; no line left gives ``""``.
     """
-    towns = [p for p in _address_parts(lines) if p.upper().replace(".", "") not in COUNTIES]
-    return _title(towns[-1]) if towns else ""
+    return _post_town_of(_place_parts(lines))
+
+
+def _towns_and_localities(address: pd.DataFrame) -> tuple[list[str | None], list[str | None]]:
+    """The post town and locality of every row's address lines, in one pass (blank for none)."""
+    towns: list[str | None] = []
+    localities: list[str | None] = []
+    for lines in address.itertuples(index=False):
+        parts = _place_parts(lines)
+        towns.append(_post_town_of(parts) or None)
+        localities.append(_locality_of(parts) or None)
+    return towns, localities
 
 
 _EP_MIN_COLUMNS = 26
@@ -206,6 +228,7 @@ def read_epraccur(path: Path) -> pd.DataFrame:
         )
     if problems:
         raise InputError(problems)
+    towns, localities = _towns_and_localities(frame[list(_EP_ADDRESS)])
     return pd.DataFrame(
         {
             "practice_code": code.to_numpy(),
@@ -215,11 +238,7 @@ def read_epraccur(path: Path) -> pd.DataFrame:
             "commissioner_code": _clean_codes(frame[_EP_COMMISSIONER]).to_numpy(),
             "setting": frame[_EP_SETTING].str.strip().to_numpy(),
             # blank (not an empty text) where the address names none
-            "town": [
-                post_town(lines) or None for lines in frame[list(_EP_ADDRESS)].itertuples(False)
-            ],
-            "locality": [
-                locality(lines) or None for lines in frame[list(_EP_ADDRESS)].itertuples(False)
-            ],
+            "town": towns,
+            "locality": localities,
         }
     )

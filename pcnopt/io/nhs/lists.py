@@ -9,12 +9,10 @@ import pandas as pd
 
 from pcnopt.errors import InputError, Problem
 from pcnopt.io.nhs._common import (
-    _check_exists,
     _clean_codes,
     _column,
-    _encoding,
     _looks_like,
-    _read_text_csv,
+    _read_nhs_csv,
     _to_number,
 )
 
@@ -31,9 +29,7 @@ LIST_HOW = (
 
 
 def read_list_sizes(path: Path) -> pd.DataFrame:
-    _check_exists(path, LIST_WHAT, LIST_HOW)
-    encoding = _encoding(path, LIST_WHAT, LIST_HOW)
-    frame = _read_text_csv(path, encoding=encoding, what=LIST_WHAT, how=LIST_HOW)
+    frame = _read_nhs_csv(path, LIST_WHAT, LIST_HOW)
     code_col = _column(frame, "CODE", "PRACTICE_CODE")
     size_col = _column(frame, "NUMBER_OF_PATIENTS")
     if code_col is None or size_col is None:

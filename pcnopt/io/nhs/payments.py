@@ -9,13 +9,11 @@ import pandas as pd
 from pcnopt.errors import InputError, Problem
 from pcnopt.io.nhs._common import (
     _bad_number_rows,
-    _check_exists,
     _clean_codes,
     _column,
-    _encoding,
     _looks_like,
     _norm_header,
-    _read_text_csv,
+    _read_nhs_csv,
     _to_number,
 )
 
@@ -32,9 +30,7 @@ PAY_HOW = (
 
 
 def read_payments(path: Path) -> pd.DataFrame:
-    _check_exists(path, PAY_WHAT, PAY_HOW)
-    encoding = _encoding(path, PAY_WHAT, PAY_HOW)
-    frame = _read_text_csv(path, encoding=encoding, what=PAY_WHAT, how=PAY_HOW)
+    frame = _read_nhs_csv(path, PAY_WHAT, PAY_HOW)
     code_col = _column(frame, "Practice Code")
     weighted_col = _column(
         frame,
