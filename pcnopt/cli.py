@@ -15,21 +15,29 @@ from pathlib import Path
 from pcnopt.cli_options import (
     INPUT_DATE,
     add_inputs,
+    add_levels,
     add_rules,
     add_solver,
     column_pair,
     input_date,
 )
-from pcnopt.settings import SETTINGS, RunConfig, column_mapping
+from pcnopt.settings import SETTINGS, RunConfig, column_mapping, levels_from_texts
 
 
 def _config(args: argparse.Namespace) -> RunConfig:
     """The run settings given on the command line (each option's ``dest`` is its field)."""
-    return RunConfig(**{field: getattr(args, field) for field in SETTINGS if hasattr(args, field)})
+    values = {field: getattr(args, field) for field in SETTINGS if hasattr(args, field)}
+    if "levels" in values:  # --level NAME=MIN-MAX, repeated
+        values["levels"] = levels_from_texts(values["levels"])
+    return RunConfig(**values)
 
 
 def cmd_optimise(args: argparse.Namespace) -> int:
-    """Group practices into PCNs and write the outputs."""
+    """Group practices into PCNs and write the outputs.
+
+    With two or more --level options, design nested levels top-down instead (every unit of a
+    level inside one unit of the level above), as 'pcnopt neighbourhoods --level ...' does.
+    """
     from pcnopt.io.outputs import check_output_folder
     from pcnopt.jobs import write_run_with_maps
     from pcnopt.run import run_optimise
@@ -37,6 +45,8 @@ def cmd_optimise(args: argparse.Namespace) -> int:
 
     config = _config(args)
     check_output_folder(args.out)
+    if config.levels:
+        return _nested(config, band=None, out=args.out, tiles=True)
     print(current_pcn_statement(config))
     result = run_optimise(config, progress=sys.stderr.isatty())
     out = write_run_with_maps(result, args.out)
@@ -69,20 +79,25 @@ def cmd_optimise(args: argparse.Namespace) -> int:
 
 
 def cmd_neighbourhoods(args: argparse.Namespace) -> int:
-    """Neighbourhoods above PCNs: existing PCNs grouped whole (--group-pcns), or both levels."""
+    """Neighbourhoods above PCNs: existing PCNs grouped whole (--group-pcns), or both levels.
+
+    --band gives the neighbourhoods above PCNs of --min-size to --max-size; or name every
+    level with --level NAME=MIN-MAX, outermost first (two or more). Bottom-up, the given
+    units are the innermost level.
+    """
     from pcnopt import neighbourhoods
     from pcnopt.errors import OptionError
-    from pcnopt.io.outputs import check_output_folder
     from pcnopt.io.practices import current_pcn_columns_of_file
     from pcnopt.run.inputs import DEFAULT_PRACTICES
 
-    band = neighbourhoods.parse_band(args.band, option="--band")
+    band = None if args.band is None else neighbourhoods.parse_band(args.band, option="--band")
     if args.align_to is None and (args.align_objective or args.align_alone):
         raise OptionError(
             "--align-objective and --align-alone need --align-to FILE --align-column COL, "
             "the council areas to align the neighbourhoods with."
         )
     config = _config(args)
+    neighbourhoods.levels_of(config, band)  # both or neither: say so before reading anything
     pcns_file, pcn_column = args.group_pcns, args.pcn_column
     if args.group_current:
         if args.group_pcns is not None:
@@ -97,26 +112,59 @@ def cmd_neighbourhoods(args: argparse.Namespace) -> int:
                 f"--group-current: {pcns_file} has no current PCN column; name it with "
                 "--current-pcn COLUMN."
             )
-    check_output_folder(args.out)
+    align = (
+        None
+        if args.align_to is None
+        else neighbourhoods.CouncilAlignment(
+            args.align_to, args.align_column, args.align_objective, alone=args.align_alone
+        )
+    )
+    return _nested(
+        config,
+        band=band,
+        out=args.out,
+        tiles=not args.no_tiles,
+        pcns_file=pcns_file,
+        pcn_column=pcn_column,
+        align=align,
+    )
+
+
+def _nested(
+    config: RunConfig,
+    *,
+    band: tuple[float, float] | None,
+    out: Path,
+    tiles: bool,
+    pcns_file: Path | None = None,
+    pcn_column: str | None = None,
+    align: object = None,
+) -> int:
+    """Run and write nested levels (neighbourhoods, or optimise with --level); print a line
+    per level."""
+    from pcnopt import neighbourhoods
+    from pcnopt.io.outputs import check_output_folder
+
+    check_output_folder(out)
     result = neighbourhoods.run_neighbourhoods(
         config,
         band=band,
         pcns_file=pcns_file,
         pcn_column=pcn_column,
-        align=None
-        if args.align_to is None
-        else neighbourhoods.CouncilAlignment(
-            args.align_to, args.align_column, args.align_objective, alone=args.align_alone
-        ),
+        align=align if isinstance(align, neighbourhoods.CouncilAlignment) else None,
     )
-    out = neighbourhoods.write_neighbourhoods(result, args.out, tiles=not args.no_tiles)
+    written = neighbourhoods.write_neighbourhoods(result, out, tiles=tiles)
     s = result.summary
+    top = result.levels[0]
     print(
-        f"{s['method']}: {s['neighbourhoods']} neighbourhoods ({s['neighbourhoods_in_band']} in "
-        f"band) holding {s['pcns']} PCNs ({s['pcns_in_band']} in band); neighbourhoods proven "
-        f"optimal in {s['places_proven']} of {s['places']} place(s)"
+        f"{s['method']}: "
+        + " holding ".join(
+            f"{s[f'{level.name}s']} {level.noun} ({s[f'{level.name}s_in_band']} in band)"
+            for level in result.levels
+        )
+        + f"; {top.noun} proven optimal in {s['places_proven']} of {s['places']} place(s)"
     )
-    print(f"outputs written to {out}/")
+    print(f"outputs written to {written}/")
     return 0
 
 
@@ -353,6 +401,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     for run in report.runs:
         s = run.summary
         state = "finished before, skipped" if run.status == "skipped" else f"{run.seconds:.1f} s"
+        if "levels" in s:  # a nested design ([[level]] tables)
+            counts = ", ".join(
+                f"{s[f'{n}s']} {n} ({s[f'{n}s_in_band']} in band)" for n in s["levels"]
+            )
+            print(f"{run.name}: {counts} ({state}) -> {run.folder}/")
+            continue
         print(
             f"{run.name}: {s['pcns']} PCNs, {s['pcns_in_band']} in band, "
             f"{'valid' if s['valid'] else 'RULES BROKEN'} ({state}) -> {run.folder}/"
@@ -381,7 +435,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915  (every command, in order)
     """The argument parser of every pcnopt command."""
     parser = argparse.ArgumentParser(
         prog="pcnopt",
@@ -397,6 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_inputs(optimise, practices_required=False)
     add_solver(optimise)
+    add_levels(optimise)
     optimise.add_argument("--out", type=Path, required=True, help="output folder")
     optimise.set_defaults(func=cmd_optimise)
 
@@ -409,11 +464,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_solver(hoods)
     hoods.add_argument(
         "--band",
-        required=True,
         metavar="MIN-MAX",
         help="the neighbourhoods' size band, e.g. 200000-350000 (--min-size/--max-size are "
-        "the PCNs')",
+        "the PCNs'); or name every level with --level",
     )
+    add_levels(hoods)
     hoods.add_argument(
         "--group-pcns",
         type=Path,
