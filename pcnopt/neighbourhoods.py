@@ -1,12 +1,15 @@
-"""Neighbourhood footprints above PCNs: two nested levels, each contiguous and in its band.
+"""Neighbourhood footprints above PCNs: nested levels, each contiguous and in its band.
 
-``pcnopt neighbourhoods`` builds the outer level (neighbourhoods of, say, 200,000–350,000
-people) either *bottom-up*, grouping existing PCNs (given as an assignments file) whole into
-contiguous neighbourhoods — what most ICBs are doing since the 10 Year Health Plan — or
-*top-down*, designing neighbourhoods on the practice graph and then the PCNs inside each one
-as if it were a place. Both are exact per level (see :mod:`pcnopt.model.levels` for when they
-differ and which to prefer). Every unit at every level lies inside one place; every PCN lies
-wholly inside one neighbourhood (checked before anything is written).
+``pcnopt neighbourhoods`` builds levels above PCNs: by default two (neighbourhoods of, say,
+200,000–350,000 people, ``--band``, above PCNs of ``--min-size``–``--max-size``), or any number
+the user names with ``--level NAME=MIN-MAX``, outermost first (``optimise --level`` and a
+scenario's ``[[level]]`` tables run the same design). Either *bottom-up*, keeping existing PCNs
+(given as an assignments file) whole as the innermost level and designing the levels above on
+their graph — what most ICBs are doing since the 10 Year Health Plan — or *top-down*, designing
+the outermost level on the practice graph and then each level inside every unit of the level
+above as if it were a place. Both are exact per level (see :mod:`pcnopt.model.levels` for when
+they differ and which to prefer). Every unit at every level lies inside one place; every unit
+lies wholly inside one unit of the level above (checked before anything is written).
 """
 
 from __future__ import annotations

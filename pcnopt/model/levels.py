@@ -4,8 +4,9 @@ Since the 10 Year Health Plan (2025) commissioners draw neighbourhood footprints
 Two exact ways to build both layers, each reusing :func:`~pcnopt.model.driver.solve_place`
 (so every level is proven optimal, or its gap is reported, level by level):
 
-*Top-down* (:func:`solve_nested`): the outer level is designed on the practice graph, then the
-inner level inside each outer unit as if the unit were a place. An outer unit that cannot be
+*Top-down* (:func:`solve_levels`, any number of levels; :func:`solve_nested`, two): the outer
+level is designed on the practice graph, then the inner level inside each outer unit as if the
+unit were a place, recursively down to the innermost level. An outer unit that cannot be
 split into inner units within their band is named, with the reason the inner solve gives.
 Each level is optimal for its own objective given the level above; the two levels together
 are not optimised jointly.
@@ -15,6 +16,8 @@ blocks; they are contracted into one node each (population summed, position the
 population-weighted centre, adjacent where any of their practices' catchments touch) and
 grouped into outer units on that graph. This keeps every existing PCN whole — what most ICBs
 do now — and can differ from top-down, which may redraw PCNs to reach a better outer layer.
+With more than one level above the given units (:func:`group_levels`), those levels are
+designed top-down on the units' graph.
 
 Prefer bottom-up when the inner layer is settled (contracts, staff and premises follow the
 PCNs); prefer top-down for a fresh design, or to see what the current PCNs cost the outer
