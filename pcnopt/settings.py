@@ -362,6 +362,14 @@ class RunConfig(BaseModel):
                 "({min_size}, {max_size}).",
                 "levels",
             )
+        for other in ("total_pcns", "keep_compliant"):
+            if getattr(self, other):
+                raise SettingError(
+                    f"{{levels}} designs every level top-down; {{{other}}} applies to one "
+                    "level of PCNs. Give one or the other.",
+                    "levels",
+                    other,
+                )
         seen: set[str] = set()
         for name, low, high in self.levels:
             if not LEVEL_NAME.match(name) or name in RESERVED_LEVEL_NAMES:

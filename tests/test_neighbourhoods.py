@@ -386,3 +386,13 @@ def test_band_and_levels_together_are_refused(tmp_path, capsys):
     assert "either --band" in err and len(err.strip().splitlines()) == 1 and not out.exists()
     assert cli.main(["neighbourhoods", "--out", str(out)]) == 2
     assert "give the levels" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.parametrize("option", [["--total-pcns", "fewest"], ["--keep-compliant"]])
+def test_levels_with_a_single_level_option_are_refused(tmp_path, capsys, option):
+    out = tmp_path / "out"
+    args = ["optimise", "--level", "hood=60000-90000", "--level", "pcn=30000-50000", *option]
+    assert cli.main([*args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--level designs every level top-down" in err and option[0] in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
