@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pcnopt.cli_options import (
     INPUT_DATE,
@@ -22,6 +23,9 @@ from pcnopt.cli_options import (
     input_date,
 )
 from pcnopt.settings import SETTINGS, RunConfig, column_mapping, levels_from_texts
+
+if TYPE_CHECKING:
+    from pcnopt.neighbourhoods import CouncilAlignment
 
 
 def _config(args: argparse.Namespace) -> RunConfig:
@@ -138,7 +142,7 @@ def _nested(
     tiles: bool,
     pcns_file: Path | None = None,
     pcn_column: str | None = None,
-    align: object = None,
+    align: CouncilAlignment | None = None,
 ) -> int:
     """Run and write nested levels (neighbourhoods, or optimise with --level); print a line
     per level."""
@@ -151,7 +155,7 @@ def _nested(
         band=band,
         pcns_file=pcns_file,
         pcn_column=pcn_column,
-        align=align if isinstance(align, neighbourhoods.CouncilAlignment) else None,
+        align=align,
     )
     written = neighbourhoods.write_neighbourhoods(result, out, tiles=tiles)
     s = result.summary
