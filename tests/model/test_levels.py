@@ -181,3 +181,29 @@ def test_three_levels_nest_and_each_is_optimal_inside_the_level_above(seed):
                 assert len(below) == 1
                 truth = best_in_band(part, *bands[k + 1])
                 assert below[0].top.objective == pytest.approx(truth, rel=1e-6)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_two_levels_above_given_units_keep_each_unit_whole_and_nest(seed):
+    """Bottom-up with two levels above the given units: the outer is optimal on the units'
+    graph (brute force), every given unit lies whole in one unit of each level above."""
+    from pcnopt.model.levels import group_levels
+
+    place = random_place(16, seed=seed, mean_population=6_000)
+    given = solve_place(place, options=SolveOptions(min_size=8_000, max_size=24_000))
+    unit_of = {c: f"U{lab:02d}" for c, lab in zip(place.codes, given.labels, strict=True)}
+    contracted = unit_graph(place, unit_of).graph
+    bands = [(45_000.0, 110_000.0), (20_000.0, 60_000.0)]
+    nested = group_levels(
+        place, unit_of, [SolveOptions(min_size=lo, max_size=hi) for lo, hi in bands]
+    )
+    assert nested.top.objective == pytest.approx(best_in_band(contracted, *bands[0]), rel=1e-6)
+    assert nested.unit_of[-1] == unit_of  # the given units, kept
+    for outer, inner in zip(nested.unit_of, nested.unit_of[1:], strict=False):
+        assert nesting_problems(inner, outer) == ()
+    for (lo, hi), level in zip(bands, nested.unit_of, strict=False):
+        if nested.unsplittable and level is not nested.unit_of[0]:
+            continue  # an outer unit that cannot split is reported, not drawn
+        for unit, codes in _units_of(dict(level)).items():
+            size = sum(place.population[place.codes.index(c)] for c in codes)
+            assert unit and lo <= size <= hi and connected(place, codes), (unit, size)
