@@ -177,14 +177,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     With --nest-column the file holds a second, outer level (e.g. the neighbourhoods of
     'pcnopt neighbourhoods'): its units are checked as well (contiguous, inside one place,
-    within --nest-band), and every PCN must lie wholly inside one of them.
+    within --nest-band), and every PCN must lie wholly inside one of them. Repeat
+    --nest-column and --nest-band, from the PCNs outwards, for more levels: each level's
+    units must lie wholly inside one unit of the next.
     """
+    import pandas as pd
+
     from pcnopt import neighbourhoods
     from pcnopt.io.assignments import assignments_from_file, pcn_names_from_file
     from pcnopt.run import run_validate
 
     config = _config(args)
-    nest_band = neighbourhoods.nest_band(args.nest_column, args.nest_band)
+    nests = neighbourhoods.nest_levels(args.nest_column, args.nest_band)
     if args.report:
         from pcnopt.io.paths import check_output_file
 
@@ -192,24 +196,31 @@ def cmd_validate(args: argparse.Namespace) -> int:
             args.report, inputs=[args.practices, args.places, args.assignments], option="--report"
         )
     assignments = assignments_from_file(args.assignments, pcn_column=args.pcn_column)
-    outer = None
-    if nest_band is not None:
-        outer = neighbourhoods.outer_units_from_file(args.assignments, column=args.nest_column)
+    outers = [
+        neighbourhoods.outer_units_from_file(args.assignments, column=column) for column, _ in nests
+    ]
     names = pcn_names_from_file(args.assignments, pcn_column=args.pcn_column)
     report = run_validate(config, assignments=assignments, names=names)
     print(report.to_text())
     table = report.pcns
     ok = report.ok
-    if outer is not None and nest_band is not None:
+    inner, inner_name = assignments, "PCN"
+    for k, ((column, band), outer) in enumerate(zip(nests, outers, strict=True)):
+        outer_name = neighbourhoods.level_name(column)
         nesting = neighbourhoods.validate_nesting(
             config,
-            assignments=assignments.merge(outer, on="practice_code", how="left"),
-            band=nest_band,
-            outer_name=neighbourhoods.level_name(args.nest_column),
+            assignments=inner[["practice_code", "pcn_id"]].merge(
+                outer, on="practice_code", how="left"
+            ),
+            band=band,
+            outer_name=outer_name,
+            inner_name=inner_name,
         )
         print(nesting.to_text())
-        table = nesting.table(inner=report.pcns)
+        found = nesting.table(inner=report.pcns)
+        table = found if k == 0 else pd.concat([table, found[found["level"] == outer_name]])
         ok = ok and nesting.ok
+        inner, inner_name = outer.rename(columns={"outer": "pcn_id"}), outer_name
     if args.report:
         from pcnopt.io.outputs import write_table
 
@@ -535,11 +546,16 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915  (every command,
     validate.add_argument(
         "--nest-column",
         metavar="COLUMN",
+        action="append",
         help="the outer level's column of the assignments file (e.g. neighbourhood_id): its "
-        "units are checked too, and every PCN must lie wholly inside one",
+        "units are checked too, and every PCN must lie wholly inside one; repeat it, from the "
+        "PCNs outwards, for more levels (each inside one unit of the next)",
     )
     validate.add_argument(
-        "--nest-band", metavar="MIN-MAX", help="the outer level's size band (with --nest-column)"
+        "--nest-band",
+        metavar="MIN-MAX",
+        action="append",
+        help="the outer level's size band (with --nest-column; one per --nest-column, in order)",
     )
     validate.add_argument("--report", type=Path, help="write the per-unit findings to this CSV")
     add_rules(validate)

@@ -524,19 +524,8 @@ def _units(
                 "practices": ";".join(sorted(group["practice_code"])),
             }
         )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            column,
-            "place_id",
-            "patients",
-            "n_practices",
-            "in_band",
-            "band_status",
-            "contiguous",
-            "practices",
-        ],
-    )
+    names = [column, "place_id", "patients", "n_practices", "in_band", "band_status"]
+    return pd.DataFrame(rows, columns=[*names, "contiguous", "practices"])
 
 
 def write_neighbourhoods(
@@ -800,6 +789,23 @@ def nest_band(column: str | None, band: str | None) -> tuple[float, float] | Non
             "(e.g. --nest-band 100000-250000, as given to 'pcnopt neighbourhoods --band')."
         )
     return parse_band(band, option="--nest-band")
+
+
+def nest_levels(
+    columns: Sequence[str] | None, bands: Sequence[str] | None
+) -> list[tuple[str, tuple[float, float]]]:
+    """The levels above PCNs of ``validate --nest-column/--nest-band`` (repeated, from the PCNs
+    outwards) as (column, band) pairs; empty without a nest column."""
+    columns, bands = list(columns or []), list(bands or [])
+    if len(columns) <= 1 and len(bands) <= 1:
+        band = nest_band(next(iter(columns), None), next(iter(bands), None))
+        return [] if band is None else [(columns[0], band)]
+    if len(columns) != len(bands):
+        raise OptionError(
+            f"{len(columns)} --nest-column options but {len(bands)} --nest-band: give one band "
+            "per level, in the same order (from the PCNs outwards)."
+        )
+    return [(c, parse_band(b, option="--nest-band")) for c, b in zip(columns, bands, strict=True)]
 
 
 def level_name(column: str) -> str:

@@ -396,3 +396,36 @@ def test_levels_with_a_single_level_option_are_refused(tmp_path, capsys, option)
     err = capsys.readouterr().err
     assert "--level designs every level top-down" in err and option[0] in err
     assert len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_validate_checks_every_level_above_pcns_and_each_nesting(tmp_path, capsys):
+    """--nest-column/--nest-band repeated, from the PCNs outwards: each level checked, and
+    each level's units inside one unit of the next."""
+    out = tmp_path / "out"
+    levels = ["--level", "mnp=150000-350000", "--level", "neighbourhood=60000-200000"]
+    levels += ["--level", "pcn=30000-50000"]
+    args = ["neighbourhoods", "--group-current", *levels, "--year", "none", "--no-tiles"]
+    assert cli.main([*args, "--out", str(out)]) == 0
+    nest = ["--pcn-column", "pcn_id", "--nest-column", "neighbourhood_id"]
+    nest += ["--nest-band", "60000-200000", "--nest-column", "mnp_id", "--nest-band"]
+    nest += ["150000-350000"]
+    capsys.readouterr()
+    _validate(out / "assignments.csv", *nest)
+    text = capsys.readouterr().out
+    assert "0 unit(s) of the level below split across neighbourhoods." in text
+    assert "0 unit(s) of the level below split across mnps." in text
+    table = pd.read_csv(out / "assignments.csv", dtype=str, keep_default_na=False)
+    hood = table.loc[table["mnp_id"] == "P02-M01", "neighbourhood_id"].iloc[0]
+    moved = table.index[table["neighbourhood_id"] == hood][0]
+    table.loc[moved, "mnp_id"] = "P02-M02"  # that neighbourhood is now split across mnps
+    broken = tmp_path / "broken.csv"
+    table.to_csv(broken, index=False)
+    report = tmp_path / "findings.csv"
+    assert _validate(broken, *nest, "--report", str(report)) == 1
+    text = capsys.readouterr().out
+    assert "0 unit(s) of the level below split across neighbourhoods." in text
+    assert f"neighbourhood {hood} is split across 2 mnps" in text
+    findings = pd.read_csv(report, dtype=str, keep_default_na=False)
+    assert set(findings["level"]) == {"PCN", "neighbourhood", "mnp"}
+    assert _validate(broken, *nest[:-2]) == 2  # two nest columns, one band
+    assert "give one band per level" in capsys.readouterr().err
