@@ -1,10 +1,10 @@
 """England benchmark of ``neighbourhoods``: PCNs nested in neighbourhood footprints.
 
 On every practice of England (the table ``prepare-nhs`` builds from the NHS files in
-../shared: list sizes January 2021, PCNs of ePCN December 2019) with sub-ICB places (April
-2023, 106 places), runs
+../shared: list sizes January 2021, PCNs of ePCN December 2019, or of October 2024 with
+``--pcns 2024-10``) with sub-ICB places (April 2023, 106 places), runs
 
-1. bottom-up: today's PCNs (the table's ``current_pcn``; one crossing places split by place
+1. bottom-up: those PCNs (the table's ``current_pcn``; one crossing places split by place
    first) grouped whole into contiguous neighbourhoods within ``--band``, and
 2. top-down: neighbourhoods within ``--band`` designed on the practices, then PCNs within
    ``--pcn-band`` inside each (``--top-down-places`` limits it to the first N sub-ICBs by code),
@@ -18,7 +18,14 @@ is too small for one neighbourhood, a named exception) and wall time.
 Usage::
 
     python benchmarks/neighbourhoods_england.py [--band 150000-350000] \
-        [--pcn-band 30000-50000] [--time-limit 60] [--top-down-places 10] [--skip-top-down]
+        [--pcn-band 30000-50000] [--time-limit 60] [--top-down-places 10] [--skip-top-down] \
+        [--pcns 2019-12|2024-10]
+
+The October 2024 PCNs are those of the national joined table's ``pcn2024_10_code`` (the same
+ePCN file): ``prepare-nhs`` with ``--epcn nhs-files/epcn-2024-10/ePCN.xlsx`` gives every kept
+practice exactly that PCN. Its practices are the January 2021 list-size file's: 15 practices of
+an October 2024 PCN are not in the table (10 with no January 2021 list size, opened since),
+so their PCNs are grouped without them.
 
 Needs ../shared/data. Prints Markdown tables; timings are wall-clock on the machine named in
 the header. Places are solved one after another in this process (``neighbourhoods`` has no
@@ -59,8 +66,16 @@ COUNCILS = SHARED / "boundaries/LAD_December_2019_UK_BUC_wgs84.geojson"
 COUNCIL_COLUMN = "lad19cd"
 
 
-def practices_table(folder: Path) -> Path:
-    """The README's ``prepare-nhs`` table of every practice of England, built in ``folder``."""
+#: The ePCN file of each PCN vintage ``--pcns`` names, and how the rows call its PCNs.
+EPCN = {
+    "2019-12": ("epcn-2019-12/ePCN.xlsx", "Dec 2019"),
+    "2024-10": ("epcn-2024-10/ePCN.xlsx", "Oct 2024"),
+}
+
+
+def practices_table(folder: Path, *, pcns: str = "2019-12") -> Path:
+    """The README's ``prepare-nhs`` table of every practice of England, built in ``folder``,
+    its ``current_pcn`` from the ePCN file of ``pcns`` (a key of :data:`EPCN`)."""
     path = folder / "england.csv"
     subprocess.run(
         [
@@ -74,7 +89,7 @@ def practices_table(folder: Path) -> Path:
             "--postcodes",
             str(NHS / "codepoint-open-2014-08/codepo_gb_2014-08_latlon.csv.gz"),
             "--epcn",
-            str(NHS / "epcn-2019-12/ePCN.xlsx"),
+            str(NHS / EPCN[pcns][0]),
             "--payments",
             str(NHS / "payments-2018-19/nhspaymentsgp-18-19-csv.csv"),
             "--out",
@@ -215,6 +230,12 @@ def main() -> None:
     )
     parser.add_argument("--skip-top-down", action="store_true")
     parser.add_argument("--practices", type=Path, help="a prepare-nhs table (default: build one)")
+    parser.add_argument(
+        "--pcns",
+        choices=sorted(EPCN),
+        default="2019-12",
+        help="the PCNs grouped bottom-up: ePCN December 2019, or October 2024",
+    )
     args = parser.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"needs the shared data at {SHARED}")
@@ -231,13 +252,14 @@ def main() -> None:
     rows = []
     notes = []
     with tempfile.TemporaryDirectory() as tmp:
-        table = args.practices or practices_table(Path(tmp))
+        table = args.practices or practices_table(Path(tmp), pcns=args.pcns)
+        vintage = EPCN[args.pcns][1]
         area = first_places(args.bottom_up_places)
         label = f"first {len(area)} sub-ICBs" if area else "all places"
         config = run_config(table, pcn_band=pcn_band, area=area, time_limit=args.time_limit)
         pcns, n_split = pcns_within_places(table, config, Path(tmp))
         print(
-            f"Bottom-up groups the table's current PCNs (ePCN December 2019); {n_split} of them "
+            f"Bottom-up groups the table's current PCNs (ePCN {vintage}); {n_split} of them "
             "cross sub-ICB places (April 2023), which `neighbourhoods` refuses, so each is split "
             "by place first (its practices in each place one unit).\n",
             flush=True,
@@ -250,7 +272,7 @@ def main() -> None:
             time_limit=args.time_limit,
             pcns=pcns,
         )
-        rows += level_rows(result, run=f"bottom-up, Dec 2019 PCNs grouped ({label})", wall=wall)
+        rows += level_rows(result, run=f"bottom-up, {vintage} PCNs grouped ({label})", wall=wall)
         notes.append(f"bottom-up, {label}: {statuses(result)}")
         print(markdown(pd.DataFrame(rows)), end="\n\n", flush=True)
         if not args.skip_top_down:

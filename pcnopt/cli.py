@@ -16,18 +16,26 @@ from typing import TYPE_CHECKING
 # everything else is imported when a command needs it, so that Ctrl-C in the first moments of a
 # command (main's try) still ends with one line and exit 130, and --help is quick
 if TYPE_CHECKING:
+    from pcnopt.neighbourhoods import CouncilAlignment
     from pcnopt.settings import RunConfig
 
 
 def _config(args: argparse.Namespace) -> RunConfig:
     """The run settings given on the command line (each option's ``dest`` is its field)."""
-    from pcnopt.settings import SETTINGS, RunConfig
+    from pcnopt.settings import SETTINGS, RunConfig, levels_from_texts
 
-    return RunConfig(**{field: getattr(args, field) for field in SETTINGS if hasattr(args, field)})
+    values = {field: getattr(args, field) for field in SETTINGS if hasattr(args, field)}
+    if "levels" in values:  # --level NAME=MIN-MAX, repeated
+        values["levels"] = levels_from_texts(values["levels"])
+    return RunConfig(**values)
 
 
 def cmd_optimise(args: argparse.Namespace) -> int:
-    """Group practices into PCNs and write the outputs."""
+    """Group practices into PCNs and write the outputs.
+
+    With two or more --level options, design nested levels top-down instead (every unit of a
+    level inside one unit of the level above), as 'pcnopt neighbourhoods --level ...' does.
+    """
     from pcnopt.io.outputs import check_output_folder
     from pcnopt.jobs import write_run_with_maps
     from pcnopt.run import run_optimise
@@ -35,6 +43,8 @@ def cmd_optimise(args: argparse.Namespace) -> int:
 
     config = _config(args)
     check_output_folder(args.out)
+    if config.levels:
+        return _nested(config, band=None, out=args.out, tiles=True)
     print(current_pcn_statement(config))
     result = run_optimise(config, progress=sys.stderr.isatty())
     out = write_run_with_maps(result, args.out)
@@ -67,20 +77,25 @@ def cmd_optimise(args: argparse.Namespace) -> int:
 
 
 def cmd_neighbourhoods(args: argparse.Namespace) -> int:
-    """Neighbourhoods above PCNs: existing PCNs grouped whole (--group-pcns), or both levels."""
+    """Neighbourhoods above PCNs: existing PCNs grouped whole (--group-pcns), or both levels.
+
+    --band gives the neighbourhoods above PCNs of --min-size to --max-size; or name every
+    level with --level NAME=MIN-MAX, outermost first (two or more). Bottom-up, the given
+    units are the innermost level.
+    """
     from pcnopt import neighbourhoods
     from pcnopt.errors import OptionError
-    from pcnopt.io.outputs import check_output_folder
     from pcnopt.io.practices import current_pcn_columns_of_file
     from pcnopt.run.inputs import DEFAULT_PRACTICES
 
-    band = neighbourhoods.parse_band(args.band, option="--band")
+    band = None if args.band is None else neighbourhoods.parse_band(args.band, option="--band")
     if args.align_to is None and (args.align_objective or args.align_alone):
         raise OptionError(
             "--align-objective and --align-alone need --align-to FILE --align-column COL, "
             "the council areas to align the neighbourhoods with."
         )
     config = _config(args)
+    neighbourhoods.levels_of(config, band)  # both or neither: say so before reading anything
     pcns_file, pcn_column = args.group_pcns, args.pcn_column
     if args.group_current:
         if args.group_pcns is not None:
@@ -95,26 +110,59 @@ def cmd_neighbourhoods(args: argparse.Namespace) -> int:
                 f"--group-current: {pcns_file} has no current PCN column; name it with "
                 "--current-pcn COLUMN."
             )
-    check_output_folder(args.out)
+    align = (
+        None
+        if args.align_to is None
+        else neighbourhoods.CouncilAlignment(
+            args.align_to, args.align_column, args.align_objective, alone=args.align_alone
+        )
+    )
+    return _nested(
+        config,
+        band=band,
+        out=args.out,
+        tiles=not args.no_tiles,
+        pcns_file=pcns_file,
+        pcn_column=pcn_column,
+        align=align,
+    )
+
+
+def _nested(
+    config: RunConfig,
+    *,
+    band: tuple[float, float] | None,
+    out: Path,
+    tiles: bool,
+    pcns_file: Path | None = None,
+    pcn_column: str | None = None,
+    align: CouncilAlignment | None = None,
+) -> int:
+    """Run and write nested levels (neighbourhoods, or optimise with --level); print a line
+    per level."""
+    from pcnopt import neighbourhoods
+    from pcnopt.io.outputs import check_output_folder
+
+    check_output_folder(out)
     result = neighbourhoods.run_neighbourhoods(
         config,
         band=band,
         pcns_file=pcns_file,
         pcn_column=pcn_column,
-        align=None
-        if args.align_to is None
-        else neighbourhoods.CouncilAlignment(
-            args.align_to, args.align_column, args.align_objective, alone=args.align_alone
-        ),
+        align=align,
     )
-    out = neighbourhoods.write_neighbourhoods(result, args.out, tiles=not args.no_tiles)
+    written = neighbourhoods.write_neighbourhoods(result, out, tiles=tiles)
     s = result.summary
+    top = result.levels[0]
     print(
-        f"{s['method']}: {s['neighbourhoods']} neighbourhoods ({s['neighbourhoods_in_band']} in "
-        f"band) holding {s['pcns']} PCNs ({s['pcns_in_band']} in band); neighbourhoods proven "
-        f"optimal in {s['places_proven']} of {s['places']} place(s)"
+        f"{s['method']}: "
+        + " holding ".join(
+            f"{s[f'{level.name}s']} {level.noun} ({s[f'{level.name}s_in_band']} in band)"
+            for level in result.levels
+        )
+        + f"; {top.noun} proven optimal in {s['places_proven']} of {s['places']} place(s)"
     )
-    print(f"outputs written to {out}/")
+    print(f"outputs written to {written}/")
     return 0
 
 
@@ -123,14 +171,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     With --nest-column the file holds a second, outer level (e.g. the neighbourhoods of
     'pcnopt neighbourhoods'): its units are checked as well (contiguous, inside one place,
-    within --nest-band), and every PCN must lie wholly inside one of them.
+    within --nest-band), and every PCN must lie wholly inside one of them. Repeat
+    --nest-column and --nest-band, from the PCNs outwards, for more levels: each level's
+    units must lie wholly inside one unit of the next.
     """
+    import pandas as pd
+
     from pcnopt import neighbourhoods
     from pcnopt.io.assignments import assignments_from_file, pcn_names_from_file
     from pcnopt.run import run_validate
 
     config = _config(args)
-    nest_band = neighbourhoods.nest_band(args.nest_column, args.nest_band)
+    nests = neighbourhoods.nest_levels(args.nest_column, args.nest_band)
     if args.report:
         from pcnopt.io.paths import check_output_file
 
@@ -138,24 +190,31 @@ def cmd_validate(args: argparse.Namespace) -> int:
             args.report, inputs=[args.practices, args.places, args.assignments], option="--report"
         )
     assignments = assignments_from_file(args.assignments, pcn_column=args.pcn_column)
-    outer = None
-    if nest_band is not None:
-        outer = neighbourhoods.outer_units_from_file(args.assignments, column=args.nest_column)
+    outers = [
+        neighbourhoods.outer_units_from_file(args.assignments, column=column) for column, _ in nests
+    ]
     names = pcn_names_from_file(args.assignments, pcn_column=args.pcn_column)
     report = run_validate(config, assignments=assignments, names=names)
     print(report.to_text())
     table = report.pcns
     ok = report.ok
-    if outer is not None and nest_band is not None:
+    inner, inner_name = assignments, "PCN"
+    for k, ((column, band), outer) in enumerate(zip(nests, outers, strict=True)):
+        outer_name = neighbourhoods.level_name(column)
         nesting = neighbourhoods.validate_nesting(
             config,
-            assignments=assignments.merge(outer, on="practice_code", how="left"),
-            band=nest_band,
-            outer_name=neighbourhoods.level_name(args.nest_column),
+            assignments=inner[["practice_code", "pcn_id"]].merge(
+                outer, on="practice_code", how="left"
+            ),
+            band=band,
+            outer_name=outer_name,
+            inner_name=inner_name,
         )
         print(nesting.to_text())
-        table = nesting.table(inner=report.pcns)
+        found = nesting.table(inner=report.pcns)
+        table = found if k == 0 else pd.concat([table, found[found["level"] == outer_name]])
         ok = ok and nesting.ok
+        inner, inner_name = outer.rename(columns={"outer": "pcn_id"}), outer_name
     if args.report:
         from pcnopt.io.outputs import write_table
 
@@ -352,6 +411,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     for run in report.runs:
         s = run.summary
         state = "finished before, skipped" if run.status == "skipped" else f"{run.seconds:.1f} s"
+        if "levels" in s:  # a nested design ([[level]] tables)
+            counts = ", ".join(
+                f"{s[f'{n}s']} {n} ({s[f'{n}s_in_band']} in band)" for n in s["levels"]
+            )
+            print(f"{run.name}: {counts} ({state}) -> {run.folder}/")
+            continue
         print(
             f"{run.name}: {s['pcns']} PCNs, {s['pcns_in_band']} in band, "
             f"{'valid' if s['valid'] else 'RULES BROKEN'} ({state}) -> {run.folder}/"
@@ -380,11 +445,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915  (every command, in order)
     """The argument parser of every pcnopt command."""
     from pcnopt.cli_options import (
         INPUT_DATE,
         add_inputs,
+        add_levels,
         add_rules,
         add_solver,
         column_pair,
@@ -405,6 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_inputs(optimise, practices_required=False)
     add_solver(optimise)
+    add_levels(optimise)
     optimise.add_argument("--out", type=Path, required=True, help="output folder")
     optimise.set_defaults(func=cmd_optimise)
 
@@ -417,11 +484,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_solver(hoods)
     hoods.add_argument(
         "--band",
-        required=True,
         metavar="MIN-MAX",
         help="the neighbourhoods' size band, e.g. 200000-350000 (--min-size/--max-size are "
-        "the PCNs')",
+        "the PCNs'); or name every level with --level",
     )
+    add_levels(hoods)
     hoods.add_argument(
         "--group-pcns",
         type=Path,
@@ -484,11 +551,16 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--nest-column",
         metavar="COLUMN",
+        action="append",
         help="the outer level's column of the assignments file (e.g. neighbourhood_id): its "
-        "units are checked too, and every PCN must lie wholly inside one",
+        "units are checked too, and every PCN must lie wholly inside one; repeat it, from the "
+        "PCNs outwards, for more levels (each inside one unit of the next)",
     )
     validate.add_argument(
-        "--nest-band", metavar="MIN-MAX", help="the outer level's size band (with --nest-column)"
+        "--nest-band",
+        metavar="MIN-MAX",
+        action="append",
+        help="the outer level's size band (with --nest-column; one per --nest-column, in order)",
     )
     validate.add_argument("--report", type=Path, help="write the per-unit findings to this CSV")
     add_rules(validate)

@@ -224,6 +224,20 @@ def add_rules(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_levels(parser: argparse.ArgumentParser) -> None:
+    """``--level NAME=MIN-MAX``, repeated, outermost first (nested levels)."""
+    _setting(
+        parser,
+        "levels",
+        action="append",
+        metavar="NAME=MIN-MAX",
+        help="a level of nested units, outermost first, repeated (two or more), e.g. "
+        "--level neighbourhood=200000-350000 --level pcn=30000-50000: each unit of a level "
+        "lies inside one unit of the level above; the innermost level's band replaces "
+        "--min-size/--max-size",
+    )
+
+
 def add_inputs(parser: argparse.ArgumentParser, *, practices_required: bool) -> None:
     _setting(
         parser,

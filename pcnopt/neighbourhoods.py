@@ -1,17 +1,21 @@
-"""Neighbourhood footprints above PCNs: two nested levels, each contiguous and in its band.
+"""Neighbourhood footprints above PCNs: nested levels, each contiguous and in its band.
 
-``pcnopt neighbourhoods`` builds the outer level (neighbourhoods of, say, 200,000–350,000
-people) either *bottom-up*, grouping existing PCNs (given as an assignments file) whole into
-contiguous neighbourhoods — what most ICBs are doing since the 10 Year Health Plan — or
-*top-down*, designing neighbourhoods on the practice graph and then the PCNs inside each one
-as if it were a place. Both are exact per level (see :mod:`pcnopt.model.levels` for when they
-differ and which to prefer). Every unit at every level lies inside one place; every PCN lies
-wholly inside one neighbourhood (checked before anything is written).
+``pcnopt neighbourhoods`` builds levels above PCNs: by default two (neighbourhoods of, say,
+200,000–350,000 people, ``--band``, above PCNs of ``--min-size``–``--max-size``), or any number
+the user names with ``--level NAME=MIN-MAX``, outermost first (``optimise --level`` and a
+scenario's ``[[level]]`` tables run the same design). Either *bottom-up*, keeping existing PCNs
+(given as an assignments file) whole as the innermost level and designing the levels above on
+their graph — what most ICBs are doing since the 10 Year Health Plan — or *top-down*, designing
+the outermost level on the practice graph and then each level inside every unit of the level
+above as if it were a place. Both are exact per level (see :mod:`pcnopt.model.levels` for when
+they differ and which to prefer). Every unit at every level lies inside one place; every unit
+lies wholly inside one unit of the level above (checked before anything is written).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -24,34 +28,79 @@ from pcnopt.errors import InputError, OptionError, Problem
 from pcnopt.io import outputs
 from pcnopt.io.assignments import assignments_from_file
 from pcnopt.maps import MapConfiguration
-from pcnopt.model import SolveOptions
+from pcnopt.model import PlaceGraph, SolveOptions
 from pcnopt.model.alignment import ALIGN_OBJECTIVES
-from pcnopt.model.levels import Alignment, group_units, nesting_problems, solve_nested
+from pcnopt.model.levels import Alignment, group_levels, nesting_problems, solve_levels
 from pcnopt.run import POPULATIONS, RunConfig, load_inputs
 from pcnopt.run.tables import place_graphs
+from pcnopt.settings import parse_band
 from pcnopt.validation import ValidationReport
 
 
 @dataclass(frozen=True)
+class Level:
+    """One level of a nested design.
+
+    Attributes
+    ----------
+    name
+        The user's name (``neighbourhood``, ``pcn``): its units are in the ``<name>_id``
+        column and ``units_<name>.csv``.
+    band
+        The level's size band (patients).
+    """
+
+    name: str
+    band: tuple[float, float]
+
+    @property
+    def column(self) -> str:
+        """The level's id column."""
+        return f"{self.name}_id"
+
+    @property
+    def title(self) -> str:
+        """The level's units, plural, as a heading (``PCNs``, ``Neighbourhoods``)."""
+        return "PCNs" if self.name == "pcn" else f"{self.noun[:1].upper()}{self.noun[1:]}"
+
+    @property
+    def noun(self) -> str:
+        """The level's units, plural, in a sentence (``PCNs``, ``neighbourhoods``)."""
+        return "PCNs" if self.name == "pcn" else f"{self.name.replace('_', ' ')}s"
+
+    @property
+    def unit(self) -> str:
+        """One unit, in a sentence (``PCN``, ``neighbourhood``)."""
+        return "PCN" if self.name == "pcn" else self.name.replace("_", " ")
+
+
+#: The two default levels' names (``--band`` and the PCN band), outermost first.
+DEFAULT_LEVELS = ("neighbourhood", "pcn")
+
+
+@dataclass(frozen=True)
 class NeighbourhoodResult:
-    """Both levels of a neighbourhood design.
+    """Every level of a nested design.
 
     Attributes
     ----------
     assignments
-        One row per practice: ``practice_code``, ``name``, ``place_id``, ``neighbourhood_id``,
-        ``pcn_id`` and ``list_size``.
-    neighbourhoods, pcns
-        One row per unit of each level: id, place, patients, practices, band status (and the
-        neighbourhood's PCNs).
+        One row per practice: ``practice_code``, ``name``, ``place_id``, ``list_size`` and one
+        ``<level>_id`` column per level, outermost first.
+    levels
+        The levels, outermost first.
+    units
+        Level name → one row per unit: id, place, patients, practices, band status, the ids of
+        the levels above, and the number of units of the level below.
     places
-        Per place: each level's solver status and message.
+        Per place: the outermost level's solver status, how the innermost was made, and
+        messages.
     summary
         Headline figures (written as ``summary.json``).
     areas
-        Level (``"neighbourhood"``, ``"pcn"``) → each unit's area (EPSG:27700): a PCN's is the
-        union of its practices' catchment cells (as the map draws them), a neighbourhood's the
-        union of its PCNs' areas, so the outer level's borders are the inner level's.
+        Level name → each unit's area (EPSG:27700): an innermost unit's is the union of its
+        practices' catchment cells (as the map draws them), an outer unit's the union of its
+        inner units' areas, so each level's borders are the inner level's.
     practices_geo, places_geo, catchments, edges
         The practices (points), places (polygons), catchment cells and their adjacency the
         levels were drawn on, for the map.
@@ -60,8 +109,8 @@ class NeighbourhoodResult:
     """
 
     assignments: pd.DataFrame
-    neighbourhoods: pd.DataFrame
-    pcns: pd.DataFrame
+    levels: tuple[Level, ...]
+    units: Mapping[str, pd.DataFrame]
     places: pd.DataFrame
     summary: dict[str, Any]
     areas: Mapping[str, gpd.GeoDataFrame] = field(default_factory=dict)
@@ -71,14 +120,21 @@ class NeighbourhoodResult:
     edges: pd.DataFrame | None = None
     population: str = "list_size"
 
+    @property
+    def neighbourhoods(self) -> pd.DataFrame:
+        """The outermost level's units."""
+        return self.units[self.levels[0].name]
 
-#: Each level's name (as in ``units_<level>.csv``) and its id column, outermost first.
-LEVELS: Mapping[str, str] = {"neighbourhood": "neighbourhood_id", "pcn": "pcn_id"}
+    @property
+    def pcns(self) -> pd.DataFrame:
+        """The innermost level's units (the PCNs, whose funding is summed upwards)."""
+        return self.units[self.levels[-1].name]
 
 
 @dataclass(frozen=True)
 class CouncilAlignment:
-    """Council areas to report every unit against, and optionally to align neighbourhoods with.
+    """Council areas to report every unit against, and optionally to align the outermost
+    level with.
 
     Attributes
     ----------
@@ -86,7 +142,7 @@ class CouncilAlignment:
         A polygon layer (local authorities, wards…) and its id column (``--align-to``,
         ``--align-column``).
     objective
-        ``"outside"`` or ``"split"`` to make alignment the neighbourhoods' objective
+        ``"outside"`` or ``"split"`` to make alignment the outermost level's objective
         (``--align-objective``; see :mod:`pcnopt.model.alignment`), or None to report only.
     alone
         Alignment alone (``--align-alone``) rather than lexicographic after compactness.
@@ -98,61 +154,79 @@ class CouncilAlignment:
     alone: bool = False
 
 
-def parse_band(text: str, *, option: str) -> tuple[float, float]:
-    """``"200000-350000"`` as (200000.0, 350000.0), or a message naming ``option``."""
-    low, sep, high = text.replace(",", "").replace("_", "").partition("-")
-    try:
-        band = (float(low), float(high)) if sep else (float("nan"), float("nan"))
-    except ValueError:
-        band = (float("nan"), float("nan"))
-    if not (0 <= band[0] <= band[1] < float("inf")):
-        raise OptionError(
-            f"{option} {text!r} is not a band; write it as MIN-MAX, e.g. 200000-350000."
-        )
-    return band
-
-
-def run_neighbourhoods(
-    config: RunConfig,
-    *,
-    band: tuple[float, float],
-    pcns_file: Path | None = None,
-    pcn_column: str | None = None,
-    align: CouncilAlignment | None = None,
-) -> NeighbourhoodResult:
-    """Design neighbourhoods: bottom-up from ``pcns_file``, else top-down with ``config``'s band.
-
-    Parameters
-    ----------
-    config
-        Practices, places and the PCN band (the inner level) and solver settings.
-    band
-        The neighbourhoods' band (the outer level).
-    pcns_file, pcn_column
-        Existing PCNs to group whole (bottom-up); ``None`` designs both levels (top-down).
-    align
-        Council areas: every unit of both levels reports the share of its patients in its main
-        area and how many areas it spans; with an objective, the neighbourhoods are aligned
-        with them (exactly, where each place splits wholly into neighbourhoods in band).
+def levels_of(config: RunConfig, band: tuple[float, float] | None = None) -> tuple[Level, ...]:
+    """The run's levels: ``config.levels`` (``--level``), else ``band`` (``--band``) above the
+    PCN band (``--min-size``/``--max-size``).
 
     Raises
     ------
     OptionError
-        When the bands cannot nest.
-    InputError
-        When a given PCN crosses a place, or a practice of the area has no PCN.
+        With both or neither; when the default bands cannot nest.
     """
+    if config.levels and band is not None:
+        raise OptionError(
+            "give either --band (neighbourhoods above the --min-size/--max-size PCNs) or "
+            "--level NAME=MIN-MAX options, not both."
+        )
+    if config.levels:
+        return tuple(Level(name, (low, high)) for name, low, high in config.levels)
+    if band is None:
+        raise OptionError(
+            "give the levels: --band MIN-MAX (neighbourhoods above PCNs of --min-size to "
+            "--max-size), or two or more --level NAME=MIN-MAX, outermost first."
+        )
     if band[1] < config.min_size:
         raise OptionError(
             f"--band {band[0]:,.0f}-{band[1]:,.0f}: a neighbourhood could never hold a PCN of "
             f"at least {config.min_size:,.0f} (--min-size). Fix: give neighbourhoods a larger "
             "band, or PCNs a smaller one."
         )
+    outer, inner = DEFAULT_LEVELS
+    return (Level(outer, band), Level(inner, (config.min_size, config.max_size)))
+
+
+def run_neighbourhoods(
+    config: RunConfig,
+    *,
+    band: tuple[float, float] | None = None,
+    pcns_file: Path | None = None,
+    pcn_column: str | None = None,
+    align: CouncilAlignment | None = None,
+    practices_table: gpd.GeoDataFrame | None = None,
+) -> NeighbourhoodResult:
+    """Design nested levels: bottom-up from ``pcns_file``, else top-down.
+
+    Parameters
+    ----------
+    config
+        Practices, places, solver settings and the levels (``config.levels``; without them
+        ``band`` above the PCN band). The innermost level gets the PCN rules (objective,
+        fixed practices, counts…); the levels above it compactness (or alignment).
+    band
+        The neighbourhoods' band (the outer of the two default levels).
+    pcns_file, pcn_column
+        Existing units of the innermost level (e.g. PCNs) to keep whole (bottom-up): the
+        levels above are designed on their graph; ``None`` designs every level (top-down).
+    align
+        Council areas: every unit of every level reports the share of its patients in its
+        main area and how many areas it spans; with an objective, the outermost level is
+        aligned with them (exactly, where each place splits wholly into units in band).
+    practices_table
+        Practices already in memory (e.g. changed by a scenario), instead of reading them.
+
+    Raises
+    ------
+    OptionError
+        When the bands cannot nest.
+    InputError
+        When a given unit crosses a place, or a practice of the area has no unit.
+    """
+    levels = levels_of(config, band)
     if align is not None and align.objective not in (None, *ALIGN_OBJECTIVES):
         raise OptionError(
             f"--align-objective {align.objective!r} is not one of {', '.join(ALIGN_OBJECTIVES)}."
         )
-    practices, places, _ = load_inputs(config)
+    practices, places, _ = load_inputs(config, practices_table=practices_table)
     council = None if align is None else _council_of(practices, align.layer, align.column)
     aligned = (
         None
@@ -161,107 +235,54 @@ def run_neighbourhoods(
     )
     catchments, edges = geography.catchments_and_adjacency(practices, places)
     population = POPULATIONS[config.population]
-    graphs = place_graphs(practices, edges, population=population)
-    outer = SolveOptions(
-        min_size=band[0],
-        max_size=band[1],
-        time_limit=config.time_limit,
-        solver=config.solver,
-        approved_small=True,
-    )
-    inner = config.solve_options()
     unit_of = None if pcns_file is None else _given_pcns(pcns_file, pcn_column, practices)
-    neighbourhood_of: dict[str, str] = {}
-    pcn_of: dict[str, str] = {}
-    place_rows = []
-    for graph in graphs:
-        if unit_of is not None:
-            nested = group_units(graph, unit_of, options=outer, align=aligned)
-        else:
-            nested = solve_nested(graph, outer=outer, inner=inner, align=aligned)
-        for code, k in nested.outer_of.items():
-            neighbourhood_of[code] = f"{graph.place_id}-N{k + 1:02d}" if k >= 0 else ""
-        pcn_of.update(nested.inner_of)
-        place_rows.append(
-            {
-                "place_id": graph.place_id,
-                "neighbourhood_status": str(nested.outer.status),
-                "pcn_method": "given (grouped whole)" if unit_of is not None else "designed inside",
-                "unsplittable": "; ".join(nested.unsplittable),
-                "council_alignment": nested.alignment,
-                "message": nested.outer.message,
-            }
-        )
-    problems = nesting_problems(pcn_of, neighbourhood_of)
-    if problems:  # cannot happen by construction; never written if it does
-        raise OptionError("PCNs would cross neighbourhoods: " + "; ".join(problems[:5]))
+    ids, place_rows = _solve_places(
+        place_graphs(practices, edges, population=population),
+        levels,
+        config=config,
+        unit_of=unit_of,
+        align=aligned,
+    )
     columns = list(dict.fromkeys(["practice_code", "name", "place_id", "list_size", population]))
     table = practices[columns].copy()
-    table["neighbourhood_id"] = table["practice_code"].map(neighbourhood_of).fillna("")
-    table["pcn_id"] = table["practice_code"].map(pcn_of).fillna("")
+    for level, of in zip(levels, ids, strict=True):
+        table[level.column] = table["practice_code"].map(of).fillna("")
     weight = table[population].astype(float).fillna(0.0)
-    neighbourhoods = _units(table, "neighbourhood_id", weight, band, edges=edges)
-    pcns = _units(table, "pcn_id", weight, (config.min_size, config.max_size), edges=edges)
-    pcns["neighbourhood_id"] = pcns["pcn_id"].map(
-        table.drop_duplicates("pcn_id").set_index("pcn_id")["neighbourhood_id"]
-    )
+    units = _level_units(table, levels, weight, edges=edges)
     if council is not None:
         table["council"] = table["practice_code"].map(council)
-        for units, column in ((neighbourhoods, "neighbourhood_id"), (pcns, "pcn_id")):
+        for level in levels:
+            own, column = units[level.name], level.column
             shares = _alignment(table, column, weight)
-            units["main_council"] = units[column].map(shares["main_council"])
-            units["share_in_main_council"] = units[column].map(shares["share"])
-            units["councils_spanned"] = units[column].map(shares["spanned"])
-            units["patients_outside_main_council"] = units[column].map(shares["outside"])
-    neighbourhoods["n_pcns"] = (
-        neighbourhoods["neighbourhood_id"]
-        .map(pcns.groupby("neighbourhood_id").size())
-        .fillna(0)
-        .astype(int)
+            own["main_council"] = own[column].map(shares["main_council"])
+            own["share_in_main_council"] = own[column].map(shares["share"])
+            own["councils_spanned"] = own[column].map(shares["spanned"])
+            own["patients_outside_main_council"] = own[column].map(shares["outside"])
+    if config.funding_year is not None:
+        inner = levels[-1]
+        arrs = _arrs_of(practices, table, config, column=inner.column)
+        funded = units[inner.name]
+        funded["arrs_sum_gbp"] = funded[inner.column].map(arrs).round(2)
+        for level in levels[:-1]:
+            sums = funded.groupby(level.column)["arrs_sum_gbp"].sum()
+            units[level.name]["arrs_sum_gbp"] = units[level.name][level.column].map(sums).round(2)
+    summary = _summary(
+        levels,
+        units,
+        place_rows,
+        practices=len(table),
+        grouped=unit_of is not None,
+        council=council is not None,
+        aligned=aligned,
+        funding_year=config.funding_year,
     )
-    if config.funding_year is not None:
-        arrs = _arrs_of(practices, table, config)
-        pcns["arrs_sum_gbp"] = pcns["pcn_id"].map(arrs).round(2)
-        neighbourhoods["arrs_sum_gbp"] = (
-            neighbourhoods["neighbourhood_id"]
-            .map(pcns.groupby("neighbourhood_id")["arrs_sum_gbp"].sum())
-            .round(2)
-        )
-    summary: dict[str, Any] = {
-        "method": "bottom-up: given PCNs grouped whole"
-        if unit_of is not None
-        else "top-down: neighbourhoods, then PCNs inside each",
-        "neighbourhood_band": list(band),
-        "pcn_band": [config.min_size, config.max_size],
-        "practices": len(table),
-        "neighbourhoods": len(neighbourhoods),
-        "neighbourhoods_in_band": int(neighbourhoods["in_band"].sum()),
-        "neighbourhoods_not_contiguous": int((~neighbourhoods["contiguous"]).sum()),
-        "pcns_not_contiguous": int((~pcns["contiguous"]).sum()),
-        "pcns": len(pcns),
-        "pcns_in_band": int(pcns["in_band"].sum()),
-        "places_proven": int(sum(r["neighbourhood_status"] == "optimal" for r in place_rows)),
-        "places": len(place_rows),
-    }
-    if council is not None:
-        for name, units in (("neighbourhood", neighbourhoods), ("pcn", pcns)):
-            outside = units["patients_outside_main_council"].astype(float).sum()
-            summary[f"{name}_patients_outside_main_council"] = round(float(outside))
-            summary[f"{name}_councils_crossed"] = int((units["councils_spanned"] - 1).sum())
-    if aligned is not None:
-        summary["align_objective"] = f"{aligned.term}, " + (
-            "after compactness" if aligned.after_compact else "alone"
-        )
-    if config.funding_year is not None:
-        summary["funding_year"] = config.funding_year
-        summary["arrs_sum_gbp"] = round(float(pcns["arrs_sum_gbp"].sum()), 2)
     return NeighbourhoodResult(
         table.drop(columns=[population]) if population != "list_size" else table,
-        neighbourhoods,
-        pcns,
+        levels,
+        units,
         pd.DataFrame(place_rows),
         summary,
-        areas=_level_areas(catchments, table, practices, population=population),
+        areas=_level_areas(catchments, table, practices, levels=levels, population=population),
         practices_geo=practices,
         places_geo=places,
         catchments=catchments,
@@ -270,14 +291,142 @@ def run_neighbourhoods(
     )
 
 
-def _arrs_of(practices: pd.DataFrame, table: pd.DataFrame, config: RunConfig) -> pd.Series:
-    """Each PCN's ARRS sum for ``config``'s contract year (as ``optimise`` writes it)."""
+def _solve_places(
+    graphs: Sequence[PlaceGraph],
+    levels: Sequence[Level],
+    *,
+    config: RunConfig,
+    unit_of: Mapping[str, str] | None,
+    align: Alignment | None,
+) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
+    """Every place's levels: per level practice → unit id, and one row per place.
+
+    The outermost level's ids are ``<place>-<L><k>`` (``L`` the level name's first letter,
+    ``P01-N01``); each inner level's its outer unit's number and its own (``P01-01-02``).
+    The innermost level gets the run's PCN rules; the levels above it compactness.
+    """
+    options = [
+        SolveOptions(
+            min_size=level.band[0],
+            max_size=level.band[1],
+            time_limit=config.time_limit,
+            solver=config.solver,
+            approved_small=True,
+        )
+        for level in levels[:-1]
+    ]
+    innermost = config.solve_options(min_size=levels[-1].band[0], max_size=levels[-1].band[1])
+    ids: list[dict[str, str]] = [{} for _ in levels]
+    rows = []
+    letter = levels[0].name[0].upper()
+    for graph in graphs:
+        if unit_of is not None:
+            nested = group_levels(graph, unit_of, options, align=align)
+            given = sorted({str(unit_of[c]) for c in graph.codes})  # the unit graph's nodes
+            label = dict(zip(given, nested.top.labels, strict=True))
+            top = {code: label[str(unit_of[code])] for code in graph.codes}
+        else:
+            nested = solve_levels(graph, [*options, innermost], align=align)
+            top = dict(zip(graph.codes, nested.top.labels, strict=True))
+        for mine, theirs in zip(ids, nested.unit_of, strict=True):
+            mine.update(theirs)
+        for code, k in top.items():  # the outermost level's ids: "<place>-N01"
+            ids[0][code] = f"{graph.place_id}-{letter}{k + 1:02d}" if k >= 0 else ""
+        rows.append(
+            {
+                "place_id": graph.place_id,
+                f"{levels[0].name}_status": str(nested.top.status),
+                f"{levels[-1].name}_method": "given (grouped whole)"
+                if unit_of is not None
+                else "designed inside",
+                "unsplittable": "; ".join(nested.unsplittable),
+                "council_alignment": nested.alignment,
+                "message": nested.top.message,
+            }
+        )
+    for outer, inner in itertools.pairwise(ids):
+        problems = nesting_problems(inner, outer)
+        if problems:  # cannot happen by construction; never written if it does
+            raise OptionError("units would cross the level above: " + "; ".join(problems[:5]))
+    return ids, rows
+
+
+def _level_units(
+    table: pd.DataFrame, levels: Sequence[Level], weight: pd.Series, *, edges: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
+    """Each level's units table, with the ids of the levels above and the count below."""
+    units = {
+        level.name: _units(table, level.column, weight, level.band, edges=edges) for level in levels
+    }
+    for k, level in enumerate(levels):
+        own = units[level.name]
+        firsts = table.drop_duplicates(level.column).set_index(level.column)
+        for above in levels[:k]:
+            own[above.column] = own[level.column].map(firsts[above.column])
+    for level, below in itertools.pairwise(levels):
+        own = units[level.name]
+        count = units[below.name].groupby(level.column).size()
+        own[f"n_{below.name}s"] = own[level.column].map(count).fillna(0).astype(int)
+    return units
+
+
+def _summary(
+    levels: Sequence[Level],
+    units: Mapping[str, pd.DataFrame],
+    place_rows: Sequence[Mapping[str, Any]],
+    *,
+    practices: int,
+    grouped: bool,
+    council: bool,
+    aligned: Alignment | None,
+    funding_year: str | None,
+) -> dict[str, Any]:
+    """The headline figures (``summary.json``), per level under the level's name."""
+    top, inner = levels[0], levels[-1]
+    summary: dict[str, Any] = {
+        "method": f"bottom-up: given {inner.noun} grouped whole"
+        if grouped
+        else f"top-down: {top.noun}, then "
+        + ", then ".join(f"{level.noun} inside each" for level in levels[1:]),
+        "levels": [level.name for level in levels],
+    }
+    summary |= {f"{level.name}_band": list(level.band) for level in levels}
+    summary["practices"] = practices
+    for level in levels:
+        own = units[level.name]
+        summary[f"{level.name}s"] = len(own)
+        summary[f"{level.name}s_in_band"] = int(own["in_band"].sum())
+        summary[f"{level.name}s_not_contiguous"] = int((~own["contiguous"]).sum())
+    summary["places_proven"] = sum(r[f"{top.name}_status"] == "optimal" for r in place_rows)
+    summary["places"] = len(place_rows)
+    if council:
+        for level in levels:
+            own = units[level.name]
+            outside = own["patients_outside_main_council"].astype(float).sum()
+            summary[f"{level.name}_patients_outside_main_council"] = round(float(outside))
+            summary[f"{level.name}_councils_crossed"] = int((own["councils_spanned"] - 1).sum())
+    if aligned is not None:
+        summary["align_objective"] = f"{aligned.term}, " + (
+            "after compactness" if aligned.after_compact else "alone"
+        )
+    if funding_year is not None:
+        summary["funding_year"] = funding_year
+        summary["arrs_sum_gbp"] = round(float(units[inner.name]["arrs_sum_gbp"].sum()), 2)
+    return summary
+
+
+def _arrs_of(
+    practices: pd.DataFrame, table: pd.DataFrame, config: RunConfig, *, column: str
+) -> pd.Series:
+    """Each innermost unit's ARRS sum for ``config``'s contract year (as ``optimise`` writes
+    it for PCNs), by its id in ``column``."""
     from pcnopt.funding import funding_from_assignments, rates_from_file
 
     assert config.funding_year is not None
+    placed = table.loc[table[column] != "", ["practice_code", column]]
     funding = funding_from_assignments(
         practices=practices,
-        assignments=table.loc[table["pcn_id"] != "", ["practice_code", "pcn_id"]],
+        assignments=placed.rename(columns={column: "pcn_id"}),
         year=config.funding_year,
         rates=None if config.rates is None else rates_from_file(config.rates),
         plan_roles=False,
@@ -290,23 +439,29 @@ def _level_areas(
     table: pd.DataFrame,
     practices: gpd.GeoDataFrame,
     *,
+    levels: Sequence[Level],
     population: str,
 ) -> dict[str, gpd.GeoDataFrame]:
-    """Each level's unit areas: PCNs from the catchment cells (without overlaps where
-    co-sited practices are in different PCNs), neighbourhoods as the union of their PCNs."""
+    """Each level's unit areas: the innermost from the catchment cells (without overlaps
+    where co-sited practices are in different units), each outer level as the union of its
+    inner units."""
     from pcnopt.maps import pcn_areas
 
-    placed = table[(table["pcn_id"] != "") & (table["neighbourhood_id"] != "")]
-    inner = pcn_areas(
+    placed = table[(table[[level.column for level in levels]] != "").all(axis=1)]
+    inner = levels[-1]
+    cells = pcn_areas(
         catchments.to_crs(practices.crs),
-        placed[["practice_code", "pcn_id"]],
+        placed[["practice_code", inner.column]].rename(columns={inner.column: "pcn_id"}),
         practices=practices,
         population=population,
-    )
-    outer_of = placed.drop_duplicates("pcn_id").set_index("pcn_id")["neighbourhood_id"]
-    outer = inner.assign(neighbourhood_id=inner["pcn_id"].map(outer_of))
-    outer = outer.dissolve(by="neighbourhood_id", as_index=False)[["neighbourhood_id", "geometry"]]
-    return {"neighbourhood": outer, "pcn": inner}
+    ).rename(columns={"pcn_id": inner.column})
+    areas = {inner.name: cells}
+    firsts = placed.drop_duplicates(inner.column).set_index(inner.column)
+    for level in levels[:-1]:
+        outer = cells.assign(**{level.column: cells[inner.column].map(firsts[level.column])})
+        outer = outer.dissolve(by=level.column, as_index=False)[[level.column, "geometry"]]
+        areas[level.name] = outer
+    return {level.name: areas[level.name] for level in levels}
 
 
 def _given_pcns(path: Path, column: str | None, practices: pd.DataFrame) -> dict[str, str]:
@@ -369,99 +524,100 @@ def _units(
                 "practices": ";".join(sorted(group["practice_code"])),
             }
         )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            column,
-            "place_id",
-            "patients",
-            "n_practices",
-            "in_band",
-            "band_status",
-            "contiguous",
-            "practices",
-        ],
-    )
+    names = [column, "place_id", "patients", "n_practices", "in_band", "band_status"]
+    return pd.DataFrame(rows, columns=[*names, "contiguous", "practices"])
 
 
 def write_neighbourhoods(
-    result: NeighbourhoodResult, out: str | Path, *, tiles: bool = True
+    result: NeighbourhoodResult,
+    out: str | Path,
+    *,
+    tiles: bool = True,
+    extra: Mapping[str, Callable[[Path], None]] | None = None,
+    command: str = "neighbourhoods",
 ) -> Path:
     """Write ``assignments.csv``, ``units_<level>.csv`` and ``units_<level>.geojson`` per level,
     ``map.html`` (every level a layer), ``places.csv``, ``report.md`` and ``summary.json`` into
-    ``out`` atomically (``tiles=False``: a map that works with no internet)."""
-    writers = {
-        "assignments.csv": outputs.csv_writer(result.assignments),
-        "units_neighbourhood.csv": outputs.csv_writer(result.neighbourhoods),
-        "units_pcn.csv": outputs.csv_writer(result.pcns),
-    }
-    for level in LEVELS:
-        if level in result.areas:
-            writers[f"units_{level}.geojson"] = outputs.geojson_writer(
-                unit_features(result, level=level)
+    ``out`` atomically (``tiles=False``: a map that works with no internet; ``extra``: more
+    files, e.g. a scenario's ``changes.csv``)."""
+    writers = {"assignments.csv": outputs.csv_writer(result.assignments)}
+    for level in result.levels:
+        writers[f"units_{level.name}.csv"] = outputs.csv_writer(result.units[level.name])
+    for level in result.levels:
+        if level.name in result.areas:
+            writers[f"units_{level.name}.geojson"] = outputs.geojson_writer(
+                unit_features(result, level=level.name)
             )
     if result.practices_geo is not None and result.catchments is not None:
         writers["map.html"] = lambda path: _write_map(result, path, tiles=tiles)
     writers |= {
         "places.csv": outputs.csv_writer(result.places),
+        **(extra or {}),
         "report.md": outputs.text_writer(report_markdown(result)),
         "summary.json": outputs.json_writer(result.summary),
     }
-    return outputs.write_folder(out, writers, command="neighbourhoods")
+    return outputs.write_folder(out, writers, command=command)
 
 
 def map_configurations(result: NeighbourhoodResult) -> list[MapConfiguration]:
-    """The levels as map layers, outermost first: the neighbourhoods' boundaries drawn over the
-    PCNs' colours (popups: patients, PCNs, the sum of their ARRS), then the PCNs alone."""
+    """The levels as map layers, outermost first: each level's boundaries drawn over the
+    colours of the level below (popups: patients, its inner units, the sum of their ARRS),
+    the innermost alone."""
     from pcnopt.maps import configuration_from_assignments
 
     assert result.practices_geo is not None and result.catchments is not None
     assert result.edges is not None and result.places_geo is not None
-    s = result.summary
-    names = {"neighbourhood": "Neighbourhoods", "pcn": "PCNs"}
-    bands = {"neighbourhood": s["neighbourhood_band"], "pcn": s["pcn_band"]}
-    configurations = {}
-    for level, column in LEVELS.items():
-        units = result.neighbourhoods if level == "neighbourhood" else result.pcns
+    configurations = []
+    innermost = result.levels[-1]
+    for k, level in enumerate(result.levels):
+        units = result.units[level.name]
         drawn = configuration_from_assignments(
-            result.assignments[["practice_code", column]].rename(columns={column: "pcn_id"}),
-            name=names[level],
+            result.assignments[["practice_code", level.column]].rename(
+                columns={level.column: "pcn_id"}
+            ),
+            name=level.title,
             practices=result.practices_geo,
             places=result.places_geo,
             catchments=result.catchments,
             edges=result.edges,
-            min_size=bands[level][0],
-            max_size=bands[level][1],
+            min_size=level.band[0],
+            max_size=level.band[1],
             population=result.population,
         )
-        areas = result.areas[level].set_index(column).geometry  # the nested areas, as written
+        areas = result.areas[level.name].set_index(level.column).geometry  # nested, as written
         funding = None
         if "arrs_sum_gbp" in units:
-            money = "arrs_sum_of_pcns_gbp" if level == "neighbourhood" else "arrs_sum_gbp"
-            funding = pd.DataFrame({"pcn_id": units[column], money: units["arrs_sum_gbp"]})
-        configurations[level] = replace(
+            money = "arrs_sum_gbp" if level is innermost else "arrs_sum_of_pcns_gbp"
+            funding = pd.DataFrame({"pcn_id": units[level.column], money: units["arrs_sum_gbp"]})
+        layer = replace(
             drawn,
             pcns=drawn.pcns.set_geometry(list(drawn.pcns["pcn_id"].map(areas)), crs=drawn.pcns.crs),
             funding=funding,
-            unit="PCN" if level == "pcn" else level,
+            unit=level.unit,
         )
-    inner = {
-        str(hood): tuple(zip(g["pcn_id"].astype(str), g["patients"].astype(float), strict=True))
-        for hood, g in result.pcns.groupby("neighbourhood_id", sort=True)
-    }
-    outer = replace(configurations["neighbourhood"], under=names["pcn"], inner=inner)
-    return [outer, configurations["pcn"]]
+        if level is not innermost:
+            below = result.levels[k + 1]
+            inner = {
+                str(unit): tuple(
+                    zip(g[below.column].astype(str), g["patients"].astype(float), strict=True)
+                )
+                for unit, g in result.units[below.name].groupby(level.column, sort=True)
+            }
+            layer = replace(layer, under=below.title, inner=inner)
+        configurations.append(layer)
+    return configurations
 
 
 def _write_map(result: NeighbourhoodResult, path: Path, *, tiles: bool) -> None:
     from pcnopt.maps import map_from_configurations, write_map
 
+    titles = [level.title for level in result.levels]
     fmap = map_from_configurations(
         map_configurations(result),
         practices=result.practices_geo,
         places=result.places_geo,
         tiles=tiles,
-        title="Neighbourhoods and PCNs",
+        title=", ".join(titles[:-1]) + f" and {titles[-1]}",
     )
     write_map(fmap, path)
 
@@ -469,8 +625,8 @@ def _write_map(result: NeighbourhoodResult, path: Path, *, tiles: bool) -> None:
 def unit_features(result: NeighbourhoodResult, *, level: str) -> gpd.GeoDataFrame:
     """One level's units with their areas (EPSG:27700): the units table without the practice
     list, one feature per unit in the table's order."""
-    column = LEVELS[level]
-    units = result.neighbourhoods if level == "neighbourhood" else result.pcns
+    column = f"{level}_id"
+    units = result.units[level]
     areas = result.areas[level].set_index(column).geometry
     return gpd.GeoDataFrame(
         units.drop(columns="practices"),
@@ -484,46 +640,46 @@ def report_markdown(result: NeighbourhoodResult) -> str:
     from pcnopt.run.report import render_markdown
 
     s = result.summary
-    pcn_units = result.pcns.assign(id=result.pcns["pcn_id"], outer=result.pcns["neighbourhood_id"])
-    hood_units = result.neighbourhoods.assign(
-        id=result.neighbourhoods["neighbourhood_id"], n_inner=result.neighbourhoods["n_pcns"]
-    )
-
-    def band(low_high: list[float]) -> str:
-        return f"{low_high[0]:,.0f}–{low_high[1]:,.0f}"
-
-    levels = [
-        {
-            "name": "neighbourhood",
-            "title": "Neighbourhoods",
-            "noun": "neighbourhoods",
-            "band": band(s["neighbourhood_band"]),
-            "in_band": s["neighbourhoods_in_band"],
-            "inside": "place",
-            "outer": "",
-            "inner": "PCN",
-            "units": hood_units.to_dict(orient="records"),
-        },
-        {
-            "name": "pcn",
-            "title": "PCNs",
-            "noun": "PCNs",
-            "band": band(s["pcn_band"]),
-            "in_band": s["pcns_in_band"],
-            "inside": "neighbourhood",
-            "outer": "neighbourhood",
-            "inner": "",
-            "units": pcn_units.to_dict(orient="records"),
-        },
-    ]
+    levels = []
+    for k, level in enumerate(result.levels):
+        units = result.units[level.name]
+        above = result.levels[k - 1] if k else None
+        below = result.levels[k + 1] if k + 1 < len(result.levels) else None
+        shown = units.assign(
+            id=units[level.column],
+            outer=units[above.column] if above else "",
+            n_inner=units[f"n_{below.name}s"] if below else 0,
+        )
+        levels.append(
+            {
+                "name": level.name,
+                "title": level.title,
+                "noun": level.noun,
+                "band": f"{level.band[0]:,.0f}–{level.band[1]:,.0f}",
+                "in_band": s[f"{level.name}s_in_band"],
+                "inside": above.unit if above else "place",
+                "outer": above.name if above else "",
+                "inner": below.unit if below else "",
+                "units": shown.to_dict(orient="records"),
+                "outside": s.get(f"{level.name}_patients_outside_main_council"),
+                "crossed": s.get(f"{level.name}_councils_crossed"),
+            }
+        )
     unsplit = result.places["unsplittable"]
+    inner = result.levels[-1]
+    broken = result.pcns[~result.pcns["contiguous"]]
     return render_markdown(
         "neighbourhoods.md.j2",
         s=s,
         levels=levels,
+        top=result.levels[0],
+        innermost=inner,
         council="main_council" in result.pcns,
         arrs="arrs_sum_gbp" in result.pcns,
-        broken=result.pcns[~result.pcns["contiguous"]].to_dict(orient="records"),
+        broken=[
+            {"id": row[inner.column], "outer": row.get(result.levels[-2].column, "")}
+            for row in broken.to_dict(orient="records")
+        ],
         unsplittable=list(unsplit[unsplit != ""]),
     )
 
@@ -633,6 +789,23 @@ def nest_band(column: str | None, band: str | None) -> tuple[float, float] | Non
             "(e.g. --nest-band 100000-250000, as given to 'pcnopt neighbourhoods --band')."
         )
     return parse_band(band, option="--nest-band")
+
+
+def nest_levels(
+    columns: Sequence[str] | None, bands: Sequence[str] | None
+) -> list[tuple[str, tuple[float, float]]]:
+    """The levels above PCNs of ``validate --nest-column/--nest-band`` (repeated, from the PCNs
+    outwards) as (column, band) pairs; empty without a nest column."""
+    columns, bands = list(columns or []), list(bands or [])
+    if len(columns) <= 1 and len(bands) <= 1:
+        band = nest_band(next(iter(columns), None), next(iter(bands), None))
+        return [] if band is None else [(columns[0], band)]
+    if len(columns) != len(bands):
+        raise OptionError(
+            f"{len(columns)} --nest-column options but {len(bands)} --nest-band: give one band "
+            "per level, in the same order (from the PCNs outwards)."
+        )
+    return [(c, parse_band(b, option="--nest-band")) for c, b in zip(columns, bands, strict=True)]
 
 
 def level_name(column: str) -> str:

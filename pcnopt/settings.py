@@ -10,6 +10,7 @@ scenario file); an error names the setting through the same table (:class:`Setti
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -83,9 +84,14 @@ SETTINGS: dict[str, Setting] = {
     "funding_year": Setting("--year", "funding.year", "year"),
     "rates": Setting("--rates", "funding.rates", "path"),
     "input_dates": Setting("--input-date", "funding.input_dates", "table_str"),
+    "levels": Setting("--level", "level", "levels"),
 }
 #: The sections of a scenario file, in the order its messages list them.
 SECTIONS = ("inputs", "band", "solver", "funding", "rules")
+#: A level's name: a lower-case word (it names the ``<name>_id`` column and ``units_<name>.csv``).
+LEVEL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}\Z")
+#: Names a level cannot take: their ``<name>_id`` column is another column of the outputs.
+RESERVED_LEVEL_NAMES = frozenset({"place", "practice"})
 
 
 def flag_name(setting: str) -> str:
@@ -189,6 +195,12 @@ class RunConfig(BaseModel):
         ``(input, YYYY-MM-DD)`` pairs: the dates of the list sizes (``list_size``), the weighted
         populations (``weighted_population``) and the PCN membership (``membership``), carried
         into the funding tables, which say per figure when an input is older than the DES date.
+    levels
+        Nested levels, outermost first, as ``(name, min, max)``: every unit of a level lies
+        inside one unit of the level above (``--level neighbourhood=200000-350000 --level
+        pcn=30000-50000``; ``[[level]]`` tables in a scenario). Empty: one level, the PCNs of
+        ``min_size``–``max_size``. With levels, the innermost level's band replaces
+        ``min_size``/``max_size`` (see :mod:`pcnopt.neighbourhoods`).
 
     Raises
     ------
@@ -232,6 +244,7 @@ class RunConfig(BaseModel):
     funding_year: str | None = Field(default_factory=lambda: _contract_year_today())
     rates: Path | None = None
     input_dates: tuple[tuple[str, str], ...] = ()
+    levels: tuple[tuple[str, float, float], ...] = ()
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -293,6 +306,7 @@ class RunConfig(BaseModel):
             raise SettingError("{jobs} must be >= 0 (0 uses every core).", "jobs")
         self._check_total_pcns()
         self._check_input_dates()
+        self._check_levels()
         # the model checks its own options (objective names, counts, contradictory rules)
         try:
             self.solve_options()
@@ -337,6 +351,55 @@ class RunConfig(BaseModel):
             except OptionError as exc:
                 raise SettingError(f"{{input_dates}}: {exc}", "input_dates") from None
 
+    def _check_levels(self) -> None:
+        """Two or more levels, each named once with a band, every band able to nest."""
+        if not self.levels:
+            return
+        if len(self.levels) < 2:
+            raise SettingError(
+                "give two or more {levels} options, outermost first (e.g. "
+                "neighbourhood=200000-350000 then pcn=30000-50000); one level is the PCN band "
+                "({min_size}, {max_size}).",
+                "levels",
+            )
+        for other in ("total_pcns", "keep_compliant"):
+            if getattr(self, other):
+                raise SettingError(
+                    f"{{levels}} designs every level top-down; {{{other}}} applies to one "
+                    "level of PCNs. Give one or the other.",
+                    "levels",
+                    other,
+                )
+        seen: set[str] = set()
+        for name, low, high in self.levels:
+            if not LEVEL_NAME.match(name) or name in RESERVED_LEVEL_NAMES:
+                raise SettingError(
+                    f"{{levels}} {name!r} is not a level name: use a lower-case word of "
+                    "letters, digits and _ starting with a letter (e.g. neighbourhood, pcn), "
+                    f"not {' or '.join(sorted(RESERVED_LEVEL_NAMES))}.",
+                    "levels",
+                )
+            if name in seen:
+                raise SettingError(
+                    f"{{levels}} {name!r} is named twice; give each level its own name.",
+                    "levels",
+                )
+            seen.add(name)
+            if not (0 <= low <= high < math.inf):
+                raise SettingError(
+                    f"{{levels}} {name}: {low:g}-{high:g} is not a band; give MIN-MAX with "
+                    "0 <= MIN <= MAX.",
+                    "levels",
+                )
+        for (outer, _, top), (inner, low, _) in itertools.pairwise(self.levels):
+            if top < low:
+                raise SettingError(
+                    f"{{levels}} {outer} (at most {top:,.0f}) cannot hold a {inner} of at "
+                    f"least {low:,.0f}: the bands cannot nest. Give the levels outermost "
+                    f"first, each {outer}'s maximum at least the {inner}'s minimum.",
+                    "levels",
+                )
+
     def solve_options(self, **overrides: Any) -> SolveOptions:
         """The :class:`pcnopt.model.SolveOptions` shared by every place."""
         from pcnopt.model import SolveOptions
@@ -360,6 +423,45 @@ class RunConfig(BaseModel):
         }
         settings.update(overrides)
         return SolveOptions(**settings)
+
+
+def parse_band(text: str, *, option: str) -> tuple[float, float]:
+    """``"200000-350000"`` as (200000.0, 350000.0), or a message naming ``option``."""
+    low, sep, high = text.replace(",", "").replace("_", "").partition("-")
+    try:
+        band = (float(low), float(high)) if sep else (float("nan"), float("nan"))
+    except ValueError:
+        band = (float("nan"), float("nan"))
+    if not (0 <= band[0] <= band[1] < float("inf")):
+        raise OptionError(
+            f"{option} {text!r} is not a band; write it as MIN-MAX, e.g. 200000-350000."
+        )
+    return band
+
+
+def levels_from_texts(texts: Iterable[str]) -> tuple[tuple[str, float, float], ...]:
+    """``--level NAME=MIN-MAX`` options as ``(name, min, max)``, outermost first.
+
+    Raises
+    ------
+    SettingError
+        Naming ``--level`` and the malformed text.
+    """
+    levels = []
+    for text in texts:
+        name, sep, band = text.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise OptionError("")
+            low, high = parse_band(band, option="--level")
+        except OptionError:
+            raise SettingError(
+                f"{{levels}} {text!r} is not NAME=MIN-MAX; write e.g. "
+                "{levels} neighbourhood=200000-350000 {levels} pcn=30000-50000.",
+                "levels",
+            ) from None
+        levels.append((name.strip(), low, high))
+    return tuple(levels)
 
 
 def column_mapping(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import networkx as nx
@@ -303,3 +304,128 @@ def test_group_current_groups_the_practices_tables_current_pcns(tmp_path, capsys
     assert cli.main([*args, "--out", str(tmp_path / "c")]) == 2
     assert "--current-pcn" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()
+
+
+THREE = ["--level", "mnp=120000-200000", "--level", "neighbourhood=60000-100000"]
+THREE += ["--level", "pcn=25000-50000"]
+
+
+@pytest.mark.parametrize("command", ["neighbourhoods", "optimise"])
+def test_three_named_levels_nest_each_contiguous_in_band_and_named_as_given(tmp_path, command):
+    """optimise with two or more --level options is the nested design of neighbourhoods."""
+    out = tmp_path / "out"
+    args = [command, "--area", "P01", *THREE, "--year", "none", "--no-tiles"]
+    assert (
+        cli.main(
+            [a for a in args if command == "neighbourhoods" or a != "--no-tiles"]
+            + ["--out", str(out)]
+        )
+        == 0
+    )
+    table = pd.read_csv(out / "assignments.csv", dtype=str, keep_default_na=False)
+    names = ["mnp", "neighbourhood", "pcn"]
+    assert [c for c in table.columns if c.endswith("_id") and c != "place_id"] == [
+        f"{n}_id" for n in names
+    ]
+    practices, places, _ = load_inputs(RunConfig(area=("P01",)))
+    _, edges = geography.catchments_and_adjacency(practices, places)
+    graph = nx.Graph(list(zip(edges["a"], edges["b"], strict=True)))
+    graph.add_nodes_from(practices["practice_code"])
+    size = practices.set_index("practice_code")["list_size"]
+    bands = {"mnp": (120_000, 200_000), "neighbourhood": (60_000, 100_000), "pcn": (25_000, 50_000)}
+    for outer, inner in itertools.pairwise(names):  # every inner unit in one outer
+        assert (table.groupby(f"{inner}_id")[f"{outer}_id"].nunique() == 1).all()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["levels"] == names
+    report = (out / "report.md").read_text()
+    for name in names:
+        units = pd.read_csv(out / f"units_{name}.csv", dtype={f"{name}_id": str})
+        assert (out / f"units_{name}.geojson").exists()
+        assert summary[f"{name}s"] == len(units) == table[f"{name}_id"].nunique()
+        for unit, group in table.groupby(f"{name}_id"):
+            assert unit and nx.is_connected(graph.subgraph(group["practice_code"]))
+            low, high = bands[name]
+            assert low <= size[group["practice_code"]].sum() <= high, (name, unit)
+        assert units["in_band"].all() and units["contiguous"].all()
+    assert "## Mnps\n" in report and "## Neighbourhoods\n" in report and "## PCNs\n" in report
+    assert "Places proven optimal at the mnp level" in report
+
+
+@pytest.mark.parametrize("command", ["neighbourhoods", "optimise"])
+@pytest.mark.parametrize(
+    ("levels", "said"),
+    [
+        (["neighbourhood=10000-20000", "pcn=30000-50000"], "the bands cannot nest"),
+        (["pcn=30000-50000", "neighbourhood=200000-350000"], "the bands cannot nest"),
+        (["pcn=200000-350000", "pcn=30000-50000"], "'pcn' is named twice"),
+        (["Big Hood=200000-350000", "pcn=30000-50000"], "'Big Hood' is not a level name"),
+        (["place=200000-350000", "pcn=30000-50000"], "'place' is not a level name"),
+        (["neighbourhood=lots", "pcn=30000-50000"], "'neighbourhood=lots' is not NAME=MIN-MAX"),
+        (["neighbourhood", "pcn=30000-50000"], "'neighbourhood' is not NAME=MIN-MAX"),
+        (["hood=350000-200000", "pcn=30000-50000"], "'hood=350000-200000' is not NAME=MIN-MAX"),
+        (["pcn=30000-50000"], "give two or more --level options"),
+    ],
+)
+def test_bad_levels_are_refused_in_one_line_naming_the_option(
+    tmp_path, capsys, command, levels, said
+):
+    out = tmp_path / "out"
+    args = [command, *(a for text in levels for a in ("--level", text)), "--out", str(out)]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert said in err and "--level" in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_band_and_levels_together_are_refused(tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["neighbourhoods", "--band", "100000-250000", *THREE, "--out", str(out)]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert "either --band" in err and len(err.strip().splitlines()) == 1 and not out.exists()
+    assert cli.main(["neighbourhoods", "--out", str(out)]) == 2
+    assert "give the levels" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.parametrize("option", [["--total-pcns", "fewest"], ["--keep-compliant"]])
+def test_levels_with_a_single_level_option_are_refused(tmp_path, capsys, option):
+    out = tmp_path / "out"
+    args = ["optimise", "--level", "hood=60000-90000", "--level", "pcn=30000-50000", *option]
+    assert cli.main([*args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--level designs every level top-down" in err and option[0] in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_validate_checks_every_level_above_pcns_and_each_nesting(tmp_path, capsys):
+    """--nest-column/--nest-band repeated, from the PCNs outwards: each level checked, and
+    each level's units inside one unit of the next."""
+    out = tmp_path / "out"
+    levels = ["--level", "mnp=150000-350000", "--level", "neighbourhood=60000-200000"]
+    levels += ["--level", "pcn=30000-50000"]
+    args = ["neighbourhoods", "--group-current", *levels, "--year", "none", "--no-tiles"]
+    assert cli.main([*args, "--out", str(out)]) == 0
+    nest = ["--pcn-column", "pcn_id", "--nest-column", "neighbourhood_id"]
+    nest += ["--nest-band", "60000-200000", "--nest-column", "mnp_id", "--nest-band"]
+    nest += ["150000-350000"]
+    capsys.readouterr()
+    _validate(out / "assignments.csv", *nest)
+    text = capsys.readouterr().out
+    assert "0 unit(s) of the level below split across neighbourhoods." in text
+    assert "0 unit(s) of the level below split across mnps." in text
+    table = pd.read_csv(out / "assignments.csv", dtype=str, keep_default_na=False)
+    hood = table.loc[table["mnp_id"] == "P02-M01", "neighbourhood_id"].iloc[0]
+    moved = table.index[table["neighbourhood_id"] == hood][0]
+    table.loc[moved, "mnp_id"] = "P02-M02"  # that neighbourhood is now split across mnps
+    broken = tmp_path / "broken.csv"
+    table.to_csv(broken, index=False)
+    report = tmp_path / "findings.csv"
+    assert _validate(broken, *nest, "--report", str(report)) == 1
+    text = capsys.readouterr().out
+    assert "0 unit(s) of the level below split across neighbourhoods." in text
+    assert f"neighbourhood {hood} is split across 2 mnps" in text
+    findings = pd.read_csv(report, dtype=str, keep_default_na=False)
+    assert set(findings["level"]) == {"PCN", "neighbourhood", "mnp"}
+    assert _validate(broken, *nest[:-2]) == 2  # two nest columns, one band
+    assert "give one band per level" in capsys.readouterr().err

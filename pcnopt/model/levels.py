@@ -4,8 +4,9 @@ Since the 10 Year Health Plan (2025) commissioners draw neighbourhood footprints
 Two exact ways to build both layers, each reusing :func:`~pcnopt.model.driver.solve_place`
 (so every level is proven optimal, or its gap is reported, level by level):
 
-*Top-down* (:func:`solve_nested`): the outer level is designed on the practice graph, then the
-inner level inside each outer unit as if the unit were a place. An outer unit that cannot be
+*Top-down* (:func:`solve_levels`, any number of levels; :func:`solve_nested`, two): the outer
+level is designed on the practice graph, then the inner level inside each outer unit as if the
+unit were a place, recursively down to the innermost level. An outer unit that cannot be
 split into inner units within their band is named, with the reason the inner solve gives.
 Each level is optimal for its own objective given the level above; the two levels together
 are not optimised jointly.
@@ -15,6 +16,8 @@ blocks; they are contracted into one node each (population summed, position the
 population-weighted centre, adjacent where any of their practices' catchments touch) and
 grouped into outer units on that graph. This keeps every existing PCN whole — what most ICBs
 do now — and can differ from top-down, which may redraw PCNs to reach a better outer layer.
+With more than one level above the given units (:func:`group_levels`), those levels are
+designed top-down on the units' graph.
 
 Prefer bottom-up when the inner layer is settled (contracts, staff and premises follow the
 PCNs); prefer top-down for a fresh design, or to see what the current PCNs cost the outer
@@ -27,6 +30,7 @@ lexicographic after compactness, where the place can be split wholly into units 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -204,27 +208,182 @@ def group_units(
     align
         Council alignment as the objective, or None.
     """
+    grouped = group_levels(graph, unit_of, [options], align=align)
     units = unit_graph(graph, unit_of)
-    outer = solve_place(units.graph, options=options)
-    said = ""
+    label = dict(zip(units.graph.codes, grouped.top.labels, strict=True))
+    return NestedSolution(
+        outer=grouped.top,
+        inner=(),
+        outer_of={code: int(label[str(unit_of[code])]) for code in graph.codes},
+        inner_of=grouped.unit_of[-1],
+        alignment=grouped.alignment,
+    )
+
+
+def group_levels(
+    graph: PlaceGraph,
+    unit_of: Mapping[str, str],
+    levels: Sequence[SolveOptions],
+    *,
+    align: Alignment | None = None,
+) -> LevelsSolution:
+    """Bottom-up, any number of levels: given units (e.g. current PCNs) kept whole as the
+    innermost level, the ``levels`` above them designed on the graph of the units.
+
+    With one level above the given units this is plain grouping; with more, the levels above
+    are designed top-down on the units' graph (:func:`solve_levels`), so each is exact given
+    the level above it and every given unit stays whole.
+
+    Parameters
+    ----------
+    graph
+        The place's practices.
+    unit_of
+        Practice code → its given unit (every practice of the place needs one).
+    levels
+        The levels above the given units, outermost first.
+    align
+        Council alignment as the outermost level's objective, or None.
+
+    Returns
+    -------
+    LevelsSolution
+        Its ``unit_of`` per practice: one mapping per level of ``levels``, then the given
+        units.
+    """
+    units = unit_graph(graph, unit_of)
+    shares = None
     if align is not None:
         population = dict(zip(graph.codes, graph.population, strict=True))
-        shares: list[dict[str, float]] = []
+        shares = []
         for unit in units.graph.codes:
             share: dict[str, float] = {}
             for code in units.members[unit]:
                 council = align.council_of.get(code, "")
                 share[council] = share.get(council, 0.0) + population[code]
             shares.append(share)
-        outer, said = _aligned(units.graph, outer, shares, options=options, align=align)
-    outer_of: dict[str, int] = {}
-    inner_of: dict[str, str] = {}
-    for unit, label in zip(units.graph.codes, outer.labels, strict=True):
-        for code in units.members[unit]:
-            outer_of[code] = int(label)
-            inner_of[code] = unit
-    return NestedSolution(
-        outer=outer, inner=(), outer_of=outer_of, inner_of=inner_of, alignment=said
+    above = solve_levels(units.graph, levels, align=align, shares=shares)
+    of_unit = {code: str(unit_of[code]) for code in graph.codes}
+    return replace(
+        above,
+        unit_of=(
+            *({code: level[of_unit[code]] for code in graph.codes} for level in above.unit_of),
+            of_unit,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class LevelsSolution:
+    """Any number of nested levels of one place (or one unit of the level above).
+
+    Attributes
+    ----------
+    top
+        The outermost level's solution on the graph it was given.
+    unit_of
+        Per level, outermost first: node code → unit id (``""`` when the node is in none).
+        The outermost level's ids are ``"<place>-<k>"``, each inner level's its parent's id
+        followed by ``"-<k>"`` (numbered from 01).
+    parts
+        Below the outermost level: the solution inside each of its units, in label order.
+    unsplittable
+        Units (at any level but the innermost) that could not be split into units of the
+        level below within its band, each with the reason.
+    alignment
+        What council alignment of the outermost level did, in words (``""`` without it).
+    """
+
+    top: PlaceSolution
+    unit_of: tuple[Mapping[str, str], ...]
+    parts: tuple[LevelsSolution, ...] = ()
+    unsplittable: tuple[str, ...] = ()
+    alignment: str = ""
+
+
+#: Statuses of a solve that drew units (the others leave a unit unsplit).
+_DRAWN = ("optimal", "feasible", "trivial")
+
+
+def check_bands_nest(levels: Sequence[SolveOptions]) -> None:
+    """Raise :class:`OptionError` when an outer band cannot hold a unit of the level below."""
+    for outer, inner in itertools.pairwise(levels):
+        if outer.max_size < inner.min_size:
+            raise OptionError(
+                f"the outer level's largest unit ({outer.max_size:,.0f}) is smaller than the "
+                f"inner level's smallest ({inner.min_size:,.0f}); an outer unit could never "
+                "hold one. Fix: give the outer level a larger band, or the inner level a "
+                "smaller one."
+            )
+
+
+def solve_levels(
+    graph: PlaceGraph,
+    levels: Sequence[SolveOptions],
+    *,
+    align: Alignment | None = None,
+    shares: Sequence[Mapping[str, float]] | None = None,
+) -> LevelsSolution:
+    """Top-down, any number of levels: the outermost on ``graph``, then each level inside
+    every unit of the level above, as if that unit were a place (recursively).
+
+    Each level is optimal for its own objective given the level above (or its gap is
+    reported); the levels are not optimised jointly.
+
+    Parameters
+    ----------
+    graph
+        The place's practices (or units, when the innermost level is given: see
+        :func:`unit_graph`).
+    levels
+        Each level's band, objective and solver, outermost first.
+    align
+        Council alignment as the outermost level's objective, or None.
+    shares
+        With ``align``: per node of ``graph``, its patients by council area; by default each
+        node's whole population in ``align.council_of`` its code.
+
+    Raises
+    ------
+    OptionError
+        When the bands cannot nest, or no level is given.
+    """
+    if not levels:
+        raise OptionError("give at least one level to solve.")
+    check_bands_nest(levels)
+    top = solve_place(graph, options=levels[0])
+    said = ""
+    if align is not None:
+        if shares is None:
+            shares = [
+                {align.council_of.get(code, ""): population}
+                for code, population in zip(graph.codes, graph.population, strict=True)
+            ]
+        top, said = _aligned(graph, top, shares, options=levels[0], align=align)
+    label_of = dict(zip(graph.codes, top.labels, strict=True))
+    outer = {c: f"{graph.place_id}-{k + 1:02d}" if k >= 0 else "" for c, k in label_of.items()}
+    deeper: list[dict[str, str]] = [dict.fromkeys(graph.codes, "") for _ in levels[1:]]
+    parts = []
+    unsplittable: list[str] = []
+    for label in sorted({k for k in top.labels if k >= 0}) if len(levels) > 1 else ():
+        codes = [c for c in graph.codes if label_of[c] == label]
+        unit_id = f"{graph.place_id}-{label + 1:02d}"
+        part = solve_levels(subgraph(graph, codes, place_id=unit_id), levels[1:])
+        parts.append(part)
+        if part.top.status not in _DRAWN:
+            size = sum(graph.population[graph.codes.index(c)] for c in codes)
+            unsplittable.append(
+                f"{unit_id} ({size:,.0f} patients, {len(codes)} practices): {part.top.message}"
+            )
+        unsplittable += part.unsplittable
+        for mine, theirs in zip(deeper, part.unit_of, strict=True):
+            mine.update(theirs)
+    return LevelsSolution(
+        top=top,
+        unit_of=(outer, *deeper),
+        parts=tuple(parts),
+        unsplittable=tuple(unsplittable),
+        alignment=said,
     )
 
 
@@ -235,7 +394,7 @@ def solve_nested(
     inner: SolveOptions,
     align: Alignment | None = None,
 ) -> NestedSolution:
-    """Top-down: outer units on the practice graph, then inner units inside each outer unit.
+    """Top-down, two levels: :func:`solve_levels` with ``[outer, inner]``.
 
     Parameters
     ----------
@@ -252,43 +411,14 @@ def solve_nested(
     OptionError
         When the bands cannot nest.
     """
-    if outer.max_size < inner.min_size:
-        raise OptionError(
-            f"the outer level's largest unit ({outer.max_size:,.0f}) is smaller than the inner "
-            f"level's smallest ({inner.min_size:,.0f}); an outer unit could never hold one. "
-            "Fix: give the outer level a larger band, or the inner level a smaller one."
-        )
-    top = solve_place(graph, options=outer)
-    said = ""
-    if align is not None:
-        shares = [
-            {align.council_of.get(code, ""): population}
-            for code, population in zip(graph.codes, graph.population, strict=True)
-        ]
-        top, said = _aligned(graph, top, shares, options=outer, align=align)
-    outer_of = {c: int(label) for c, label in zip(graph.codes, top.labels, strict=True)}
-    inner_of: dict[str, str] = {}
-    solutions = []
-    unsplittable = []
-    for label in sorted({lab for lab in top.labels if lab >= 0}):
-        codes = [c for c in graph.codes if outer_of[c] == label]
-        unit_id = f"{graph.place_id}-{label + 1:02d}"
-        part = solve_place(subgraph(graph, codes, place_id=unit_id), options=inner)
-        solutions.append(part)
-        if part.status not in ("optimal", "feasible", "trivial"):
-            size = sum(graph.population[graph.codes.index(c)] for c in codes)
-            unsplittable.append(
-                f"{unit_id} ({size:,.0f} patients, {len(codes)} practices): {part.message}"
-            )
-        for code, k in zip(sorted(codes), part.labels, strict=True):
-            inner_of[code] = f"{unit_id}-{k + 1:02d}" if k >= 0 else ""
+    both = solve_levels(graph, [outer, inner], align=align)
     return NestedSolution(
-        outer=top,
-        inner=tuple(solutions),
-        outer_of=outer_of,
-        inner_of=inner_of,
-        unsplittable=tuple(unsplittable),
-        alignment=said,
+        outer=both.top,
+        inner=tuple(part.top for part in both.parts),
+        outer_of={c: int(k) for c, k in zip(graph.codes, both.top.labels, strict=True)},
+        inner_of=both.unit_of[1],
+        unsplittable=both.unsplittable,
+        alignment=both.alignment,
     )
 
 

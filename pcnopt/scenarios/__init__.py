@@ -49,6 +49,15 @@ Every key is optional; paths are relative to the file that names them::
     excluded = ["Z10047"]
     approved_small_places = ["P03"]
 
+    [[level]]                        # nested levels, outermost first (two or more): the
+    name = "neighbourhood"           # nested design of 'pcnopt neighbourhoods --level'
+    min_size = 200000                # (top-down); the innermost level's band replaces
+    max_size = 350000                # [band], and its units get the [solver] and [rules]
+    [[level]]
+    name = "pcn"
+    min_size = 30000
+    max_size = 50000
+
     [[changes]]                      # applied in order, after those of the file extended
     type = "merge"                   # one site (``into``, default the first), lists summed
     practices = ["Z10009", "Z10459"]

@@ -327,6 +327,8 @@ def _run_one(
 ) -> ScenarioRun:
     started = time.perf_counter()
     scenario = prepared.scenario
+    if scenario.config.levels:
+        return _run_nested(prepared, folder, started)
     result = run_optimise(
         scenario.config,
         practices_table=prepared.practices,
@@ -341,5 +343,26 @@ def _run_one(
     result = replace(result, summary=summary)
     write_run_with_maps(
         result, folder, extra={"changes.csv": outputs.csv_writer(prepared.log)}, command="run"
+    )
+    return ScenarioRun(scenario.name, folder, "done", time.perf_counter() - started, summary)
+
+
+def _run_nested(prepared: PreparedScenario, folder: Path, started: float) -> ScenarioRun:
+    """A scenario with ``[[level]]`` tables: the nested design of ``pcnopt neighbourhoods``
+    (top-down, every level), solved in this thread, written with its changes."""
+    from pcnopt.neighbourhoods import run_neighbourhoods, write_neighbourhoods
+
+    scenario = prepared.scenario
+    result = run_neighbourhoods(scenario.config, practices_table=prepared.practices)
+    summary = {
+        **result.summary,
+        "scenario": scenario.describe(),
+        "changes_logged": len(prepared.log),
+    }
+    write_neighbourhoods(
+        replace(result, summary=summary),
+        folder,
+        extra={"changes.csv": outputs.csv_writer(prepared.log)},
+        command="run",
     )
     return ScenarioRun(scenario.name, folder, "done", time.perf_counter() - started, summary)

@@ -32,7 +32,11 @@ SECTIONS: dict[str, dict[str, str]] = {
     }
     for section in SETTING_SECTIONS
 }
-TOP_LEVEL = ("name", "description", "extends", "changes", *SECTIONS)
+#: Settings written at the top of a scenario file (``[[level]]`` tables): key → kind.
+TOP_SETTINGS: dict[str, str] = {
+    s.key: s.kind for s in SETTINGS.values() if s.key and "." not in s.key
+}
+TOP_LEVEL = ("name", "description", "extends", "changes", *SECTIONS, *TOP_SETTINGS)
 
 CHANGES: dict[str, dict[str, str]] = {
     "merge": {"practices": "codes", "into": "code", "name": "str"},
@@ -141,7 +145,7 @@ def read_scenario_file(path: str | Path) -> ScenarioFile:
     )
 
 
-def _load(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:  # noqa: C901  (one pass, every problem)
+def _load(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:  # noqa: C901, PLR0912  (one pass, every problem)
     resolved = path.resolve()
     file = str(path)
     if resolved in seen:
@@ -203,6 +207,12 @@ def _load(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:  # noqa: C901  
             checked = _check(value, keys[key], where, bad, base)
             if checked is not _BAD:
                 settings[section][key] = (checked, file)
+    settings[""] = {}  # the top-level settings ([[level]])
+    for key, kind in TOP_SETTINGS.items():
+        if key in raw:
+            checked = _check(raw[key], kind, key, bad, base)
+            if checked is not _BAD:
+                settings[""][key] = (checked, file)
     for key in ("name", "description", "extends"):
         if key in raw and not isinstance(raw[key], str):
             bad(key, "must be a string.", f'write {key} = "..." with quotes.')
@@ -226,7 +236,9 @@ def _load(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:  # noqa: C901  
     }
     if "extends" in raw:
         parent = _load(base / raw["extends"], (*seen, resolved))
-        merged = {s: {**parent["settings"].get(s, {}), **settings.get(s, {})} for s in SECTIONS}
+        merged = {
+            s: {**parent["settings"].get(s, {}), **settings.get(s, {})} for s in (*SECTIONS, "")
+        }
         data.update(
             settings=merged,
             changes=[*parent["changes"], *changes],
@@ -336,9 +348,32 @@ def _check(value: Any, kind: str, key: str, bad: Any, base: Path) -> Any:  # noq
             "must be a polygon file path, or a list of three or more [lon, lat] points.",
             "e.g. polygon = [[-0.2, 53.1], [-0.1, 53.1], [-0.1, 53.2]].",
         )
+    elif kind == "levels":
+        return _levels(value, key, bad)
     else:  # pragma: no cover - schema typo
         raise AssertionError(kind)
     return _BAD
+
+
+def _levels(value: Any, key: str, bad: Any) -> Any:
+    """``[[level]]`` tables (``name``, ``min_size``, ``max_size``) as ``(name, min, max)``."""
+    fix = 'write each level as [[level]] with name = "pcn", min_size = 30000, max_size = 50000.'
+    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        bad(key, "must be a list of tables.", fix)
+        return _BAD
+    levels = []
+    for k, table in enumerate(value):
+        where = f"{key}[{k}]"
+        unknown = sorted(set(table) - {"name", "min_size", "max_size"})
+        if unknown:
+            bad(f"{where}.{unknown[0]}", "unknown key.", "a level takes name, min_size, max_size.")
+        name = _check(table.get("name"), "str", f"{where}.name", bad, Path())
+        low = _check(table.get("min_size"), "number", f"{where}.min_size", bad, Path())
+        high = _check(table.get("max_size"), "number", f"{where}.max_size", bad, Path())
+        if _BAD in (name, low, high) or unknown:
+            return _BAD
+        levels.append((name, low, high))
+    return tuple(levels)
 
 
 # the rules of each change kind, in the order the schema documents them
@@ -462,7 +497,11 @@ def _change(  # noqa: C901, PLR0912
 
 
 #: Settings of a scenario file → :class:`pcnopt.settings.RunConfig` fields.
-CONFIG_KEYS = {tuple(s.key.split(".", 1)): field for field, s in SETTINGS.items() if s.key}
+CONFIG_KEYS = {
+    (s.key.partition(".")[0], s.key.partition(".")[2]) if "." in s.key else ("", s.key): field
+    for field, s in SETTINGS.items()
+    if s.key
+}
 
 
 @dataclass(frozen=True)
@@ -567,7 +606,7 @@ def scenario_from_file(path: str | Path) -> Scenario:
     for section, values in spec.settings.items():
         for key, (value, file) in values.items():
             fields[CONFIG_KEYS[(section, key)]] = value
-            where[f"{section}.{key}"] = file
+            where[f"{section}.{key}" if section else key] = file
     fields.setdefault("jobs", 1)
     if "place_field" in fields and "practices" not in fields:
         raise InputError(

@@ -147,3 +147,63 @@ def test_bands_that_cannot_nest_are_refused():
             outer=SolveOptions(min_size=10_000, max_size=20_000),
             inner=SolveOptions(min_size=30_000, max_size=50_000),
         )
+
+
+def _units_of(level: dict[str, str]) -> dict[str, set[str]]:
+    units: dict[str, set[str]] = {}
+    for code, unit in level.items():
+        units.setdefault(unit, set()).add(code)
+    return units
+
+
+@pytest.mark.parametrize("seed", [2, 3, 6])  # two outer units each, every one splittable
+def test_three_levels_nest_and_each_is_optimal_inside_the_level_above(seed):
+    """Every level against brute force: the outer on the place, each inner level on every
+    unit of the level above (as if it were a place); every unit contiguous, in band, nested."""
+    from pcnopt.model.levels import solve_levels, subgraph
+
+    place = random_place(9, seed=seed, mean_population=7_000)
+    bands = [(30_000.0, 70_000.0), (12_000.0, 35_000.0), (5_000.0, 20_000.0)]
+    levels = [SolveOptions(min_size=lo, max_size=hi) for lo, hi in bands]
+    nested = solve_levels(place, levels)
+    assert nested.unsplittable == ()
+    assert nested.top.objective == pytest.approx(best_in_band(place, *bands[0]), rel=1e-6)
+    for outer, inner in zip(nested.unit_of, nested.unit_of[1:], strict=False):
+        assert nesting_problems(inner, outer) == ()
+    for k, ((lo, hi), level) in enumerate(zip(bands, nested.unit_of, strict=True)):
+        for unit, codes in _units_of(dict(level)).items():
+            size = sum(place.population[place.codes.index(c)] for c in codes)
+            assert unit and lo <= size <= hi and connected(place, codes), (k, unit, size)
+            if k + 1 < len(bands):  # the level below is optimal inside this unit
+                part = subgraph(place, sorted(codes), place_id=unit)
+                depth = nested.parts if k == 0 else [q for p in nested.parts for q in p.parts]
+                below = [p for p in depth if set(p.unit_of[0]) == codes]
+                assert len(below) == 1
+                truth = best_in_band(part, *bands[k + 1])
+                assert below[0].top.objective == pytest.approx(truth, rel=1e-6)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_two_levels_above_given_units_keep_each_unit_whole_and_nest(seed):
+    """Bottom-up with two levels above the given units: the outer is optimal on the units'
+    graph (brute force), every given unit lies whole in one unit of each level above."""
+    from pcnopt.model.levels import group_levels
+
+    place = random_place(16, seed=seed, mean_population=6_000)
+    given = solve_place(place, options=SolveOptions(min_size=8_000, max_size=24_000))
+    unit_of = {c: f"U{lab:02d}" for c, lab in zip(place.codes, given.labels, strict=True)}
+    contracted = unit_graph(place, unit_of).graph
+    bands = [(45_000.0, 110_000.0), (20_000.0, 60_000.0)]
+    nested = group_levels(
+        place, unit_of, [SolveOptions(min_size=lo, max_size=hi) for lo, hi in bands]
+    )
+    assert nested.top.objective == pytest.approx(best_in_band(contracted, *bands[0]), rel=1e-6)
+    assert nested.unit_of[-1] == unit_of  # the given units, kept
+    for outer, inner in zip(nested.unit_of, nested.unit_of[1:], strict=False):
+        assert nesting_problems(inner, outer) == ()
+    for (lo, hi), level in zip(bands, nested.unit_of, strict=False):
+        if nested.unsplittable and level is not nested.unit_of[0]:
+            continue  # an outer unit that cannot split is reported, not drawn
+        for unit, codes in _units_of(dict(level)).items():
+            size = sum(place.population[place.codes.index(c)] for c in codes)
+            assert unit and lo <= size <= hi and connected(place, codes), (unit, size)
