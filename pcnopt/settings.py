@@ -399,6 +399,19 @@ class RunConfig(BaseModel):
                     f"first, each {outer}'s maximum at least the {inner}'s minimum.",
                     "levels",
                 )
+        fields = type(self).model_fields
+        given = (self.min_size, self.max_size)
+        innermost = self.levels[-1]
+        if given not in ((fields["min_size"].default, fields["max_size"].default), innermost[1:]):
+            raise SettingError(
+                f"{{min_size}}/{{max_size}} give {given[0]:,.0f}-{given[1]:,.0f}, but with "
+                f"{{levels}} the innermost level ({innermost[0]}, {innermost[1]:,.0f}-"
+                f"{innermost[2]:,.0f}) is the PCN band. Give the band once, as the innermost "
+                "level.",
+                "levels",
+                "min_size",
+                "max_size",
+            )
 
     def solve_options(self, **overrides: Any) -> SolveOptions:
         """The :class:`pcnopt.model.SolveOptions` shared by every place."""

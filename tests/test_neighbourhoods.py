@@ -429,3 +429,16 @@ def test_validate_checks_every_level_above_pcns_and_each_nesting(tmp_path, capsy
     assert set(findings["level"]) == {"PCN", "neighbourhood", "mnp"}
     assert _validate(broken, *nest[:-2]) == 2  # two nest columns, one band
     assert "give one band per level" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["neighbourhoods", "optimise"])
+@pytest.mark.parametrize("band", [["--min-size", "20000"], ["--max-size", "45000"]])
+def test_a_pcn_band_beside_levels_is_refused_not_replaced(tmp_path, capsys, command, band):
+    """With levels the innermost one is the PCN band; a different --min-size/--max-size was
+    silently replaced by it."""
+    out = tmp_path / "out"
+    args = [command, "--level", "hood=60000-100000", "--level", "pcn=25000-50000", *band]
+    assert cli.main([*args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--min-size/--max-size" in err and "innermost level (pcn, 25,000-50,000)" in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
