@@ -159,6 +159,10 @@ FREE_SHARE = 0.1
 #: with the time the others left.
 PASSES = 3
 
+#: Most counts left open by their LP bounds that the branching takes on; with more (the large
+#: places, where every count near the LP's is open) the search over every count goes on.
+MAX_OPEN_COUNTS = 3
+
 
 @dataclass(frozen=True)
 class _Relaxation:
@@ -380,7 +384,7 @@ def solve_stage(
         return result
     if deadline is not None and time.perf_counter() > deadline:
         return result
-    return _by_count(
+    counted = _by_count(
         cands,
         cost=cost,
         scale=scale,
@@ -391,6 +395,24 @@ def solve_stage(
         batch=batch,
         start_of_count=start_of_count,
     )
+    if counted is not None:
+        return counted
+    # more counts open than the branching can close: the search over every count goes on
+    # with the time left, from its best plan (its cheap first programs are solved again)
+    rest = close_gap(
+        _below(free, cands, cost, scale),
+        cands=cands,
+        cost=cost,
+        start=result.plan,
+        ub=math.inf if result.value is None else result.value,
+        lb=free.bound,
+        converged=free.converged,
+        own=free.cols,
+        ip=ip,
+        deadline=deadline,
+    )
+    bounds = [b for b in (result.bound, rest.bound) if b is not None]
+    return replace(rest, bound=max(bounds) if bounds and rest.bound is not None else rest.bound)
 
 
 def _by_count(
@@ -404,7 +426,7 @@ def _by_count(
     deadline: float | None,
     batch: int,
     start_of_count: Callable[[int], list[int] | None] | None,
-) -> StageResult:
+) -> StageResult | None:
     r"""Branch on the number of networks: each count :math:`k` searched on its own.
 
     The LP with :math:`\sum_S x_S = k` is solved by its own column generation (its own
@@ -422,6 +444,10 @@ def _by_count(
     every count); its deadline shared by the counts. Before a count's programs, a plan of that
     count from ``start_of_count`` that beats the best plan becomes the best plan (CBC, warm
     started, closes a count far faster with a plan of it in hand).
+
+    Returns None, having spent only the LPs, when more than :data:`MAX_OPEN_COUNTS` counts
+    have an LP bound below the best plan (large places: the time left is better spent on the
+    search over every count).
     """
     tol = ip.mip_gap
 
@@ -454,9 +480,16 @@ def _by_count(
         )
 
     k0 = min(max(len(best) if best is not None else ip.k_lo, ip.k_lo), ip.k_hi)
-    bounds, relaxed = _relax_counts(
-        relax, k0=k0, k_lo=ip.k_lo, k_hi=ip.k_hi, floor=floor, prune=lambda v: done(ub, v)
+    bounds, relaxed, few = _relax_counts(
+        relax,
+        k0=k0,
+        k_lo=ip.k_lo,
+        k_hi=ip.k_hi,
+        floor=floor,
+        prune=lambda v: best is not None and done(ub, v),
     )
+    if not few:
+        return None
     bounds.update({k: max(floor, r.bound) for k, r in relaxed.items()})
 
     # each open count's closing programs, the most promising first; the time a count leaves
@@ -707,8 +740,11 @@ def _relax_counts(
     k_hi: int,
     floor: float,
     prune: Callable[[float], bool],
-) -> tuple[dict[int, float], dict[int, _Relaxation]]:
+) -> tuple[dict[int, float], dict[int, _Relaxation], bool]:
     """The LP of each count, outwards from ``k0``: bounds per count, and the relaxations solved.
+
+    The flag is False (and the relaxing stopped) once more than :data:`MAX_OPEN_COUNTS`
+    counts have a bound that ``prune`` does not close.
 
     The LP value is convex in the count, and its feasible counts form an interval: once a
     count's LP value is at or above its inner neighbour's and ``prune(value)`` holds, every
@@ -717,6 +753,7 @@ def _relax_counts(
     """
     bounds: dict[int, float] = {}
     relaxed: dict[int, _Relaxation] = {}
+    opened = 0
     for direction in (1, -1):
         k = k0 if direction == 1 else k0 - 1
         inner = None if direction == 1 or k0 not in relaxed else relaxed[k0].value
@@ -735,13 +772,17 @@ def _relax_counts(
                 continue
             feasible = True
             bounds[k] = max(floor, r.bound)
+            if not prune(bounds[k]):
+                opened += 1
+                if opened > MAX_OPEN_COUNTS:
+                    return bounds, relaxed, False
             if r.kind is None:
                 relaxed[k] = r
             if r.value is not None and inner is not None and r.value >= inner and prune(r.value):
                 beyond = max(floor, r.value)
             inner = r.value
             k += direction
-    return bounds, relaxed
+    return bounds, relaxed, True
 
 
 def _within(
