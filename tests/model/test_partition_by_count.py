@@ -176,3 +176,18 @@ def test_a_place_stopped_over_every_count_is_proven_count_by_count(
     assert solution.status == Status.OPTIMAL
     assert solution.objective == pytest.approx(min(per_count.values()), rel=1e-9)
     assert solution.gap == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("max_open", [0, 3])
+def test_a_free_search_out_of_its_share_of_time_ends_at_the_optimum(
+    monkeypatch: pytest.MonkeyPatch, max_open: int
+) -> None:
+    """No time for the search over every count: branched on (3 open counts at most), or, with
+    more counts open than :data:`MAX_OPEN_COUNTS` (0 here), that search goes on."""
+    cands, nodes, per_count = _instance(1)
+    monkeypatch.setattr(colgen, "FREE_SHARE", 0.0)
+    monkeypatch.setattr(colgen, "MAX_OPEN_COUNTS", max_open)
+    result = _solve(cands, nodes, start=None, k_lo=min(per_count), k_hi=max(per_count))
+    assert result.kind == Status.OPTIMAL
+    assert result.value == pytest.approx(min(per_count.values()), rel=1e-9)
+    assert result.bound == pytest.approx(result.value, rel=1e-9)

@@ -159,6 +159,11 @@ FREE_SHARE = 0.1
 #: with the time the others left.
 PASSES = 3
 
+#: Most admissible counts of a block for the branching on the count. Blocks with more (the
+#: large places: 15-27 counts at E38000237/243/244) keep the search over every count for the
+#: whole stage: measured, the relaxations and the restart cost them the plan that search finds.
+MAX_COUNTS = 4
+
 #: Most counts left open by their LP bounds that the branching takes on; with more (the large
 #: places, where every count near the LP's is open) the search over every count goes on.
 MAX_OPEN_COUNTS = 3
@@ -334,8 +339,9 @@ def solve_stage(
     integral
         Costs are whole numbers (the bound may be rounded up).
     by_count
-        When the count can vary and the search over every count at once has not proved its
-        plan within :data:`FREE_SHARE` of the time, branch on the count (:func:`_by_count`).
+        When the count can vary (over at most :data:`MAX_COUNTS` values) and the search over
+        every count at once has not proved its plan within :data:`FREE_SHARE` of the time,
+        branch on the count (:func:`_by_count`).
     start_of_count
         A plan of exactly ``k`` networks (candidate indices) for a count ``k`` being branched
         on, or None (the heuristic's, in :func:`~pcnopt.model.partition.block.partition_block`);
@@ -367,7 +373,7 @@ def solve_stage(
         threads=threads,
         mip_gap=mip_gap,
     )
-    branch = by_count and k_lo < k_hi and not integral and free.converged
+    branch = by_count and 1 < k_hi - k_lo + 1 <= MAX_COUNTS and not integral and free.converged
     result = close_gap(
         _below(free, cands, cost, scale),
         cands=cands,
