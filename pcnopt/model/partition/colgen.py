@@ -160,8 +160,8 @@ FREE_SHARE = 0.1
 PASSES = 3
 
 #: Most admissible counts of a block for the branching on the count. Blocks with more (the
-#: large places: 15-27 counts at E38000237/243/244) keep the search over every count for the
-#: whole stage: measured, the relaxations and the restart cost them the plan that search finds.
+#: large places: 15-27 counts at E38000237/243/244, nearly all open after their LPs) keep the
+#: search over every count for the whole stage (benchmarks/exact_results.md, section 4).
 MAX_COUNTS = 4
 
 #: Most counts left open by their LP bounds that the branching takes on; with more (the large
