@@ -155,8 +155,12 @@ def close_gap(
             return StageResult(
                 Status.OPTIMAL, start, ub, ub if gap_ok == 0 else bound, (generated, last)
             )
-        last_step = whole or math.isinf(t_eff)  # every column of reduced cost up to ub - lb
-        if last_step or not complete or (deadline is not None and time.perf_counter() > deadline):
+        # with no deadline and no plan, the program over every column is not tried again (with
+        # a deadline it is, with the time left: CBC may then find a plan)
+        stuck = math.isinf(t_eff) and start is None and deadline is None
+        if whole or stuck or not complete:
+            break
+        if deadline is not None and time.perf_counter() > deadline:
             break
         t = math.inf if (start is None and t > 0.1 * abs(lb)) else t * 4
     if start is None:
