@@ -10,12 +10,13 @@ and wall time.
 Usage::
 
     python benchmarks/england.py [--places subicb|ccg|both] [--time-limit 60] [--jobs 2]
-        [--rows optimised|refresh|both] [--details PATH.csv]
+        [--rows optimised|refresh|both] [--details PATH.csv] [--only ID,ID]
 
 The "refresh from October 2024" row optimises every place with ``--objective disruption``
 against the October 2024 ePCN configuration (``pcn2024_10_code``): share of patients in band,
 patients moved, current PCNs kept whole, places proven, gaps and wall time. ``--details``
 writes one CSV row per place and run (practices, status, gap, seconds, solver message).
+``--only`` restricts the run to the named places (``RunConfig.area``: their practices only).
 
 Needs ../shared/data. Prints Markdown tables; timings are wall-clock on the machine named in
 the header.
@@ -82,6 +83,7 @@ def run(
     jobs: int,
     gap: float,
     details: Path | None = None,
+    only: tuple[str, ...] = (),
 ) -> tuple[list[dict], dict]:
     label, boundary, column = PLACES[kind]
     config = RunConfig(
@@ -92,6 +94,7 @@ def run(
         time_limit=time_limit,
         jobs=jobs,
         mip_gap=gap,
+        area=only,
     )
     started = time.perf_counter()
     result = run_optimise(config, progress=sys.stderr.isatty())
@@ -150,6 +153,7 @@ def refresh(
     jobs: int,
     gap: float,
     details: Path | None = None,
+    only: tuple[str, ...] = (),
 ) -> dict:
     """The "refresh from October 2024" row: least disruption against the October 2024 PCNs.
 
@@ -170,6 +174,7 @@ def refresh(
         mip_gap=gap,
         objective="disruption",
         current_pcn="pcn2024_10_code",
+        area=only,
     )
     started = time.perf_counter()
     result = run_optimise(config, progress=sys.stderr.isatty())
@@ -239,7 +244,13 @@ def main() -> None:
         help="write one CSV row per place (practices, status, gap, seconds, message) to "
         "DETAILS_<places>.csv",
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated place ids: run these places only (e.g. E38000080,E38000244)",
+    )
     args = parser.parse_args()
+    only = tuple(p for p in args.only.split(",") if p)
     if not SHARED.is_dir():
         sys.exit(f"needs the shared data at {SHARED}")
     print(
@@ -259,6 +270,7 @@ def main() -> None:
                     jobs=args.jobs,
                     gap=args.mip_gap,
                     details=args.details,
+                    only=only,
                 )
                 print(f"## {PLACES[kind][0]}: refresh from October 2024 (least disruption)\n")
                 print(markdown(pd.Series(row).astype(str).to_frame("refresh"), index=True))
@@ -272,6 +284,7 @@ def main() -> None:
                 jobs=args.jobs,
                 gap=args.mip_gap,
                 details=args.details,
+                only=only,
             )
             frame = pd.DataFrame(rows)
             for column in (

@@ -38,6 +38,14 @@ Solving (column generation with exact pricing, then price-and-branch)
    :math:`\bar c \ge 0`, so a plan cheaper than the incumbent :math:`z_{UB}` uses only columns
    with :math:`\bar c_S \le z_{UB} - z_{LP}`. The integer program over exactly those columns
    (solved by the chosen solver: CBC, HiGHS...) therefore gives the proven optimum.
+4. When the count may vary (over at most ``MAX_COUNTS`` = 4 values) and step 3 has not
+   proved its plan within a tenth of the time
+   (``FREE_SHARE``), branch on the count: for each :math:`k`, column generation with
+   :math:`\sum_S x_S = k` gives :math:`z_k \ge z_{LP}` (the free LP mixes counts; at
+   E38000080, 215 M free, 231 M at 6 networks), counts with :math:`z_k` at or above the best
+   plan are pruned (:math:`z_k` is convex in :math:`k`), and each open count gets its own
+   step 3 with the best plan of any count as cutoff. The optimum is the best plan over the
+   counts, the bound the least bound over them.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import numpy as np
 
 from pcnopt.model import heuristic as heur
 from pcnopt.model import partition as setpart
+from pcnopt.model.partition.closing import share_of_time
 from pcnopt.model.place import Block, Place, Stage
 from pcnopt.model.solvers import Status
 from pcnopt.model.stages import run_stages
@@ -106,11 +107,27 @@ def partition_block(
             mip_gap=opts.mip_gap,
             deadline=deadline,
             integral=stage == [("count", 1.0)],
+            start_of_count=start_of_count,
         )
         return Stage(res.kind, res.plan, res.value, res.bound)
 
     def fix(s: int, stage: list[tuple[str, float]], limit: float) -> None:
         limits.append((stage_cost(stage), limit))
+
+    def start_of_count(k: int) -> list[int] | None:
+        """The heuristic's plan of exactly k networks (a tenth of the time left), or None."""
+        plan = heur.block_heuristic(
+            place,
+            nodes,
+            k_lo=k,
+            k_hi=k,
+            together=together,
+            apart=apart,
+            deadline=share_of_time(deadline, 0.1),
+        )
+        if plan.violation > 0 or len(plan.parts) != k:
+            return None
+        return _locate(cands, [list(p) for p in plan.parts], current, place.pop)
 
     return run_stages(
         place,

@@ -62,7 +62,8 @@ class IpArgs:
     mip_gap: float
 
 
-def _share(deadline: float | None, fraction: float) -> float | None:
+def share_of_time(deadline: float | None, fraction: float) -> float | None:
+    """The moment ``fraction`` of the time from now to ``deadline`` has passed (None: none)."""
     if deadline is None:
         return None
     return time.perf_counter() + fraction * max(0.0, deadline - time.perf_counter())
@@ -88,6 +89,10 @@ def close_gap(
     more than ``lb + t``; so once a plan of value at most ``lb + t`` is optimal over those
     columns, it is optimal. Small ``t`` keeps the program small; ``t = ub - lb`` is the
     classic reduced-cost filter.
+
+    ``ub`` is the value of ``start``, or, with no ``start``, a cutoff (infinite: none): a plan
+    found elsewhere, so that a result with no plan and a bound at ``ub`` says that no plan here
+    is better.
     """
     generated = int(own.size)
     eps = 1e-9 * max(1.0, abs(ub) if math.isfinite(ub) else abs(lb) if math.isfinite(lb) else 1)
@@ -118,7 +123,9 @@ def close_gap(
     t = max(FIRST_GAP * abs(lb), eps)
     last = 0
     while True:
-        whole = start is not None and t >= ub - lb
+        # with a cutoff ub (a plan in hand, or, when the count is branched on, a plan of
+        # another count) the columns of reduced cost up to ub - lb are the last step
+        whole = math.isfinite(ub) and t >= ub - lb
         t_eff = (ub - lb) if whole else t
         chosen, complete, cands, cost = columns_below(t_eff + eps, MAX_IP_COLUMNS)
         if start is not None:
@@ -130,7 +137,7 @@ def close_gap(
             cost=cost,
             start=start,
             ip=ip,
-            deadline=deadline if whole else _share(deadline, 0.4),
+            deadline=deadline if whole else share_of_time(deadline, 0.4),
         )
         if plan is not None and value is not None and value < ub:
             start, ub = plan, value
@@ -148,7 +155,12 @@ def close_gap(
             return StageResult(
                 Status.OPTIMAL, start, ub, ub if gap_ok == 0 else bound, (generated, last)
             )
-        if whole or not complete or (deadline is not None and time.perf_counter() > deadline):
+        # with no deadline and no plan, the program over every column is not tried again (with
+        # a deadline it is, with the time left: CBC may then find a plan)
+        stuck = math.isinf(t_eff) and start is None and deadline is None
+        if whole or stuck or not complete:
+            break
+        if deadline is not None and time.perf_counter() > deadline:
             break
         t = math.inf if (start is None and t > 0.1 * abs(lb)) else t * 4
     if start is None:

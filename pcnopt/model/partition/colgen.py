@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from pcnopt.model.objectives import compact_costs
-from pcnopt.model.partition.closing import IpArgs, StageResult, close_gap
+from pcnopt.model.partition.closing import IpArgs, StageResult, close_gap, share_of_time
 from pcnopt.model.partition.enumeration import (
     TOL,
     Candidates,
@@ -150,6 +151,157 @@ class _Master:
         return price_sets(self.cands.members, self.cands.ptr, base, pi)
 
 
+#: Share of a stage's time the search over every count at once may take, when the count can
+#: vary, before each count is searched on its own (:func:`_by_count`).
+FREE_SHARE = 0.1
+
+#: Passes over the open counts: a count that stops at its share of the time is tried again
+#: with the time the others left.
+PASSES = 3
+
+#: Most admissible counts of a block for the branching on the count. Blocks with more (the
+#: large places: 15-27 counts at E38000237/243/244, nearly all open after their LPs) keep the
+#: search over every count for the whole stage (benchmarks/exact_results.md, section 4).
+MAX_COUNTS = 4
+
+#: Most counts left open by their LP bounds that the branching takes on; with more (the large
+#: places, where every count near the LP's is open) the search over every count goes on.
+MAX_OPEN_COUNTS = 3
+
+
+@dataclass(frozen=True)
+class _Relaxation:
+    """The master LP after column generation.
+
+    Parameters
+    ----------
+    kind
+        None when the LP was solved (or priced until the deadline); ``INFEASIBLE`` when phase I
+        proved it has no solution; ``NO_SOLUTION`` when phase I ran out of time or HiGHS failed.
+    bound
+        Proven lower bound on the stage cost of every plan (``-inf`` if none).
+    value
+        The LP optimum when converged (unrounded), else None.
+    converged
+        No column of negative reduced cost is left.
+    rc
+        Reduced cost of every candidate at the last duals, divided by the cost scale.
+    cols
+        Candidate indices in the master, sorted.
+    """
+
+    kind: Status | None
+    bound: float
+    value: float | None
+    converged: bool
+    rc: np.ndarray
+    cols: np.ndarray
+
+
+def _relax(
+    cands: Candidates,
+    *,
+    nodes: Sequence[int],
+    cost: np.ndarray,
+    scale: float,
+    k_lo: int,
+    k_hi: int,
+    limits: Sequence[tuple[np.ndarray, float]],
+    start: list[int] | None,
+    seed: np.ndarray | None,
+    deadline: float | None,
+    integral: bool,
+    batch: int,
+) -> _Relaxation:
+    """Column generation to LP optimality (or the deadline) for ``k_lo <= sum x <= k_hi``.
+
+    The master starts from ``start`` (a plan meeting every row) and ``seed`` (any columns),
+    or, with neither, from the cheapest candidate holding each practice; without ``start`` a
+    phase I finds an LP-feasible column set or proves there is none.
+    """
+    master = _Master(cands, nodes, k_lo, k_hi, cost, scale, limits)
+    if start is not None:
+        master.add(start)
+    if seed is not None:
+        master.add([int(s) for s in seed])
+    if start is None and seed is None:
+        master.add(_cheapest_cover(cands, cost))
+
+    def out_of_time() -> bool:
+        return deadline is not None and time.perf_counter() > deadline
+
+    def stopped(kind: Status) -> _Relaxation:
+        cols = np.asarray(sorted(master.cols), np.int64)
+        return _Relaxation(kind, -math.inf, None, False, np.zeros(cands.count), cols)
+
+    # phase I (only without a starting plan): find an LP-feasible column set or prove none
+    zero = np.zeros(cands.count)
+    if start is None:
+        master.phase(first=True)
+        while True:
+            res = master.solve()
+            if res is None:
+                return stopped(Status.NO_SOLUTION)
+            value, cover, other = res
+            if value <= 1e-9:
+                break
+            rc = master.reduced(zero, cover, other)
+            new = _most_negative(rc, master.in_master, batch)
+            if not new:
+                return stopped(Status.INFEASIBLE)
+            master.add(new)
+            if out_of_time():
+                return stopped(Status.NO_SOLUTION)
+    master.phase(first=False)
+
+    # phase II: column generation to LP optimality
+    lp_bound = -math.inf
+    lp_value = None
+    converged = False
+    base = cost / scale
+    rc = np.zeros(cands.count)
+    while True:
+        res = master.solve()
+        if res is None:
+            break
+        value, cover, other = res
+        rc = master.reduced(base, cover, other)
+        min_rc = float(rc.min()) if rc.size else 0.0
+        lag = value + k_hi * min(0.0, min_rc)
+        lp_bound = max(lp_bound, lag * scale)
+        if min_rc >= -TOL:
+            converged = True
+            lp_value = value * scale
+            lp_bound = max(lp_bound, lp_value)
+            break
+        if out_of_time():
+            break
+        master.add(_most_negative(rc, master.in_master, batch))
+    if cost.size and float(cost.min()) >= 0:
+        # before convergence the Lagrangian bound can be below zero, where no plan of
+        # non-negative costs can be
+        lp_bound = max(lp_bound, 0.0)
+    if integral and math.isfinite(lp_bound):
+        lp_bound = math.ceil(lp_bound - 1e-6)
+    cols = np.asarray(sorted(master.cols), np.int64)
+    return _Relaxation(None, lp_bound, lp_value, converged, rc, cols)
+
+
+def _below(
+    relaxation: _Relaxation, cands: Candidates, cost: np.ndarray, scale: float
+) -> Callable[[float, int], tuple[np.ndarray, bool, Candidates, np.ndarray]]:
+    """The columns of reduced cost up to ``t`` at the relaxation's duals (for close_gap)."""
+    rc = relaxation.rc
+
+    def columns_below(t: float, cap: int) -> tuple[np.ndarray, bool, Candidates, np.ndarray]:
+        chosen = np.flatnonzero(rc * scale <= t)
+        if chosen.size > cap:
+            return np.sort(np.argsort(rc, kind="stable")[:cap]), False, cands, cost
+        return chosen, True, cands, cost
+
+    return columns_below
+
+
 def solve_stage(
     cands: Candidates,
     *,
@@ -165,6 +317,8 @@ def solve_stage(
     deadline: float | None,
     integral: bool = False,
     batch: int = 400,
+    by_count: bool = True,
+    start_of_count: Callable[[int], list[int] | None] | None = None,
 ) -> StageResult:
     """Minimise ``cost`` over plans from ``cands`` (see the module docstring).
 
@@ -184,67 +338,32 @@ def solve_stage(
         Candidate indices of a plan that satisfies everything, or None.
     integral
         Costs are whole numbers (the bound may be rounded up).
+    by_count
+        When the count can vary (over at most :data:`MAX_COUNTS` values) and the search over
+        every count at once has not proved its plan within :data:`FREE_SHARE` of the time,
+        branch on the count (:func:`_by_count`).
+    start_of_count
+        A plan of exactly ``k`` networks (candidate indices) for a count ``k`` being branched
+        on, or None (the heuristic's, in :func:`~pcnopt.model.partition.block.partition_block`);
+        used only if it meets the earlier stages' limits and beats the best plan so far.
     """
     scale = max(1.0, float(np.abs(cost).max()) if cost.size else 1.0)
-    master = _Master(cands, nodes, k_lo, k_hi, cost, scale, limits)
-    ub = math.inf
-    if start is not None:
-        master.add(start)
-        ub = float(cost[start].sum())
-    else:
-        # seed with the cheapest candidate holding each practice
-        master.add(_cheapest_cover(cands, cost))
-
-    def out_of_time() -> bool:
-        return deadline is not None and time.perf_counter() > deadline
-
-    # phase I (only without a starting plan): find an LP-feasible column set or prove none
-    zero = np.zeros(cands.count)
-    if start is None:
-        master.phase(first=True)
-        while True:
-            res = master.solve()
-            if res is None:
-                return StageResult(Status.NO_SOLUTION, None, None, None, (len(master.cols), 0))
-            value, cover, other = res
-            if value <= 1e-9:
-                break
-            rc = master.reduced(zero, cover, other)
-            new = _most_negative(rc, master.in_master, batch)
-            if not new:
-                return StageResult(Status.INFEASIBLE, None, None, None, (len(master.cols), 0))
-            master.add(new)
-            if out_of_time():
-                return StageResult(Status.NO_SOLUTION, None, None, None, (len(master.cols), 0))
-    master.phase(first=False)
-
-    # phase II: column generation to LP optimality
-    lp_bound = -math.inf
-    converged = False
-    base = cost / scale
-    while True:
-        res = master.solve()
-        if res is None:
-            break
-        value, cover, other = res
-        rc = master.reduced(base, cover, other)
-        min_rc = float(rc.min()) if rc.size else 0.0
-        lag = value + k_hi * min(0.0, min_rc)
-        lp_bound = max(lp_bound, lag * scale)
-        if min_rc >= -TOL:
-            converged = True
-            lp_bound = max(lp_bound, value * scale)
-            break
-        if out_of_time():
-            break
-        master.add(_most_negative(rc, master.in_master, batch))
-    if cost.size and float(cost.min()) >= 0:
-        # before convergence the Lagrangian bound can be below zero, where no plan of
-        # non-negative costs can be
-        lp_bound = max(lp_bound, 0.0)
-    if integral and math.isfinite(lp_bound):
-        lp_bound = math.ceil(lp_bound - 1e-6)
-
+    free = _relax(
+        cands,
+        nodes=nodes,
+        cost=cost,
+        scale=scale,
+        k_lo=k_lo,
+        k_hi=k_hi,
+        limits=limits,
+        start=start,
+        seed=None,
+        deadline=deadline,
+        integral=integral,
+        batch=batch,
+    )
+    if free.kind is not None:
+        return StageResult(free.kind, None, None, None, (int(free.cols.size), 0))
     ip = IpArgs(
         nodes=nodes,
         k_lo=k_lo,
@@ -254,25 +373,188 @@ def solve_stage(
         threads=threads,
         mip_gap=mip_gap,
     )
-
-    def columns_below(t: float, cap: int) -> tuple[np.ndarray, bool, Candidates, np.ndarray]:
-        chosen = np.flatnonzero(rc * scale <= t)
-        if chosen.size > cap:
-            return np.sort(np.argsort(rc, kind="stable")[:cap]), False, cands, cost
-        return chosen, True, cands, cost
-
-    return close_gap(
-        columns_below,
+    branch = by_count and 1 < k_hi - k_lo + 1 <= MAX_COUNTS and not integral and free.converged
+    result = close_gap(
+        _below(free, cands, cost, scale),
         cands=cands,
         cost=cost,
         start=start,
-        ub=ub,
-        lb=lp_bound,
-        converged=converged,
-        own=np.asarray(sorted(master.cols), np.int64),
+        ub=math.inf if start is None else float(cost[start].sum()),
+        lb=free.bound,
+        converged=free.converged,
+        own=free.cols,
+        ip=ip,
+        deadline=share_of_time(deadline, FREE_SHARE) if branch else deadline,
+    )
+    if not branch or result.kind in (Status.OPTIMAL, Status.INFEASIBLE):
+        return result
+    if deadline is not None and time.perf_counter() > deadline:
+        return result
+    counted = _by_count(
+        cands,
+        cost=cost,
+        scale=scale,
+        free=free,
+        found=result,
+        ip=ip,
+        deadline=deadline,
+        batch=batch,
+        start_of_count=start_of_count,
+    )
+    if counted is not None:
+        return counted
+    # more counts open than the branching can close: the search over every count goes on
+    # with the time left, from its best plan (its cheap first programs are solved again)
+    rest = close_gap(
+        _below(free, cands, cost, scale),
+        cands=cands,
+        cost=cost,
+        start=result.plan,
+        ub=math.inf if result.value is None else result.value,
+        lb=free.bound,
+        converged=free.converged,
+        own=free.cols,
         ip=ip,
         deadline=deadline,
     )
+    bounds = [b for b in (result.bound, rest.bound) if b is not None]
+    return replace(rest, bound=max(bounds) if bounds and rest.bound is not None else rest.bound)
+
+
+def _by_count(
+    cands: Candidates,
+    *,
+    cost: np.ndarray,
+    scale: float,
+    free: _Relaxation,
+    found: StageResult,
+    ip: IpArgs,
+    deadline: float | None,
+    batch: int,
+    start_of_count: Callable[[int], list[int] | None] | None,
+) -> StageResult | None:
+    r"""Branch on the number of networks: each count :math:`k` searched on its own.
+
+    The LP with :math:`\sum_S x_S = k` is solved by its own column generation (its own
+    count dual), giving a bound :math:`z_k \ge z_{LP}` (the free LP mixes counts: at
+    E38000080 it is 215 M free, 231 M at 6 networks). Then, in order of :math:`z_k`, each
+    count's closing integer programs (:func:`close_gap` with the count fixed and the best plan
+    of any count as cutoff). A count whose bound reaches the best plan's value is pruned. The
+    optimum is the best plan over the counts; the bound the least bound over them.
+
+    :math:`z_k` is convex in :math:`k` (an LP's value in a right-hand side), so the counts are
+    relaxed outwards from the best plan's count and, once a count's LP is at or above the
+    best plan and above its inner neighbour's, every count beyond it is pruned with that bound.
+
+    ``found`` is the result of the search over every count (its plan, its bound, valid for
+    every count); its deadline shared by the counts. Before a count's programs, a plan of that
+    count from ``start_of_count`` that beats the best plan becomes the best plan (CBC, warm
+    started, closes a count far faster with a plan of it in hand).
+
+    Returns None, having spent only the LPs, when more than :data:`MAX_OPEN_COUNTS` counts
+    have an LP bound below the best plan (large places: the time left is better spent on the
+    search over every count).
+    """
+    tol = ip.mip_gap
+
+    def done(value: float, bound: float) -> bool:
+        return value - bound <= tol * abs(value) + 1e-9 * max(1.0, abs(value))
+
+    best = found.plan
+    ub = math.inf if found.value is None else found.value
+    floor = free.bound if found.bound is None else max(free.bound, found.bound)
+    generated = int(free.cols.size)
+
+    def out_of_time() -> bool:
+        return deadline is not None and time.perf_counter() > deadline
+
+    def relax(k: int) -> _Relaxation:
+        start = best if best is not None and len(best) == k else None
+        return _relax(
+            cands,
+            nodes=ip.nodes,
+            cost=cost,
+            scale=scale,
+            k_lo=k,
+            k_hi=k,
+            limits=ip.limits,
+            start=start,
+            seed=free.cols,
+            deadline=deadline,
+            integral=False,
+            batch=batch,
+        )
+
+    k0 = min(max(len(best) if best is not None else ip.k_lo, ip.k_lo), ip.k_hi)
+    bounds, relaxed, few = _relax_counts(
+        relax,
+        k0=k0,
+        k_lo=ip.k_lo,
+        k_hi=ip.k_hi,
+        floor=floor,
+        prune=lambda v: best is not None and done(ub, v),
+    )
+    if not few:
+        return None
+    bounds.update({k: max(floor, r.bound) for k, r in relaxed.items()})
+
+    # each open count's closing programs, the most promising first; the time a count leaves
+    # unused goes to the counts still open, in further passes
+    generated += sum(int(r.cols.size) for r in relaxed.values())
+    tried: set[int] = set()
+    for _ in range(PASSES):
+        open_counts = sorted(
+            (k for k in relaxed if best is None or not done(ub, bounds[k])),
+            key=lambda k: (bounds[k], k),
+        )
+        if not open_counts or out_of_time():
+            break
+        for pos, k in enumerate(open_counts):
+            if out_of_time():
+                break
+            if start_of_count is not None and k not in tried and (best is None or len(best) != k):
+                tried.add(k)
+                plan = start_of_count(k)
+                if plan is not None and len(plan) == k and _within(plan, cost, ub, ip.limits):
+                    best, ub = plan, float(cost[plan].sum())
+            if best is not None and done(ub, bounds[k]):
+                continue
+            share = (
+                None
+                if deadline is None
+                else time.perf_counter()
+                + max(0.0, deadline - time.perf_counter()) / (len(open_counts) - pos)
+            )
+            res = close_gap(
+                _below(relaxed[k], cands, cost, scale),
+                cands=cands,
+                cost=cost,
+                start=best if best is not None and len(best) == k else None,
+                ub=ub,
+                lb=relaxed[k].bound,  # the LP value the reduced costs are measured from
+                converged=relaxed[k].converged,
+                own=relaxed[k].cols,
+                ip=replace(ip, k_lo=k, k_hi=k),
+                deadline=share,
+            )
+            if res.plan is not None and res.value is not None and res.value < ub:
+                best, ub = res.plan, res.value
+            if res.kind == Status.INFEASIBLE:
+                bounds[k] = math.inf
+            elif res.bound is not None:
+                bounds[k] = max(bounds[k], res.bound)
+        if deadline is None:
+            break  # each count's programs ran to the end: another pass finds nothing more
+
+    bound = min(min(bounds.values(), default=floor), ub)
+    columns = (generated, found.columns[1])
+    if best is None:
+        if math.isinf(bound) and bound > 0:
+            return StageResult(Status.INFEASIBLE, None, None, None, columns)
+        return StageResult(Status.NO_SOLUTION, None, None, bound, columns)
+    if done(ub, bound):
+        return StageResult(Status.OPTIMAL, best, ub, ub if tol == 0 else bound, columns)
+    return StageResult(Status.FEASIBLE, best, ub, bound, columns)
 
 
 class _Pool:
@@ -454,6 +736,68 @@ def solve_priced(
         deadline=deadline,
     )
     return result, pool.snapshot()
+
+
+def _relax_counts(
+    relax: Callable[[int], _Relaxation],
+    *,
+    k0: int,
+    k_lo: int,
+    k_hi: int,
+    floor: float,
+    prune: Callable[[float], bool],
+) -> tuple[dict[int, float], dict[int, _Relaxation], bool]:
+    """The LP of each count, outwards from ``k0``: bounds per count, and the relaxations solved.
+
+    The flag is False (and the relaxing stopped) once more than :data:`MAX_OPEN_COUNTS`
+    counts have a bound that ``prune`` does not close.
+
+    The LP value is convex in the count, and its feasible counts form an interval: once a
+    count's LP value is at or above its inner neighbour's and ``prune(value)`` holds, every
+    count further out is bounded by that value and not relaxed; once a count's LP is
+    infeasible beyond a feasible one, so is every count further out.
+    """
+    bounds: dict[int, float] = {}
+    relaxed: dict[int, _Relaxation] = {}
+    opened = 0
+    for direction in (1, -1):
+        k = k0 if direction == 1 else k0 - 1
+        inner = None if direction == 1 or k0 not in relaxed else relaxed[k0].value
+        feasible = direction == -1 and math.isfinite(bounds.get(k0, math.inf))
+        beyond: float | None = None  # the bound of every count further out
+        while k_lo <= k <= k_hi:
+            if beyond is not None:
+                bounds[k] = beyond
+                k += direction
+                continue
+            r = relax(k)
+            if r.kind == Status.INFEASIBLE:
+                bounds[k] = math.inf
+                beyond = math.inf if feasible else None
+                k += direction
+                continue
+            feasible = True
+            bounds[k] = max(floor, r.bound)
+            if not prune(bounds[k]):
+                opened += 1
+                if opened > MAX_OPEN_COUNTS:
+                    return bounds, relaxed, False
+            if r.kind is None:
+                relaxed[k] = r
+            if r.value is not None and inner is not None and r.value >= inner and prune(r.value):
+                beyond = max(floor, r.value)
+            inner = r.value
+            k += direction
+    return bounds, relaxed, True
+
+
+def _within(
+    plan: list[int], cost: np.ndarray, ub: float, limits: Sequence[tuple[np.ndarray, float]]
+) -> bool:
+    """Whether a plan beats ``ub`` and meets every earlier stage's limit."""
+    if float(cost[plan].sum()) >= ub:
+        return False
+    return all(float(c[plan].sum()) <= v for c, v in limits)
 
 
 def _most_negative(rc: np.ndarray, in_master: np.ndarray, batch: int) -> list[int]:
