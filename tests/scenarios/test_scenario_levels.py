@@ -33,7 +33,11 @@ def test_a_scenario_with_level_tables_writes_every_level_nested(region: Path, tm
     east = list(small.loc[small["place"] == "E", "practice_code"][:2])
     path = tmp_path / "nested.toml"
     path.write_text(
-        f'extends = "{region / "base.toml"}"\nname = "nested"\n{LEVELS}'
+        # the base's band (12,000-30,000) is not the innermost level's: the band is given once
+        # more, as the innermost level (a different one is refused, test_neighbourhoods)
+        f'extends = "{region / "base.toml"}"\nname = "nested"\n'
+        "[band]\nmin_size = 12000\nmax_size = 35000\n"
+        f"{LEVELS}"
         f'[[changes]]\ntype = "merge"\npractices = ["{east[0]}", "{east[1]}"]\n'
     )
     out = tmp_path / "out"
