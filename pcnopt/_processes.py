@@ -13,7 +13,8 @@ import ctypes.util
 import os
 import signal
 import sys
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -69,12 +70,34 @@ def stop_pool(pool: ProcessPoolExecutor, *, processes: Mapping[int, Any] | None 
     for process in workers:
         with contextlib.suppress(Exception):
             process.terminate()
-    for process in workers:
+    for process in still_running(workers, timeout=3):
         with contextlib.suppress(Exception):
-            process.join(timeout=3)
-            if process.is_alive():
-                process.kill()
-                process.join(timeout=3)
+            process.kill()
+    still_running(workers, timeout=3)
+
+
+def still_running(processes: Sequence[Any], *, timeout: float) -> list[Any]:
+    """The processes among ``processes`` that have not exited within ``timeout`` seconds.
+
+    A process has exited when its sentinel is ready. ``Process.is_alive`` and ``join`` can say
+    otherwise for a moment: the pool's own thread also waits for its workers, and when it
+    reaps one first, our ``waitpid`` fails and the exit code is not yet recorded.
+    """
+    from multiprocessing.connection import wait
+
+    waiting: dict[int, Any] = {}
+    for process in processes:
+        with contextlib.suppress(ValueError, AttributeError):
+            waiting[process.sentinel] = process
+    deadline = time.monotonic() + timeout
+    while waiting:
+        left = deadline - time.monotonic()
+        ready = wait(list(waiting), timeout=max(left, 0))
+        for sentinel in ready:
+            waiting.pop(sentinel)  # type: ignore[arg-type]
+        if left <= 0:
+            break
+    return list(waiting.values())
 
 
 @contextlib.contextmanager
