@@ -53,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 
 from benchmarks._table import markdown  # noqa: E402
+from pcnopt._processes import running  # noqa: E402
 from pcnopt.errors import PcnoptError  # noqa: E402
 from pcnopt.io.outputs import MANIFEST  # noqa: E402
 from tests.corpus import Case, check_case, load_cases, run_cli  # noqa: E402
@@ -365,15 +366,6 @@ def _session(sid: int) -> list[str]:
     ).stdout.split()
 
 
-def _running(pid: str) -> bool:
-    """Whether ``pid`` runs (a zombie is dead: its parent is gone and init reaps it)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def ctrl_c_sweep(tmp: Path) -> pd.DataFrame:
     """Ctrl-C every command at each of :data:`CTRL_C_DELAYS`; one row per command and moment."""
     base = tmp / "ctrl-c-base"
@@ -410,7 +402,7 @@ def ctrl_c_sweep(tmp: Path) -> pd.DataFrame:
                 _, err = proc.communicate()
                 err = "hung for 60 s after Ctrl-C; " + err
             time.sleep(1.0)
-            left = [pid for pid in _session(proc.pid) if _running(pid)]
+            left = [pid for pid in _session(proc.pid) if running(pid)]
             for pid in left:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(int(pid), signal.SIGKILL)

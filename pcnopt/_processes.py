@@ -122,6 +122,16 @@ def local_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     pool.shutdown(wait=True)
 
 
+def running(pid: int | str) -> bool:
+    """Whether process ``pid`` runs: it exists and is not a zombie (a zombie has ended and
+    waits only for its parent to read its exit; Linux ``/proc``, elsewhere always False)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def popen_kwargs() -> dict[str, Any]:
     """Keyword arguments for :class:`subprocess.Popen` of a solver that must die with us."""
     if sys.platform.startswith("linux") and os.name == "posix":

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from pcnopt._processes import local_pool, still_running
+from pcnopt._processes import local_pool, running, still_running
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="processes")
 
@@ -28,3 +32,20 @@ def test_a_pool_already_shut_down_by_its_user_still_ends_its_solving_workers():
     assert workers, "the pool never started its worker"
     # exited = its sentinel is ready (``is_alive`` can lag: the pool's thread may reap it first)
     assert not still_running(workers, timeout=0), "a worker still solves after the stop"
+
+
+def test_running_counts_a_zombie_as_ended():
+    """A process that has ended but not yet been reaped (a zombie) runs no more."""
+    child = subprocess.Popen(["sleep", "60"])
+    try:
+        assert running(child.pid)
+        os.kill(child.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while running(child.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert Path(f"/proc/{child.pid}").exists(), "reaped already: not a zombie"
+        assert not running(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+    assert not running(child.pid)

@@ -22,6 +22,7 @@ import pulp
 import pytest
 
 from pcnopt import funding
+from pcnopt._processes import running
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl, /proc")
 
@@ -132,20 +133,11 @@ def test_killing_pcnopt_while_the_role_mix_solves_leaves_no_cbc(tmp_path):
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=10)
         deadline = time.monotonic() + 5
-        while _alive(pid) and time.monotonic() < deadline:
+        while running(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not _alive(pid), "the role mix's CBC outlived pcnopt"
+        assert not running(pid), "the role mix's CBC outlived pcnopt"
     finally:
         if child.poll() is None:
             child.kill()
-        if pid is not None and _alive(pid):
+        if pid is not None and running(pid):
             os.kill(pid, signal.SIGKILL)
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie waiting for its reaper does not)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False

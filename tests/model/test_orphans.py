@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from pcnopt._processes import running
+
 ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = """
@@ -52,14 +54,6 @@ def _is_solver(pid: int) -> bool:
     return "cbc" in name
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc, SIGKILL")
 @pytest.mark.parametrize("solver", ["cbc", "PULP_CBC_CMD"], ids=["cbc", "pulp_any"])
 def test_a_killed_process_leaves_no_solver_running(solver: str) -> None:
@@ -78,12 +72,12 @@ def test_a_killed_process_leaves_no_solver_running(solver: str) -> None:
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
         gone = time.monotonic() + 5
-        while any(_alive(p) for p in solvers) and time.monotonic() < gone:
+        while any(running(p) for p in solvers) and time.monotonic() < gone:
             time.sleep(0.1)
-        assert not any(_alive(p) for p in solvers), f"CBC {solvers} outlived its parent"
+        assert not any(running(p) for p in solvers), f"CBC {solvers} outlived its parent"
     finally:
         for pid in solvers:  # the test must not leave one either
-            if _alive(pid):
+            if running(pid):
                 os.kill(pid, signal.SIGKILL)
         if child.poll() is None:
             child.kill()
