@@ -9,7 +9,11 @@ ends: a Ctrl-C in the main thread would wait for the MIP's time limit (up to a p
 ``pcnopt optimise --jobs 1`` solves places in its main thread). There a MIP runs in a thread of
 its own (:func:`_run_interruptibly`) while the main thread waits in slices of
 :data:`~pcnopt._interrupts.WAKE_SECONDS`; at Ctrl-C HiGHS is told to stop through its interrupt
-callbacks (highspy's ``cancelSolve``) and the interrupt is raised as soon as it has stopped.
+callbacks (highspy's ``cancelSolve``) and the interrupt is raised as soon as it has stopped, or
+after :data:`STOP_SECONDS` if it has not: HiGHS's MIP presolve (probing, clique merging) looks
+at neither its interrupt callbacks nor its time limit (ERGO-Code/HiGHS issues 1501 and 2326;
+seen for minutes on a closing program of set partitioning, ``benchmarks/exact_results.md``
+section 5), and the process then ends with HiGHS still running in its daemon thread.
 """
 
 from __future__ import annotations
@@ -111,7 +115,7 @@ def solve(
 
 
 #: Longest wait, after Ctrl-C, for HiGHS to see its interrupt and stop (seconds).
-STOP_SECONDS = 30.0
+STOP_SECONDS = 5.0
 
 
 def _interruptible_here() -> bool:
