@@ -144,7 +144,8 @@ def _run_interruptibly(model: Any) -> None:
         _wait_stopped(model)
         raise
     finally:
-        model.HandleUserInterrupt = False
+        if not model.is_solver_running():  # a HiGHS left running keeps its callback
+            model.HandleUserInterrupt = False
 
 
 def _wait_stopped(model: Any) -> None:
