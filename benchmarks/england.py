@@ -11,12 +11,14 @@ Usage::
 
     python benchmarks/england.py [--places subicb|ccg|both] [--time-limit 60] [--jobs 2]
         [--rows optimised|refresh|both] [--details PATH.csv] [--only ID,ID]
+        [--solver cbc|highs]
 
 The "refresh from October 2024" row optimises every place with ``--objective disruption``
 against the October 2024 ePCN configuration (``pcn2024_10_code``): share of patients in band,
 patients moved, current PCNs kept whole, places proven, gaps and wall time. ``--details``
 writes one CSV row per place and run (practices, status, gap, seconds, solver message).
 ``--only`` restricts the run to the named places (``RunConfig.area``: their practices only).
+``--solver`` is the run's solver (``RunConfig.solver``; CBC by default).
 
 Needs ../shared/data. Prints Markdown tables; timings are wall-clock on the machine named in
 the header.
@@ -84,6 +86,7 @@ def run(
     gap: float,
     details: Path | None = None,
     only: tuple[str, ...] = (),
+    solver: str = "cbc",
 ) -> tuple[list[dict], dict]:
     label, boundary, column = PLACES[kind]
     config = RunConfig(
@@ -95,6 +98,7 @@ def run(
         jobs=jobs,
         mip_gap=gap,
         area=only,
+        solver=solver,
     )
     started = time.perf_counter()
     result = run_optimise(config, progress=sys.stderr.isatty())
@@ -124,7 +128,7 @@ def run(
         _write_details(places, practices, details.with_name(f"{details.stem}_{kind}.csv"))
     opt = distance["pcnopt (optimised)"]
     real = distance["real Dec 2019 (ePCN)"].reindex(opt.index)
-    solver = {
+    summary = {
         "places": len(places),
         "optimal": int((places["status"] == "optimal").sum()),
         "below_minimum (optimal, named exception)": int(
@@ -142,7 +146,7 @@ def run(
         f"{int(real.notna().sum())}",
         "wall seconds": round(wall, 1),
     }
-    return rows, solver
+    return rows, summary
 
 
 def refresh(
@@ -154,6 +158,7 @@ def refresh(
     gap: float,
     details: Path | None = None,
     only: tuple[str, ...] = (),
+    solver: str = "cbc",
 ) -> dict:
     """The "refresh from October 2024" row: least disruption against the October 2024 PCNs.
 
@@ -175,6 +180,7 @@ def refresh(
         objective="disruption",
         current_pcn="pcn2024_10_code",
         area=only,
+        solver=solver,
     )
     started = time.perf_counter()
     result = run_optimise(config, progress=sys.stderr.isatty())
@@ -249,6 +255,12 @@ def main() -> None:
         default="",
         help="comma-separated place ids: run these places only (e.g. E38000080,E38000244)",
     )
+    parser.add_argument(
+        "--solver",
+        default="cbc",
+        help="the run's solver (the setting solver: cbc, the default, or highs), for every "
+        "place and stage",
+    )
     args = parser.parse_args()
     only = tuple(p for p in args.only.split(",") if p)
     if not SHARED.is_dir():
@@ -256,7 +268,8 @@ def main() -> None:
     print(
         f"# England benchmark\n\nMachine: {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {platform.system()}; time limit "
-        f"{args.time_limit:g} s per place, gap {args.mip_gap:g}, jobs {args.jobs or 'all'}.\n"
+        f"{args.time_limit:g} s per place, gap {args.mip_gap:g}, jobs {args.jobs or 'all'}, "
+        f"solver {args.solver}.\n"
     )
     kinds = ["subicb", "ccg"] if args.places == "both" else [args.places]
     with tempfile.TemporaryDirectory() as tmp:
@@ -271,13 +284,14 @@ def main() -> None:
                     gap=args.mip_gap,
                     details=args.details,
                     only=only,
+                    solver=args.solver,
                 )
                 print(f"## {PLACES[kind][0]}: refresh from October 2024 (least disruption)\n")
                 print(markdown(pd.Series(row).astype(str).to_frame("refresh"), index=True))
                 print(flush=True)
             if args.rows == "refresh":
                 continue
-            rows, solver = run(
+            rows, summary = run(
                 kind,
                 table,
                 time_limit=args.time_limit,
@@ -285,6 +299,7 @@ def main() -> None:
                 gap=args.mip_gap,
                 details=args.details,
                 only=only,
+                solver=args.solver,
             )
             frame = pd.DataFrame(rows)
             for column in (
@@ -297,7 +312,7 @@ def main() -> None:
             print(f"## {PLACES[kind][0]}\n")
             print(markdown(frame.drop(columns="places")))
             print()
-            print(markdown(pd.Series(solver).astype(str).to_frame("optimiser"), index=True))
+            print(markdown(pd.Series(summary).astype(str).to_frame("optimiser"), index=True))
             print(flush=True)
 
 

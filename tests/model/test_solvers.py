@@ -8,6 +8,11 @@ settles in a second, so the time limit decides.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pulp
@@ -15,6 +20,7 @@ import pytest
 
 from pcnopt.model import STATUSES, PlaceSolution
 from pcnopt.model.solvers import SolveResult, Status, solve, solver_available
+from tests.conftest import PROJECT
 
 BACKENDS = ["cbc", "highs", "PULP_CBC_CMD"]  # the last goes through pulp_any
 
@@ -170,3 +176,54 @@ def test_an_interrupted_cbc_proves_no_infeasibility() -> None:
     assert _parse(prob, "", first, None, mip_gap=0.0).status == Status.INFEASIBLE
     interrupted = _parse(prob, "", first, None, mip_gap=0.0, interrupted=True)
     assert interrupted.status == Status.NO_SOLUTION
+
+
+@pytest.mark.skipif(not solver_available("highs"), reason="highspy not installed")
+def test_ctrl_c_stops_highs_in_the_main_thread() -> None:
+    """HiGHS runs in this process (``optimise --jobs 1``): Ctrl-C must stop it and be raised.
+
+    The market split has no time limit, so a HiGHS that cannot be interrupted never returns
+    (the subprocess's timeout is only a safety net); Ctrl-C is sent once the model is built.
+    Afterwards no thread of HiGHS is left running.
+    """
+    script = textwrap.dedent(
+        """
+        import os, signal, threading, time
+        import pulp
+        from pcnopt.model.solvers import solve
+        from tests.model.test_solvers import market_split
+
+        built = threading.Event()
+        build = pulp.HiGHS.buildSolverModel
+
+        def build_and_say(self, lp):
+            build(self, lp)
+            built.set()
+
+        def ctrl_c_once_built():
+            built.wait()
+            time.sleep(0.5)
+            os.kill(os.getpid(), signal.SIGINT)
+
+        pulp.HiGHS.buildSolverModel = build_and_say
+        threading.Thread(target=ctrl_c_once_built, daemon=True).start()
+        try:
+            solve(market_split(rows=5, cols=50), solver="highs", time_limit=None, threads=1,
+                  mip_gap=0.0, warm_start=None)
+            print("returned")
+        except KeyboardInterrupt:
+            time.sleep(0.1)
+            print("interrupted", threading.active_count())
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        cwd=PROJECT,
+        timeout=120,
+        # a shell's background job inherits SIGINT ignored: the test restores the default
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert done.stdout.split() == ["interrupted", "1"], done.stdout + done.stderr[-2000:]

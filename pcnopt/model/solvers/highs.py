@@ -3,18 +3,33 @@
 The bound of a MIP is HiGHS's ``mip_dual_bound``. :class:`IncrementalLp` is the restricted
 master LP of column generation (:mod:`pcnopt.model.partition.colgen`): rows and columns are
 added between solves and the row duals read back, which PuLP cannot do.
+
+**Ctrl-C.** HiGHS runs in this process, in compiled code that does not return to Python until it
+ends: a Ctrl-C in the main thread would wait for the MIP's time limit (up to a place's minute;
+``pcnopt optimise --jobs 1`` solves places in its main thread). There a MIP runs in a thread of
+its own (:func:`_run_interruptibly`) while the main thread waits in slices of
+:data:`~pcnopt._interrupts.WAKE_SECONDS`; at Ctrl-C HiGHS is told to stop through its interrupt
+callbacks (highspy's ``cancelSolve``) and the interrupt is raised as soon as it has stopped, or
+after :data:`STOP_SECONDS` if it has not: HiGHS's MIP presolve (probing, clique merging) looks
+at neither its interrupt callbacks nor its time limit (ERGO-Code/HiGHS issues 1501 and 2326;
+seen for minutes on a closing program of set partitioning, ``benchmarks/exact_results.md``
+section 5), and the process then ends with HiGHS still running in its daemon thread.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import pulp
 
+from pcnopt._interrupts import WAKE_SECONDS
 from pcnopt.errors import SolverError
 from pcnopt.model.solvers.base import SolveResult, Status, finite, solution_result
 
@@ -83,7 +98,7 @@ def solve(
         solution.col_value = cols
         solution.value_valid = True
         model.setSolution(solution)
-    cmd.callSolver(prob)
+    _run_interruptibly(model)
     _, sol_status = cmd.findSolutionValues(prob)
     model_status = model.getModelStatus()
     info = model.getInfo()
@@ -97,6 +112,51 @@ def solve(
         return SolveResult(Status.NO_SOLUTION, None, bound, {})
     proved = model_status == highspy.HighsModelStatus.kOptimal
     return solution_result(prob, proved=proved, bound=bound, mip_gap=mip_gap)
+
+
+#: Longest wait, after Ctrl-C, for HiGHS to see its interrupt and stop (seconds).
+STOP_SECONDS = 5.0
+
+
+def _interruptible_here() -> bool:
+    """Whether Ctrl-C can reach this thread: the main thread, SIGINT not ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    return signal.getsignal(signal.SIGINT) not in (signal.SIG_IGN, None)
+
+
+def _run_interruptibly(model: Any) -> None:
+    """Run the HiGHS instance ``model``; a Ctrl-C while it runs stops it and is raised.
+
+    Where Ctrl-C cannot arrive (a worker process ignoring SIGINT, a thread other than the main
+    one) HiGHS runs as PuLP runs it, with no interrupt callback.
+    """
+    if not _interruptible_here():
+        model.run()
+        return
+    model.HandleUserInterrupt = True  # HiGHS asks the callback whether to stop, often
+    try:
+        model.startSolve()
+        while not model.wait(WAKE_SECONDS)[0]:
+            pass
+    except BaseException:  # Ctrl-C (or a failure here): HiGHS must not run on
+        model.cancelSolve()
+        _wait_stopped(model)
+        raise
+    finally:
+        if not model.is_solver_running():  # a HiGHS left running keeps its callback
+            model.HandleUserInterrupt = False
+
+
+def _wait_stopped(model: Any) -> None:
+    """Wait (at most :data:`STOP_SECONDS`) for a cancelled HiGHS to stop; a further Ctrl-C
+    meanwhile does not end the wait early (HiGHS still runs in its thread)."""
+    for _ in range(int(STOP_SECONDS / WAKE_SECONDS)):
+        try:
+            if model.wait(WAKE_SECONDS)[0]:
+                return
+        except KeyboardInterrupt:
+            model.cancelSolve()
 
 
 class IncrementalLp:
