@@ -131,7 +131,8 @@ def _run_interruptibly(model: Any) -> None:
     Where Ctrl-C cannot arrive (a worker process ignoring SIGINT, a thread other than the main
     one) HiGHS runs as PuLP runs it, with no interrupt callback.
     """
-    if not _interruptible_here():
+    # an older highspy has no threaded solve (startSolve, cancelSolve)
+    if not _interruptible_here() or not hasattr(model, "startSolve"):
         model.run()
         return
     model.HandleUserInterrupt = True  # HiGHS asks the callback whether to stop, often
