@@ -15,6 +15,7 @@ lies wholly inside one unit of the level above (checked before anything is writt
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,8 +31,15 @@ from pcnopt.io.assignments import assignments_from_file
 from pcnopt.maps import MapConfiguration
 from pcnopt.model import PlaceGraph, SolveOptions
 from pcnopt.model.alignment import ALIGN_OBJECTIVES
-from pcnopt.model.levels import Alignment, group_levels, nesting_problems, solve_levels
+from pcnopt.model.levels import (
+    Alignment,
+    LevelsSolution,
+    group_levels,
+    nesting_problems,
+    solve_levels,
+)
 from pcnopt.run import POPULATIONS, RunConfig, load_inputs
+from pcnopt.run.engine import solve_places_locally
 from pcnopt.run.tables import place_graphs
 from pcnopt.settings import parse_band
 from pcnopt.validation import ValidationReport
@@ -193,6 +201,8 @@ def run_neighbourhoods(
     pcn_column: str | None = None,
     align: CouncilAlignment | None = None,
     practices_table: gpd.GeoDataFrame | None = None,
+    jobs: int | None = None,
+    progress: bool = False,
 ) -> NeighbourhoodResult:
     """Design nested levels: bottom-up from ``pcns_file``, else top-down.
 
@@ -213,6 +223,11 @@ def run_neighbourhoods(
         aligned with them (exactly, where each place splits wholly into units in band).
     practices_table
         Practices already in memory (e.g. changed by a scenario), instead of reading them.
+    jobs
+        Processes solving places at once (0: every core; 1: this process); ``None`` takes
+        the run's ``config.jobs``. The outputs are the same whatever it is.
+    progress
+        Show a progress bar over places on standard error.
 
     Raises
     ------
@@ -242,6 +257,8 @@ def run_neighbourhoods(
         config=config,
         unit_of=unit_of,
         align=aligned,
+        jobs=config.jobs if jobs is None else jobs,
+        progress=progress,
     )
     columns = list(dict.fromkeys(["practice_code", "name", "place_id", "list_size", population]))
     table = practices[columns].copy()
@@ -291,6 +308,42 @@ def run_neighbourhoods(
     )
 
 
+@dataclass(frozen=True)
+class LevelsTask:
+    """How one place's nested levels are solved (the ``options`` of the engine's function).
+
+    ``levels``: the options of every level, outermost first (top-down), or of the levels above
+    the given units (bottom-up, ``unit_of`` the given unit of each practice).
+    """
+
+    levels: tuple[SolveOptions, ...]
+    unit_of: Mapping[str, str] | None = None
+    align: Alignment | None = None
+
+
+@dataclass(frozen=True)
+class PlaceLevels:
+    """One place's nested levels, with what the engine's progress bar shows of it."""
+
+    solution: LevelsSolution
+    seconds: float
+
+    @property
+    def status(self) -> str:
+        """How the outermost level's solve ended."""
+        return str(self.solution.top.status)
+
+
+def solve_place_levels(graph: PlaceGraph, *, options: LevelsTask) -> PlaceLevels:
+    """Solve one place's nested levels (the engine's function: module-level, so picklable)."""
+    started = time.perf_counter()
+    if options.unit_of is not None:
+        solution = group_levels(graph, options.unit_of, options.levels, align=options.align)
+    else:
+        solution = solve_levels(graph, options.levels, align=options.align)
+    return PlaceLevels(solution, time.perf_counter() - started)
+
+
 def _solve_places(
     graphs: Sequence[PlaceGraph],
     levels: Sequence[Level],
@@ -298,12 +351,16 @@ def _solve_places(
     config: RunConfig,
     unit_of: Mapping[str, str] | None,
     align: Alignment | None,
+    jobs: int,
+    progress: bool,
 ) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
     """Every place's levels: per level practice → unit id, and one row per place.
 
     The outermost level's ids are ``<place>-<L><k>`` (``L`` the level name's first letter,
     ``P01-N01``); each inner level's its outer unit's number and its own (``P01-01-02``).
-    The innermost level gets the run's PCN rules; the levels above it compactness.
+    The innermost level gets the run's PCN rules; the levels above it compactness. Places are
+    solved on the local engine of ``jobs`` processes (largest first); the results come back in
+    the order of ``graphs``, so the ids do not depend on ``jobs``.
     """
     options = [
         SolveOptions(
@@ -316,17 +373,25 @@ def _solve_places(
         for level in levels[:-1]
     ]
     innermost = config.solve_options(min_size=levels[-1].band[0], max_size=levels[-1].band[1])
+    task = (
+        LevelsTask((*options, innermost), align=align)
+        if unit_of is None
+        else LevelsTask(tuple(options), unit_of=unit_of, align=align)
+    )
+    graphs = list(graphs)
+    solved = solve_places_locally(
+        graphs, [task] * len(graphs), jobs=jobs, progress=progress, fn=solve_place_levels
+    )
     ids: list[dict[str, str]] = [{} for _ in levels]
     rows = []
     letter = levels[0].name[0].upper()
-    for graph in graphs:
+    for graph, place in zip(graphs, solved, strict=True):
+        nested = place.solution
         if unit_of is not None:
-            nested = group_levels(graph, unit_of, options, align=align)
             given = sorted({str(unit_of[c]) for c in graph.codes})  # the unit graph's nodes
             label = dict(zip(given, nested.top.labels, strict=True))
             top = {code: label[str(unit_of[code])] for code in graph.codes}
         else:
-            nested = solve_levels(graph, [*options, innermost], align=align)
             top = dict(zip(graph.codes, nested.top.labels, strict=True))
         for mine, theirs in zip(ids, nested.unit_of, strict=True):
             mine.update(theirs)
