@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 import cli
 from pcnopt.run import engine
+from tests.conftest import PROJECT
 
 TOP_DOWN = ["neighbourhoods", "--level", "neighbourhood=100000-250000"]
 TOP_DOWN += ["--level", "pcn=30000-50000", "--no-tiles"]
@@ -50,3 +57,54 @@ def test_two_processes_write_every_file_as_one_does(tmp_path, monkeypatch, args)
     assert "assignments.csv" in one and len(one) > 5
     assert sorted(one) == sorted(two)
     assert [name for name in one if one[name] != two[name]] == []
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals and /proc")
+def test_ctrl_c_while_two_processes_solve_places_exits_130_and_writes_nothing(tmp_path):
+    """SIGINT to the main process only (as ``kill -INT``), while its workers solve places."""
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, str(PROJECT / "cli.py"), *TOP_DOWN, "--jobs", "2", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        # as an interactive shell starts it: Ctrl-C not ignored (a background job inherits it
+        # ignored), and in its own session so the signal reaches it alone
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        workers: list[psutil.Process] = []
+        while time.monotonic() < deadline and proc.poll() is None:
+            workers = [
+                p for p in _descendants(proc.pid) if "multiprocessing" in " ".join(p.cmdline())
+            ]
+            if len(workers) >= 2:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None and len(workers) >= 2, "no two workers solved places"
+        time.sleep(1.0)  # the workers are solving
+        children = _descendants(proc.pid)
+        os.kill(proc.pid, signal.SIGINT)
+        _stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert lines == ["pcnopt: interrupted; nothing was written."], stderr
+    assert not out.exists()
+    time.sleep(0.5)
+    alive = [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not alive, [p.cmdline() for p in alive]
