@@ -19,7 +19,7 @@ Usage::
 
     python benchmarks/neighbourhoods_england.py [--band 150000-350000] \
         [--pcn-band 30000-50000] [--time-limit 60] [--top-down-places 10] [--skip-top-down] \
-        [--pcns 2019-12|2024-10]
+        [--pcns 2019-12|2024-10] [--jobs 2] [--skip-bottom-up]
 
 The October 2024 PCNs are those of the national joined table's ``pcn2024_10_code`` (the same
 ePCN file): ``prepare-nhs`` with ``--epcn nhs-files/epcn-2024-10/ePCN.xlsx`` gives every kept
@@ -28,8 +28,8 @@ an October 2024 PCN are not in the table (10 with no January 2021 list size, ope
 so their PCNs are grouped without them.
 
 Needs ../shared/data. Prints Markdown tables; timings are wall-clock on the machine named in
-the header. Places are solved one after another in this process (``neighbourhoods`` has no
-``--jobs``).
+the header. Places are solved on ``--jobs`` local processes (default 1: one after another in
+this process), largest first; the results do not depend on it.
 """
 
 from __future__ import annotations
@@ -166,7 +166,12 @@ def level_rows(result: NeighbourhoodResult, *, run: str, wall: float) -> list[di
 
 
 def run_config(
-    table: Path, *, pcn_band: tuple[float, float], area: tuple[str, ...], time_limit: float
+    table: Path,
+    *,
+    pcn_band: tuple[float, float],
+    area: tuple[str, ...],
+    time_limit: float,
+    jobs: int = 1,
 ) -> RunConfig:
     """England (or ``area``) with sub-ICB places, PCNs in ``pcn_band``, no funding tables."""
     return RunConfig(
@@ -179,7 +184,7 @@ def run_config(
         max_size=pcn_band[1],
         time_limit=time_limit,
         funding_year=None,
-        jobs=1,
+        jobs=jobs,
     )
 
 
@@ -191,9 +196,10 @@ def run(
     area: tuple[str, ...],
     time_limit: float,
     pcns: Path | None,
+    jobs: int = 1,
 ) -> tuple[NeighbourhoodResult, float]:
     """One ``neighbourhoods`` run on England (or ``area``), timed: bottom-up when ``pcns``."""
-    config = run_config(table, pcn_band=pcn_band, area=area, time_limit=time_limit)
+    config = run_config(table, pcn_band=pcn_band, area=area, time_limit=time_limit, jobs=jobs)
     started = time.perf_counter()
     result = run_neighbourhoods(
         config,
@@ -229,12 +235,19 @@ def main() -> None:
         help="bottom-up on the first N sub-ICBs by code only (0: all)",
     )
     parser.add_argument("--skip-top-down", action="store_true")
+    parser.add_argument("--skip-bottom-up", action="store_true")
     parser.add_argument("--practices", type=Path, help="a prepare-nhs table (default: build one)")
     parser.add_argument(
         "--pcns",
         choices=sorted(EPCN),
         default="2019-12",
         help="the PCNs grouped bottom-up: ePCN December 2019, or October 2024",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="processes solving places at once (0: every core; default 1: this process)",
     )
     args = parser.parse_args()
     if not SHARED.is_dir():
@@ -246,7 +259,9 @@ def main() -> None:
         f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}; "
         f"sub-ICB April 2023 places, councils LAD December 2019; neighbourhoods "
         f"{band[0]:,.0f}-{band[1]:,.0f}, PCNs {pcn_band[0]:,.0f}-{pcn_band[1]:,.0f}; time "
-        f"limit {args.time_limit:g} s per solve; one process.\n",
+        f"limit {args.time_limit:g} s per solve; "
+        + ("one process" if args.jobs == 1 else f"--jobs {args.jobs or os.cpu_count()} processes")
+        + ".\n",
         flush=True,
     )
     rows = []
@@ -254,27 +269,31 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         table = args.practices or practices_table(Path(tmp), pcns=args.pcns)
         vintage = EPCN[args.pcns][1]
-        area = first_places(args.bottom_up_places)
-        label = f"first {len(area)} sub-ICBs" if area else "all places"
-        config = run_config(table, pcn_band=pcn_band, area=area, time_limit=args.time_limit)
-        pcns, n_split = pcns_within_places(table, config, Path(tmp))
-        print(
-            f"Bottom-up groups the table's current PCNs (ePCN {vintage}); {n_split} of them "
-            "cross sub-ICB places (April 2023), which `neighbourhoods` refuses, so each is split "
-            "by place first (its practices in each place one unit).\n",
-            flush=True,
-        )
-        result, wall = run(
-            table,
-            band=band,
-            pcn_band=pcn_band,
-            area=area,
-            time_limit=args.time_limit,
-            pcns=pcns,
-        )
-        rows += level_rows(result, run=f"bottom-up, {vintage} PCNs grouped ({label})", wall=wall)
-        notes.append(f"bottom-up, {label}: {statuses(result)}")
-        print(markdown(pd.DataFrame(rows)), end="\n\n", flush=True)
+        if not args.skip_bottom_up:
+            area = first_places(args.bottom_up_places)
+            label = f"first {len(area)} sub-ICBs" if area else "all places"
+            config = run_config(table, pcn_band=pcn_band, area=area, time_limit=args.time_limit)
+            pcns, n_split = pcns_within_places(table, config, Path(tmp))
+            print(
+                f"Bottom-up groups the table's current PCNs (ePCN {vintage}); {n_split} of them "
+                "cross sub-ICB places (April 2023), which `neighbourhoods` refuses, so each is "
+                "split by place first (its practices in each place one unit).\n",
+                flush=True,
+            )
+            result, wall = run(
+                table,
+                band=band,
+                pcn_band=pcn_band,
+                area=area,
+                time_limit=args.time_limit,
+                pcns=pcns,
+                jobs=args.jobs,
+            )
+            rows += level_rows(
+                result, run=f"bottom-up, {vintage} PCNs grouped ({label})", wall=wall
+            )
+            notes.append(f"bottom-up, {label}: {statuses(result)}")
+            print(markdown(pd.DataFrame(rows)), end="\n\n", flush=True)
         if not args.skip_top_down:
             area = first_places(args.top_down_places)
             label = f"first {len(area)} sub-ICBs" if area else "all places"
@@ -285,6 +304,7 @@ def main() -> None:
                 area=area,
                 time_limit=args.time_limit,
                 pcns=None,
+                jobs=args.jobs,
             )
             rows += level_rows(result, run=f"top-down ({label})", wall=wall)
             notes.append(f"top-down, {label}: {statuses(result)}")

@@ -150,6 +150,7 @@ def _nested(
         pcns_file=pcns_file,
         pcn_column=pcn_column,
         align=align,
+        progress=sys.stderr.isatty(),
     )
     written = neighbourhoods.write_neighbourhoods(result, out, tiles=tiles)
     s = result.summary

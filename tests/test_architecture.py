@@ -161,3 +161,31 @@ def test_the_demo_copies_in_data_are_the_package_demo() -> None:
     for name in ("practices.csv", "places.geojson"):
         shipped = (PACKAGE / "data" / "demo" / name).read_bytes()
         assert (PACKAGE.parent / "data" / name).read_bytes() == shipped, name
+
+
+#: Inside pcnopt.neighbourhoods: what each module may import of the package (one way, no cycle;
+#: nothing imports the package's ``__init__``, which only re-exports).
+NEIGHBOURHOODS: dict[str, set[str]] = {
+    "result": set(),
+    "solve": {"result"},
+    "tables": {"result"},
+    "write": {"result"},
+    "nesting": set(),
+    "design": {"result", "solve", "tables"},
+}
+
+
+def test_the_neighbourhoods_modules_import_one_way() -> None:
+    package = "pcnopt.neighbourhoods"
+    edges = graph()
+    modules = {m.removeprefix(f"{package}.") for m in edges if m.startswith(f"{package}.")}
+    assert modules == set(NEIGHBOURHOODS), modules
+    found = {
+        name: {
+            t.removeprefix(f"{package}.")
+            for t in edges[f"{package}.{name}"]
+            if t.startswith(package)
+        }
+        for name in NEIGHBOURHOODS
+    }
+    assert found == NEIGHBOURHOODS

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -260,9 +260,7 @@ class CachingExecutor:
         self.solved = 0
         self.reused = 0
 
-    def submit(
-        self, fn: Callable[..., PlaceSolution], graph: PlaceGraph, *, options: SolveOptions
-    ) -> Future:
+    def submit(self, fn: Callable[..., Any], graph: PlaceGraph, *, options: Any) -> Future:
         """Solve one place (or take it from the cache, or join the same place in flight)."""
         key = place_key(fn, graph, options)
         self.on_submit()
@@ -372,10 +370,11 @@ def _greedy_fallback(
 def solve_places(
     executor: Any,
     graphs: list[PlaceGraph],
-    options: list[SolveOptions],
+    options: Sequence[Any],
     *,
-    on_place: Callable[[PlaceGraph, PlaceSolution], None] | None = None,
-) -> list[PlaceSolution]:
+    on_place: Callable[[PlaceGraph, Any], None] | None = None,
+    fn: Callable[..., Any] = solve_place_safely,
+) -> list[Any]:
     """Solve every place on an executor (largest places first), in the order of ``graphs``.
 
     Results come back in the order of ``graphs`` whichever process finished first, so the
@@ -391,10 +390,15 @@ def solve_places(
         The places and the options of each.
     on_place
         Called with each place and its solution as it is solved (for a progress bar).
+    fn
+        What solves one place, called as ``fn(graph, options=...)``: by default
+        :func:`solve_place_safely` (``options`` a :class:`SolveOptions`); another must be a
+        module-level function (it is pickled to the worker processes) whose result has a
+        ``status`` and ``seconds`` (e.g. the nested levels of one place).
     """
     # largest places first, so no core waits on one big place at the end
     order = sorted(range(len(graphs)), key=lambda k: -len(graphs[k].codes))
-    futures = {k: executor.submit(solve_place_safely, graphs[k], options=options[k]) for k in order}
+    futures = {k: executor.submit(fn, graphs[k], options=options[k]) for k in order}
     if on_place is not None:
         for k, future in futures.items():
             future.add_done_callback(
@@ -410,17 +414,19 @@ def solve_places(
 
 def solve_places_locally(
     graphs: list[PlaceGraph],
-    options: list[SolveOptions],
+    options: Sequence[Any],
     *,
     jobs: int,
     progress: bool = False,
     names: Mapping[str, str] | None = None,
-) -> list[PlaceSolution]:
+    fn: Callable[..., Any] = solve_place_safely,
+) -> list[Any]:
     """Solve every place on a local engine of ``jobs`` processes (0: every core; 1: this one).
 
     The engine is the one a batch of scenarios uses (:func:`start_engine`), with no place cache.
     With ``progress``, a bar on standard error counts the places with the time so far, and
     names the place last solved (``names``: place id to name), its status and its seconds.
+    ``fn`` solves one place (see :func:`solve_places`).
     """
     from tqdm import tqdm
 
@@ -434,12 +440,12 @@ def solve_places_locally(
                 engine.executor, PlaceCache(None), on_done=lambda cached: bar.update()
             )
 
-            def solved(graph: PlaceGraph, solution: PlaceSolution) -> None:
+            def solved(graph: PlaceGraph, solution: Any) -> None:
                 name = (names or {}).get(graph.place_id, graph.place_id)
                 bar.set_postfix_str(
                     f"{name}: {solution.status}, {solution.seconds:.1f} s", refresh=True
                 )
 
-            return solve_places(executor, graphs, options, on_place=solved)
+            return solve_places(executor, graphs, options, on_place=solved, fn=fn)
     finally:
         bar.close()

@@ -349,11 +349,12 @@ def _run_one(
 
 def _run_nested(prepared: PreparedScenario, folder: Path, started: float) -> ScenarioRun:
     """A scenario with ``[[level]]`` tables: the nested design of ``pcnopt neighbourhoods``
-    (top-down, every level), solved in this thread, written with its changes."""
+    (top-down, every level), solved in this thread (``jobs=1``: the batch's engine runs
+    the scenarios side by side), written with its changes."""
     from pcnopt.neighbourhoods import run_neighbourhoods, write_neighbourhoods
 
     scenario = prepared.scenario
-    result = run_neighbourhoods(scenario.config, practices_table=prepared.practices)
+    result = run_neighbourhoods(scenario.config, practices_table=prepared.practices, jobs=1)
     summary = {
         **result.summary,
         "scenario": scenario.describe(),
