@@ -8,6 +8,7 @@ where its absence is a failure.
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +18,13 @@ PROJECT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT.parent / "shared"
 DEMO_PRACTICES = PROJECT / "data" / "practices.csv"
 DEMO_PLACES = PROJECT / "data" / "places.geojson"
+
+# A test run started in the background by a shell without job control (a CI script's `cmd &`)
+# begins with Ctrl-C ignored, and passes that on to every process it starts: the Ctrl-C tests
+# (tests/test_interrupts.py, the trust tests) would then see no interrupt at all. A user's
+# terminal gives Python its own handler; so do the tests.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

@@ -373,7 +373,7 @@ def solve_places(
     options: Sequence[Any],
     *,
     on_place: Callable[[PlaceGraph, Any], None] | None = None,
-    fn: Callable[..., Any] = solve_place_safely,
+    fn: Callable[..., Any] | None = None,
 ) -> list[Any]:
     """Solve every place on an executor (largest places first), in the order of ``graphs``.
 
@@ -391,14 +391,17 @@ def solve_places(
     on_place
         Called with each place and its solution as it is solved (for a progress bar).
     fn
-        What solves one place, called as ``fn(graph, options=...)``: by default
+        What solves one place, called as ``fn(graph, options=...)``: None for
         :func:`solve_place_safely` (``options`` a :class:`SolveOptions`); another must be a
         module-level function (it is pickled to the worker processes) whose result has a
         ``status`` and ``seconds`` (e.g. the nested levels of one place).
     """
     # largest places first, so no core waits on one big place at the end
     order = sorted(range(len(graphs)), key=lambda k: -len(graphs[k].codes))
-    futures = {k: executor.submit(fn, graphs[k], options=options[k]) for k in order}
+    # looked up at the call, not bound as a default: a scenario batch (and its tests) may
+    # replace the module's solver function
+    solve_one = solve_place_safely if fn is None else fn
+    futures = {k: executor.submit(solve_one, graphs[k], options=options[k]) for k in order}
     if on_place is not None:
         for k, future in futures.items():
             future.add_done_callback(
@@ -419,7 +422,7 @@ def solve_places_locally(
     jobs: int,
     progress: bool = False,
     names: Mapping[str, str] | None = None,
-    fn: Callable[..., Any] = solve_place_safely,
+    fn: Callable[..., Any] | None = None,
 ) -> list[Any]:
     """Solve every place on a local engine of ``jobs`` processes (0: every core; 1: this one).
 
