@@ -262,10 +262,17 @@ def print_table(rows: list[dict[str, object]], columns: list[str]) -> None:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)), flush=True)
 
 
-def run_all(
-    folder: Path, *, objective: str, solver: str, time_limit: float | None, method: str = "pcnopt"
+def run_all(  # noqa: PLR0913
+    folder: Path,
+    *,
+    objective: str,
+    solver: str,
+    time_limit: float | None,
+    method: str = "pcnopt",
+    only: set[str] | None = None,
 ) -> int:
-    """Run every instance of the folder and compare with the published results."""
+    """Run every instance of the folder (or those of the states ``only``) and compare with the
+    published results."""
     rows: list[dict[str, object]] = []
     optima = list(csv.DictReader((folder / "optima_min_cut_edges_county.csv").open()))
     infeasible = list(
@@ -274,6 +281,8 @@ def run_all(
     columns = [*COLUMNS, "published", "match"]
     print_table([], columns)
     for row in optima + infeasible:
+        if only is not None and row["state"] not in only:
+            continue
         path = folder / row["file"]
         result = run_one(
             path,
@@ -328,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=None, help="seconds per instance")
     parser.add_argument("--all", action="store_true", help="run every published instance")
     parser.add_argument(
+        "--only", help="with --all: comma-separated states to run (e.g. NE,MS), in table order"
+    )
+    parser.add_argument(
         "--method",
         choices=["pcnopt", "labeling", "scip-cut"],
         default="pcnopt",
@@ -358,6 +370,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             solver=args.solver,
             time_limit=args.time_limit,
             method=args.method,
+            only=None if args.only is None else set(args.only.split(",")),
         )
     if args.path is None or args.k is None:
         parser.error("give PATH.json and --k, or --all")
