@@ -262,7 +262,7 @@ def print_table(rows: list[dict[str, object]], columns: list[str]) -> None:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)), flush=True)
 
 
-def run_all(  # noqa: PLR0913
+def run_all(
     folder: Path,
     *,
     objective: str,
@@ -342,9 +342,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--method",
         choices=["pcnopt", "labeling", "scip-cut"],
-        default="pcnopt",
+        default=None,
         help="pcnopt's solve_place, the labeling model with flow contiguity (cut edges, CBC), "
-        "or the SCIP branch-and-cut with separator cuts (cut edges; needs pyscipopt)",
+        "or the SCIP branch-and-cut with separator cuts (cut edges; needs pyscipopt). "
+        "Default: scip-cut with --all (it proves far more instances, see "
+        "districting_results.md), pcnopt for one instance",
     )
     parser.add_argument(
         "--dir",
@@ -361,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.method is None:
+        args.method = "scip-cut" if args.all else "pcnopt"
     if args.all:
         if not (args.dir / "optima_min_cut_edges_county.csv").is_file():
             parser.error(f"{args.dir} has no optima_min_cut_edges_county.csv; pass --dir")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -34,6 +35,7 @@ from pcnopt.model.branch_cut import minimal_separator, solve_branch_cut
 from pcnopt.model.solvers import Status
 from tests.model.brute import plans
 from tests.model.instances import random_place
+from tests.model.test_driver import county_graph
 
 pytest.importorskip("pyscipopt")
 
@@ -207,3 +209,31 @@ def test_product_does_not_import_pyscipopt() -> None:
         "from pcnopt.model.branch_cut import scip_available; assert not scip_available()"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize(("state", "k", "expected"), [("NM", 3, 17.0), ("ID", 2, 10.0)])
+def test_published_optima(shared_dir: Path, state: str, k: int, expected: float) -> None:
+    """Two county instances of Validi and Buchanan reach their published optimum."""
+    fips = {"NM": 35, "ID": 16}[state]
+    graph, options = county_graph(
+        shared_dir / f"benchmarks/districting/county/county{fips}.json", k
+    )
+    result = solve_branch_cut(
+        graph, parts=k, min_size=options.min_size, max_size=options.max_size, time_limit=120
+    )
+    assert result.status is Status.OPTIMAL
+    assert result.objective == pytest.approx(expected)
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize(("fips", "k"), [(8, 7), (33, 2), (41, 5)])
+def test_published_infeasible(shared_dir: Path, fips: int, k: int) -> None:
+    """Colorado, New Hampshire and Oregon have no contiguous plan: proved."""
+    graph, options = county_graph(
+        shared_dir / f"benchmarks/districting/county/county{fips:02d}.json", k
+    )
+    result = solve_branch_cut(
+        graph, parts=k, min_size=options.min_size, max_size=options.max_size, time_limit=60
+    )
+    assert result.status is Status.INFEASIBLE
