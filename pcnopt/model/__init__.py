@@ -27,6 +27,12 @@ continues it), so refreshes are proved optimal like the compact objective.
 The *Hess model* (:mod:`pcnopt.model.hess`, with its formulation) is used for boundary,
 lexicographic or disruption objectives in places with too many candidates to list.
 
+An exact *branch-and-cut* (:mod:`pcnopt.model.branch_cut`, optional: SCIP through PySCIPOpt,
+the ``scip`` extra) solves the Hess model with lazy a,b-separator contiguity cuts in a SCIP
+constraint handler, warm-started by recombination (:mod:`pcnopt.model.recombination`), for
+plans of exactly k parts of least weighted cut; ``benchmarks/districting.py`` uses it on the
+published county instances. :func:`solve_place` does not use it yet.
+
 Kept networks (``SolveOptions.keep``, e.g. the current PCNs that meet every rule, found by
 :func:`compliant_current_pcns`) are set aside before any method runs, like practices above
 the band: each is one network, noted "kept as it is", and only the others are designed.
