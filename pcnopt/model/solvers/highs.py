@@ -198,7 +198,7 @@ class IncrementalLp:
         index: np.ndarray,
         value: np.ndarray,
     ) -> None:
-        """Add rows with entries; row ``r``'s are ``index``/``value`` (columns) from ``starts[r]``."""
+        """Add rows with entries: row ``r``'s are ``index``/``value`` from ``starts[r]``."""
         self._h.addRows(len(lower), lower, upper, len(index), starts, index, value)
 
     def add_cols(
