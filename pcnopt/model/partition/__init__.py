@@ -52,6 +52,7 @@ from __future__ import annotations
 
 from pcnopt.model.partition.closing import StageResult
 from pcnopt.model.partition.colgen import solve_priced, solve_stage
+from pcnopt.model.partition.continuing import solve_priced_disruption
 from pcnopt.model.partition.enumeration import (
     MAX_PRICED_PRACTICES,
     Candidates,
@@ -71,6 +72,7 @@ __all__ = [
     "locate",
     "locate_continuing",
     "solve_priced",
+    "solve_priced_disruption",
     "solve_stage",
     "with_continuations",
 ]
