@@ -263,8 +263,10 @@ def enumerate_continuing(
     Branches that cannot hold a column are pruned as in :func:`enumerate_sets`, with one
     "hub" per network (and one for none) of cost ``c_{ih} = w_i - pop_i [current(i) = h]``:
     every extension S' of a partial set S rooted at v has, for every h, reduced cost at least
-    A_h(S) - (K_h - B_h(S)) - const[h], where A_h(S) = sum_{i in S} (c_{ih} - pi_i), K_h sums
-    (pi_i - c_{ih})^+ over the allowed nodes above v and B_h(S) over S minus v.
+    A_h(S) - min(K_h - B_h(S), (hi - p(S)) r_h) - const[h], where A_h(S) = sum_{i in S}
+    (c_{ih} - pi_i), K_h sums (pi_i - c_{ih})^+ over the allowed nodes above v, B_h(S) over S
+    minus v, and r_h is the largest (pi_i - c_{ih})^+ / pop_i over the allowed nodes above v
+    (the room left in the band, filled at the best rate).
     """
     n = pop.shape[0]
     nh = groups + 1
@@ -275,6 +277,7 @@ def enumerate_continuing(
     acc = np.zeros((n + 1, nh))
     gain = np.zeros((n + 1, nh))
     reach = np.zeros(nh)
+    rate = np.zeros(nh)
     seen = np.full(nh, -1, np.int64)
     mark = np.full(n, -1, np.int64)
     buf = np.empty(n * (n + 2) + 1, np.int64)
@@ -295,24 +298,34 @@ def enumerate_continuing(
         if not allowed[v] or pop[v] > hi:
             continue
         # K_h: sum over the allowed nodes above v of (pi_i - c_ih)^+
+        # and rate_h: the most of it per patient, so that a set with room for r more patients
+        # gains at most min(K_h - B_h, r rate_h)
         base = 0.0
+        top = 0.0
         for h in range(nh):
             reach[h] = 0.0
+            rate[h] = 0.0
         for i in range(v + 1, n):
             if allowed[i]:
                 d = pi[i] - w[i]
                 dp = d if d > 0 else 0.0
                 base += dp
+                top = max(top, dp / pop[i] if pop[i] > 0 else (np.inf if dp > 0 else 0.0))
                 if current[i] >= 0:
                     e = d + pop[i]
-                    reach[current[i]] += (e if e > 0 else 0.0) - dp
+                    ep = e if e > 0 else 0.0
+                    reach[current[i]] += ep - dp
+                    h = current[i]
+                    rate[h] = max(rate[h], ep / pop[i] if pop[i] > 0 else np.inf)
         best = np.inf
+        room = hi - pop[v]
         for h in range(nh):
             reach[h] += base
+            rate[h] = max(rate[h], top)
             c = w[v] - (pop[v] if current[v] == h else 0.0)
             acc[0, h] = c - pi[v]
             gain[0, h] = 0.0
-            best = min(best, acc[0, h] - reach[h] - const[h])
+            best = min(best, acc[0, h] - min(reach[h], room * rate[h]) - const[h])
         if best > thresh:
             continue
         mark[v] = 0
@@ -365,6 +378,7 @@ def enumerate_continuing(
                     continue
                 nd = depth + 1
                 best = np.inf
+                room = hi - weight[depth] - pop[x]
                 for h in range(nh):
                     c = w[x] - (pop[x] if current[x] == h else 0.0)
                     a = acc[depth, h] + c - pi[x]
@@ -372,7 +386,7 @@ def enumerate_continuing(
                     g = gain[depth, h] + (g if g > 0 else 0.0)
                     acc[nd, h] = a
                     gain[nd, h] = g
-                    best = min(best, a - reach[h] + g - const[h])
+                    best = min(best, a - min(reach[h] - g, room * rate[h]) - const[h])
                 if best > thresh:
                     continue
                 k = seg_hi[depth]
