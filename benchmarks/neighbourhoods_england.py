@@ -207,6 +207,7 @@ def run(
         pcns_file=pcns,
         pcn_column="pcn_id" if pcns is not None else None,
         align=CouncilAlignment(COUNCILS, COUNCIL_COLUMN),
+        progress=sys.stderr.isatty(),
     )
     return result, time.perf_counter() - started
 

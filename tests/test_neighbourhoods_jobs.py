@@ -15,8 +15,10 @@ import psutil
 import pytest
 
 import cli
+from pcnopt._processes import running
 from pcnopt.run import engine
 from tests.conftest import PROJECT
+from tests.processes import command, descendants
 
 TOP_DOWN = ["neighbourhoods", "--level", "neighbourhood=100000-250000"]
 TOP_DOWN += ["--level", "pcn=30000-50000", "--no-tiles"]
@@ -59,13 +61,6 @@ def test_two_processes_write_every_file_as_one_does(tmp_path, monkeypatch, args)
     assert [name for name in one if one[name] != two[name]] == []
 
 
-def _descendants(pid: int) -> list[psutil.Process]:
-    try:
-        return psutil.Process(pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        return []
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals and /proc")
 def test_ctrl_c_while_two_processes_solve_places_exits_130_and_writes_nothing(tmp_path):
     """SIGINT to the main process only (as ``kill -INT``), while its workers solve places."""
@@ -86,15 +81,13 @@ def test_ctrl_c_while_two_processes_solve_places_exits_130_and_writes_nothing(tm
         deadline = time.monotonic() + 300
         workers: list[psutil.Process] = []
         while time.monotonic() < deadline and proc.poll() is None:
-            workers = [
-                p for p in _descendants(proc.pid) if "multiprocessing" in " ".join(p.cmdline())
-            ]
+            workers = [p for p in descendants(proc.pid) if "multiprocessing" in command(p)]
             if len(workers) >= 2:
                 break
             time.sleep(0.05)
         assert proc.poll() is None and len(workers) >= 2, "no two workers solved places"
         time.sleep(1.0)  # the workers are solving
-        children = _descendants(proc.pid)
+        children = descendants(proc.pid)
         os.kill(proc.pid, signal.SIGINT)
         _stdout, stderr = proc.communicate(timeout=30)
     finally:
@@ -106,5 +99,5 @@ def test_ctrl_c_while_two_processes_solve_places_exits_130_and_writes_nothing(tm
     assert lines == ["pcnopt: interrupted; nothing was written."], stderr
     assert not out.exists()
     time.sleep(0.5)
-    alive = [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    assert not alive, [p.cmdline() for p in alive]
+    alive = [p for p in children if running(p.pid)]
+    assert not alive, [command(p) for p in alive]

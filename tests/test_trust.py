@@ -14,8 +14,10 @@ import psutil
 import pytest
 
 import cli
+from pcnopt._processes import running
 from pcnopt.io import outputs
 from tests.conftest import PROJECT
+from tests.processes import command, descendants
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -100,13 +102,6 @@ def test_compare_never_writes_into_one_of_its_inputs(demo_run, tmp_path, capsys,
     assert _tree(tmp_path) == before
 
 
-def _descendants(pid: int) -> list[psutil.Process]:
-    try:
-        return psutil.Process(pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        return []
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals and /proc")
 def test_ctrl_c_on_run_with_local_processes_exits_130_and_leaves_no_process(tmp_path):
     """SIGINT to the main process only (as ``kill -INT``), while places are being solved."""
@@ -132,15 +127,13 @@ def test_ctrl_c_on_run_with_local_processes_exits_130_and_leaves_no_process(tmp_
         deadline = time.monotonic() + 120
         workers: list[psutil.Process] = []
         while time.monotonic() < deadline and proc.poll() is None:
-            workers = [
-                p for p in _descendants(proc.pid) if "multiprocessing" in " ".join(p.cmdline())
-            ]
+            workers = [p for p in descendants(proc.pid) if "multiprocessing" in command(p)]
             if len(workers) >= 2:
                 break
             time.sleep(0.05)
         assert proc.poll() is None and workers, "the run ended before its workers started"
         time.sleep(1.0)  # the workers are solving
-        children = _descendants(proc.pid)
+        children = descendants(proc.pid)
         os.kill(proc.pid, signal.SIGINT)
         _stdout, stderr = proc.communicate(timeout=30)
     finally:
@@ -151,5 +144,5 @@ def test_ctrl_c_on_run_with_local_processes_exits_130_and_leaves_no_process(tmp_
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "resume" in lines[0], stderr
     time.sleep(0.5)
-    alive = [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    assert not alive, [p.cmdline() for p in alive]
+    alive = [p for p in children if running(p.pid)]
+    assert not alive, [command(p) for p in alive]

@@ -644,7 +644,19 @@ def solve_priced(
 
     def enumerate_below(pi: np.ndarray, mu: float, thresh: float, cap: int):
         members, ptr, rcs, truncated = enumerate_sets(
-            adj_ptr, adj_idx, popf, allowed, float(lo), float(hi), cap, True, cost, pi, mu, thresh
+            adj_ptr,
+            adj_idx,
+            popf,
+            allowed,
+            float(lo),
+            float(hi),
+            cap,
+            True,
+            cost,
+            pi,
+            mu,
+            thresh,
+            math.inf if deadline is None else deadline,
         )
         if rules and ptr.shape[0] > 1:
             keep = rule_mask(members, ptr, pairs, flags, n)

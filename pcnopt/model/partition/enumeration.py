@@ -22,6 +22,10 @@ MAX_PRICED_PRACTICES = 100
 
 TOL = 1e-7
 
+#: Steps of the enumeration between two readings of the clock (a reading costs about a
+#: microsecond; the steps between take a few milliseconds).
+CLOCK_STEPS = 1 << 16
+
 
 # --------------------------------------------------------------------------------------------
 # Compiled kernels
@@ -67,12 +71,15 @@ def enumerate_sets(
     pi: np.ndarray,
     mu: float,
     thresh: float,
+    deadline: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """Every connected set of allowed nodes with lo <= population <= hi, each met once.
 
     A depth-first "extension set" enumeration from each root v over the nodes above v. Returns
     the sets (flat members with offsets), their reduced costs (0 unless ``priced``), and
-    whether it stopped at ``cap`` sets.
+    whether it stopped early: at ``cap`` sets, or at ``deadline`` (a ``time.perf_counter()``
+    value, ``inf`` for none; read every ``CLOCK_STEPS`` steps of the search, so that a search
+    that prunes nearly every set it meets still ends in time).
 
     With ``priced``, only sets whose compact reduced cost (``cost``: patients times distance,
     duals ``pi`` and ``mu``) is at most ``thresh`` are kept, and branches that cannot hold one
@@ -101,6 +108,7 @@ def enumerate_sets(
     rcs = np.empty(1025)
     ptr[0] = 0
     m = 0
+    steps = 0
     for v in range(n):
         if not allowed[v] or pop[v] > hi:
             continue
@@ -141,6 +149,12 @@ def enumerate_sets(
                 return members[: ptr[m]], ptr[: m + 1], rcs[:m], True
             members, ptr, rcs, m = _record(members, ptr, rcs, m, chosen, 1, rc)
         while depth >= 0:
+            steps += 1
+            if steps % CLOCK_STEPS == 0 and deadline < np.inf:
+                with numba.objmode(now="float64"):
+                    now = time.perf_counter()
+                if now > deadline:
+                    return members[: ptr[m]], ptr[: m + 1], rcs[:m], True
             if seg_lo[depth] + pos[depth] < seg_hi[depth]:
                 w = buf[seg_lo[depth] + pos[depth]]
                 pos[depth] += 1
@@ -562,6 +576,7 @@ def candidates_for(
         np.zeros((0, 0)),
         np.zeros(0),
         0.0,
+        np.inf,
         np.inf,
     )
     if truncated:
