@@ -212,14 +212,6 @@ def enumerate_sets(
 
 
 @numba.njit(cache=True)
-def _now() -> float:
-    """``time.perf_counter()`` from compiled code."""
-    with numba.objmode(now="float64"):
-        now = time.perf_counter()
-    return now
-
-
-@numba.njit(cache=True)
 def _record_column(
     members: np.ndarray,
     ptr: np.ndarray,
@@ -237,10 +229,6 @@ def _record_column(
     members, ptr, rcs, m1 = _record(members, ptr, rcs, m, chosen, size, rc)
     grp[m] = g
     return members, ptr, rcs, grp, m1
-
-
-#: Steps of the continuation enumeration between looks at the clock.
-CLOCK_STEPS = 65_536
 
 
 @holding_sigint
@@ -383,8 +371,11 @@ def enumerate_continuing(
                             -1 if h == groups else h,
                         )
             steps += 1
-            if steps % CLOCK_STEPS == 0 and _now() > deadline:
-                return members[: ptr[m]], ptr[: m + 1], rcs[:m], grp[:m], True
+            if steps % CLOCK_STEPS == 0 and deadline < np.inf:
+                with numba.objmode(now="float64"):
+                    now = time.perf_counter()
+                if now > deadline:
+                    return members[: ptr[m]], ptr[: m + 1], rcs[:m], grp[:m], True
             if seg_lo[depth] + pos[depth] < seg_hi[depth]:
                 x = buf[seg_lo[depth] + pos[depth]]
                 pos[depth] += 1
