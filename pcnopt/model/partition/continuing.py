@@ -197,11 +197,13 @@ def solve_priced_disruption(
         np.concatenate(([0], np.cumsum([len(p) for p in start_parts]))).astype(np.int64),
         np.asarray(start_continues, np.int64),
     )
+    seeded = pool.add(*_current_networks(adj, popf, current, nodes, lo, hi, pairs, flags))
     cands = pool.snapshot()
     ub = float(cands.costs["disruption"][start].sum())
     scale = max(1.0, ub / max(1, len(start)))
     master = _Master(cands, nodes, k_lo, k_hi, cands.costs["disruption"], scale, [], groups)
     master.add(start)
+    master.add(seeded)
     master.phase(first=False)
     lp_bound = -math.inf
     converged = False
@@ -289,3 +291,45 @@ def _diverse(members: np.ndarray, ptr: np.ndarray, rcs: np.ndarray, batch: int) 
     first[1:] = members[order][1:] != members[order][:-1]
     best_of_each = owner[order][first]
     return np.union1d(np.argsort(rcs, kind="stable")[:batch], best_of_each)
+
+
+def _current_networks(
+    adj: Sequence[set[int]],
+    pop: np.ndarray,
+    current: np.ndarray,
+    nodes: Sequence[int],
+    lo: float,
+    hi: float,
+    pairs: np.ndarray,
+    flags: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each current network's practices in the block, continuing it, as columns (members,
+    offsets, network), if contiguous, in band and within the pair rules.
+
+    Columns of no disruption: the first master's duals then start near the current networks
+    rather than at the starting plan's alone.
+    """
+    parts: list[list[int]] = []
+    groups: list[int] = []
+    for g in sorted({int(current[v]) for v in nodes if current[v] >= 0}):
+        members = [v for v in nodes if current[v] == g]
+        if not lo <= float(pop[members].sum()) <= hi:
+            continue
+        inside, seen, stack = set(members), {members[0]}, [members[0]]
+        while stack:
+            for u in adj[stack.pop()]:
+                if u in inside and u not in seen:
+                    seen.add(u)
+                    stack.append(u)
+        if len(seen) == len(members):
+            parts.append(members)
+            groups.append(g)
+    ptr = np.concatenate(([0], np.cumsum([len(p) for p in parts]))).astype(np.int64)
+    members_flat = np.asarray([v for p in parts for v in p], np.int32)
+    group = np.asarray(groups, np.int64)
+    if pairs.shape[0] and parts:
+        keep = rule_mask(members_flat, ptr, pairs, flags, len(adj))
+        members_flat = members_flat[np.repeat(keep, np.diff(ptr))]
+        ptr = np.concatenate(([0], np.cumsum(np.diff(ptr)[keep]))).astype(np.int64)
+        group = group[keep]
+    return members_flat, ptr, group
