@@ -162,6 +162,7 @@ def test_the_pricing_kernel_lists_every_column_below_the_threshold(seed: int) ->
         L,
         U,
         10**6,
+        10**6,
         current,
         len(names),
         pi,
@@ -195,6 +196,20 @@ def test_the_pricing_kernel_lists_every_column_below_the_threshold(seed: int) ->
     assert got.keys() == expected.keys()
     for key, rc in expected.items():
         assert got[key] == pytest.approx(rc)
+    # 2 columns per lowest practice: a subset, each root stopped once it has 2 (the columns
+    # of one set kept together: at most 1 + the networks + none), "stopped early" if any was
+    members, ptr, rcs, grp, truncated = enumerate_continuing(
+        adj_ptr, adj_idx, pop, np.ones(n, np.bool_), L, U, 10**6, 2, current, len(names), pi,
+        const, thresh, math.inf,
+    )  # fmt: skip
+    few = [
+        (frozenset(int(v) for v in members[ptr[s] : ptr[s + 1]]), int(grp[s]))
+        for s in range(ptr.size - 1)
+    ]
+    assert set(few) <= expected.keys()
+    roots = [min(part) for part, _ in few]
+    assert all(roots.count(v) <= len(names) + 2 for v in range(n))
+    assert truncated == any(sum(1 for part, _ in expected if min(part) == v) >= 2 for v in range(n))
 
 
 def test_the_pricing_kernel_stops_at_its_deadline() -> None:
@@ -212,6 +227,7 @@ def test_the_pricing_kernel_stops_at_its_deadline() -> None:
         np.ones(n, np.bool_),
         0.0,
         10 * U,
+        10**8,
         10**8,
         np.full(n, -1, np.int64),
         0,

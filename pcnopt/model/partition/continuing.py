@@ -138,7 +138,8 @@ def solve_priced_disruption(
         most negative column of each practice; see :func:`_diverse`). 2,000, not the compact
         path's 400: at E38000172 (33 practices) the LP converged in 6 s against 21 s.
     price_cap
-        Most columns one pricing round may list.
+        Most columns one pricing round may list, and at most ``price_cap / len(nodes)`` of
+        them from each lowest practice.
 
     Returns
     -------
@@ -160,7 +161,7 @@ def solve_priced_disruption(
     stop = math.inf if deadline is None else deadline
 
     def enumerate_below(
-        pi: np.ndarray, const: np.ndarray, thresh: float, cap: int
+        pi: np.ndarray, const: np.ndarray, thresh: float, cap: int, per_root: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
         members, ptr, rcs, grp, truncated = enumerate_continuing(
             adj_ptr,
@@ -170,6 +171,7 @@ def solve_priced_disruption(
             float(lo),
             float(hi),
             cap,
+            per_root,
             current,
             groups,
             pi,
@@ -214,7 +216,9 @@ def solve_priced_disruption(
             break
         value, cover, other = res
         pi, const = duals_of(cover, other, scale)
-        members, ptr, rcs, grp, truncated = enumerate_below(pi, const, -TOL * scale, price_cap)
+        members, ptr, rcs, grp, truncated = enumerate_below(
+            pi, const, -TOL * scale, price_cap, max(1, price_cap // len(nodes))
+        )
         if not truncated:
             low = float(rcs.min()) if rcs.size else 0.0
             lp_bound = max(lp_bound, value * scale + k_hi * min(0.0, low))
@@ -257,7 +261,7 @@ def solve_priced_disruption(
             return np.asarray(sorted(master.cols), np.int64), False, snap, snap.costs["disruption"]
         _, cover, other = duals
         pi, const = duals_of(cover, other, scale)
-        members, ptr, _, grp, truncated = enumerate_below(pi, const, t, cap)
+        members, ptr, _, grp, truncated = enumerate_below(pi, const, t, cap, cap)
         chosen = np.asarray(sorted(set(pool.add(members, ptr, grp))), np.int64)
         snap = pool.snapshot()
         return chosen, not truncated, snap, snap.costs["disruption"]

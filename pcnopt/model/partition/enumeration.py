@@ -241,6 +241,7 @@ def enumerate_continuing(
     lo: float,
     hi: float,
     cap: int,
+    per_root: int,
     current: np.ndarray,
     groups: int,
     pi: np.ndarray,
@@ -258,8 +259,13 @@ def enumerate_continuing(
     for a practice with a current network, else 0 (``const``: the count row's dual plus the
     network's at-most-one row's dual).
 
+    Each lowest practice (root) stops once it has given ``per_root`` columns (those of its
+    last set kept together): a round of column generation with duals far from their optimum
+    then spreads over the block instead of filling ``cap`` from the first roots.
+
     Returns the columns (flat members with offsets), their reduced costs, the network each
-    continues (-1: none), and whether it stopped early: at ``cap`` columns, or past
+    continues (-1: none), and whether it stopped early: at ``cap`` columns, at a root's
+    ``per_root``, or past
     ``deadline`` (a ``time.perf_counter()`` value; ``math.inf``: none).
 
     Branches that cannot hold a column are pruned as in :func:`enumerate_sets`, with one
@@ -296,6 +302,7 @@ def enumerate_continuing(
     m = 0
     steps = 0
     stamp = 0
+    cut = False
     for v in range(n):
         if not allowed[v] or pop[v] > hi:
             continue
@@ -345,6 +352,7 @@ def enumerate_continuing(
         pos[0] = 0
         depth = 0
         record = pop[v] >= lo
+        first = m
         while depth >= 0:
             if record:
                 record = False
@@ -370,6 +378,15 @@ def enumerate_continuing(
                             rc,
                             -1 if h == groups else h,
                         )
+                if m - first >= per_root:
+                    # this root is done: unwind the marks of every depth, on to the next root
+                    cut = True
+                    for d in range(depth, -1, -1):
+                        for q in range(seg_lo[d], seg_hi[d]):
+                            u = buf[q]
+                            if mark[u] == d:
+                                mark[u] = -1
+                    break
             steps += 1
             if steps % CLOCK_STEPS == 0 and deadline < np.inf:
                 with numba.objmode(now="float64"):
@@ -419,7 +436,7 @@ def enumerate_continuing(
                         mark[u] = -1
                 depth -= 1
         mark[v] = -1
-    return members[: ptr[m]], ptr[: m + 1], rcs[:m], grp[:m], False
+    return members[: ptr[m]], ptr[: m + 1], rcs[:m], grp[:m], cut
 
 
 @holding_sigint
