@@ -14,6 +14,7 @@ import numpy as np
 
 from pcnopt.model.objectives import compact_costs
 from pcnopt.model.partition.closing import IpArgs, StageResult, close_gap, share_of_time
+from pcnopt.model.partition.cuts import cut_penalty, cut_rows_of, violated_triples
 from pcnopt.model.partition.enumeration import (
     TOL,
     Candidates,
@@ -63,6 +64,9 @@ class _Master:
             upper.append(1.0)
         self.rows = len(lower)
         self.lp.add_rows(np.asarray(lower), np.asarray(upper))
+        # subset-row cuts (rows after every other): their practices, one row of 3 per cut
+        self.cut_row = self.rows
+        self.triples = np.zeros((0, 3), np.int64)
         self.cols: list[int] = []
         self.phase_one = False
         self.in_master = np.zeros(cands.count, np.bool_)
@@ -91,7 +95,9 @@ class _Master:
         starts: list[int] = []
         index: list[int] = []
         value: list[float] = []
-        for s in cols:
+        sub, sub_ptr = subsets(self.cands.members, self.cands.ptr, np.asarray(cols, np.int64))
+        cut_hits = cut_rows_of(sub, sub_ptr, self.triples, self.n_index)
+        for j, s in enumerate(cols):
             starts.append(len(index))
             for v in self.cands.members[self.cands.ptr[s] : self.cands.ptr[s + 1]]:
                 index.append(self.row_of[int(v)])
@@ -103,6 +109,9 @@ class _Master:
                 value.append(float(c[s]))
             if self.cands.group is not None and self.cands.group[s] >= 0:
                 index.append(self.group_row + int(self.cands.group[s]))
+                value.append(1.0)
+            for cut in cut_hits[j]:
+                index.append(self.cut_row + cut)
                 value.append(1.0)
             self.in_master[s] = True
         self.lp.add_cols(
@@ -130,6 +139,29 @@ class _Master:
             if len(real):
                 self.lp.change_costs(real, self.cost[self.cols])
 
+    def add_cuts(self, triples: np.ndarray) -> None:
+        """Add a subset-row cut (at most 1) for each row of 3 practices of ``triples``."""
+        triples = np.asarray(triples, np.int64).reshape(-1, 3)
+        if not triples.shape[0]:
+            return
+        sub, sub_ptr = subsets(self.cands.members, self.cands.ptr, np.asarray(self.cols, np.int64))
+        per_col = cut_rows_of(sub, sub_ptr, triples, self.n_index)
+        entries: list[list[int]] = [[] for _ in range(triples.shape[0])]
+        for j, hits in enumerate(per_col):
+            for c in hits:
+                entries[c].append(self.n_art + j)
+        starts = np.asarray(np.cumsum([0] + [len(e) for e in entries[:-1]]), np.int32)
+        index = np.asarray([j for e in entries for j in e], np.int32)
+        k = triples.shape[0]
+        self.lp.add_filled_rows(
+            np.full(k, -self.inf), np.ones(k), starts, index, np.ones(index.size)
+        )
+        self.triples = np.concatenate((self.triples, triples))
+
+    def primal(self) -> np.ndarray:
+        """The value of each master column (in the order of ``cols``) at the last LP optimum."""
+        return self.lp.primal()[self.n_art : self.n_art + len(self.cols)]
+
     def solve(self) -> tuple[float, np.ndarray, np.ndarray] | None:
         """Objective, cover duals per node index, and the other row duals; None if no LP optimum."""
         res = self.lp.solve()
@@ -147,10 +179,43 @@ class _Master:
         group = self.cands.group
         if group is not None and self.cands.groups:
             # exact pricing of (candidate, continued network): minus that network's row dual
-            sigma = np.append(other[self.group_row - self.nb :], 0.0)  # index -1: none
+            first = self.group_row - self.nb
+            sigma = np.append(other[first : first + self.cands.groups], 0.0)  # index -1: none
             base = base - sigma[group]
-        return price_sets(self.cands.members, self.cands.ptr, base, pi)
+        rc = price_sets(self.cands.members, self.cands.ptr, base, pi)
+        if self.triples.shape[0]:
+            rc -= self.cut_penalty(self.cands.members, self.cands.ptr, other)
+        return rc
 
+    def cut_penalty(self, members: np.ndarray, ptr: np.ndarray, other: np.ndarray) -> np.ndarray:
+        """Per set, the sum of the duals (at most 0) of the cuts it holds two practices of."""
+        first = self.cut_row - self.nb
+        sigma = np.minimum(other[first : first + self.triples.shape[0]], 0.0)
+        return cut_penalty(members, ptr, self.triples, sigma, self.n_index)
+
+    def separate(self) -> bool:
+        """Add the subset-row cuts the last LP solution violates; whether there were any."""
+        room = min(CUTS_PER_ROUND, MAX_CUTS - self.triples.shape[0])
+        if room <= 0:
+            return False
+        x = self.primal()
+        support = np.flatnonzero(x > 1e-9)
+        cols = np.asarray(self.cols, np.int64)[support]
+        members, sub_ptr = subsets(self.cands.members, self.cands.ptr, cols)
+        triples, _ = violated_triples(members, sub_ptr, x[support], self.n_index, room)
+        self.add_cuts(triples)
+        return bool(triples.shape[0])
+
+
+#: Subset-row cuts added to the master LP per round of separation, and in all (see
+#: :mod:`pcnopt.model.partition.cuts`).
+CUTS_PER_ROUND = 50
+MAX_CUTS = 500
+
+#: Whether the search over every count strengthens its LP with subset-row cuts. The LPs of
+#: single counts (:func:`_by_count`) do not: their pruning relies on the LP value being
+#: convex in the count, which holds for one constraint matrix, not for cuts chosen per count.
+SUBSET_ROW_CUTS = True
 
 #: Share of a stage's time the search over every count at once may take, when the count can
 #: vary, before each count is searched on its own (:func:`_by_count`).
@@ -213,12 +278,16 @@ def _relax(
     deadline: float | None,
     integral: bool,
     batch: int,
+    cuts: bool = False,
 ) -> _Relaxation:
     """Column generation to LP optimality (or the deadline) for ``k_lo <= sum x <= k_hi``.
 
     The master starts from ``start`` (a plan meeting every row) and ``seed`` (any columns),
     or, with neither, from the cheapest candidate holding each practice; without ``start`` a
-    phase I finds an LP-feasible column set or proves there is none.
+    phase I finds an LP-feasible column set or proves there is none. With ``cuts``, each time
+    the LP is optimal, the subset-row cuts its solution violates are added (at most
+    :data:`CUTS_PER_ROUND` a round, :data:`MAX_CUTS` in all) and the generation goes on: the
+    bound is then that of the LP with the cuts, and ``rc`` includes their duals.
     """
     master = _Master(cands, nodes, k_lo, k_hi, cost, scale, limits)
     if start is not None:
@@ -271,9 +340,11 @@ def _relax(
         lag = value + k_hi * min(0.0, min_rc)
         lp_bound = max(lp_bound, lag * scale)
         if min_rc >= -TOL:
-            converged = True
             lp_value = value * scale
             lp_bound = max(lp_bound, lp_value)
+            if cuts and not out_of_time() and master.separate():
+                continue
+            converged = True
             break
         if out_of_time():
             break
@@ -362,6 +433,7 @@ def solve_stage(
         deadline=deadline,
         integral=integral,
         batch=batch,
+        cuts=SUBSET_ROW_CUTS,
     )
     if free.kind is not None:
         return StageResult(free.kind, None, None, None, (int(free.cols.size), 0))
@@ -665,6 +737,9 @@ def solve_priced(
             rcs = rcs[keep]
         return members, ptr, rcs, truncated
 
+    def out_of_time() -> bool:
+        return deadline is not None and time.perf_counter() > deadline
+
     pool = _Pool(cost)
     start = pool.add(
         np.concatenate([np.asarray(p, np.int32) for p in start_parts]),
@@ -687,23 +762,20 @@ def solve_priced(
         pi[list(nodes)] = cover * scale
         mu = float(other[0]) * scale
         members, ptr, rcs, truncated = enumerate_below(pi, mu, -TOL * scale, price_cap)
+        members, ptr, rcs = _with_cuts(master, members, ptr, rcs, other * scale, -TOL * scale)
         if not truncated:
             low = float(rcs.min()) if rcs.size else 0.0
             lp_bound = max(lp_bound, value * scale + k_hi * min(0.0, low))
         if rcs.size == 0 and not truncated:
-            converged = True
             lp_bound = max(lp_bound, value * scale)
+            if SUBSET_ROW_CUTS and not out_of_time() and master.separate():
+                continue
+            converged = True
             break
-        if deadline is not None and time.perf_counter() > deadline:
+        if out_of_time():
             break
         order = np.argsort(rcs, kind="stable")[:batch]
-        sizes = np.diff(ptr)
-        picked_ptr = np.concatenate(([0], np.cumsum(sizes[order]))).astype(np.int64)
-        picked = (
-            np.concatenate([members[ptr[s] : ptr[s + 1]] for s in order])
-            if order.size
-            else np.zeros(0, np.int32)
-        )
+        picked, picked_ptr = subsets(members, ptr, order)
         new = pool.add(picked, picked_ptr)
         cands = pool.snapshot()
         master.cands = cands
@@ -730,7 +802,8 @@ def solve_priced(
         _, cover, other = duals
         pi = np.zeros(n)
         pi[list(nodes)] = cover * scale
-        members, ptr, _, truncated = enumerate_below(pi, float(other[0]) * scale, t, cap)
+        members, ptr, rcs, truncated = enumerate_below(pi, float(other[0]) * scale, t, cap)
+        members, ptr, _ = _with_cuts(master, members, ptr, rcs, other * scale, t)
         chosen = np.asarray(sorted(set(pool.add(members, ptr))), np.int64)
         snap = pool.snapshot()
         return chosen, not truncated, snap, snap.costs["compact"]
@@ -811,6 +884,40 @@ def _within(
     if float(cost[plan].sum()) >= ub:
         return False
     return all(float(c[plan].sum()) <= v for c, v in limits)
+
+
+def _with_cuts(
+    master: _Master,
+    members: np.ndarray,
+    ptr: np.ndarray,
+    rcs: np.ndarray,
+    other: np.ndarray,
+    thresh: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The priced sets still at most ``thresh`` once the master's cuts are in their reduced cost.
+
+    The compiled search prices without the cuts; their duals (``other``, in the units of
+    ``rcs``) only raise a reduced cost, so its pruning stays exact and its sets are filtered
+    here.
+    """
+    if not master.triples.shape[0] or ptr.shape[0] <= 1:
+        return members, ptr, rcs
+    rcs = rcs - master.cut_penalty(members, ptr, other)
+    keep = rcs <= thresh
+    members = members[np.repeat(keep, np.diff(ptr))]
+    ptr = np.concatenate(([0], np.cumsum(np.diff(ptr)[keep]))).astype(np.int64)
+    return members, ptr, rcs[keep]
+
+
+def subsets(
+    members: np.ndarray, ptr: np.ndarray, sets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sets ``sets`` of ``members``/``ptr``, as their own flat members and offsets."""
+    sizes = ptr[sets + 1] - ptr[sets]
+    out_ptr = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    if not sets.size:
+        return np.zeros(0, members.dtype), out_ptr
+    return np.concatenate([members[ptr[s] : ptr[s + 1]] for s in sets]), out_ptr
 
 
 def _most_negative(rc: np.ndarray, in_master: np.ndarray, batch: int) -> list[int]:

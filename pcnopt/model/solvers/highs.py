@@ -190,6 +190,17 @@ class IncrementalLp:
             np.zeros(0),
         )
 
+    def add_filled_rows(
+        self,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        starts: np.ndarray,
+        index: np.ndarray,
+        value: np.ndarray,
+    ) -> None:
+        """Add rows with entries; row ``r``'s are ``index``/``value`` (columns) from ``starts[r]``."""
+        self._h.addRows(len(lower), lower, upper, len(index), starts, index, value)
+
     def add_cols(
         self,
         cost: np.ndarray,
@@ -217,3 +228,7 @@ class IncrementalLp:
             return None
         duals = np.asarray(self._h.getSolution().row_dual, float)
         return float(self._h.getInfo().objective_function_value), duals
+
+    def primal(self) -> np.ndarray:
+        """Column values at the last optimum."""
+        return np.asarray(self._h.getSolution().col_value, float)
