@@ -15,7 +15,8 @@ the plan is the cheapest exact cover of the practices by columns. Contiguity and
 by construction and the LP relaxation is tight, so places are proved optimal in seconds. The
 candidates are listed by a compiled enumeration when there are at most
 ``SolveOptions.partition_candidates`` of them (4 million by default), and otherwise, for the
-compact objective, generated on demand by an enumeration pruned with the LP duals. Column
+compact or the disruption objective alone, generated on demand by an enumeration pruned with
+the LP duals. Column
 generation gives the LP bound; integer programs over the columns of small reduced cost then
 find and prove the optimum (see that module for the argument).
 
@@ -25,7 +26,8 @@ the current PCN it continues (or none), and one side row per current PCN (at mos
 continues it), so refreshes are proved optimal like the compact objective.
 
 The *Hess model* (:mod:`pcnopt.model.hess`, with its formulation) is used for boundary,
-lexicographic or disruption objectives in places with too many candidates to list.
+lexicographic or weighted objectives in places with too many candidates to list, and for
+blocks of more than 100 practices (``MAX_PRICED_PRACTICES``) that cannot be listed.
 
 An exact *branch-and-cut* (:mod:`pcnopt.model.branch_cut`, optional: SCIP through PySCIPOpt,
 the ``scip`` extra) solves the Hess model with lazy a,b-separator contiguity cuts in a SCIP

@@ -164,9 +164,11 @@ class SolveOptions:
         fastest for each with CBC; see the module docstring).
     partition_candidates
         Solve a block by exact set partitioning when it has at most this many candidate
-        networks (connected, within the band); above it, or with 0, the Hess model is used.
-        With the disruption objective the limit applies to the (candidate, current network
-        continued) columns.
+        networks (connected, within the band); above it the compact or the disruption
+        objective alone (one stage) is solved by set partitioning with its columns priced on
+        demand (blocks of at most 100 practices), and anything else by the Hess model; with 0
+        the Hess model is used. With the disruption objective the limit applies to the
+        (candidate, current network continued) columns.
     keep
         Groups of practice codes that stay exactly as they are, each one network (e.g. the
         current PCNs that already meet every rule, from :func:`compliant_current_pcns`).

@@ -27,7 +27,11 @@ Solving (column generation with exact pricing, then price-and-branch)
 
 1. List the candidates (a depth-first "extension set" enumeration that meets every connected set
    with lowest practice :math:`v` exactly once, pruned at :math:`U`), compiled with numba. If
-   there are more than ``max_candidates`` the block is left to the Hess model.
+   there are more than ``max_candidates`` (or, for disruption, columns), the compact or the
+   disruption objective alone is priced on demand instead (:func:`solve_priced`,
+   :func:`solve_priced_disruption`: each pricing round enumerates only the columns of
+   negative reduced cost, pruned by a dual bound), given a starting plan and at most
+   ``MAX_PRICED_PRACTICES`` practices; otherwise the block is left to the Hess model.
 2. Solve the LP over a restricted set of columns (HiGHS, in process), price *every* candidate
    with the duals :math:`(\pi, \mu, \lambda)`: :math:`\bar c_S = c_S - \sum_{i \in S} \pi_i -
    \mu - \sum_t \lambda_t c^{(t)}_S`, add the most negative, repeat until none is negative.
@@ -58,6 +62,7 @@ from __future__ import annotations
 
 from pcnopt.model.partition.closing import StageResult
 from pcnopt.model.partition.colgen import solve_priced, solve_stage
+from pcnopt.model.partition.continuing import solve_priced_disruption
 from pcnopt.model.partition.enumeration import (
     MAX_PRICED_PRACTICES,
     Candidates,
@@ -77,6 +82,7 @@ __all__ = [
     "locate",
     "locate_continuing",
     "solve_priced",
+    "solve_priced_disruption",
     "solve_stage",
     "with_continuations",
 ]

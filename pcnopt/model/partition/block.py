@@ -36,10 +36,12 @@ def partition_block(
     network it continues (or none), priced exactly, with a side row per current network (see
     :func:`~pcnopt.model.objectives.continuation_columns`).
 
-    Returns None (the Hess model is used instead) when the block has more than
-    ``max_candidates`` candidate networks (or disruption columns) and cannot be priced (see
-    :func:`priced_block`, which needs a starting plan: the heuristic's, or ``repaired()``;
-    compact objective only).
+    When the block has more than ``max_candidates`` candidate networks (or disruption
+    columns), they are priced on demand instead (:func:`priced_block` for the compact
+    objective, :func:`priced_disruption_block` for disruption; one objective stage of that
+    term alone, at most ``MAX_PRICED_PRACTICES`` practices, and a starting plan: the
+    heuristic's, or ``repaired()``). Returns None (the Hess model is used instead) when they
+    cannot be.
     """
     opts = place.options
     disruption = "disruption" in place.terms
@@ -66,14 +68,24 @@ def partition_block(
             cands, pop=place.pop, current=current, max_columns=opts.partition_candidates
         )
     if cands is None:
-        if disruption:
-            return None
-        single = stages == [[("compact", place.weights.get("compact", 0.0))]]
+        term = "disruption" if disruption else "compact"
+        single = stages == [[(term, place.weights.get(term, 0.0))]]
         if not single or len(nodes) > setpart.MAX_PRICED_PRACTICES:
             return None
         incumbent = incumbent or repaired()
         if incumbent is None:
             return None
+        if disruption:
+            return priced_disruption_block(
+                place,
+                nodes,
+                k_lo=k_lo,
+                k_hi=k_hi,
+                together=together,
+                apart=apart,
+                incumbent=incumbent,
+                deadline=deadline,
+            )
         return priced_block(
             place,
             nodes,
@@ -189,6 +201,51 @@ def priced_block(
     )
 
 
+def priced_disruption_block(
+    place: Place,
+    nodes: list[int],
+    *,
+    k_lo: int,
+    k_hi: int,
+    together: Sequence[tuple[int, int]],
+    apart: Sequence[tuple[int, int]],
+    incumbent: list[list[int]],
+    deadline: float | None,
+) -> Block:
+    """Set partitioning for the disruption objective with its columns priced on demand."""
+    opts = place.options
+    current = current_index(place, nodes)
+    res, cands = setpart.solve_priced_disruption(
+        adj=place.adj,
+        length=place.length,
+        pop=place.pop,
+        current=current,
+        nodes=nodes,
+        lo=opts.min_size,
+        hi=opts.max_size,
+        together=together,
+        apart=apart,
+        k_lo=k_lo,
+        k_hi=k_hi,
+        start_parts=incumbent,
+        start_continues=continued(incumbent, current, place.pop),
+        solver=opts.solver,
+        threads=opts.threads,
+        mip_gap=opts.mip_gap,
+        deadline=deadline,
+    )
+    assert res.plan is not None and res.value is not None  # the incumbent is always kept
+    weight = place.weights["disruption"]
+    return Block(
+        parts=[cands.part(c) for c in res.plan],
+        status=Status.OPTIMAL if res.kind == Status.OPTIMAL else Status.FEASIBLE,
+        abs_gap=None if res.bound is None else weight * max(0.0, res.value - res.bound),
+        notes={},
+        candidates=cands.count,
+        method=PARTITION,
+    )
+
+
 def current_index(place: Place, nodes: Sequence[int]) -> np.ndarray:
     """Per practice, the index of its current network among the block's (-1: none or outside)."""
     assert place.current is not None
@@ -213,6 +270,11 @@ def _locate(
         return None
     if current is None:
         return setpart.locate(cands, parts)
+    return setpart.locate_continuing(cands, parts, continued(parts, current, pop))
+
+
+def continued(parts: Sequence[Sequence[int]], current: np.ndarray, pop: np.ndarray) -> list[int]:
+    """Per part, the current network it continues under the best matching (-1: none)."""
     bip = nx.Graph()
     for r, part in enumerate(parts):
         overlap: dict[int, float] = {}
@@ -226,4 +288,4 @@ def _locate(
     for a, b in nx.max_weight_matching(bip):
         new, cur = (a, b) if a[0] == "new" else (b, a)
         continues[new[1]] = cur[1]
-    return setpart.locate_continuing(cands, parts, continues)
+    return continues

@@ -39,6 +39,7 @@ class _Master:
         cost: np.ndarray,
         scale: float,
         limits: Sequence[tuple[np.ndarray, float]],
+        groups: int | None = None,
     ) -> None:
         self.lp = IncrementalLp()
         self.inf = self.lp.inf
@@ -58,7 +59,7 @@ class _Master:
             upper.append(v / s)
         # disruption: each current network continued by at most one chosen column
         self.group_row = len(lower)
-        for _ in range(cands.groups):
+        for _ in range(cands.groups if groups is None else groups):
             lower.append(-self.inf)
             upper.append(1.0)
         self.rows = len(lower)

@@ -211,6 +211,234 @@ def enumerate_sets(
     return members[: ptr[m]], ptr[: m + 1], rcs[:m], False
 
 
+@numba.njit(cache=True)
+def _record_column(
+    members: np.ndarray,
+    ptr: np.ndarray,
+    rcs: np.ndarray,
+    grp: np.ndarray,
+    m: int,
+    chosen: np.ndarray,
+    size: int,
+    rc: float,
+    g: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """:func:`_record` with the current network ``g`` the column continues."""
+    if m + 2 > ptr.shape[0]:
+        grp = np.concatenate((grp, np.empty(ptr.shape[0], np.int64)))
+    members, ptr, rcs, m1 = _record(members, ptr, rcs, m, chosen, size, rc)
+    grp[m] = g
+    return members, ptr, rcs, grp, m1
+
+
+@holding_sigint
+@numba.njit(cache=True)
+def enumerate_continuing(
+    adj_ptr: np.ndarray,
+    adj_idx: np.ndarray,
+    pop: np.ndarray,
+    allowed: np.ndarray,
+    lo: float,
+    hi: float,
+    cap: int,
+    per_root: int,
+    current: np.ndarray,
+    groups: int,
+    pi: np.ndarray,
+    const: np.ndarray,
+    thresh: float,
+    deadline: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Every (connected set, current network it continues) column of reduced cost <= thresh.
+
+    The sets are those of :func:`enumerate_sets` (connected, allowed nodes, lo <= population
+    <= hi, each met once). ``current[i]`` is practice ``i``'s current network (0 to
+    ``groups - 1``; -1: none). Column ``(S, g)`` for a network ``g`` with a member in ``S``
+    has reduced cost ``sum_{i in S} (w_i - pi_i) - p(S & g) - const[g]``, the column
+    continuing none ``sum_{i in S} (w_i - pi_i) - const[groups]``, where ``w_i`` is ``pop_i``
+    for a practice with a current network, else 0 (``const``: the count row's dual plus the
+    network's at-most-one row's dual).
+
+    Each lowest practice (root) stops once it has given ``per_root`` columns (those of its
+    last set kept together): a round of column generation with duals far from their optimum
+    then spreads over the block instead of filling ``cap`` from the first roots.
+
+    Returns the columns (flat members with offsets), their reduced costs, the network each
+    continues (-1: none), and whether it stopped early: at ``cap`` columns, at a root's
+    ``per_root``, or past
+    ``deadline`` (a ``time.perf_counter()`` value; ``math.inf``: none).
+
+    Branches that cannot hold a column are pruned as in :func:`enumerate_sets`, with one
+    "hub" per network (and one for none) of cost ``c_{ih} = w_i - pop_i [current(i) = h]``:
+    every extension S' of a partial set S rooted at v has, for every h, reduced cost at least
+    A_h(S) - min(K_h - B_h(S), (hi - p(S)) r_h) - const[h], where A_h(S) = sum_{i in S}
+    (c_{ih} - pi_i), K_h sums (pi_i - c_{ih})^+ over the allowed nodes above v, B_h(S) over S
+    minus v, and r_h is the largest (pi_i - c_{ih})^+ / pop_i over the allowed nodes above v
+    (the room left in the band, filled at the best rate).
+    """
+    n = pop.shape[0]
+    nh = groups + 1
+    w = np.zeros(n)
+    for i in range(n):
+        if current[i] >= 0:
+            w[i] = pop[i]
+    acc = np.zeros((n + 1, nh))
+    gain = np.zeros((n + 1, nh))
+    reach = np.zeros(nh)
+    rate = np.zeros(nh)
+    seen = np.full(nh, -1, np.int64)
+    mark = np.full(n, -1, np.int64)
+    buf = np.empty(n * (n + 2) + 1, np.int64)
+    seg_lo = np.zeros(n + 1, np.int64)
+    seg_hi = np.zeros(n + 1, np.int64)
+    pos = np.zeros(n + 1, np.int64)
+    chosen = np.empty(n + 1, np.int64)
+    weight = np.zeros(n + 1)
+    members = np.empty(4096, np.int32)
+    ptr = np.empty(1025, np.int64)
+    rcs = np.empty(1025)
+    grp = np.empty(1025, np.int64)
+    ptr[0] = 0
+    m = 0
+    steps = 0
+    stamp = 0
+    cut = False
+    for v in range(n):
+        if not allowed[v] or pop[v] > hi:
+            continue
+        # K_h: sum over the allowed nodes above v of (pi_i - c_ih)^+
+        # and rate_h: the most of it per patient, so that a set with room for r more patients
+        # gains at most min(K_h - B_h, r rate_h)
+        base = 0.0
+        top = 0.0
+        for h in range(nh):
+            reach[h] = 0.0
+            rate[h] = 0.0
+        for i in range(v + 1, n):
+            if allowed[i]:
+                d = pi[i] - w[i]
+                dp = d if d > 0 else 0.0
+                base += dp
+                top = max(top, dp / pop[i] if pop[i] > 0 else (np.inf if dp > 0 else 0.0))
+                if current[i] >= 0:
+                    e = d + pop[i]
+                    ep = e if e > 0 else 0.0
+                    reach[current[i]] += ep - dp
+                    h = current[i]
+                    rate[h] = max(rate[h], ep / pop[i] if pop[i] > 0 else np.inf)
+        best = np.inf
+        room = hi - pop[v]
+        for h in range(nh):
+            reach[h] += base
+            rate[h] = max(rate[h], top)
+            c = w[v] - (pop[v] if current[v] == h else 0.0)
+            acc[0, h] = c - pi[v]
+            gain[0, h] = 0.0
+            best = min(best, acc[0, h] - min(reach[h], room * rate[h]) - const[h])
+        if best > thresh:
+            continue
+        mark[v] = 0
+        chosen[0] = v
+        weight[0] = pop[v]
+        e = 0
+        for t in range(adj_ptr[v], adj_ptr[v + 1]):
+            u = adj_idx[t]
+            if u > v and allowed[u] and mark[u] < 0:
+                mark[u] = 0
+                buf[e] = u
+                e += 1
+        seg_lo[0] = 0
+        seg_hi[0] = e
+        pos[0] = 0
+        depth = 0
+        record = pop[v] >= lo
+        first = m
+        while depth >= 0:
+            if record:
+                record = False
+                # every column of the set chosen[:depth + 1] within the threshold
+                stamp += 1
+                for q in range(-1, depth + 1):
+                    h = groups if q < 0 else current[chosen[q]]
+                    if h < 0 or seen[h] == stamp:
+                        continue
+                    seen[h] = stamp
+                    rc = acc[depth, h] - const[h]
+                    if rc <= thresh:
+                        if m >= cap:
+                            return members[: ptr[m]], ptr[: m + 1], rcs[:m], grp[:m], True
+                        members, ptr, rcs, grp, m = _record_column(
+                            members,
+                            ptr,
+                            rcs,
+                            grp,
+                            m,
+                            chosen,
+                            depth + 1,
+                            rc,
+                            -1 if h == groups else h,
+                        )
+                if m - first >= per_root:
+                    # this root is done: unwind the marks of every depth, on to the next root
+                    cut = True
+                    for d in range(depth, -1, -1):
+                        for q in range(seg_lo[d], seg_hi[d]):
+                            u = buf[q]
+                            if mark[u] == d:
+                                mark[u] = -1
+                    break
+            steps += 1
+            if steps % CLOCK_STEPS == 0 and deadline < np.inf:
+                with numba.objmode(now="float64"):
+                    now = time.perf_counter()
+                if now > deadline:
+                    return members[: ptr[m]], ptr[: m + 1], rcs[:m], grp[:m], True
+            if seg_lo[depth] + pos[depth] < seg_hi[depth]:
+                x = buf[seg_lo[depth] + pos[depth]]
+                pos[depth] += 1
+                if weight[depth] + pop[x] > hi:
+                    continue
+                nd = depth + 1
+                best = np.inf
+                room = hi - weight[depth] - pop[x]
+                for h in range(nh):
+                    c = w[x] - (pop[x] if current[x] == h else 0.0)
+                    a = acc[depth, h] + c - pi[x]
+                    g = pi[x] - c
+                    g = gain[depth, h] + (g if g > 0 else 0.0)
+                    acc[nd, h] = a
+                    gain[nd, h] = g
+                    best = min(best, a - min(reach[h] - g, room * rate[h]) - const[h])
+                if best > thresh:
+                    continue
+                k = seg_hi[depth]
+                start = k
+                for q in range(seg_lo[depth] + pos[depth], seg_hi[depth]):
+                    buf[k] = buf[q]
+                    k += 1
+                for t in range(adj_ptr[x], adj_ptr[x + 1]):
+                    u = adj_idx[t]
+                    if u > v and allowed[u] and mark[u] < 0:
+                        mark[u] = nd
+                        buf[k] = u
+                        k += 1
+                seg_lo[nd] = start
+                seg_hi[nd] = k
+                pos[nd] = 0
+                chosen[nd] = x
+                weight[nd] = weight[depth] + pop[x]
+                depth = nd
+                record = weight[nd] >= lo
+            else:
+                for q in range(seg_lo[depth], seg_hi[depth]):
+                    u = buf[q]
+                    if mark[u] == depth:
+                        mark[u] = -1
+                depth -= 1
+        mark[v] = -1
+    return members[: ptr[m]], ptr[: m + 1], rcs[:m], grp[:m], cut
+
+
 @holding_sigint
 @numba.njit(cache=True)
 def rule_mask(

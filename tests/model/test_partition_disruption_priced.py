@@ -1,0 +1,239 @@
+"""The disruption objective with its (candidate, continued network) columns priced on demand.
+
+Places of 10-12 practices are solved with the cap on listed columns set so low that the
+columns must be priced (:mod:`pcnopt.model.partition.continuing`); every optimum is checked
+against :mod:`tests.model.brute` (every plan, and for each the best one-to-one matching of
+current networks to new ones, found by trying every assignment) and against the listed path.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from pcnopt.model import PARTITION, PlaceGraph, SolveOptions, solve_place
+from pcnopt.model import partition as setpart
+from pcnopt.model.partition.enumeration import csr, enumerate_continuing
+from tests.model import brute
+from tests.model.instances import random_place, with_current_pcns
+from tests.model.test_driver import check_invariants
+
+L, U = 30_000.0, 50_000.0
+
+#: Far below the columns of these places: every block is priced.
+CAP = 3
+
+CASES = [(n, seed) for n in (10, 11, 12) for seed in range(3)]
+
+
+def _place(n: int, seed: int, networks: int = 4) -> PlaceGraph:
+    graph = random_place(n, seed=seed, mean_population=9_000.0)
+    return with_current_pcns(graph, seed=seed, networks=networks)
+
+
+def _least_disruption(graph: PlaceGraph, keep_apart: tuple[int, int] | None = None) -> float:
+    """Brute force: the least disruption over every plan (inf if there is none)."""
+    values = [
+        brute.disruption(graph, plan)
+        for plan in brute.plans(graph, L, U)
+        if keep_apart is None or not any(set(keep_apart) <= p for p in plan)
+    ]
+    return min(values, default=math.inf)
+
+
+@pytest.mark.parametrize(("n", "seed"), CASES)
+def test_priced_disruption_proves_the_brute_force_optimum(n: int, seed: int) -> None:
+    graph = _place(n, seed)
+    expected = _least_disruption(graph)
+    priced = solve_place(
+        graph, options=SolveOptions(objective="disruption", partition_candidates=CAP)
+    )
+    listed = solve_place(graph, options=SolveOptions(objective="disruption"))
+    if math.isinf(expected):
+        assert priced.status == listed.status == "infeasible"
+        return
+    check_invariants(graph, priced)
+    assert priced.method == listed.method == PARTITION
+    assert priced.status == listed.status == "optimal"
+    assert priced.gap == 0
+    assert priced.objective == pytest.approx(expected)
+    assert priced.objective == pytest.approx(listed.objective)
+
+
+def test_priced_disruption_keeps_the_pair_rules() -> None:
+    graph = _place(11, 1)
+    unruled = solve_place(graph, options=SolveOptions(objective="disruption"))
+    # two practices that share a network in the unruled optimum are kept apart
+    labels = unruled.labels
+    a, b = next(
+        (i, j)
+        for i, j in itertools.combinations(range(len(graph.codes)), 2)
+        if labels[i] == labels[j] >= 0
+    )
+    expected = _least_disruption(graph, keep_apart=(a, b))
+    options = SolveOptions(
+        objective="disruption",
+        keep_apart=((graph.codes[a], graph.codes[b]),),
+        partition_candidates=CAP,
+    )
+    priced = solve_place(graph, options=options)
+    assert priced.method == PARTITION and priced.status == "optimal"
+    assert priced.labels[a] != priced.labels[b]
+    assert priced.objective == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_pricing_from_the_worst_plan_reaches_the_optimum(seed: int) -> None:
+    # start from the most disruptive plan, each part continuing nothing: the column generation
+    # must find every column of the optimum itself
+    graph = _place(12, seed)
+    plans = list(brute.plans(graph, L, U))
+    if not plans:
+        pytest.skip("no plan in band")
+    worst = max(plans, key=lambda plan: brute.disruption(graph, plan))
+    n = len(graph.codes)
+    names = sorted({c for c in graph.current if c is not None})
+    current = np.asarray([-1 if c is None else names.index(c) for c in graph.current])
+    adj: list[set[int]] = [set() for _ in range(n)]
+    length = {}
+    for i, j, w in graph.edges:
+        adj[i].add(j)
+        adj[j].add(i)
+        length[(min(i, j), max(i, j))] = w
+    res, cands = setpart.solve_priced_disruption(
+        adj=adj,
+        length=length,
+        pop=np.asarray(graph.population, float),
+        current=current,
+        nodes=list(range(n)),
+        lo=L,
+        hi=U,
+        together=[],
+        apart=[],
+        k_lo=1,
+        k_hi=n,
+        start_parts=[sorted(p) for p in worst],
+        start_continues=[-1] * len(worst),
+        solver="cbc",
+        threads=1,
+        mip_gap=0.0,
+        deadline=None,
+    )
+    assert res.kind.value == "optimal"
+    assert res.value == pytest.approx(min(brute.disruption(graph, plan) for plan in plans))
+    assert res.bound == pytest.approx(res.value)
+    # the plan's columns: a partition, each current network continued at most once, costed
+    # as the brute force costs the plan
+    assert res.plan is not None and cands.group is not None
+    parts = [frozenset(cands.part(c)) for c in res.plan]
+    assert sorted(v for p in parts for v in p) == list(range(n))
+    continued = [int(cands.group[c]) for c in res.plan if cands.group[c] >= 0]
+    assert len(continued) == len(set(continued))
+    assert res.value == pytest.approx(brute.disruption(graph, parts))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_pricing_kernel_lists_every_column_below_the_threshold(seed: int) -> None:
+    # oracle: every connected set in the band, every network among its members and none,
+    # reduced costs computed from their definition
+    graph = _place(11, seed)
+    n = len(graph.codes)
+    rng = np.random.default_rng(seed)
+    names = sorted({c for c in graph.current if c is not None})
+    current = np.asarray([-1 if c is None else names.index(c) for c in graph.current], np.int64)
+    pop = np.asarray(graph.population, float)
+    pi = rng.uniform(0, 12_000, n)
+    const = np.append(rng.uniform(-20_000, 0, len(names)), 0.0) + rng.uniform(-5_000, 5_000)
+    thresh = float(rng.uniform(-5_000, 5_000))
+    adj: list[set[int]] = [set() for _ in range(n)]
+    for i, j, _ in graph.edges:
+        adj[i].add(j)
+        adj[j].add(i)
+    adj_ptr, adj_idx, _ = csr(adj, {})
+    members, ptr, rcs, grp, truncated = enumerate_continuing(
+        adj_ptr,
+        adj_idx,
+        pop,
+        np.ones(n, np.bool_),
+        L,
+        U,
+        10**6,
+        10**6,
+        current,
+        len(names),
+        pi,
+        const,
+        thresh,
+        math.inf,
+    )
+    assert not truncated
+    got = {
+        (frozenset(int(v) for v in members[ptr[s] : ptr[s + 1]]), int(grp[s])): float(rcs[s])
+        for s in range(ptr.size - 1)
+    }
+    assert len(got) == ptr.size - 1  # each column once
+    g = nx.Graph()
+    g.add_nodes_from(range(n))
+    g.add_edges_from((i, j) for i, j, _ in graph.edges)
+    expected = {}
+    for size in range(1, n + 1):
+        for subset in itertools.combinations(range(n), size):
+            if not L <= pop[list(subset)].sum() <= U or not nx.is_connected(g.subgraph(subset)):
+                continue
+            moved = sum(pop[i] for i in subset if current[i] >= 0)
+            base = moved - sum(pi[i] for i in subset)
+            for c in {-1, *(int(current[i]) for i in subset)}:
+                if c == -1:
+                    rc = base - const[-1]
+                else:
+                    rc = base - sum(pop[i] for i in subset if current[i] == c) - const[c]
+                if rc <= thresh:
+                    expected[(frozenset(subset), c)] = rc
+    assert got.keys() == expected.keys()
+    for key, rc in expected.items():
+        assert got[key] == pytest.approx(rc)
+    # 2 columns per lowest practice: a subset, each root stopped once it has 2 (the columns
+    # of one set kept together: at most 1 + the networks + none), "stopped early" if any was
+    members, ptr, rcs, grp, truncated = enumerate_continuing(
+        adj_ptr, adj_idx, pop, np.ones(n, np.bool_), L, U, 10**6, 2, current, len(names), pi,
+        const, thresh, math.inf,
+    )  # fmt: skip
+    few = [
+        (frozenset(int(v) for v in members[ptr[s] : ptr[s + 1]]), int(grp[s]))
+        for s in range(ptr.size - 1)
+    ]
+    assert set(few) <= expected.keys()
+    roots = [min(part) for part, _ in few]
+    assert all(roots.count(v) <= len(names) + 2 for v in range(n))
+    assert truncated == any(sum(1 for part, _ in expected if min(part) == v) >= 2 for v in range(n))
+
+
+def test_the_pricing_kernel_stops_at_its_deadline() -> None:
+    graph = _place(40, 0)
+    n = len(graph.codes)
+    adj: list[set[int]] = [set() for _ in range(n)]
+    for i, j, _ in graph.edges:
+        adj[i].add(j)
+        adj[j].add(i)
+    adj_ptr, adj_idx, _ = csr(adj, {})
+    args = (
+        adj_ptr,
+        adj_idx,
+        np.asarray(graph.population, float),
+        np.ones(n, np.bool_),
+        0.0,
+        10 * U,
+        10**8,
+        10**8,
+        np.full(n, -1, np.int64),
+        0,
+        np.zeros(n),
+        np.zeros(1),
+        math.inf,
+    )
+    *_, truncated = enumerate_continuing(*args, 0.0)  # a deadline already passed
+    assert truncated
