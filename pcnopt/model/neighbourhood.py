@@ -193,6 +193,7 @@ def repair_by_subproblems(
                 threads=opts.threads,
                 mip_gap=0.01,
                 deadline=stop,
+                cuts=False,  # a 1 % gap in a few seconds: the cuts' rounds would not pay
             )
             if res.plan is not None:
                 mended = [cands.part(c) for c in res.plan]

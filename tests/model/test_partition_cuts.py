@@ -158,3 +158,33 @@ def test_the_priced_search_closes_the_lp_gap_with_the_cuts_too(monkeypatch) -> N
     for result in results.values():
         assert result.kind == Status.OPTIMAL
         assert result.value == pytest.approx(best, rel=1e-9)
+
+
+def test_a_stage_solved_without_cuts_keeps_the_plain_bound(monkeypatch) -> None:
+    """``solve_stage(cuts=False)`` (the heuristic's small programs) relaxes without the cuts."""
+    cands, nodes, per_count = _instance(1)
+    seen: list[bool] = []
+    real = colgen._relax
+
+    def recording(*args, **kw):  # type: ignore[no-untyped-def]
+        seen.append(kw.get("cuts", False))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(colgen, "_relax", recording)
+    for cuts in (False, None):
+        colgen.solve_stage(
+            cands,
+            nodes=nodes,
+            cost=cands.costs["compact"],
+            k_lo=min(per_count),
+            k_hi=max(per_count),
+            limits=[],
+            start=None,
+            solver="cbc",
+            threads=1,
+            mip_gap=0.0,
+            deadline=time.perf_counter() + 30,
+            by_count=False,
+            cuts=cuts,
+        )
+    assert seen == [False, colgen.SUBSET_ROW_CUTS]
