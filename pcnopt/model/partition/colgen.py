@@ -20,8 +20,10 @@ from pcnopt.model.partition.enumeration import (
     Candidates,
     csr,
     enumerate_sets,
+    kept,
     price_sets,
     rule_mask,
+    subsets,
 )
 from pcnopt.model.solvers import Status
 from pcnopt.model.solvers.highs import IncrementalLp
@@ -736,8 +738,7 @@ def solve_priced(
         )
         if rules and ptr.shape[0] > 1:
             keep = rule_mask(members, ptr, pairs, flags, n)
-            members = members[np.repeat(keep, np.diff(ptr))]
-            ptr = np.concatenate(([0], np.cumsum(np.diff(ptr)[keep]))).astype(np.int64)
+            members, ptr = kept(members, ptr, keep)
             rcs = rcs[keep]
         return members, ptr, rcs, truncated
 
@@ -908,20 +909,8 @@ def _with_cuts(
         return members, ptr, rcs
     rcs = rcs - master.cut_penalty(members, ptr, other)
     keep = rcs <= thresh
-    members = members[np.repeat(keep, np.diff(ptr))]
-    ptr = np.concatenate(([0], np.cumsum(np.diff(ptr)[keep]))).astype(np.int64)
+    members, ptr = kept(members, ptr, keep)
     return members, ptr, rcs[keep]
-
-
-def subsets(
-    members: np.ndarray, ptr: np.ndarray, sets: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The sets ``sets`` of ``members``/``ptr``, as their own flat members and offsets."""
-    sizes = ptr[sets + 1] - ptr[sets]
-    out_ptr = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-    if not sets.size:
-        return np.zeros(0, members.dtype), out_ptr
-    return np.concatenate([members[ptr[s] : ptr[s + 1]] for s in sets]), out_ptr
 
 
 def _most_negative(rc: np.ndarray, in_master: np.ndarray, batch: int) -> list[int]:

@@ -36,7 +36,15 @@ import numpy as np
 
 from pcnopt.model.partition.closing import IpArgs, StageResult, close_gap
 from pcnopt.model.partition.colgen import _Master
-from pcnopt.model.partition.enumeration import TOL, Candidates, csr, enumerate_continuing, rule_mask
+from pcnopt.model.partition.enumeration import (
+    TOL,
+    Candidates,
+    csr,
+    enumerate_continuing,
+    kept,
+    rule_mask,
+    subsets,
+)
 
 
 class _ColumnPool:
@@ -181,8 +189,7 @@ def solve_priced_disruption(
         )
         if rules and ptr.shape[0] > 1:
             keep = rule_mask(members, ptr, pairs, flags, n)
-            members = members[np.repeat(keep, np.diff(ptr))]
-            ptr = np.concatenate(([0], np.cumsum(np.diff(ptr)[keep]))).astype(np.int64)
+            members, ptr = kept(members, ptr, keep)
             rcs, grp = rcs[keep], grp[keep]
         return members, ptr, rcs, grp, truncated
 
@@ -229,13 +236,7 @@ def solve_priced_disruption(
         if deadline is not None and time.perf_counter() > deadline:
             break
         order = _diverse(members, ptr, rcs, batch)
-        sizes = np.diff(ptr)
-        picked_ptr = np.concatenate(([0], np.cumsum(sizes[order]))).astype(np.int64)
-        picked = (
-            np.concatenate([members[ptr[s] : ptr[s + 1]] for s in order])
-            if order.size
-            else np.zeros(0, np.int32)
-        )
+        picked, picked_ptr = subsets(members, ptr, order)
         new = pool.add(picked, picked_ptr, grp[order])
         cands = pool.snapshot()
         master.cands = cands
@@ -333,7 +334,6 @@ def _current_networks(
     group = np.asarray(groups, np.int64)
     if pairs.shape[0] and parts:
         keep = rule_mask(members_flat, ptr, pairs, flags, len(adj))
-        members_flat = members_flat[np.repeat(keep, np.diff(ptr))]
-        ptr = np.concatenate(([0], np.cumsum(np.diff(ptr)[keep]))).astype(np.int64)
+        members_flat, ptr = kept(members_flat, ptr, keep)
         group = group[keep]
     return members_flat, ptr, group

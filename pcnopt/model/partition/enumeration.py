@@ -490,6 +490,24 @@ def price_sets(
     return out
 
 
+def subsets(
+    members: np.ndarray, ptr: np.ndarray, sets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sets ``sets`` of ``members``/``ptr``, as their own flat members and offsets."""
+    sizes = ptr[sets + 1] - ptr[sets]
+    out_ptr = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    if not sets.size:
+        return np.zeros(0, members.dtype), out_ptr
+    return np.concatenate([members[ptr[s] : ptr[s + 1]] for s in sets]), out_ptr
+
+
+def kept(members: np.ndarray, ptr: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sets of ``members``/``ptr`` where ``keep`` is True, as flat members and offsets."""
+    sizes = np.diff(ptr)
+    out_ptr = np.concatenate(([0], np.cumsum(sizes[keep]))).astype(np.int64)
+    return members[np.repeat(keep, sizes)], out_ptr
+
+
 # --------------------------------------------------------------------------------------------
 # Candidates
 # --------------------------------------------------------------------------------------------
@@ -597,9 +615,7 @@ def candidates_for(
         flags = np.asarray([t for _, _, t in rules], np.bool_)
         keep = rule_mask(members, ptr, pairs, flags, n)
         if not keep.all():
-            sizes = np.diff(ptr)[keep]
-            members = members[np.repeat(keep, np.diff(ptr))]
-            ptr = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+            members, ptr = kept(members, ptr, keep)
     costs = candidate_costs(
         members, ptr, terms=terms, cost=cost, adj_csr=(adj_ptr, adj_idx, adj_len), n=n
     )
