@@ -189,16 +189,7 @@ def priced_block(
         mip_gap=opts.mip_gap,
         deadline=deadline,
     )
-    assert res.plan is not None and res.value is not None  # the incumbent is always kept
-    weight = place.weights["compact"]
-    return Block(
-        parts=[cands.part(c) for c in res.plan],
-        status=Status.OPTIMAL if res.kind == Status.OPTIMAL else Status.FEASIBLE,
-        abs_gap=None if res.bound is None else weight * max(0.0, res.value - res.bound),
-        notes={},
-        candidates=cands.count,
-        method=PARTITION,
-    )
+    return _priced_result(res, cands, weight=place.weights["compact"])
 
 
 def priced_disruption_block(
@@ -234,8 +225,12 @@ def priced_disruption_block(
         mip_gap=opts.mip_gap,
         deadline=deadline,
     )
-    assert res.plan is not None and res.value is not None  # the incumbent is always kept
-    weight = place.weights["disruption"]
+    return _priced_result(res, cands, weight=place.weights["disruption"])
+
+
+def _priced_result(res: setpart.StageResult, cands: setpart.Candidates, *, weight: float) -> Block:
+    """The block of a priced search, which always keeps its incumbent (so it has a plan)."""
+    assert res.plan is not None and res.value is not None
     return Block(
         parts=[cands.part(c) for c in res.plan],
         status=Status.OPTIMAL if res.kind == Status.OPTIMAL else Status.FEASIBLE,
