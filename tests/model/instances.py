@@ -88,3 +88,21 @@ def with_current_pcns(graph: PlaceGraph, *, seed: int, networks: int = 4) -> Pla
         elif draw < 0.3:
             label[v] = None
     return replace(graph, current=tuple(label))
+
+
+def place_arrays(
+    graph: PlaceGraph,
+) -> tuple[list[set[int]], dict[tuple[int, int], float], np.ndarray, np.ndarray]:
+    """Adjacency, border lengths, populations and compact costs (patients x straight-line
+    distance to each hub) of a place, as the partition functions take them."""
+    n = len(graph.codes)
+    adj: list[set[int]] = [set() for _ in range(n)]
+    length = {}
+    for i, j, w in graph.edges:
+        adj[i].add(j)
+        adj[j].add(i)
+        length[(i, j)] = w
+    pop = np.asarray(graph.population)
+    xy = np.column_stack([graph.x, graph.y])
+    cost = pop[:, None] * np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    return adj, length, pop, cost

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from pcnopt.model import HESS, PARTITION, SolveOptions, solve_place
 from pcnopt.model import partition as part
-from tests.model.instances import random_place
+from tests.model.instances import place_arrays, random_place
 
 
 @st.composite
@@ -188,15 +188,7 @@ def test_infeasibility_is_proved_without_a_starting_plan() -> None:
 def test_without_a_start_the_optimum_and_its_bound_are_found(solver: str) -> None:
     graph = random_place(24, seed=7)
     n = len(graph.codes)
-    adj: list[set[int]] = [set() for _ in range(n)]
-    length = {}
-    for i, j, w in graph.edges:
-        adj[i].add(j)
-        adj[j].add(i)
-        length[(i, j)] = w
-    pop = np.asarray(graph.population)
-    xy = np.column_stack([graph.x, graph.y])
-    cost = pop[:, None] * np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    adj, length, pop, cost = place_arrays(graph)
     nodes = list(range(n))
     cands = part.candidates_for(
         adj=adj,

@@ -20,7 +20,7 @@ from pcnopt.model import partition as part
 from pcnopt.model.partition import closing, colgen
 from pcnopt.model.solvers import Status
 from tests.model import brute
-from tests.model.instances import random_place
+from tests.model.instances import place_arrays, random_place
 
 LO, HI = 20_000.0, 50_000.0
 
@@ -43,15 +43,7 @@ def _stop_when_the_count_is_free(monkeypatch: pytest.MonkeyPatch) -> list[tuple[
 def _instance(seed: int, n: int = 12) -> tuple[part.Candidates, list[int], dict[int, float]]:
     """Candidates of a random place, and its optimum per count by brute force."""
     graph = random_place(n, seed=seed)
-    adj: list[set[int]] = [set() for _ in range(n)]
-    length = {}
-    for i, j, w in graph.edges:
-        adj[i].add(j)
-        adj[j].add(i)
-        length[(i, j)] = w
-    pop = np.asarray(graph.population)
-    xy = np.column_stack([graph.x, graph.y])
-    cost = pop[:, None] * np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    adj, length, pop, cost = place_arrays(graph)
     nodes = list(range(n))
     cands = part.candidates_for(
         adj=adj,

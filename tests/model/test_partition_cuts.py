@@ -20,7 +20,7 @@ from pcnopt.model.partition import colgen
 from pcnopt.model.partition.cuts import cut_penalty, cut_rows_of, violated_triples
 from pcnopt.model.solvers import Status
 from tests.model import brute
-from tests.model.instances import random_place
+from tests.model.instances import place_arrays, random_place
 from tests.model.test_partition_by_count import HI, LO, _instance
 
 
@@ -105,15 +105,7 @@ def test_the_priced_search_closes_the_lp_gap_with_the_cuts_too(monkeypatch) -> N
     """Seed 1, candidates priced on demand: the bound handed to the closing programs."""
     n = 12
     graph = random_place(n, seed=1)
-    adj: list[set[int]] = [set() for _ in range(n)]
-    length = {}
-    for i, j, w in graph.edges:
-        adj[i].add(j)
-        adj[j].add(i)
-        length[(i, j)] = w
-    pop = np.asarray(graph.population)
-    xy = np.column_stack([graph.x, graph.y])
-    cost = pop[:, None] * np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    adj, length, pop, cost = place_arrays(graph)
     _, _, per_count = _instance(1)
     best = min(per_count.values())
     worst = max(per_count, key=lambda k: per_count[k])
