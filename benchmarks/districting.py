@@ -279,6 +279,9 @@ def run_all(
         csv.DictReader((folder / "contiguity_infeasible_county_instances.csv").open())
     )
     columns = [*COLUMNS, "published", "match"]
+    unknown = sorted((only or set()) - {row["state"] for row in optima + infeasible})
+    if unknown:
+        raise SystemExit(f"--only: no instance of {', '.join(unknown)} in {folder}")
     print_table([], columns)
     for row in optima + infeasible:
         if only is not None and row["state"] not in only:
