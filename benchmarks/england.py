@@ -10,12 +10,15 @@ and wall time.
 Usage::
 
     python benchmarks/england.py [--places subicb|ccg|both] [--time-limit 60] [--jobs 2]
-        [--rows optimised|refresh|both] [--details PATH.csv] [--only ID,ID]
+        [--rows optimised|refresh|fewest|both|all] [--details PATH.csv] [--only ID,ID]
         [--solver cbc|highs]
 
 The "refresh from October 2024" row optimises every place with ``--objective disruption``
 against the October 2024 ePCN configuration (``pcn2024_10_code``): share of patients in band,
-patients moved, current PCNs kept whole, places proven, gaps and wall time. ``--details``
+patients moved, current PCNs kept whole, places proven, gaps and wall time. The "fewest PCNs"
+row optimises every place with ``n_pcns="fewest"`` (as few PCNs as the band allows, then the
+most compact plan of that count): PCNs, share of patients in band, places proven, gaps and
+wall time. ``--rows both`` is the optimised and refresh rows; ``all`` adds fewest. ``--details``
 writes one CSV row per place and run (practices, status, gap, seconds, solver message).
 ``--only`` restricts the run to the named places (``RunConfig.area``: their practices only).
 ``--solver`` is the run's solver (``RunConfig.solver``; CBC by default).
@@ -41,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._table import markdown  # noqa: E402
 from pcnopt.metrics import configuration_metrics, mean_distance_by_place  # noqa: E402
-from pcnopt.run import RunConfig, run_optimise  # noqa: E402
+from pcnopt.run import RunConfig, RunResult, run_optimise  # noqa: E402
 from pcnopt.run.report import current_against_proposed  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -149,6 +152,52 @@ def run(
     return rows, summary
 
 
+def _solved(
+    kind: str, table: Path, *, details: Path | None, suffix: str, **settings: object
+) -> tuple[RunResult, pd.DataFrame, dict, float]:
+    """Run ``optimise`` on every place of ``kind``; the result, its places, metrics and wall."""
+    _, boundary, column = PLACES[kind]
+    config = RunConfig(
+        practices=table,
+        places=SHARED / boundary,
+        place_column=column,
+        repair_geometries=True,
+        **settings,  # type: ignore[arg-type]
+    )
+    started = time.perf_counter()
+    result = run_optimise(config, progress=sys.stderr.isatty())
+    wall = time.perf_counter() - started
+    places = result.places_table
+    if details is not None:
+        _write_details(
+            places, result.practices, details.with_name(f"{details.stem}_{kind}_{suffix}.csv")
+        )
+    metrics = configuration_metrics(
+        practices=result.practices,
+        assignments=result.assignments[["practice_code", "pcn_id"]].dropna(subset=["pcn_id"]),
+        edges=result.edges,
+        min_size=30_000,
+        max_size=50_000,
+    )
+    return result, places, metrics, wall
+
+
+def _proof_rows(places: pd.DataFrame, wall: float) -> dict:
+    """Places proven, at the limit and other; largest gap; median and slowest place; wall."""
+    proven = places["status"].isin(["optimal", "below_minimum", "trivial"])
+    return {
+        "places proven (optimal or below_minimum)": f"{int(proven.sum())} of {len(places)}",
+        "places stopped at the time limit": int((places["status"] == "feasible").sum()),
+        "places other": int(
+            (~places["status"].isin(["optimal", "below_minimum", "feasible", "infeasible"])).sum()
+        ),
+        "largest gap %": round(100 * float(places["gap"].fillna(0).max()), 2),
+        "median place seconds": round(float(places["seconds"].median()), 1),
+        "slowest place seconds": round(float(places["seconds"].max()), 1),
+        "wall seconds": round(wall, 1),
+    }
+
+
 def refresh(
     kind: str,
     table: Path,
@@ -168,12 +217,11 @@ def refresh(
     by default). Patients moved and current PCNs kept whole are counted by
     :func:`pcnopt.run.report.current_against_proposed`, as the run report does.
     """
-    _, boundary, column = PLACES[kind]
-    config = RunConfig(
-        practices=table,
-        places=SHARED / boundary,
-        place_column=column,
-        repair_geometries=True,
+    result, places, metrics, wall = _solved(
+        kind,
+        table,
+        details=details,
+        suffix="refresh",
         time_limit=time_limit,
         jobs=jobs,
         mip_gap=gap,
@@ -182,24 +230,8 @@ def refresh(
         area=only,
         solver=solver,
     )
-    started = time.perf_counter()
-    result = run_optimise(config, progress=sys.stderr.isatty())
-    wall = time.perf_counter() - started
-    places = result.places_table
-    if details is not None:
-        _write_details(
-            places, result.practices, details.with_name(f"{details.stem}_{kind}_refresh.csv")
-        )
     change = current_against_proposed(result)
     assert change is not None  # the table has pcn2024_10_code
-    metrics = configuration_metrics(
-        practices=result.practices,
-        assignments=result.assignments[["practice_code", "pcn_id"]].dropna(subset=["pcn_id"]),
-        edges=result.edges,
-        min_size=30_000,
-        max_size=50_000,
-    )
-    proven = places["status"].isin(["optimal", "below_minimum", "trivial"])
     return {
         "places": len(places),
         "share_patients_in_band": round(100 * metrics["share_patients_in_band"], 1),
@@ -210,15 +242,47 @@ def refresh(
         "practices_moved": f"{change['practices_moved']:,} of {change['practices']:,}",
         "current PCNs kept whole": f"{change['kept_whole']:,} of {change['current_pcns']:,}",
         "rules_broken": metrics["rules_broken"],
-        "places proven (optimal or below_minimum)": f"{int(proven.sum())} of {len(places)}",
-        "places stopped at the time limit": int((places["status"] == "feasible").sum()),
-        "places other": int(
-            (~places["status"].isin(["optimal", "below_minimum", "feasible", "infeasible"])).sum()
+        **_proof_rows(places, wall),
+    }
+
+
+def fewest(
+    kind: str,
+    table: Path,
+    *,
+    time_limit: float,
+    jobs: int,
+    gap: float,
+    details: Path | None = None,
+    only: tuple[str, ...] = (),
+    solver: str = "cbc",
+) -> dict:
+    """The "fewest PCNs" row: every place at the fewest PCNs the band allows, then compact.
+
+    Proven means both stages proven: no plan of fewer PCNs meets the rules, and no plan of that
+    count is more compact.
+    """
+    result, places, metrics, wall = _solved(
+        kind,
+        table,
+        details=details,
+        suffix="fewest",
+        time_limit=time_limit,
+        jobs=jobs,
+        mip_gap=gap,
+        n_pcns="fewest",
+        area=only,
+        solver=solver,
+    )
+    return {
+        "places": len(places),
+        "PCNs": int(result.assignments["pcn_id"].nunique()),
+        "share_patients_in_band": round(100 * metrics["share_patients_in_band"], 1),
+        "share_patients_in_band_or_exception": round(
+            100 * metrics["share_patients_in_band_or_exception"], 1
         ),
-        "largest gap %": round(100 * float(places["gap"].fillna(0).max()), 2),
-        "median place seconds": round(float(places["seconds"].median()), 1),
-        "slowest place seconds": round(float(places["seconds"].max()), 1),
-        "wall seconds": round(wall, 1),
+        "rules_broken": metrics["rules_broken"],
+        **_proof_rows(places, wall),
     }
 
 
@@ -238,10 +302,11 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=0)
     parser.add_argument(
         "--rows",
-        choices=["optimised", "refresh", "both"],
+        choices=["optimised", "refresh", "fewest", "both", "all"],
         default="both",
         help="the optimised (compact) run beside the real configurations, the refresh from "
-        "October 2024 (objective disruption), or both",
+        "October 2024 (objective disruption), the fewest PCNs (n_pcns fewest), both "
+        "(optimised and refresh) or all three",
     )
     parser.add_argument(
         "--details",
@@ -275,7 +340,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         table = practices_table(Path(tmp))
         for kind in kinds:
-            if args.rows in ("refresh", "both"):
+            if args.rows in ("refresh", "both", "all"):
                 row = refresh(
                     kind,
                     table,
@@ -289,7 +354,21 @@ def main() -> None:
                 print(f"## {PLACES[kind][0]}: refresh from October 2024 (least disruption)\n")
                 print(markdown(pd.Series(row).astype(str).to_frame("refresh"), index=True))
                 print(flush=True)
-            if args.rows == "refresh":
+            if args.rows in ("fewest", "all"):
+                row = fewest(
+                    kind,
+                    table,
+                    time_limit=args.time_limit,
+                    jobs=args.jobs,
+                    gap=args.mip_gap,
+                    details=args.details,
+                    only=only,
+                    solver=args.solver,
+                )
+                print(f"## {PLACES[kind][0]}: fewest PCNs, then most compact\n")
+                print(markdown(pd.Series(row).astype(str).to_frame("fewest"), index=True))
+                print(flush=True)
+            if args.rows in ("refresh", "fewest"):
                 continue
             rows, summary = run(
                 kind,
