@@ -52,6 +52,7 @@ def enumerate_grid(side: int, size: int, deadline: float) -> tuple[int, bool]:
         0.0,
         np.inf,
         deadline,
+        False,
     )
     return set_ptr.shape[0] - 1, stopped
 

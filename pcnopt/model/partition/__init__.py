@@ -30,8 +30,11 @@ Solving (column generation with exact pricing, then price-and-branch)
    there are more than ``max_candidates`` (or, for disruption, columns), the compact or the
    disruption objective alone is priced on demand instead (:func:`solve_priced`,
    :func:`solve_priced_disruption`: each pricing round enumerates only the columns of
-   negative reduced cost, pruned by a dual bound), given a starting plan and at most
-   ``MAX_PRICED_PRACTICES`` practices; otherwise the block is left to the Hess model.
+   negative reduced cost, pruned by a dual bound; for the compact objective a greedy set
+   grown around each hub is tried first, and the exact search, when it meets more than its
+   cap, keeps those of least reduced cost over the whole block), given a starting plan and at
+   most ``MAX_PRICED_PRACTICES`` practices (``MAX_PRICED_DISRUPTION_PRACTICES`` for
+   disruption); otherwise the block is left to the Hess model.
 2. Solve the LP over a restricted set of columns (HiGHS, in process), price *every* candidate
    with the duals :math:`(\pi, \mu, \lambda)`: :math:`\bar c_S = c_S - \sum_{i \in S} \pi_i -
    \mu - \sum_t \lambda_t c^{(t)}_S`, add the most negative, repeat until none is negative.
@@ -64,6 +67,7 @@ from pcnopt.model.partition.closing import StageResult
 from pcnopt.model.partition.colgen import solve_priced, solve_stage
 from pcnopt.model.partition.continuing import solve_priced_disruption
 from pcnopt.model.partition.enumeration import (
+    MAX_PRICED_DISRUPTION_PRACTICES,
     MAX_PRICED_PRACTICES,
     Candidates,
     candidates_for,
@@ -75,6 +79,7 @@ from pcnopt.model.types import MAX_CANDIDATES
 
 __all__ = [
     "MAX_CANDIDATES",
+    "MAX_PRICED_DISRUPTION_PRACTICES",
     "MAX_PRICED_PRACTICES",
     "Candidates",
     "StageResult",

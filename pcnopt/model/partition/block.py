@@ -39,7 +39,8 @@ def partition_block(
     When the block has more than ``max_candidates`` candidate networks (or disruption
     columns), they are priced on demand instead (:func:`priced_block` for the compact
     objective, :func:`priced_disruption_block` for disruption; one objective stage of that
-    term alone, at most ``MAX_PRICED_PRACTICES`` practices, and a starting plan: the
+    term alone, at most ``MAX_PRICED_PRACTICES`` practices (``MAX_PRICED_DISRUPTION_PRACTICES``
+    for disruption), and a starting plan: the
     heuristic's, or ``repaired()``). Returns None (the Hess model is used instead) when they
     cannot be.
     """
@@ -70,7 +71,10 @@ def partition_block(
     if cands is None:
         term = "disruption" if disruption else "compact"
         single = stages == [[(term, place.weights.get(term, 0.0))]]
-        if not single or len(nodes) > setpart.MAX_PRICED_PRACTICES:
+        most = (
+            setpart.MAX_PRICED_DISRUPTION_PRACTICES if disruption else setpart.MAX_PRICED_PRACTICES
+        )
+        if not single or len(nodes) > most:
             return None
         incumbent = incumbent or repaired()
         if incumbent is None:

@@ -20,6 +20,7 @@ from pcnopt.model.partition.enumeration import (
     Candidates,
     csr,
     enumerate_sets,
+    grow_sets,
     kept,
     price_sets,
     rule_mask,
@@ -678,6 +679,92 @@ class _Pool:
         return self._snap
 
 
+class _Pricer:
+    """The compact objective's pricing over one block: greedy sets, or the exact search.
+
+    Both return the sets (flat members, offsets) that meet the pair rules with their reduced
+    costs; the exact search also whether it left sets out (its cap or the deadline).
+    """
+
+    def __init__(
+        self,
+        *,
+        adj: Sequence[set[int]],
+        length: dict[tuple[int, int], float],
+        pop: np.ndarray,
+        cost: np.ndarray,
+        nodes: Sequence[int],
+        lo: float,
+        hi: float,
+        together: Sequence[tuple[int, int]],
+        apart: Sequence[tuple[int, int]],
+        deadline: float | None,
+    ) -> None:
+        self.n = len(adj)
+        self.adj_ptr, self.adj_idx, _ = csr(adj, length)
+        self.allowed = np.zeros(self.n, np.bool_)
+        self.allowed[list(nodes)] = True
+        self.cost = cost
+        self.pop = np.asarray(pop, float)
+        self.lo, self.hi = float(lo), float(hi)
+        self.deadline = math.inf if deadline is None else deadline
+        block = set(nodes)
+        rules = [(a, b, True) for a, b in together if a in block or b in block]
+        rules += [(a, b, False) for a, b in apart if a in block and b in block]
+        self.pairs = np.asarray([(a, b) for a, b, _ in rules] or np.zeros((0, 2)), np.int64)
+        self.flags = np.asarray([t for _, _, t in rules], np.bool_)
+
+    def exact(
+        self, pi: np.ndarray, mu: float, thresh: float, cap: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+        """Every set of reduced cost at most ``thresh`` (the ``cap`` least if more)."""
+        members, ptr, rcs, truncated = enumerate_sets(
+            self.adj_ptr,
+            self.adj_idx,
+            self.pop,
+            self.allowed,
+            self.lo,
+            self.hi,
+            cap,
+            True,
+            self.cost,
+            pi,
+            mu,
+            thresh,
+            self.deadline,
+            True,
+        )
+        members, ptr, rcs = self._by_rules(members, ptr, rcs)
+        return members, ptr, rcs, truncated
+
+    def greedy(
+        self, pi: np.ndarray, mu: float, thresh: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One greedy set per hub, if its reduced cost is at most ``thresh``."""
+        members, ptr, rcs = grow_sets(
+            self.adj_ptr,
+            self.adj_idx,
+            self.pop,
+            self.allowed,
+            self.lo,
+            self.hi,
+            self.cost,
+            pi,
+            mu,
+            thresh,
+        )
+        return self._by_rules(members, ptr, rcs)
+
+    def _by_rules(
+        self, members: np.ndarray, ptr: np.ndarray, rcs: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self.flags.size and ptr.shape[0] > 1:
+            keep = rule_mask(members, ptr, self.pairs, self.flags, self.n)
+            members, ptr = kept(members, ptr, keep)
+            rcs = rcs[keep]
+        return members, ptr, rcs
+
+
 def solve_priced(
     *,
     adj: Sequence[set[int]],
@@ -709,38 +796,20 @@ def solve_priced(
     the returned pool of candidates.
     """
     n = len(adj)
-    adj_ptr, adj_idx, _ = csr(adj, length)
-    allowed = np.zeros(n, np.bool_)
-    allowed[list(nodes)] = True
     cost = np.ascontiguousarray(cost, dtype=float)
-    popf = np.asarray(pop, float)
-    block = set(nodes)
-    rules = [(a, b, True) for a, b in together if a in block or b in block]
-    rules += [(a, b, False) for a, b in apart if a in block and b in block]
-    pairs = np.asarray([(a, b) for a, b, _ in rules] or np.zeros((0, 2)), np.int64)
-    flags = np.asarray([t for _, _, t in rules], np.bool_)
-
-    def enumerate_below(pi: np.ndarray, mu: float, thresh: float, cap: int):
-        members, ptr, rcs, truncated = enumerate_sets(
-            adj_ptr,
-            adj_idx,
-            popf,
-            allowed,
-            float(lo),
-            float(hi),
-            cap,
-            True,
-            cost,
-            pi,
-            mu,
-            thresh,
-            math.inf if deadline is None else deadline,
-        )
-        if rules and ptr.shape[0] > 1:
-            keep = rule_mask(members, ptr, pairs, flags, n)
-            members, ptr = kept(members, ptr, keep)
-            rcs = rcs[keep]
-        return members, ptr, rcs, truncated
+    pricer = _Pricer(
+        adj=adj,
+        length=length,
+        pop=pop,
+        cost=cost,
+        nodes=nodes,
+        lo=lo,
+        hi=hi,
+        together=together,
+        apart=apart,
+        deadline=deadline,
+    )
+    enumerate_below, grown_below = pricer.exact, pricer.greedy
 
     def out_of_time() -> bool:
         return deadline is not None and time.perf_counter() > deadline
@@ -766,8 +835,14 @@ def solve_priced(
         pi = np.zeros(n)
         pi[list(nodes)] = cover * scale
         mu = float(other[0]) * scale
-        members, ptr, rcs, truncated = enumerate_below(pi, mu, -TOL * scale, price_cap)
+        # the greedy sets first; the exact search only when they price out (or, with them,
+        # the bound is wanted and the LP has not moved)
+        members, ptr, rcs = grown_below(pi, mu, -TOL * scale)
         members, ptr, rcs = _with_cuts(master, members, ptr, rcs, other * scale, -TOL * scale)
+        truncated = True
+        if rcs.size == 0:
+            members, ptr, rcs, truncated = enumerate_below(pi, mu, -TOL * scale, price_cap)
+            members, ptr, rcs = _with_cuts(master, members, ptr, rcs, other * scale, -TOL * scale)
         if not truncated:
             low = float(rcs.min()) if rcs.size else 0.0
             lp_bound = max(lp_bound, value * scale + k_hi * min(0.0, low))

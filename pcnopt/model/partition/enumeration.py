@@ -16,9 +16,16 @@ from pcnopt._interrupts import holding_sigint
 from pcnopt.model.objectives import candidate_costs, continuation_columns
 from pcnopt.model.types import MAX_CANDIDATES
 
-#: Largest block solved with priced candidates; beyond it (measured on England: 119 and 181
-#: practices) the pruned enumeration is too slow and the Hess model does better in a minute.
-MAX_PRICED_PRACTICES = 100
+#: Largest block whose compact objective is solved with candidates priced on demand (every
+#: sub-ICB and CCG place of England is smaller). Measured on the five sub-ICB places of more
+#: than 4 million candidates (124-355 practices), 60 s each: with the greedy sets first and the
+#: exact search keeping the least reduced costs, two proven optimal and three at 0.9-2 % gaps,
+#: where the Hess model left gaps of 15-20 % or no bound (benchmarks/exact_results.md, 10).
+MAX_PRICED_PRACTICES = 400
+
+#: Largest block whose disruption objective is priced on demand (its compiled search,
+#: :func:`enumerate_continuing`, has no greedy first step yet; measured to 100 practices).
+MAX_PRICED_DISRUPTION_PRACTICES = 100
 
 TOL = 1e-7
 
@@ -56,6 +63,36 @@ def _record(
     return members, ptr, rcs, m + 1
 
 
+@numba.njit(cache=True)
+def _keep_best(
+    members: np.ndarray, ptr: np.ndarray, rcs: np.ndarray, m: int, keep: int
+) -> tuple[int, float]:
+    """Keep the ``keep`` sets of least reduced cost (in their order), in place.
+
+    Returns the new count and the largest reduced cost kept (the search's new threshold).
+    """
+    order = np.argsort(rcs[:m], kind="mergesort")
+    limit = rcs[order[keep - 1]]
+    chosen = np.zeros(m, np.bool_)
+    for q in range(keep):
+        chosen[order[q]] = True
+    out = 0
+    nnz = 0
+    for s in range(m):
+        if not chosen[s]:
+            continue
+        a = ptr[s]
+        b = ptr[s + 1]
+        for q in range(a, b):
+            members[nnz + q - a] = members[q]
+        rcs[out] = rcs[s]
+        ptr[out] = nnz
+        nnz += b - a
+        ptr[out + 1] = nnz
+        out += 1
+    return out, limit
+
+
 @holding_sigint
 @numba.njit(cache=True)
 def enumerate_sets(
@@ -72,6 +109,7 @@ def enumerate_sets(
     mu: float,
     thresh: float,
     deadline: float,
+    least: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """Every connected set of allowed nodes with lo <= population <= hi, each met once.
 
@@ -86,6 +124,12 @@ def enumerate_sets(
     are pruned: for a partial set S rooted at v and any hub h, every extension S' has reduced
     cost at least A_h(S) - (K_h - B_h(S)) - mu, where A_h(S) = sum_{i in S} (cost[i, h] - pi_i),
     K_h sums (pi_i - cost[i, h])^+ over the nodes above v and B_h(S) over S minus v.
+
+    With ``priced`` and ``least``, reaching ``cap`` does not stop the search: the half of the
+    sets of least reduced cost are kept, the threshold drops to the largest kept, and the
+    search goes on, pruning harder. The sets returned are then those of least reduced cost
+    over the whole block (at most ``cap``, every set below the final threshold), not the
+    first met; the flag says that sets at or below ``thresh`` were left out.
     """
     n = pop.shape[0]
     hubs = np.flatnonzero(allowed) if priced else np.zeros(0, np.int64)
@@ -109,6 +153,7 @@ def enumerate_sets(
     ptr[0] = 0
     m = 0
     steps = 0
+    dropped = False
     for v in range(n):
         if not allowed[v] or pop[v] > hi:
             continue
@@ -146,8 +191,12 @@ def enumerate_sets(
         depth = 0
         if pop[v] >= lo and rc <= thresh:
             if m >= cap:
-                return members[: ptr[m]], ptr[: m + 1], rcs[:m], True
-            members, ptr, rcs, m = _record(members, ptr, rcs, m, chosen, 1, rc)
+                if not least:
+                    return members[: ptr[m]], ptr[: m + 1], rcs[:m], True
+                m, thresh = _keep_best(members, ptr, rcs, m, max(1, cap // 2))
+                dropped = True
+            if rc <= thresh:
+                members, ptr, rcs, m = _record(members, ptr, rcs, m, chosen, 1, rc)
         while depth >= 0:
             steps += 1
             if steps % CLOCK_STEPS == 0 and deadline < np.inf:
@@ -199,8 +248,12 @@ def enumerate_sets(
                         rc -= mu
                     if rc <= thresh:
                         if m >= cap:
-                            return members[: ptr[m]], ptr[: m + 1], rcs[:m], True
-                        members, ptr, rcs, m = _record(members, ptr, rcs, m, chosen, nd + 1, rc)
+                            if not least:
+                                return members[: ptr[m]], ptr[: m + 1], rcs[:m], True
+                            m, thresh = _keep_best(members, ptr, rcs, m, max(1, cap // 2))
+                            dropped = True
+                        if rc <= thresh:
+                            members, ptr, rcs, m = _record(members, ptr, rcs, m, chosen, nd + 1, rc)
             else:
                 for q in range(seg_lo[depth], seg_hi[depth]):
                     u = buf[q]
@@ -208,7 +261,77 @@ def enumerate_sets(
                         mark[u] = -1
                 depth -= 1
         mark[v] = -1
-    return members[: ptr[m]], ptr[: m + 1], rcs[:m], False
+    return members[: ptr[m]], ptr[: m + 1], rcs[:m], dropped
+
+
+@holding_sigint
+@numba.njit(cache=True)
+def grow_sets(
+    adj_ptr: np.ndarray,
+    adj_idx: np.ndarray,
+    pop: np.ndarray,
+    allowed: np.ndarray,
+    lo: float,
+    hi: float,
+    cost: np.ndarray,
+    pi: np.ndarray,
+    mu: float,
+    thresh: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Heuristic pricing: one connected set grown greedily around each hub.
+
+    From each allowed hub h, the neighbour of the set with the least ``cost[i, h] - pi[i]``
+    that keeps the population at most ``hi`` is added, while the set is below ``lo`` or the
+    addition lowers the reduced cost. Of the sets in band along the way, the one of least
+    reduced cost (measured at hub h, an upper bound on its compact reduced cost) is kept if
+    it is at most ``thresh``. Fast (a few milliseconds for 300 practices), never exact:
+    :func:`enumerate_sets` proves that no set is left.
+    """
+    n = pop.shape[0]
+    members = np.empty(4096, np.int32)
+    ptr = np.empty(1025, np.int64)
+    rcs = np.empty(1025)
+    ptr[0] = 0
+    m = 0
+    inside = np.zeros(n, np.bool_)
+    chosen = np.empty(n + 1, np.int64)
+    for h in range(n):
+        if not allowed[h] or pop[h] > hi:
+            continue
+        size = 1
+        chosen[0] = h
+        inside[h] = True
+        weight = pop[h]
+        acc = cost[h, h] - pi[h]
+        best_rc = np.inf
+        best_size = 0
+        while True:
+            if weight >= lo and acc - mu < best_rc:
+                best_rc = acc - mu
+                best_size = size
+            pick = -1
+            least = np.inf
+            for q in range(size):
+                w = chosen[q]
+                for t in range(adj_ptr[w], adj_ptr[w + 1]):
+                    u = adj_idx[t]
+                    if allowed[u] and not inside[u] and weight + pop[u] <= hi:
+                        d = cost[u, h] - pi[u]
+                        if d < least:
+                            least = d
+                            pick = u
+            if pick < 0 or (weight >= lo and least >= 0.0):
+                break
+            chosen[size] = pick
+            inside[pick] = True
+            size += 1
+            weight += pop[pick]
+            acc += least
+        for q in range(size):
+            inside[chosen[q]] = False
+        if best_size > 0 and best_rc <= thresh:
+            members, ptr, rcs, m = _record(members, ptr, rcs, m, chosen, best_size, best_rc)
+    return members[: ptr[m]], ptr[: m + 1], rcs[:m]
 
 
 @numba.njit(cache=True)
@@ -604,6 +727,7 @@ def candidates_for(
         0.0,
         np.inf,
         np.inf,
+        False,
     )
     if truncated:
         return None
