@@ -221,7 +221,8 @@ MAX_CUTS = 500
 SUBSET_ROW_CUTS = True
 
 #: Share of a stage's time the search over every count at once may take, when the count can
-#: vary, before each count is searched on its own (:func:`_by_count`).
+#: vary, before each count is searched on its own (:func:`_by_count`; for the fewest networks
+#: :func:`_least_count`).
 FREE_SHARE = 0.1
 
 #: Passes over the open counts: a count that stops at its share of the time is tried again
@@ -454,6 +455,7 @@ def solve_stage(
         mip_gap=mip_gap,
     )
     branch = by_count and 1 < k_hi - k_lo + 1 <= MAX_COUNTS and not integral and free.converged
+    fewest = by_count and integral and k_hi > k_lo and free.converged and _counts_only(cost)
     result = close_gap(
         _below(free, cands, cost, scale),
         cands=cands,
@@ -464,8 +466,18 @@ def solve_stage(
         converged=free.converged,
         own=free.cols,
         ip=ip,
-        deadline=share_of_time(deadline, FREE_SHARE) if branch else deadline,
+        deadline=share_of_time(deadline, FREE_SHARE) if branch or fewest else deadline,
     )
+    if fewest and result.kind == Status.FEASIBLE:
+        return _least_count(
+            cands,
+            free=free,
+            found=result,
+            ip=ip,
+            deadline=deadline,
+            batch=batch,
+            start_of_count=start_of_count,
+        )
     if not branch or result.kind in (Status.OPTIMAL, Status.INFEASIBLE):
         return result
     if deadline is not None and time.perf_counter() > deadline:
@@ -635,6 +647,87 @@ def _by_count(
     if done(ub, bound):
         return StageResult(Status.OPTIMAL, best, ub, ub if tol == 0 else bound, columns)
     return StageResult(Status.FEASIBLE, best, ub, bound, columns)
+
+
+def _counts_only(cost: np.ndarray) -> bool:
+    """Whether a stage's cost counts the networks (1 each): the fewest networks."""
+    return bool(cost.size) and bool(np.all(cost == 1.0))
+
+
+def _least_count(
+    cands: Candidates,
+    *,
+    free: _Relaxation,
+    found: StageResult,
+    ip: IpArgs,
+    deadline: float | None,
+    batch: int,
+    start_of_count: Callable[[int], list[int] | None] | None,
+) -> StageResult:
+    """The fewest networks, count by count, when the search over every count left a gap.
+
+    The counts from the LP bound up to the plan's are tried in turn, each with its own
+    column generation at exactly that count, guided by the compact costs: a count whose LP
+    has no solution (phase I) is impossible; otherwise a plan of that count is sought (the
+    heuristic's, ``start_of_count``, then the closing programs over the columns of least
+    compact reduced cost). The first count with a plan is the fewest, since every count below
+    it was proved impossible. A count neither proved impossible nor met ends the search: the
+    result is then the plan in hand with that count as the bound.
+    """
+    assert found.plan is not None and found.value is not None
+    guide = cands.costs.get("compact", np.ones(cands.count))
+    scale = max(1.0, float(np.abs(guide).max()) if guide.size else 1.0)
+    generated = int(free.cols.size)
+    k = max(ip.k_lo, math.ceil(free.bound - 1e-6))
+    if found.bound is not None:
+        k = max(k, math.ceil(found.bound - 1e-6))
+    while k < len(found.plan):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        plan = None if start_of_count is None else start_of_count(k)
+        if plan is not None and len(plan) == k:
+            return StageResult(Status.OPTIMAL, plan, float(k), float(k), (generated, 0))
+        relaxed = _relax(
+            cands,
+            nodes=ip.nodes,
+            cost=guide,
+            scale=scale,
+            k_lo=k,
+            k_hi=k,
+            limits=ip.limits,
+            start=None,
+            seed=free.cols,
+            deadline=deadline,
+            integral=False,
+            batch=batch,
+        )
+        generated += int(relaxed.cols.size)
+        if relaxed.kind == Status.INFEASIBLE:
+            k += 1  # not even fractionally: no plan of k networks
+            continue
+        if relaxed.kind is not None or not relaxed.converged:
+            break
+        res = close_gap(
+            _below(relaxed, cands, guide, scale),
+            cands=cands,
+            cost=guide,
+            start=None,
+            ub=math.inf,
+            lb=relaxed.bound,
+            converged=True,
+            own=relaxed.cols,
+            ip=replace(ip, k_lo=k, k_hi=k),
+            deadline=deadline,
+        )
+        if res.plan is not None:
+            return StageResult(Status.OPTIMAL, res.plan, float(k), float(k), (generated, 0))
+        if res.kind == Status.INFEASIBLE:
+            k += 1
+            continue
+        break
+    if k >= len(found.plan):
+        return StageResult(Status.OPTIMAL, found.plan, found.value, found.value, found.columns)
+    return replace(found, bound=float(k))
 
 
 class _Pool:

@@ -1,0 +1,99 @@
+"""Tests of the fewest networks (``n_pcns="fewest"``) in :mod:`pcnopt.model.partition.colgen`.
+
+The search over every count at once has an LP bound of a fractional count; where the closing
+programs do not settle the count below the plan's (as CBC at a time limit on E38000080, 36
+practices: 6 networks found, 5 possible), each count below is tried on its own
+(``_least_count``). Checked against :mod:`tests.model.brute` on small random places, with the
+closing programs over a range of counts made to stop without a plan.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pcnopt.model import SolveOptions, solve_place
+from pcnopt.model import partition as part
+from pcnopt.model.partition import closing
+from pcnopt.model.solvers import Status
+from tests.model import brute
+from tests.model.instances import place_arrays, random_place
+
+LO, HI = 20_000.0, 50_000.0
+
+
+@pytest.fixture
+def free_count_stops(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Closing programs over a range of counts stop with no plan; every call is recorded."""
+    real = closing._integer_program
+    calls: list[tuple[int, int]] = []
+
+    def stopping(cands, cols, *, cost, start, ip, deadline):  # type: ignore[no-untyped-def]
+        calls.append((ip.k_lo, ip.k_hi))
+        if ip.k_lo < ip.k_hi:
+            return None, None, Status.NO_SOLUTION, None
+        return real(cands, cols, cost=cost, start=start, ip=ip, deadline=deadline)
+
+    monkeypatch.setattr(closing, "_integer_program", stopping)
+    return calls
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_fewest_networks_are_proved_count_by_count(
+    seed: int, free_count_stops: list[tuple[int, int]]
+) -> None:
+    graph = random_place(12, seed=seed)
+    adj, length, pop, cost = place_arrays(graph)
+    nodes = list(range(12))
+    cands = part.candidates_for(
+        adj=adj,
+        length=length,
+        pop=pop,
+        cost=cost,
+        nodes=nodes,
+        lo=LO,
+        hi=HI,
+        together=[],
+        apart=[],
+        terms=("compact",),
+    )
+    assert cands is not None
+    every = list(brute.plans(graph, LO, HI))
+    fewest = min(len(p) for p in every)
+    most = max(every, key=len)
+    if len(most) == fewest:
+        pytest.skip("every plan of this place has the same count")
+    start = part.locate(cands, [sorted(s) for s in most])
+    assert start is not None
+    res = part.solve_stage(
+        cands,
+        nodes=nodes,
+        cost=cands.costs["count"],
+        k_lo=1,
+        k_hi=12,
+        limits=[],
+        start=start,
+        solver="cbc",
+        threads=1,
+        mip_gap=0.0,
+        deadline=None,
+        integral=True,
+    )
+    assert res.kind == Status.OPTIMAL
+    assert res.plan is not None and len(res.plan) == fewest == res.value == res.bound
+    covered = sorted(v for s in res.plan for v in cands.part(s))
+    assert covered == nodes
+    assert any(lo == hi for lo, hi in free_count_stops), "no count was tried on its own"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fewest_then_compact_agrees_with_brute_force(seed: int) -> None:
+    graph = random_place(12, seed=seed)
+    every = list(brute.plans(graph, LO, HI))
+    fewest = min(len(p) for p in every)
+    best = min(brute.compact(graph, p) for p in every if len(p) == fewest)
+    res = solve_place(
+        graph, options=SolveOptions(threads=1, min_size=LO, max_size=HI, n_pcns="fewest")
+    )
+    assert res.status == "optimal"
+    assert len(set(res.labels)) == fewest
+    assert res.objective == pytest.approx(best)
