@@ -17,6 +17,7 @@ import pytest
 
 from pcnopt.model import PARTITION, PlaceGraph, SolveOptions, solve_place
 from pcnopt.model import partition as setpart
+from pcnopt.model.partition.continuing import _ContinuingPricer
 from pcnopt.model.partition.enumeration import csr, enumerate_continuing
 from tests.model import brute
 from tests.model.instances import random_place, with_current_pcns
@@ -210,6 +211,61 @@ def test_the_pricing_kernel_lists_every_column_below_the_threshold(seed: int) ->
     roots = [min(part) for part, _ in few]
     assert all(roots.count(v) <= len(names) + 2 for v in range(n))
     assert truncated == any(sum(1 for part, _ in expected if min(part) == v) >= 2 for v in range(n))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_the_greedy_columns_are_columns_at_their_true_reduced_cost(seed: int) -> None:
+    # oracle: the reduced cost of (set, network continued) from its definition, and the
+    # exact kernel's listing at every threshold holds each greedy column
+    graph = _place(12, seed)
+    n = len(graph.codes)
+    rng = np.random.default_rng(seed)
+    names = sorted({c for c in graph.current if c is not None})
+    current = np.asarray([-1 if c is None else names.index(c) for c in graph.current], np.int64)
+    pop = np.asarray(graph.population, float)
+    pi = rng.uniform(0, 12_000, n)
+    const = np.append(rng.uniform(-20_000, 0, len(names)), 0.0) + rng.uniform(-5_000, 5_000)
+    adj: list[set[int]] = [set() for _ in range(n)]
+    for i, j, _ in graph.edges:
+        adj[i].add(j)
+        adj[j].add(i)
+    pricer = _ContinuingPricer(
+        adj=adj,
+        length={},
+        pop=pop,
+        current=current,
+        groups=len(names),
+        nodes=list(range(n)),
+        lo=L,
+        hi=U,
+        together=[],
+        apart=[],
+        deadline=None,
+    )
+    members, ptr, rcs, grp = pricer.greedy(pi, const, math.inf)
+    assert rcs.size > 0
+    every_members, every_ptr, every_rcs, every_grp, _ = pricer.exact(
+        pi, const, math.inf, 10**6, 10**6
+    )
+    listed = {
+        (frozenset(every_members[every_ptr[s] : every_ptr[s + 1]].tolist()), int(every_grp[s]))
+        for s in range(every_rcs.size)
+    }
+    for s in range(rcs.size):
+        part = [int(v) for v in members[ptr[s] : ptr[s + 1]]]
+        c = int(grp[s])
+        assert c == current[part[0]]  # the network of the practice it grew from
+        base = sum(pop[i] for i in part if current[i] >= 0) - sum(pi[i] for i in part)
+        if c == -1:
+            rc = base - const[-1]
+        else:
+            rc = base - sum(pop[i] for i in part if current[i] == c) - const[c]
+        assert rcs[s] == pytest.approx(rc)
+        assert (frozenset(part), c) in listed
+    # with a threshold: only the columns at or below it, the same ones
+    cut = float(np.median(rcs))
+    _, _, below, _ = pricer.greedy(pi, const, cut)
+    assert below.size == int((rcs <= cut).sum()) and (below <= cut).all()
 
 
 def test_the_pricing_kernel_stops_at_its_deadline() -> None:

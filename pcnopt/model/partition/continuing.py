@@ -41,6 +41,7 @@ from pcnopt.model.partition.enumeration import (
     Candidates,
     csr,
     enumerate_continuing,
+    grow_sets,
     kept,
     rule_mask,
     subsets,
@@ -92,6 +93,105 @@ class _ColumnPool:
                 group=np.asarray(self.groups, np.int64),
             )
         return self._snap
+
+
+class _ContinuingPricer:
+    """Disruption's pricing over one block: greedy columns, or the exact search.
+
+    Both return the columns (flat members, offsets) that meet the pair rules, their reduced
+    costs and the current network each continues (-1: none); the exact search also whether it
+    left columns out (its caps or the deadline). ``const[g]`` is the count dual plus network
+    ``g``'s at-most-one dual, ``const[groups]`` the count dual alone (continuing none).
+    """
+
+    def __init__(
+        self,
+        *,
+        adj: Sequence[set[int]],
+        length: dict[tuple[int, int], float],
+        pop: np.ndarray,
+        current: np.ndarray,
+        groups: int,
+        nodes: Sequence[int],
+        lo: float,
+        hi: float,
+        together: Sequence[tuple[int, int]],
+        apart: Sequence[tuple[int, int]],
+        deadline: float | None,
+    ) -> None:
+        self.n = len(adj)
+        self.adj_ptr, self.adj_idx, _ = csr(adj, length)
+        self.allowed = np.zeros(self.n, np.bool_)
+        self.allowed[list(nodes)] = True
+        self.pop = pop
+        self.current = current
+        self.groups = groups
+        self.lo, self.hi = float(lo), float(hi)
+        self.stop = math.inf if deadline is None else deadline
+        block = set(nodes)
+        rules = [(a, b, True) for a, b in together if a in block or b in block]
+        rules += [(a, b, False) for a, b in apart if a in block and b in block]
+        self.pairs = np.asarray([(a, b) for a, b, _ in rules] or np.zeros((0, 2)), np.int64)
+        self.flags = np.asarray([t for _, _, t in rules], np.bool_)
+        moved = np.where(current >= 0, pop, 0.0)
+        same = (current[:, None] == current[None, :]) & (current[:, None] >= 0)
+        # cost[u, h]: u's patients who move when u joins a network continuing h's PCN
+        self.cost = moved[:, None] - np.where(same, pop[:, None], 0.0)
+
+    def exact(
+        self, pi: np.ndarray, const: np.ndarray, thresh: float, cap: int, per_root: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+        """Every column of reduced cost at most ``thresh`` (up to the caps)."""
+        members, ptr, rcs, grp, truncated = enumerate_continuing(
+            self.adj_ptr,
+            self.adj_idx,
+            self.pop,
+            self.allowed,
+            self.lo,
+            self.hi,
+            cap,
+            per_root,
+            self.current,
+            self.groups,
+            pi,
+            const,
+            thresh,
+            self.stop,
+        )
+        members, ptr, rcs, grp = self._by_rules(members, ptr, rcs, grp)
+        return members, ptr, rcs, grp, truncated
+
+    def greedy(
+        self, pi: np.ndarray, const: np.ndarray, thresh: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One column per practice h: a set grown around h, continuing h's network."""
+        n = self.n
+        cost = self.cost.copy()
+        own = np.where(self.current >= 0, const[self.current], const[self.groups])
+        cost[np.arange(n), np.arange(n)] -= own  # h is in its own set once: its constant
+        members, ptr, rcs = grow_sets(
+            self.adj_ptr,
+            self.adj_idx,
+            self.pop,
+            self.allowed,
+            self.lo,
+            self.hi,
+            cost,
+            pi,
+            0.0,
+            thresh,
+        )
+        grp = self.current[members[ptr[:-1]]] if rcs.size else np.zeros(0, np.int64)
+        return self._by_rules(members, ptr, rcs, grp)
+
+    def _by_rules(
+        self, members: np.ndarray, ptr: np.ndarray, rcs: np.ndarray, grp: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        if self.flags.size and ptr.shape[0] > 1:
+            keep = rule_mask(members, ptr, self.pairs, self.flags, self.n)
+            members, ptr = kept(members, ptr, keep)
+            rcs, grp = rcs[keep], grp[keep]
+        return members, ptr, rcs, grp
 
 
 def solve_priced_disruption(
@@ -155,43 +255,24 @@ def solve_priced_disruption(
         The result (candidate indices into the returned pool), and the pool of columns.
     """
     n = len(adj)
-    adj_ptr, adj_idx, _ = csr(adj, length)
-    allowed = np.zeros(n, np.bool_)
-    allowed[list(nodes)] = True
     popf = np.asarray(pop, float)
     current = np.asarray(current, np.int64)
     groups = int(current[list(nodes)].max()) + 1 if len(nodes) else 0
-    block = set(nodes)
-    rules = [(a, b, True) for a, b in together if a in block or b in block]
-    rules += [(a, b, False) for a, b in apart if a in block and b in block]
-    pairs = np.asarray([(a, b) for a, b, _ in rules] or np.zeros((0, 2)), np.int64)
-    flags = np.asarray([t for _, _, t in rules], np.bool_)
-    stop = math.inf if deadline is None else deadline
-
-    def enumerate_below(
-        pi: np.ndarray, const: np.ndarray, thresh: float, cap: int, per_root: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
-        members, ptr, rcs, grp, truncated = enumerate_continuing(
-            adj_ptr,
-            adj_idx,
-            popf,
-            allowed,
-            float(lo),
-            float(hi),
-            cap,
-            per_root,
-            current,
-            groups,
-            pi,
-            const,
-            thresh,
-            stop,
-        )
-        if rules and ptr.shape[0] > 1:
-            keep = rule_mask(members, ptr, pairs, flags, n)
-            members, ptr = kept(members, ptr, keep)
-            rcs, grp = rcs[keep], grp[keep]
-        return members, ptr, rcs, grp, truncated
+    pricer = _ContinuingPricer(
+        adj=adj,
+        length=length,
+        pop=popf,
+        current=current,
+        groups=groups,
+        nodes=nodes,
+        lo=lo,
+        hi=hi,
+        together=together,
+        apart=apart,
+        deadline=deadline,
+    )
+    enumerate_below, grown_below = pricer.exact, pricer.greedy
+    pairs, flags = pricer.pairs, pricer.flags
 
     def duals_of(cover: np.ndarray, other: np.ndarray, scale: float) -> tuple[np.ndarray, ...]:
         pi = np.zeros(n)
@@ -223,9 +304,13 @@ def solve_priced_disruption(
             break
         value, cover, other = res
         pi, const = duals_of(cover, other, scale)
-        members, ptr, rcs, grp, truncated = enumerate_below(
-            pi, const, -TOL * scale, price_cap, max(1, price_cap // len(nodes))
-        )
+        # the greedy columns first; the exact search when they price out
+        members, ptr, rcs, grp = grown_below(pi, const, -TOL * scale)
+        truncated = True
+        if rcs.size == 0:
+            members, ptr, rcs, grp, truncated = enumerate_below(
+                pi, const, -TOL * scale, price_cap, max(1, price_cap // len(nodes))
+            )
         if not truncated:
             low = float(rcs.min()) if rcs.size else 0.0
             lp_bound = max(lp_bound, value * scale + k_hi * min(0.0, low))
