@@ -183,3 +183,30 @@ def test_a_free_search_out_of_its_share_of_time_ends_at_the_optimum(
     assert result.kind == Status.OPTIMAL
     assert result.value == pytest.approx(min(per_count.values()), rel=1e-9)
     assert result.bound == pytest.approx(result.value, rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 4])
+def test_a_solver_claiming_a_program_with_a_plan_in_it_infeasible_proves_nothing(
+    monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """A closing program warm-started from a plan holds that plan: "infeasible" from the
+    solver there is its error. Read as a proof it raised the bound to the program's threshold,
+    up to the plan's value: the worst count's plan came back "optimal"."""
+    cands, nodes, per_count = _instance(seed)
+    k = max(per_count, key=lambda c: per_count[c])  # the worst count: not the optimum
+    start = _solve(cands, nodes, start=None, k_lo=k, k_hi=k).plan
+    assert start is not None
+    real = closing.slv.solve
+
+    def lying(prob, *, warm_start, **kwargs):  # type: ignore[no-untyped-def]
+        if warm_start is not None:
+            return closing.slv.SolveResult(Status.INFEASIBLE, None, None, {})
+        return real(prob, warm_start=warm_start, **kwargs)
+
+    monkeypatch.setattr(closing.slv, "solve", lying)
+    result = _solve(cands, nodes, start=start, k_lo=min(per_count), k_hi=max(per_count))
+    best = min(per_count.values())
+    assert result.value is not None and result.value >= best - 1e-6
+    if result.kind == Status.OPTIMAL:
+        assert result.value == pytest.approx(best, rel=1e-9)
+    assert result.bound is not None and result.bound <= best + 1e-6

@@ -216,6 +216,11 @@ def _integer_program(
         warm_start=warm,
     )
     if res.status == Status.INFEASIBLE:
+        if start is not None:
+            # the program holds a plan that meets every row: a claim of infeasibility is the
+            # solver's error (once from CBC, warm-started, on a program of 59,600 columns),
+            # not a proof, and must not become a bound
+            return None, None, Status.NO_SOLUTION, None
         return None, None, Status.INFEASIBLE, None
     if res.status == Status.NO_SOLUTION:
         return None, None, Status.NO_SOLUTION, res.bound
