@@ -57,6 +57,7 @@ PLACES = {
     "ccg": ("CCG April 2019", "boundaries/CCG_April_2019_EN_BUC_wgs84.geojson", "CCG19CD"),
 }
 REAL = {"real Dec 2019 (ePCN)": "pcn2019_code", "real Oct 2024 (ePCN)": "pcn2024_10_code"}
+REFRESH_TITLE = "refresh from October 2024 (least disruption)"
 
 
 def practices_table(folder: Path) -> Path:
@@ -340,46 +341,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         table = practices_table(Path(tmp))
         for kind in kinds:
-            if args.rows in ("refresh", "both", "all"):
-                row = refresh(
-                    kind,
-                    table,
-                    time_limit=args.time_limit,
-                    jobs=args.jobs,
-                    gap=args.mip_gap,
-                    details=args.details,
-                    only=only,
-                    solver=args.solver,
-                )
-                print(f"## {PLACES[kind][0]}: refresh from October 2024 (least disruption)\n")
-                print(markdown(pd.Series(row).astype(str).to_frame("refresh"), index=True))
-                print(flush=True)
-            if args.rows in ("fewest", "all"):
-                row = fewest(
-                    kind,
-                    table,
-                    time_limit=args.time_limit,
-                    jobs=args.jobs,
-                    gap=args.mip_gap,
-                    details=args.details,
-                    only=only,
-                    solver=args.solver,
-                )
-                print(f"## {PLACES[kind][0]}: fewest PCNs, then most compact\n")
-                print(markdown(pd.Series(row).astype(str).to_frame("fewest"), index=True))
-                print(flush=True)
+            settings = {
+                "time_limit": args.time_limit,
+                "jobs": args.jobs,
+                "gap": args.mip_gap,
+                "details": args.details,
+                "only": only,
+                "solver": args.solver,
+            }
+            one_column_rows = (
+                ("refresh", ("refresh", "both", "all"), refresh, REFRESH_TITLE),
+                ("fewest", ("fewest", "all"), fewest, "fewest PCNs, then most compact"),
+            )
+            for column, asked, row_of, title in one_column_rows:
+                if args.rows in asked:
+                    row = row_of(kind, table, **settings)
+                    print(f"## {PLACES[kind][0]}: {title}\n")
+                    print(markdown(pd.Series(row).astype(str).to_frame(column), index=True))
+                    print(flush=True)
             if args.rows in ("refresh", "fewest"):
                 continue
-            rows, summary = run(
-                kind,
-                table,
-                time_limit=args.time_limit,
-                jobs=args.jobs,
-                gap=args.mip_gap,
-                details=args.details,
-                only=only,
-                solver=args.solver,
-            )
+            rows, summary = run(kind, table, **settings)
             frame = pd.DataFrame(rows)
             for column in (
                 "share_pcns_in_band",

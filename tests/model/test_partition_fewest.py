@@ -13,10 +13,10 @@ import pytest
 
 from pcnopt.model import SolveOptions, solve_place
 from pcnopt.model import partition as part
-from pcnopt.model.partition import closing
 from pcnopt.model.solvers import Status
 from tests.model import brute
 from tests.model.instances import place_arrays, random_place
+from tests.model.test_partition_by_count import _stop_when_the_count_is_free
 
 LO, HI = 20_000.0, 50_000.0
 
@@ -24,17 +24,7 @@ LO, HI = 20_000.0, 50_000.0
 @pytest.fixture
 def free_count_stops(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
     """Closing programs over a range of counts stop with no plan; every call is recorded."""
-    real = closing._integer_program
-    calls: list[tuple[int, int]] = []
-
-    def stopping(cands, cols, *, cost, start, ip, deadline):  # type: ignore[no-untyped-def]
-        calls.append((ip.k_lo, ip.k_hi))
-        if ip.k_lo < ip.k_hi:
-            return None, None, Status.NO_SOLUTION, None
-        return real(cands, cols, cost=cost, start=start, ip=ip, deadline=deadline)
-
-    monkeypatch.setattr(closing, "_integer_program", stopping)
-    return calls
+    return _stop_when_the_count_is_free(monkeypatch)
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -17,13 +17,12 @@ from pcnopt.model.partition.closing import IpArgs, StageResult, close_gap, share
 from pcnopt.model.partition.cuts import cut_penalty, cut_rows_of, violated_triples
 from pcnopt.model.partition.enumeration import (
     TOL,
+    BlockArrays,
     Candidates,
-    csr,
     enumerate_sets,
     grow_sets,
     kept,
     price_sets,
-    rule_mask,
     subsets,
 )
 from pcnopt.model.solvers import Status
@@ -772,7 +771,7 @@ class _Pool:
         return self._snap
 
 
-class _Pricer:
+class _Pricer(BlockArrays):
     """The compact objective's pricing over one block: greedy sets, or the exact search.
 
     Both return the sets (flat members, offsets) that meet the pair rules with their reduced
@@ -793,19 +792,11 @@ class _Pricer:
         apart: Sequence[tuple[int, int]],
         deadline: float | None,
     ) -> None:
-        self.n = len(adj)
-        self.adj_ptr, self.adj_idx, _ = csr(adj, length)
-        self.allowed = np.zeros(self.n, np.bool_)
-        self.allowed[list(nodes)] = True
+        super().__init__(adj=adj, length=length, nodes=nodes, together=together, apart=apart)
         self.cost = cost
         self.pop = np.asarray(pop, float)
         self.lo, self.hi = float(lo), float(hi)
         self.deadline = math.inf if deadline is None else deadline
-        block = set(nodes)
-        rules = [(a, b, True) for a, b in together if a in block or b in block]
-        rules += [(a, b, False) for a, b in apart if a in block and b in block]
-        self.pairs = np.asarray([(a, b) for a, b, _ in rules] or np.zeros((0, 2)), np.int64)
-        self.flags = np.asarray([t for _, _, t in rules], np.bool_)
 
     def exact(
         self, pi: np.ndarray, mu: float, thresh: float, cap: int
@@ -827,14 +818,14 @@ class _Pricer:
             self.deadline,
             True,
         )
-        members, ptr, rcs = self._by_rules(members, ptr, rcs)
+        members, ptr, rcs = self.by_rules(members, ptr, rcs)
         return members, ptr, rcs, truncated
 
     def greedy(
         self, pi: np.ndarray, mu: float, thresh: float
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One greedy set per hub, if its reduced cost is at most ``thresh``."""
-        members, ptr, rcs = grow_sets(
+        found = grow_sets(
             self.adj_ptr,
             self.adj_idx,
             self.pop,
@@ -846,15 +837,7 @@ class _Pricer:
             mu,
             thresh,
         )
-        return self._by_rules(members, ptr, rcs)
-
-    def _by_rules(
-        self, members: np.ndarray, ptr: np.ndarray, rcs: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if self.flags.size and ptr.shape[0] > 1:
-            keep = rule_mask(members, ptr, self.pairs, self.flags, self.n)
-            members, ptr = kept(members, ptr, keep)
-            rcs = rcs[keep]
+        members, ptr, rcs = self.by_rules(*found)
         return members, ptr, rcs
 
 

@@ -38,8 +38,8 @@ from pcnopt.model.partition.closing import IpArgs, StageResult, close_gap
 from pcnopt.model.partition.colgen import _Master
 from pcnopt.model.partition.enumeration import (
     TOL,
+    BlockArrays,
     Candidates,
-    csr,
     enumerate_continuing,
     grow_sets,
     kept,
@@ -95,7 +95,7 @@ class _ColumnPool:
         return self._snap
 
 
-class _ContinuingPricer:
+class _ContinuingPricer(BlockArrays):
     """Disruption's pricing over one block: greedy columns, or the exact search.
 
     Both return the columns (flat members, offsets) that meet the pair rules, their reduced
@@ -119,20 +119,12 @@ class _ContinuingPricer:
         apart: Sequence[tuple[int, int]],
         deadline: float | None,
     ) -> None:
-        self.n = len(adj)
-        self.adj_ptr, self.adj_idx, _ = csr(adj, length)
-        self.allowed = np.zeros(self.n, np.bool_)
-        self.allowed[list(nodes)] = True
+        super().__init__(adj=adj, length=length, nodes=nodes, together=together, apart=apart)
         self.pop = pop
         self.current = current
         self.groups = groups
         self.lo, self.hi = float(lo), float(hi)
         self.stop = math.inf if deadline is None else deadline
-        block = set(nodes)
-        rules = [(a, b, True) for a, b in together if a in block or b in block]
-        rules += [(a, b, False) for a, b in apart if a in block and b in block]
-        self.pairs = np.asarray([(a, b) for a, b, _ in rules] or np.zeros((0, 2)), np.int64)
-        self.flags = np.asarray([t for _, _, t in rules], np.bool_)
         moved = np.where(current >= 0, pop, 0.0)
         same = (current[:, None] == current[None, :]) & (current[:, None] >= 0)
         # cost[u, h]: u's patients who move when u joins a network continuing h's PCN
@@ -158,7 +150,7 @@ class _ContinuingPricer:
             thresh,
             self.stop,
         )
-        members, ptr, rcs, grp = self._by_rules(members, ptr, rcs, grp)
+        members, ptr, rcs, grp = self.by_rules(members, ptr, rcs, grp)
         return members, ptr, rcs, grp, truncated
 
     def greedy(
@@ -182,15 +174,7 @@ class _ContinuingPricer:
             thresh,
         )
         grp = self.current[members[ptr[:-1]]] if rcs.size else np.zeros(0, np.int64)
-        return self._by_rules(members, ptr, rcs, grp)
-
-    def _by_rules(
-        self, members: np.ndarray, ptr: np.ndarray, rcs: np.ndarray, grp: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        if self.flags.size and ptr.shape[0] > 1:
-            keep = rule_mask(members, ptr, self.pairs, self.flags, self.n)
-            members, ptr = kept(members, ptr, keep)
-            rcs, grp = rcs[keep], grp[keep]
+        members, ptr, rcs, grp = self.by_rules(members, ptr, rcs, grp)
         return members, ptr, rcs, grp
 
 

@@ -690,6 +690,40 @@ def csr(adj: Sequence[set[int]], length: dict[tuple[int, int], float]) -> tuple[
     return ptr, np.asarray(idx, np.int64), np.asarray(lens, float)
 
 
+class BlockArrays:
+    """A block as the compiled searches take it: compressed adjacency, the allowed practices,
+    and the pair rules that touch it, with the filter that applies them to found sets."""
+
+    def __init__(
+        self,
+        *,
+        adj: Sequence[set[int]],
+        length: dict[tuple[int, int], float],
+        nodes: Sequence[int],
+        together: Sequence[tuple[int, int]],
+        apart: Sequence[tuple[int, int]],
+    ) -> None:
+        self.n = len(adj)
+        self.adj_ptr, self.adj_idx, self.adj_len = csr(adj, length)
+        self.allowed = np.zeros(self.n, np.bool_)
+        self.allowed[list(nodes)] = True
+        block = set(nodes)
+        rules = [(a, b, True) for a, b in together if a in block or b in block]
+        rules += [(a, b, False) for a, b in apart if a in block and b in block]
+        self.pairs = np.asarray([(a, b) for a, b, _ in rules] or np.zeros((0, 2)), np.int64)
+        self.flags = np.asarray([t for _, _, t in rules], np.bool_)
+
+    def by_rules(
+        self, members: np.ndarray, ptr: np.ndarray, *values: np.ndarray
+    ) -> tuple[np.ndarray, ...]:
+        """The sets (and their ``values``, one entry a set) that meet the pair rules."""
+        if self.flags.size and ptr.shape[0] > 1:
+            keep = rule_mask(members, ptr, self.pairs, self.flags, self.n)
+            members, ptr = kept(members, ptr, keep)
+            values = tuple(v[keep] for v in values)
+        return (members, ptr, *values)
+
+
 def candidates_for(
     *,
     adj: Sequence[set[int]],
@@ -709,15 +743,12 @@ def candidates_for(
     Returns None when there are more than ``max_candidates``.
     """
     start = time.perf_counter()
-    n = len(adj)
-    adj_ptr, adj_idx, adj_len = csr(adj, length)
-    allowed = np.zeros(n, np.bool_)
-    allowed[list(nodes)] = True
+    block = BlockArrays(adj=adj, length=length, nodes=nodes, together=together, apart=apart)
     members, ptr, _, truncated = enumerate_sets(
-        adj_ptr,
-        adj_idx,
+        block.adj_ptr,
+        block.adj_idx,
         np.asarray(pop, float),
-        allowed,
+        block.allowed,
         float(lo),
         float(hi),
         max_candidates,
@@ -731,17 +762,14 @@ def candidates_for(
     )
     if truncated:
         return None
-    block = set(nodes)
-    rules = [(a, b, True) for a, b in together if a in block or b in block]
-    rules += [(a, b, False) for a, b in apart if a in block and b in block]
-    if rules:
-        pairs = np.asarray([(a, b) for a, b, _ in rules], np.int64)
-        flags = np.asarray([t for _, _, t in rules], np.bool_)
-        keep = rule_mask(members, ptr, pairs, flags, n)
-        if not keep.all():
-            members, ptr = kept(members, ptr, keep)
+    members, ptr = block.by_rules(members, ptr)
     costs = candidate_costs(
-        members, ptr, terms=terms, cost=cost, adj_csr=(adj_ptr, adj_idx, adj_len), n=n
+        members,
+        ptr,
+        terms=terms,
+        cost=cost,
+        adj_csr=(block.adj_ptr, block.adj_idx, block.adj_len),
+        n=block.n,
     )
     return Candidates(members=members, ptr=ptr, costs=costs, seconds=time.perf_counter() - start)
 
