@@ -467,8 +467,8 @@ def solve_stage(
         ip=ip,
         deadline=share_of_time(deadline, FREE_SHARE) if branch or fewest else deadline,
     )
-    if fewest and result.kind == Status.FEASIBLE:
-        return _least_count(
+    if fewest and result.kind in (Status.FEASIBLE, Status.NO_SOLUTION):
+        least = _least_count(
             cands,
             free=free,
             found=result,
@@ -477,6 +477,26 @@ def solve_stage(
             batch=batch,
             start_of_count=start_of_count,
         )
+        if least.plan is not None or least.kind == Status.INFEASIBLE:
+            return least
+        if deadline is not None and time.perf_counter() > deadline:
+            return least
+        # no plan and a count neither met nor ruled out: the search over every count goes on
+        # with the time left
+        rest = close_gap(
+            _below(free, cands, cost, scale),
+            cands=cands,
+            cost=cost,
+            start=None,
+            ub=math.inf,
+            lb=free.bound,
+            converged=free.converged,
+            own=free.cols,
+            ip=ip,
+            deadline=deadline,
+        )
+        bounds = [b for b in (least.bound, rest.bound) if b is not None]
+        return replace(rest, bound=max(bounds) if bounds else None)
     if not branch or result.kind in (Status.OPTIMAL, Status.INFEASIBLE):
         return result
     if deadline is not None and time.perf_counter() > deadline:
@@ -671,16 +691,17 @@ def _least_count(
     heuristic's, ``start_of_count``, then the closing programs over the columns of least
     compact reduced cost). The first count with a plan is the fewest, since every count below
     it was proved impossible. A count neither proved impossible nor met ends the search: the
-    result is then the plan in hand with that count as the bound.
+    result is then the plan in hand (if any) with that count as the bound. With no plan in
+    hand the counts go up to ``k_hi``: all of them impossible, the stage is infeasible.
     """
-    assert found.plan is not None and found.value is not None
+    top = ip.k_hi + 1 if found.plan is None else len(found.plan)
     guide = cands.costs.get("compact", np.ones(cands.count))
     scale = max(1.0, float(np.abs(guide).max()) if guide.size else 1.0)
     generated = int(free.cols.size)
     k = max(ip.k_lo, math.ceil(free.bound - 1e-6))
     if found.bound is not None:
         k = max(k, math.ceil(found.bound - 1e-6))
-    while k < len(found.plan):
+    while k < top:
         if deadline is not None and time.perf_counter() > deadline:
             break
         plan = None if start_of_count is None else start_of_count(k)
@@ -724,7 +745,11 @@ def _least_count(
             k += 1
             continue
         break
-    if k >= len(found.plan):
+    if found.plan is None:
+        if k > ip.k_hi:
+            return StageResult(Status.INFEASIBLE, None, None, None, (generated, 0))
+        return StageResult(Status.NO_SOLUTION, None, None, float(k), (generated, 0))
+    if k >= top:
         return StageResult(Status.OPTIMAL, found.plan, found.value, found.value, found.columns)
     return replace(found, bound=float(k))
 
