@@ -455,17 +455,24 @@ def solve_stage(
     )
     branch = by_count and 1 < k_hi - k_lo + 1 <= MAX_COUNTS and not integral and free.converged
     fewest = by_count and integral and k_hi > k_lo and free.converged and _counts_only(cost)
-    result = close_gap(
-        _below(free, cands, cost, scale),
-        cands=cands,
-        cost=cost,
-        start=start,
-        ub=math.inf if start is None else float(cost[start].sum()),
-        lb=free.bound,
-        converged=free.converged,
-        own=free.cols,
-        ip=ip,
-        deadline=share_of_time(deadline, FREE_SHARE) if branch or fewest else deadline,
+
+    def over_every_count(plan: list[int] | None, until: float | None) -> StageResult:
+        """The closing programs of the search over every count, from ``plan`` (or none)."""
+        return close_gap(
+            _below(free, cands, cost, scale),
+            cands=cands,
+            cost=cost,
+            start=plan,
+            ub=math.inf if plan is None else float(cost[plan].sum()),
+            lb=free.bound,
+            converged=free.converged,
+            own=free.cols,
+            ip=ip,
+            deadline=until,
+        )
+
+    result = over_every_count(
+        start, share_of_time(deadline, FREE_SHARE) if branch or fewest else deadline
     )
     if fewest and result.kind in (Status.FEASIBLE, Status.NO_SOLUTION):
         least = _least_count(
@@ -483,18 +490,7 @@ def solve_stage(
             return least
         # no plan and a count neither met nor ruled out: the search over every count goes on
         # with the time left
-        rest = close_gap(
-            _below(free, cands, cost, scale),
-            cands=cands,
-            cost=cost,
-            start=None,
-            ub=math.inf,
-            lb=free.bound,
-            converged=free.converged,
-            own=free.cols,
-            ip=ip,
-            deadline=deadline,
-        )
+        rest = over_every_count(None, deadline)
         bounds = [b for b in (least.bound, rest.bound) if b is not None]
         return replace(rest, bound=max(bounds) if bounds else None)
     if not branch or result.kind in (Status.OPTIMAL, Status.INFEASIBLE):
@@ -516,18 +512,7 @@ def solve_stage(
         return counted
     # more counts open than the branching can close: the search over every count goes on
     # with the time left, from its best plan (its cheap first programs are solved again)
-    rest = close_gap(
-        _below(free, cands, cost, scale),
-        cands=cands,
-        cost=cost,
-        start=result.plan,
-        ub=math.inf if result.value is None else result.value,
-        lb=free.bound,
-        converged=free.converged,
-        own=free.cols,
-        ip=ip,
-        deadline=deadline,
-    )
+    rest = over_every_count(result.plan, deadline)
     bounds = [b for b in (result.bound, rest.bound) if b is not None]
     return replace(rest, bound=max(bounds) if bounds and rest.bound is not None else rest.bound)
 
@@ -581,18 +566,15 @@ def _by_count(
 
     def relax(k: int) -> _Relaxation:
         start = best if best is not None and len(best) == k else None
-        return _relax(
+        return _relax_at(
             cands,
-            nodes=ip.nodes,
+            k,
             cost=cost,
             scale=scale,
-            k_lo=k,
-            k_hi=k,
-            limits=ip.limits,
+            ip=ip,
             start=start,
             seed=free.cols,
             deadline=deadline,
-            integral=False,
             batch=batch,
         )
 
@@ -668,6 +650,35 @@ def _by_count(
     return StageResult(Status.FEASIBLE, best, ub, bound, columns)
 
 
+def _relax_at(
+    cands: Candidates,
+    k: int,
+    *,
+    cost: np.ndarray,
+    scale: float,
+    ip: IpArgs,
+    start: list[int] | None,
+    seed: np.ndarray,
+    deadline: float | None,
+    batch: int,
+) -> _Relaxation:
+    """Column generation with exactly ``k`` networks and the stage's earlier limits."""
+    return _relax(
+        cands,
+        nodes=ip.nodes,
+        cost=cost,
+        scale=scale,
+        k_lo=k,
+        k_hi=k,
+        limits=ip.limits,
+        start=start,
+        seed=seed,
+        deadline=deadline,
+        integral=False,
+        batch=batch,
+    )
+
+
 def _counts_only(cost: np.ndarray) -> bool:
     """Whether a stage's cost counts the networks (1 each): the fewest networks."""
     return bool(cost.size) and bool(np.all(cost == 1.0))
@@ -707,18 +718,15 @@ def _least_count(
         plan = None if start_of_count is None else start_of_count(k)
         if plan is not None and len(plan) == k:
             return StageResult(Status.OPTIMAL, plan, float(k), float(k), (generated, 0))
-        relaxed = _relax(
+        relaxed = _relax_at(
             cands,
-            nodes=ip.nodes,
+            k,
             cost=guide,
             scale=scale,
-            k_lo=k,
-            k_hi=k,
-            limits=ip.limits,
+            ip=ip,
             start=None,
             seed=free.cols,
             deadline=deadline,
-            integral=False,
             batch=batch,
         )
         generated += int(relaxed.cols.size)
