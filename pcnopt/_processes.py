@@ -13,6 +13,7 @@ import ctypes.util
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -132,8 +133,33 @@ def running(pid: int | str) -> bool:
         return False
 
 
-def popen_kwargs() -> dict[str, Any]:
-    """Keyword arguments for :class:`subprocess.Popen` of a solver that must die with us."""
-    if sys.platform.startswith("linux") and os.name == "posix":
-        return {"preexec_fn": die_with_parent}
-    return {}
+_STARTER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_starter.py")
+
+
+def guarded(args: Sequence[str]) -> tuple[list[str], dict[str, Any]]:
+    """The command line and :class:`subprocess.Popen` keyword arguments that start ``args`` so
+    that it dies with this process, even on SIGKILL (Linux; elsewhere ``args`` as given).
+
+    In a process of one thread the child asks the kernel itself, between fork and exec (a
+    ``preexec_fn``). A ``preexec_fn`` forked from a process with other threads can deadlock
+    the child before it runs the program (seen in scenario batches, two threads each starting
+    role-mix solves), and Dask workers, progress bars and HiGHS all add threads; there the
+    program is started through a small starter (``_starter.py``) that asks the kernel, checks
+    that its parent is still this process and becomes the program (its process id is the one
+    :class:`subprocess.Popen` returns, so signals sent to it reach the program).
+
+    Parameters
+    ----------
+    args
+        The program and its arguments.
+
+    Returns
+    -------
+    tuple of (list of str, dict)
+        The command line to run and the extra keyword arguments for ``Popen``.
+    """
+    if _LIBC is None or os.name != "posix":
+        return list(args), {}
+    if threading.active_count() == 1:
+        return list(args), {"preexec_fn": die_with_parent}
+    return [sys.executable, "-I", "-S", _STARTER, str(os.getpid()), *args], {}

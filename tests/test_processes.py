@@ -1,17 +1,21 @@
-"""``pcnopt._processes``: a pool stopped on Ctrl-C ends its workers at once."""
+"""``pcnopt._processes``: a pool stopped on Ctrl-C ends its workers at once; a program started
+``guarded`` dies with pcnopt, from a process of one thread or of several."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import textwrap
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from pcnopt._processes import local_pool, running, still_running
+from pcnopt._processes import guarded, local_pool, running, still_running
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="processes")
 
@@ -49,3 +53,47 @@ def test_running_counts_a_zombie_as_ended():
         child.kill()
         child.wait()
     assert not running(child.pid)
+
+
+PDEATHSIG = textwrap.dedent(
+    """
+    import ctypes
+    sig = ctypes.c_int(-1)
+    ctypes.CDLL(None).prctl(2, ctypes.byref(sig), 0, 0, 0)  # PR_GET_PDEATHSIG
+    print(sig.value)
+    """
+)
+
+
+@contextlib.contextmanager
+def _threads(more: bool):
+    """While inside, this process has another thread (if ``more``)."""
+    stop = threading.Event()
+    if more:
+        threading.Thread(target=stop.wait, daemon=True).start()
+    try:
+        yield
+    finally:
+        stop.set()
+
+
+@pytest.mark.parametrize("threaded", [False, True], ids=["one_thread", "threads"])
+def test_a_guarded_program_is_given_the_parent_death_signal(threaded):
+    """The program itself (after the starter's exec) carries SIGKILL as its parent-death signal,
+    with no ``preexec_fn`` when this process has other threads."""
+    with _threads(threaded):
+        command, kwargs = guarded([sys.executable, "-c", PDEATHSIG])
+        assert threading.active_count() == 1 or "preexec_fn" not in kwargs
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, **kwargs)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) == signal.SIGKILL
+
+
+def test_the_starter_runs_nothing_when_its_parent_is_already_gone(tmp_path):
+    """Between fork and the starter's request the parent may die: the program must not run."""
+    with _threads(True):
+        command, _ = guarded([sys.executable, "-c", f"open({str(tmp_path / 'ran')!r}, 'w')"])
+    command[command.index(str(os.getpid()))] = "1"  # a parent other than the starter's own
+    done = subprocess.run(command, capture_output=True, timeout=60)
+    assert done.returncode != 0
+    assert not (tmp_path / "ran").exists()

@@ -60,10 +60,12 @@ def _recorded(tmp_path: Path) -> tuple[int, int]:
     return int(sig), int(pid)
 
 
-def test_the_role_mix_solver_is_started_with_the_parent_death_signal(tmp_path):
-    """In a process of one thread, as the ``funding`` command is (a process with other threads
-    starts CBC as PuLP does: a preexec_fn there can deadlock the child; and pytest's own process
-    may hold threads that earlier tests left, so the solve runs in a fresh one)."""
+@pytest.mark.parametrize("threaded", [False, True], ids=["one_thread", "threads"])
+def test_the_role_mix_solver_is_started_with_the_parent_death_signal(tmp_path, threaded):
+    """In a process of one thread, as the ``funding`` command is, and in one with other threads,
+    as a scenario batch or a Dask worker is (there CBC goes through a starter: a preexec_fn can
+    deadlock the child). pytest's own process may hold threads that earlier tests left, so the
+    solve runs in a fresh one."""
     real = pulp.PULP_CBC_CMD(msg=False).path
     cbc = _stand_in(tmp_path, f"os.execv({real!r}, [{real!r}, *sys.argv[1:]])\n")
     project = Path(__file__).resolve().parents[2]
@@ -73,8 +75,10 @@ def test_the_role_mix_solver_is_started_with_the_parent_death_signal(tmp_path):
             "-c",
             textwrap.dedent(
                 f"""
-                import json, pulp
+                import json, pulp, threading
                 from pcnopt import funding
+                if {threaded!r}:
+                    threading.Thread(target=threading.Event().wait, daemon=True).start()
                 given = funding.solve_role_mix(
                     budget=600_000.0, costs={COSTS!r}, caps={{}}, step=0.5,
                     solver=pulp.COIN_CMD(path={str(cbc)!r}, msg=False),

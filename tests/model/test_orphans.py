@@ -21,8 +21,10 @@ from pcnopt._processes import running
 ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = """
-import sys
+import sys, threading, time
 sys.path.insert(0, {root!r})
+if {threaded!r}:  # a process with other threads (a Dask worker, a progress bar, HiGHS)
+    threading.Thread(target=time.sleep, args=(600,), daemon=True).start()
 from tests.model.test_solvers import market_split
 from pcnopt.model.solvers import solve
 solve(market_split(rows=5, cols=48), solver={solver!r}, time_limit=None, threads=1,
@@ -56,9 +58,10 @@ def _is_solver(pid: int) -> bool:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc, SIGKILL")
 @pytest.mark.parametrize("solver", ["cbc", "PULP_CBC_CMD"], ids=["cbc", "pulp_any"])
-def test_a_killed_process_leaves_no_solver_running(solver: str) -> None:
+@pytest.mark.parametrize("threaded", [False, True], ids=["one_thread", "threads"])
+def test_a_killed_process_leaves_no_solver_running(solver: str, threaded: bool) -> None:
     child = subprocess.Popen(
-        [sys.executable, "-c", SCRIPT.format(root=str(ROOT), solver=solver)],
+        [sys.executable, "-c", SCRIPT.format(root=str(ROOT), solver=solver, threaded=threaded)],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )

@@ -13,14 +13,13 @@ import re
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Mapping
 
 import pulp
 
 from pcnopt._interrupts import WAKE_SECONDS
-from pcnopt._processes import popen_kwargs
+from pcnopt._processes import guarded
 from pcnopt.errors import SolverError
 from pcnopt.model.solvers.base import (
     SolveResult,
@@ -112,17 +111,14 @@ def _run_guarded(args: list[str], log_path: str, time_limit: float | None) -> bo
 
     Returns whether it had to be interrupted.
     """
+    command, dies_with_us = guarded(args)  # CBC dies with this process, even on SIGKILL
     with open(log_path, "w", encoding="utf-8") as log_file:
         proc = subprocess.Popen(
-            args,
+            command,
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            # CBC dies with this process, even on SIGKILL; but a preexec_fn forked from a
-            # process with other threads can deadlock the child before it runs CBC (seen in
-            # scenario batches, two threads each starting role-mix solves): there CBC starts
-            # as PuLP starts it
-            **(popen_kwargs() if threading.active_count() == 1 else {}),
+            **dies_with_us,
         )
         try:
             _wait(proc, seconds=None if time_limit is None else time_limit * 1.02 + 2)
@@ -183,7 +179,7 @@ def solve_as_pulp(prob: pulp.LpProblem, cmd: pulp.COIN_CMD | None = None) -> int
     ``preexec_fn``, so a pcnopt killed while CBC runs would leave it running. This is PuLP's
     own call (``COIN_CMD.solve_CBC``: the same MPS file, the same command line, the same
     solution reader), so the answer is the one PuLP gives, started with
-    :func:`pcnopt._processes.popen_kwargs`. For models solved as PuLP does (the funding role
+    :func:`pcnopt._processes.guarded`. For models solved as PuLP does (the funding role
     mix, a maximisation), not through :func:`solve`.
 
     Parameters
@@ -229,16 +225,13 @@ def solve_as_pulp(prob: pulp.LpProblem, cmd: pulp.COIN_CMD | None = None) -> int
             args += f"-{option}".split()
         args += ["-solve" if cmd.mip else "-initialSolve", "-printingOptions", "all"]
         args += ["-solution", sol]
+        command, dies_with_us = guarded(args)  # CBC dies with this process, even on SIGKILL
         code = subprocess.call(
-            args,
+            command,
             stdout=None if cmd.msg else subprocess.DEVNULL,
             stderr=None if cmd.msg else subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
-            # CBC dies with this process, even on SIGKILL; but a preexec_fn forked from a
-            # process with other threads can deadlock the child before it runs CBC (seen in
-            # scenario batches, two threads each starting role-mix solves): there CBC starts
-            # as PuLP starts it
-            **(popen_kwargs() if threading.active_count() == 1 else {}),
+            **dies_with_us,
         )
         if code != 0 or not os.path.exists(sol):
             raise SolverError(f"CBC failed (exit code {code}) on the model {prob.name!r}")

@@ -4,16 +4,14 @@ No bound is claimed (``bound=None``) unless the solver reports optimality with n
 allowed, in which case the bound equals the objective.
 
 PuLP starts command-line solvers with :class:`subprocess.Popen` itself, so while it solves,
-every process it starts is made to die with pcnopt (:func:`pcnopt._processes.die_with_parent`):
+every process it starts is made to die with pcnopt (:func:`pcnopt._processes.guarded`):
 a killed pcnopt leaves no solver running.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
-import signal
+import os
 import subprocess
 import threading
 from collections.abc import Iterator, Mapping
@@ -21,7 +19,7 @@ from typing import Any
 
 import pulp
 
-from pcnopt._processes import popen_kwargs
+from pcnopt._processes import guarded
 from pcnopt.errors import SolverError
 from pcnopt.model.solvers.base import SolveResult, Status, set_start, values_of
 
@@ -81,28 +79,21 @@ def solve(
 
 
 _PATCH_LOCK = threading.Lock()
-_PR_SET_PDEATHSIG = 1
 
 
 @contextlib.contextmanager
 def children_die_with_us() -> Iterator[None]:
-    """While inside, processes started with :class:`subprocess.Popen` die with this one."""
-    if not popen_kwargs():  # not Linux: nothing to ask the kernel
-        yield
-        return
-    # libc is found here, not between fork and exec (finding it runs a program, which would
-    # go through the patched Popen again)
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-
-    def _die_with_parent() -> None:
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
+    """While inside, processes started with :class:`subprocess.Popen` die with this one
+    (started as :func:`pcnopt._processes.guarded` says; a command given as one string, or one
+    with its own ``preexec_fn``, is started as given)."""
     original = subprocess.Popen
 
     class _Popen(original):  # type: ignore[misc, valid-type]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs.setdefault("preexec_fn", _die_with_parent)
-            super().__init__(*args, **kwargs)
+        def __init__(self, args: Any, *rest: Any, **kwargs: Any) -> None:
+            if isinstance(args, list | tuple) and "preexec_fn" not in kwargs:
+                args, dies_with_us = guarded([os.fspath(a) for a in args])
+                kwargs.update(dies_with_us)
+            super().__init__(args, *rest, **kwargs)
 
     with _PATCH_LOCK:
         subprocess.Popen = _Popen  # type: ignore[misc]
