@@ -34,7 +34,8 @@ def run_stages(  # noqa: PLR0913  (keyword-only: the block, shared with partitio
     for the count) for the later stages. A proof of infeasibility, or no plan by the deadline,
     goes to :func:`fallback` with the reason. A claim of infeasibility while a plan that meets
     every rule is in hand (``start`` or an earlier stage's plan) is no proof: that plan is kept,
-    as feasible with no bound. The gap is that of the last stage.
+    as feasible with no bound. The gap is that of the last stage, when every earlier stage was
+    proven (otherwise unknown: None).
     """
     opts = place.options
     best = start
@@ -63,12 +64,15 @@ def run_stages(  # noqa: PLR0913  (keyword-only: the block, shared with partitio
                 place, nodes, together, apart, deadline, reason=why, proved=False, found=found
             )
         best = result.plan
+        earlier_proven = status == Status.OPTIMAL
         if result.kind != Status.OPTIMAL:
             status = Status.FEASIBLE
         if s < len(stages) - 1:
             slack = 1e-6 * max(1.0, abs(result.value)) if stage[0][0] != "count" else 0.0
             fix(s, stage, result.value + slack)
-        elif result.bound is None:
+        elif result.bound is None or not earlier_proven:
+            # an earlier stage not proven (the fewest networks, say): the last stage's bound
+            # holds only at that stage's value, so no gap to the best plan is known
             abs_gap = None
         elif result.kind == Status.OPTIMAL and opts.mip_gap == 0:
             abs_gap = 0.0  # proven: what is left is the solver's tolerance

@@ -59,10 +59,12 @@ def test_each_network_pays_the_duals_of_the_cuts_it_holds_two_of(sets, raw) -> N
         assert penalty[s] == pytest.approx(sum(sigma[c] for c in held))
 
 
-def _relax(seed: int, *, cuts: bool) -> tuple[colgen._Relaxation, float, float]:
+def _relax(
+    seed: int, *, cuts: bool, term: str = "compact", batch: int = 400
+) -> tuple[colgen._Relaxation, float, float]:
     """The LP over every count of a random place; its brute-force optimum; the LP scale."""
     cands, nodes, per_count = _instance(seed)
-    cost = cands.costs["compact"]
+    cost = cands.costs[term]
     scale = max(1.0, float(np.abs(cost).max()))
     relaxation = colgen._relax(
         cands,
@@ -76,10 +78,11 @@ def _relax(seed: int, *, cuts: bool) -> tuple[colgen._Relaxation, float, float]:
         seed=None,
         deadline=time.perf_counter() + 60,
         integral=False,
-        batch=400,
+        batch=batch,
         cuts=cuts,
     )
-    return relaxation, min(per_count.values()), scale
+    best = min(per_count) if term == "count" else min(per_count.values())
+    return relaxation, best, scale
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
@@ -91,6 +94,20 @@ def test_the_cuts_raise_the_lp_bound_no_higher_than_the_optimum(seed: int) -> No
     assert cut.bound <= best * (1 + 1e-9)
     # the reduced costs include the cuts' duals: none is negative at the end
     assert float(cut.rc.min()) * scale >= -1e-6 * best
+
+
+@pytest.mark.parametrize("term", ["count", "compact"])
+@pytest.mark.parametrize("seed", range(2, 12))
+def test_cuts_that_cut_off_the_master_without_a_plan_send_it_back_to_phase_one(
+    seed: int, term: str
+) -> None:
+    """With no plan among the master's columns, the cuts can leave it no LP solution: the
+    generation then ended unconverged, and the fewest-networks stage of E38000261 (no plan in
+    hand) returned no plan at 2 s of 60. Few columns a round (``batch``) make it common."""
+    plain, best, _ = _relax(seed, cuts=False, term=term, batch=5)
+    cut, _, _ = _relax(seed, cuts=True, term=term, batch=5)
+    assert plain.converged and cut.converged
+    assert plain.bound <= cut.bound + 1e-6 * best <= best * (1 + 1e-9) + 1e-6 * best
 
 
 def test_the_cuts_close_the_lp_gap_where_the_lp_alone_falls_short() -> None:

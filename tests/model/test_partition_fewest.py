@@ -9,6 +9,7 @@ closing programs over a range of counts made to stop without a plan.
 
 from __future__ import annotations
 
+import networkx as nx
 import pytest
 
 from pcnopt.model import SolveOptions, solve_place
@@ -90,3 +91,46 @@ def test_fewest_then_compact_agrees_with_brute_force(seed: int) -> None:
     assert res.status == "optimal"
     assert len(set(res.labels)) == fewest
     assert res.objective == pytest.approx(best)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_heuristic_plan_out_of_band_is_mended_to_start_the_listed_search(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """E38000261 (120 practices): the heuristic's 24 networks were not all in band, so the
+    count stage over the listed candidates started with no plan and ended with none; the
+    place fell back to the heuristic's plan mended afterwards (27 networks, least compact).
+    Now the mended plan starts the search: the stage has a plan from its first program."""
+    from pcnopt.model import driver
+    from pcnopt.model.heuristic import HeuristicResult
+
+    graph = random_place(12, seed=seed)
+    every = list(brute.plans(graph, LO, HI))
+    fewest = min(len(p) for p in every)
+    # a plan of the most networks with one practice taken out on its own: below the band
+    most = max(every, key=len)
+    split = max(most, key=len)
+    edges = nx.Graph((i, j) for i, j, _ in graph.edges)
+    alone = next(v for v in sorted(split) if nx.is_connected(edges.subgraph(split - {v})))
+    parts = tuple(tuple(sorted(p)) for p in most if p != split)
+    parts += (tuple(sorted(split - {alone})), (alone,))
+    monkeypatch.setattr(
+        driver,
+        "block_heuristic",
+        lambda place, nodes, **kw: HeuristicResult(parts=parts, violation=1.0, cost=0.0),
+    )
+    starts: list[bool] = []  # of the count stage (the repair solves its own small stages)
+    solve_stage = part.solve_stage
+
+    def spied(cands, **kw):
+        if len(kw["nodes"]) == 12 and kw.get("integral"):
+            starts.append(kw["start"] is not None)
+        return solve_stage(cands, **kw)
+
+    monkeypatch.setattr(part, "solve_stage", spied)
+    res = solve_place(
+        graph, options=SolveOptions(threads=1, min_size=LO, max_size=HI, n_pcns="fewest")
+    )
+    assert starts and starts[0], "the count stage started with no plan"
+    assert res.status == "optimal"
+    assert len(set(res.labels)) == fewest

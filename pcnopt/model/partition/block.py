@@ -151,7 +151,8 @@ def partition_block(
         stages,
         solve,
         fix,
-        start=_locate(cands, incumbent, current, place.pop),
+        # no plan in band from the heuristic: its plan mended into the band, if it can be
+        start=_locate(cands, incumbent or repaired(), current, place.pop),
         together=together,
         apart=apart,
         deadline=deadline,

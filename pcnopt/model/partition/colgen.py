@@ -133,6 +133,7 @@ class _Master:
         self.phase_one = first
         if first:
             self.lp.change_costs(art, np.ones(self.n_art))
+            self.lp.change_bounds(art, np.zeros(self.n_art), np.full(self.n_art, self.inf))
             if len(real):
                 self.lp.change_costs(real, np.zeros(len(real)))
         else:
@@ -307,36 +308,59 @@ def _relax(
         cols = np.asarray(sorted(master.cols), np.int64)
         return _Relaxation(kind, -math.inf, None, False, np.zeros(cands.count), cols)
 
-    # phase I (only without a starting plan): find an LP-feasible column set or prove none
     zero = np.zeros(cands.count)
-    if start is None:
+
+    def phase_one() -> Status | None:
+        """Find an LP-feasible column set (None), or prove there is none (``INFEASIBLE``);
+        ``NO_SOLUTION`` when out of time or HiGHS failed. Leaves the master in phase II."""
         master.phase(first=True)
         while True:
             res = master.solve()
             if res is None:
-                return stopped(Status.NO_SOLUTION)
+                return Status.NO_SOLUTION
             value, cover, other = res
             if value <= 1e-9:
                 break
             rc = master.reduced(zero, cover, other)
             new = _most_negative(rc, master.in_master, batch)
             if not new:
-                return stopped(Status.INFEASIBLE)
+                return Status.INFEASIBLE
             master.add(new)
             if out_of_time():
-                return stopped(Status.NO_SOLUTION)
-    master.phase(first=False)
+                return Status.NO_SOLUTION
+        master.phase(first=False)
+        return None
+
+    # phase I only without a starting plan (a plan meets every row, and every cut)
+    if start is None:
+        kind = phase_one()
+        if kind is not None:
+            return stopped(kind)
+    else:
+        master.phase(first=False)
 
     # phase II: column generation to LP optimality
     lp_bound = -math.inf
     lp_value = None
     converged = False
+    separated = False
     base = cost / scale
     rc = np.zeros(cands.count)
     while True:
         res = master.solve()
+        if res is None and separated and start is None:
+            # the cuts just added cut off every LP solution of the master's columns (no plan
+            # is among them to keep it feasible): phase I again, with the cuts, finds columns
+            # that meet them, or proves that no plan does (the cuts hold for every plan)
+            separated = False
+            kind = phase_one()
+            if kind == Status.INFEASIBLE:
+                return stopped(kind)
+            if kind is None:
+                continue
         if res is None:
             break
+        separated = False
         value, cover, other = res
         rc = master.reduced(base, cover, other)
         min_rc = float(rc.min()) if rc.size else 0.0
@@ -346,6 +370,7 @@ def _relax(
             lp_value = value * scale
             lp_bound = max(lp_bound, lp_value)
             if cuts and not out_of_time() and master.separate():
+                separated = True
                 continue
             converged = True
             break
