@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -39,6 +40,7 @@ def run_stages(  # noqa: PLR0913  (keyword-only: the block, shared with partitio
     """
     opts = place.options
     best = start
+    reason = ""
     status = Status.OPTIMAL
     abs_gap: float | None = 0.0
     for s, stage in enumerate(stages):
@@ -65,6 +67,8 @@ def run_stages(  # noqa: PLR0913  (keyword-only: the block, shared with partitio
             )
         best = result.plan
         earlier_proven = status == Status.OPTIMAL
+        if [name for name, _ in stage] == ["count"] and result.kind != Status.OPTIMAL:
+            reason = _fewer_may_do(len(parts(best)), result.bound)
         if result.kind != Status.OPTIMAL:
             status = Status.FEASIBLE
         if s < len(stages) - 1:
@@ -83,6 +87,19 @@ def run_stages(  # noqa: PLR0913  (keyword-only: the block, shared with partitio
         status=status,
         abs_gap=abs_gap,
         notes={},
+        reason=reason,
         candidates=candidates,
         method=method,
+    )
+
+
+def _fewer_may_do(found: int, bound: float | None) -> str:
+    """What a plan of ``found`` networks, not proven the fewest, tells the commissioner."""
+    least = None if bound is None else max(1, math.ceil(bound - 1e-6))
+    if least is None or least >= found:
+        return f"The {found} networks were not proven the fewest possible in the time."
+    span = f"{least}" if least == found - 1 else f"{least} to {found - 1}"
+    return (
+        f"The {found} networks were not proven the fewest possible in the time: "
+        f"{span} may be enough (none fewer than {least})."
     )

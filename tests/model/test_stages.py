@@ -54,3 +54,15 @@ def test_the_last_stage_gap_stands_when_every_earlier_stage_was_proven() -> None
         Stage(Status.OPTIMAL, PLAN, 2.0, 2.0), Stage(Status.OPTIMAL, PLAN, 100.0, 100.0)
     )
     assert proven.status == Status.OPTIMAL and proven.abs_gap == 0.0
+
+
+def test_an_unproven_count_is_told_with_the_fewest_that_may_do() -> None:
+    block = _block(Stage(Status.FEASIBLE, PLAN, 2.0, 0.4), Stage(Status.OPTIMAL, PLAN, 1.0, 1.0))
+    assert block.reason == (
+        "The 2 networks were not proven the fewest possible in the time: 1 may be enough "
+        "(none fewer than 1)."
+    )
+    unbounded = _block(Stage(Status.FEASIBLE, PLAN, 2.0, None), Stage(Status.OPTIMAL, PLAN, 1, 1))
+    assert unbounded.reason == "The 2 networks were not proven the fewest possible in the time."
+    proven = _block(Stage(Status.OPTIMAL, PLAN, 2.0, 2.0), Stage(Status.FEASIBLE, PLAN, 1, 0.5))
+    assert proven.reason == ""
