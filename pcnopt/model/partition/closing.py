@@ -131,13 +131,15 @@ def close_gap(
         if start is not None:
             chosen = np.union1d(chosen, np.asarray(start, np.int64))
         last = int(chosen.size)
+        # the last program (every column up to the cutoff, or the most the cap allows: no
+        # larger one follows) has the time left; a smaller one a share, leaving the rest
         plan, value, kind, ip_bound = _integer_program(
             cands,
             chosen,
             cost=cost,
             start=start,
             ip=ip,
-            deadline=deadline if whole else share_of_time(deadline, 0.4),
+            deadline=deadline if whole or not complete else share_of_time(deadline, 0.4),
         )
         if plan is not None and value is not None and value < ub:
             start, ub = plan, value
