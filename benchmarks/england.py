@@ -92,21 +92,18 @@ def run(
     only: tuple[str, ...] = (),
     solver: str = "cbc",
 ) -> tuple[list[dict], dict]:
-    label, boundary, column = PLACES[kind]
-    config = RunConfig(
-        practices=table,
-        places=SHARED / boundary,
-        place_column=column,
-        repair_geometries=True,
+    label = PLACES[kind][0]
+    result, places, _, wall = _solved(
+        kind,
+        table,
+        details=details,
+        suffix="",
         time_limit=time_limit,
         jobs=jobs,
         mip_gap=gap,
         area=only,
         solver=solver,
     )
-    started = time.perf_counter()
-    result = run_optimise(config, progress=sys.stderr.isatty())
-    wall = time.perf_counter() - started
     practices = result.practices
     raw = pd.read_csv(table, dtype=str).set_index("practice_code")
     rows = []
@@ -127,9 +124,6 @@ def run(
         )
         distance[name] = mean_distance_by_place(practices, assignments.dropna(subset=["pcn_id"]))
         rows.append({"places": label, "configuration": name, **metrics})
-    places = result.places_table
-    if details is not None:
-        _write_details(places, practices, details.with_name(f"{details.stem}_{kind}.csv"))
     opt = distance["pcnopt (optimised)"]
     real = distance["real Dec 2019 (ePCN)"].reindex(opt.index)
     summary = {
@@ -156,7 +150,10 @@ def run(
 def _solved(
     kind: str, table: Path, *, details: Path | None, suffix: str, **settings: object
 ) -> tuple[RunResult, pd.DataFrame, dict, float]:
-    """Run ``optimise`` on every place of ``kind``; the result, its places, metrics and wall."""
+    """Run ``optimise`` on every place of ``kind``; the result, its places, metrics and wall.
+
+    The places' details go to ``DETAILS_<kind>_<suffix>.csv`` (no suffix: ``DETAILS_<kind>.csv``).
+    """
     _, boundary, column = PLACES[kind]
     config = RunConfig(
         practices=table,
@@ -171,7 +168,9 @@ def _solved(
     places = result.places_table
     if details is not None:
         _write_details(
-            places, result.practices, details.with_name(f"{details.stem}_{kind}_{suffix}.csv")
+            places,
+            result.practices,
+            details.with_name(f"{details.stem}_{kind}{'_' + suffix if suffix else ''}.csv"),
         )
     metrics = configuration_metrics(
         practices=result.practices,
