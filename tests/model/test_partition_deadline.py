@@ -97,38 +97,3 @@ def test_a_pricing_round_at_neighbourhood_scale_returns_by_its_deadline(monkeypa
     assert result.status in ("feasible", "optimal")
     overrun = max(late) - (start + limit)
     assert overrun < 1.0, f"a pricing round returned {overrun:.1f} s after the deadline"
-
-
-def test_the_capped_closing_program_has_the_time_left(monkeypatch) -> None:
-    """When the columns up to the cutoff are more than a program may hold, the program over the
-    capped list is the last: it had 40 % of the time left and the place stopped early (the
-    refresh of E38000254 at 34 s of 60, at a 70 % gap)."""
-    from pcnopt.model.partition import closing
-    from pcnopt.model.solvers import Status
-    from tests.model.test_partition_by_count import _instance
-
-    cands, nodes, per_count = _instance(1)
-    cost = cands.costs["compact"]
-    given: list[float | None] = []
-
-    def program(cands, cols, *, cost, start, ip, deadline):
-        given.append(deadline)
-        return None, None, Status.NO_SOLUTION, None
-
-    monkeypatch.setattr(closing, "_integer_program", program)
-    deadline = time.perf_counter() + 100.0
-    closing.close_gap(
-        lambda t, cap: (np.arange(cands.count), False, cands, cost),  # cut at its cap
-        cands=cands,
-        cost=cost,
-        start=None,
-        ub=math.inf,
-        lb=0.5 * min(per_count.values()),
-        converged=True,
-        own=np.arange(3),
-        ip=closing.IpArgs(
-            nodes=nodes, k_lo=1, k_hi=12, limits=(), solver="cbc", threads=1, mip_gap=0.0
-        ),
-        deadline=deadline,
-    )
-    assert given == [deadline]

@@ -130,6 +130,12 @@ def close_gap(
         chosen, complete, cands, cost = columns_below(t_eff + eps, MAX_IP_COLUMNS)
         if start is not None:
             chosen = np.union1d(chosen, np.asarray(start, np.int64))
+        if not last:
+            # the first program also holds the master's own columns: the LP's support and
+            # what pricing met on the way, far from the cheapest reduced costs where the LP
+            # is weak, are often a better plan (the refresh of E38000254: 70,103 patients
+            # moved against the heuristic's 123,943, which no later program improved on)
+            chosen = np.union1d(chosen, own).astype(np.int64)
         last = int(chosen.size)
         # the last program (every column up to the cutoff, or the most the cap allows: no
         # larger one follows) has the time left; a smaller one a share, leaving the rest
