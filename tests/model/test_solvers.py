@@ -227,3 +227,38 @@ def test_ctrl_c_stops_highs_in_the_main_thread() -> None:
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert done.stdout.split() == ["interrupted", "1"], done.stdout + done.stderr[-2000:]
+
+
+def test_cbc_time_limit_counts_the_writing_of_the_model(monkeypatch) -> None:
+    """A closing program of 100,000 columns took 4 s to write before CBC started with the
+    whole limit: the place ended past its deadline. CBC gets what is left of the limit."""
+    import time
+
+    from pcnopt.model.solvers import cbc
+
+    write = pulp.LpProblem.writeMPS
+
+    def slow_write(self, *args, **kwargs):
+        time.sleep(1.0)
+        return write(self, *args, **kwargs)
+
+    given: list[list[str]] = []
+    run = cbc._run_guarded
+
+    def spied(args, log_path, time_limit):
+        given.append(list(args))
+        return run(args, log_path, time_limit)
+
+    monkeypatch.setattr(pulp.LpProblem, "writeMPS", slow_write)
+    monkeypatch.setattr(cbc, "_run_guarded", spied)
+    res = solve(
+        market_split(rows=2, cols=8),
+        solver="cbc",
+        time_limit=3.0,
+        threads=1,
+        mip_gap=0.0,
+        warm_start=None,
+    )
+    assert res.status in (Status.OPTIMAL, Status.FEASIBLE, Status.NO_SOLUTION)
+    seconds = float(given[0][given[0].index("-sec") + 1])
+    assert seconds <= 2.05
