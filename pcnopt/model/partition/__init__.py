@@ -50,7 +50,10 @@ Solving (column generation with exact pricing, then price-and-branch)
 3. For any plan :math:`x`, :math:`c^\top x \ge z_{LP} + \sum_S \bar c_S x_S` with
    :math:`\bar c \ge 0`, so a plan cheaper than the incumbent :math:`z_{UB}` uses only columns
    with :math:`\bar c_S \le z_{UB} - z_{LP}`. The integer program over exactly those columns
-   (solved by the chosen solver: CBC, HiGHS...) therefore gives the proven optimum.
+   (solved by the chosen solver: CBC, HiGHS...) therefore gives the proven optimum. The first
+   program (the smallest threshold) also holds the master's own columns: they cannot spoil
+   the proof (any plan it finds is a plan), and where the LP is weak they often hold a
+   better plan than the cheapest reduced costs (the refresh of E38000254).
 4. When the count may vary (over at most ``MAX_COUNTS`` = 4 values) and step 3 has not
    proved its plan within a tenth of the time
    (``FREE_SHARE``), branch on the count: for each :math:`k`, column generation with
