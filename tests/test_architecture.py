@@ -16,12 +16,14 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "pcnopt"
 
 #: Layer of each top-level module or subpackage of pcnopt (lower may not import higher).
-#: ``_processes`` is the low-level child-process helper the model's solvers use; ``funding`` is
+#: ``_processes`` is the low-level child-process helper the model's solvers use (``_starter`` the
+#: script it runs, importing nothing of pcnopt); ``funding`` is
 #: priced by the run (it imports only io and errors), so it sits below run.
 LAYERS: dict[str, int] = {
     "__init__": 0,
     "errors": 0,
     "_processes": 0,
+    "_starter": 0,
     "_interrupts": 0,
     "io": 1,
     "geography": 2,
