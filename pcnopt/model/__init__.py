@@ -27,8 +27,8 @@ continues it), so refreshes are proved optimal like the compact objective.
 
 The *Hess model* (:mod:`pcnopt.model.hess`, with its formulation) is used for boundary,
 lexicographic or weighted objectives in places with too many candidates to list, and for
-blocks that cannot be listed of more than 400 practices (``MAX_PRICED_PRACTICES``; 100 for
-disruption, ``MAX_PRICED_DISRUPTION_PRACTICES``).
+blocks that cannot be listed of more than 400 practices (``MAX_PRICED_PRACTICES``,
+``MAX_PRICED_DISRUPTION_PRACTICES``).
 
 An exact *branch-and-cut* (:mod:`pcnopt.model.branch_cut`, optional: SCIP through PySCIPOpt,
 the ``scip`` extra) solves the Hess model with lazy a,b-separator contiguity cuts in a SCIP

@@ -14,7 +14,7 @@ import numpy as np
 
 from pcnopt.model import SolveOptions, solve_place
 from pcnopt.model.partition import colgen
-from pcnopt.model.partition.enumeration import CLOCK_STEPS, csr, enumerate_sets
+from pcnopt.model.partition.enumeration import CLOCK_STEPS, csr, enumerate_sets, no_cuts
 from tests.model.instances import random_place
 
 
@@ -53,6 +53,7 @@ def enumerate_grid(side: int, size: int, deadline: float) -> tuple[int, bool]:
         np.inf,
         deadline,
         False,
+        *no_cuts(n),
     )
     return set_ptr.shape[0] - 1, stopped
 

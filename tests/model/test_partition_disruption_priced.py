@@ -18,7 +18,7 @@ import pytest
 from pcnopt.model import PARTITION, PlaceGraph, SolveOptions, solve_place
 from pcnopt.model import partition as setpart
 from pcnopt.model.partition.continuing import _ContinuingPricer
-from pcnopt.model.partition.enumeration import csr, enumerate_continuing
+from pcnopt.model.partition.enumeration import csr, enumerate_continuing, no_cuts
 from tests.model import brute
 from tests.model.instances import random_place, with_current_pcns
 from tests.model.test_driver import check_invariants
@@ -170,6 +170,7 @@ def test_the_pricing_kernel_lists_every_column_below_the_threshold(seed: int) ->
         const,
         thresh,
         math.inf,
+        *no_cuts(n),
     )
     assert not truncated
     got = {
@@ -201,7 +202,7 @@ def test_the_pricing_kernel_lists_every_column_below_the_threshold(seed: int) ->
     # of one set kept together: at most 1 + the networks + none), "stopped early" if any was
     members, ptr, rcs, grp, truncated = enumerate_continuing(
         adj_ptr, adj_idx, pop, np.ones(n, np.bool_), L, U, 10**6, 2, current, len(names), pi,
-        const, thresh, math.inf,
+        const, thresh, math.inf, *no_cuts(n),
     )  # fmt: skip
     few = [
         (frozenset(int(v) for v in members[ptr[s] : ptr[s + 1]]), int(grp[s]))
@@ -245,7 +246,7 @@ def test_the_greedy_columns_are_columns_at_their_true_reduced_cost(seed: int) ->
     members, ptr, rcs, grp = pricer.greedy(pi, const, math.inf)
     assert rcs.size > 0
     every_members, every_ptr, every_rcs, every_grp, _ = pricer.exact(
-        pi, const, math.inf, 10**6, 10**6
+        pi, const, math.inf, 10**6, 10**6, no_cuts(n)
     )
     listed = {
         (frozenset(every_members[every_ptr[s] : every_ptr[s + 1]].tolist()), int(every_grp[s]))
@@ -291,5 +292,5 @@ def test_the_pricing_kernel_stops_at_its_deadline() -> None:
         np.zeros(1),
         math.inf,
     )
-    *_, truncated = enumerate_continuing(*args, 0.0)  # a deadline already passed
+    *_, truncated = enumerate_continuing(*args, 0.0, *no_cuts(n))  # a deadline already passed
     assert truncated

@@ -43,7 +43,10 @@ Solving (column generation with exact pricing, then price-and-branch)
    :math:`\sum_{S : |S \cap T| \ge 2} x_S \le 1` (every plan takes at most one network
    holding two of them); pricing subtracts their duals :math:`\sigma_T \le 0` from the networks
    that hold two of :math:`T`, and the generation goes on until no cut is violated (on
-   E38000080 the LP bound rose from 215.2 M to the optimum, 232.7 M, with 92 cuts).
+   E38000080 the LP bound rose from 215.2 M to the optimum, 232.7 M, with 92 cuts). The
+   compiled searches of the priced paths carry the cuts' penalties in their pruning (a
+   network's penalty only grows as it grows), and stop separating after ``CUT_SHARE`` of the
+   stage's time, leaving the rest to step 3.
    The LP value :math:`z_{LP}` is then a proven lower bound. (Before convergence,
    :math:`z_{RMP} + k_{\max} \min(0, \min_S \bar c_S)` is one.) Without a starting plan a
    phase I (minimise artificial cover) finds one or proves the LP, hence the block, infeasible.

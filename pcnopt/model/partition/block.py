@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import networkx as nx
 import numpy as np
@@ -71,14 +72,28 @@ def partition_block(
     if cands is None:
         term = "disruption" if disruption else "compact"
         single = stages == [[(term, place.weights.get(term, 0.0))]]
+        fewest = stages == [[("count", 1.0)], [("compact", place.weights.get("compact", 0.0))]]
         most = (
             setpart.MAX_PRICED_DISRUPTION_PRACTICES if disruption else setpart.MAX_PRICED_PRACTICES
         )
-        if not single or len(nodes) > most:
+        if not (single or fewest) or len(nodes) > most:
             return None
         incumbent = incumbent or repaired()
         if incumbent is None:
             return None
+        if fewest:
+            return priced_fewest_block(
+                place,
+                nodes,
+                k_lo=k_lo,
+                k_hi=k_hi,
+                together=together,
+                apart=apart,
+                incumbent=incumbent,
+                stages=stages,
+                found=found,
+                deadline=deadline,
+            )
         if disruption:
             return priced_disruption_block(
                 place,
@@ -195,6 +210,80 @@ def priced_block(
         deadline=deadline,
     )
     return _priced_result(res, cands, weight=place.weights["compact"])
+
+
+#: Share of the time the fewest networks' count stage may take when priced; the most compact
+#: plan of that count has the rest (all of it, once the count is proven early).
+COUNT_SHARE = 0.5
+
+
+def priced_fewest_block(
+    place: Place,
+    nodes: list[int],
+    *,
+    k_lo: int,
+    k_hi: int,
+    together: Sequence[tuple[int, int]],
+    apart: Sequence[tuple[int, int]],
+    incumbent: list[list[int]],
+    stages: list[list[tuple[str, float]]],
+    found: heur.HeuristicResult,
+    deadline: float | None,
+) -> Block:
+    """The fewest networks, then the most compact plan of that count, with candidates priced
+    on demand: two priced searches (:func:`~pcnopt.model.partition.colgen.solve_priced`, the
+    count then the compact objective with the count held), through the same stages as the
+    listed path (:func:`~pcnopt.model.stages.run_stages`), so that the messages and the gap
+    are the same. A plan is a list of parts here (each search has its own pool)."""
+    opts = place.options
+    most = [k_hi]
+    columns = [0]
+
+    def solve(stage: list[tuple[str, float]], start: list[list[int]]) -> Stage:
+        count = stage == [("count", 1.0)]
+        res, cands = setpart.solve_priced(
+            adj=place.adj,
+            length=place.length,
+            pop=place.pop,
+            cost=place.cost,
+            nodes=nodes,
+            lo=opts.min_size,
+            hi=opts.max_size,
+            together=together,
+            apart=apart,
+            k_lo=k_lo,
+            k_hi=most[0],
+            start_parts=start,
+            solver=opts.solver,
+            threads=opts.threads,
+            mip_gap=0.0 if count else opts.mip_gap,
+            deadline=share_of_time(deadline, COUNT_SHARE) if count else deadline,
+            objective="count" if count else "compact",
+        )
+        columns[0] = max(columns[0], cands.count)
+        assert res.plan is not None  # a priced search keeps its starting plan
+        parts = [cands.part(c) for c in res.plan]
+        weight = stage[0][1]  # the stage's cost is the weighted term, as on the listed path
+        value = None if res.value is None else weight * res.value
+        return Stage(res.kind, parts, value, None if res.bound is None else weight * res.bound)
+
+    def fix(s: int, stage: list[tuple[str, float]], limit: float) -> None:
+        most[0] = min(most[0], round(limit))
+
+    block = run_stages(
+        place,
+        nodes,
+        stages,
+        solve,
+        fix,
+        start=[sorted(p) for p in incumbent],
+        together=together,
+        apart=apart,
+        deadline=deadline,
+        found=found,
+        method=PARTITION,
+    )
+    return replace(block, candidates=columns[0]) if block.method == PARTITION else block
 
 
 def priced_disruption_block(

@@ -81,6 +81,7 @@ def close_gap(
     own: np.ndarray,
     ip: IpArgs,
     deadline: float | None,
+    integral: bool = False,
 ) -> StageResult:
     """Integer programs over the columns of reduced cost up to t, for growing t.
 
@@ -93,6 +94,12 @@ def close_gap(
     ``ub`` is the value of ``start``, or, with no ``start``, a cutoff (infinite: none): a plan
     found elsewhere, so that a result with no plan and a bound at ``ub`` says that no plan here
     is better.
+
+    With ``integral`` (every plan's cost a whole number: the count of networks) a better plan
+    than ``ub`` costs at most ``ub - 1``, so the last step needs only the columns of reduced
+    cost up to ``ub - 1 - lb``, and a plan costing more than ``lb + t`` costs at least the next
+    whole number. (At E38000135's fewest networks, 6 found against a bound of 5: 67,884
+    columns up to ``ub - lb``, none of them needed above 0.)
     """
     generated = int(own.size)
     eps = 1e-9 * max(1.0, abs(ub) if math.isfinite(ub) else abs(lb) if math.isfinite(lb) else 1)
@@ -122,11 +129,17 @@ def close_gap(
         return StageResult(Status.OPTIMAL, start, ub, lb, (generated, 0))
     t = max(FIRST_GAP * abs(lb), eps)
     last = 0
+    step = 1.0 if integral else 0.0  # the least a better plan saves
+
+    def beyond(t_eff: float) -> float:
+        """The least cost of a plan with a column of reduced cost above ``t_eff``."""
+        return math.floor(lb + t_eff + eps) + 1.0 if integral else lb + t_eff
+
     while True:
         # with a cutoff ub (a plan in hand, or, when the count is branched on, a plan of
         # another count) the columns of reduced cost up to ub - lb are the last step
-        whole = math.isfinite(ub) and t >= ub - lb
-        t_eff = (ub - lb) if whole else t
+        whole = math.isfinite(ub) and t >= ub - step - lb
+        t_eff = (ub - step - lb) if whole else t
         chosen, complete, cands, cost = columns_below(t_eff + eps, MAX_IP_COLUMNS)
         if start is not None:
             chosen = np.union1d(chosen, np.asarray(start, np.int64))
@@ -152,11 +165,11 @@ def close_gap(
         if complete:
             # the optimum is the program's optimum, or costs more than lb + t_eff
             if kind == Status.OPTIMAL and value is not None:
-                bound = max(bound, min(value, lb + t_eff))
+                bound = max(bound, min(value, beyond(t_eff)))
             elif kind == Status.INFEASIBLE:
-                bound = max(bound, lb + t_eff)
+                bound = max(bound, beyond(t_eff))
             elif ip_bound is not None:
-                bound = max(bound, min(ip_bound, lb + t_eff))
+                bound = max(bound, min(ip_bound, beyond(t_eff)))
             if kind == Status.INFEASIBLE and start is None and not math.isfinite(t_eff):
                 return StageResult(Status.INFEASIBLE, None, None, None, (generated, last))
         if start is not None and done(ub, bound):

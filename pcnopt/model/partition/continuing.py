@@ -34,8 +34,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pcnopt.model.partition.closing import IpArgs, StageResult, close_gap
-from pcnopt.model.partition.colgen import _Master
+from pcnopt.model.partition.closing import IpArgs, StageResult, close_gap, share_of_time
+from pcnopt.model.partition.colgen import CUT_SHARE, SUBSET_ROW_CUTS, _Master
 from pcnopt.model.partition.enumeration import (
     TOL,
     BlockArrays,
@@ -131,9 +131,16 @@ class _ContinuingPricer(BlockArrays):
         self.cost = moved[:, None] - np.where(same, pop[:, None], 0.0)
 
     def exact(
-        self, pi: np.ndarray, const: np.ndarray, thresh: float, cap: int, per_root: int
+        self,
+        pi: np.ndarray,
+        const: np.ndarray,
+        thresh: float,
+        cap: int,
+        per_root: int,
+        cuts: tuple[np.ndarray, np.ndarray, np.ndarray],
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
-        """Every column of reduced cost at most ``thresh`` (up to the caps)."""
+        """Every column of reduced cost at most ``thresh`` (up to the caps), the subset-row
+        cuts ``cuts`` (:meth:`~pcnopt.model.partition.colgen._Master.cut_prices`) in it."""
         members, ptr, rcs, grp, truncated = enumerate_continuing(
             self.adj_ptr,
             self.adj_idx,
@@ -149,6 +156,7 @@ class _ContinuingPricer(BlockArrays):
             const,
             thresh,
             self.stop,
+            *cuts,
         )
         members, ptr, rcs, grp = self.by_rules(members, ptr, rcs, grp)
         return members, ptr, rcs, grp, truncated
@@ -265,6 +273,14 @@ def solve_priced_disruption(
         sigma = np.asarray(other[1 : 1 + groups], float) * scale
         return pi, np.append(mu + sigma, mu)
 
+    def out_of_time() -> bool:
+        return deadline is not None and time.perf_counter() > deadline
+
+    cuts_until = share_of_time(deadline, CUT_SHARE)
+
+    def cut_time() -> bool:
+        return cuts_until is None or time.perf_counter() < cuts_until
+
     pool = _ColumnPool(popf, current)
     start = pool.add(
         np.concatenate([np.asarray(p, np.int32) for p in start_parts]),
@@ -288,21 +304,31 @@ def solve_priced_disruption(
             break
         value, cover, other = res
         pi, const = duals_of(cover, other, scale)
-        # the greedy columns first; the exact search when they price out
-        members, ptr, rcs, grp = grown_below(pi, const, -TOL * scale)
+        # the greedy columns first (grown without the cuts, so filtered by them); the exact
+        # search, which prices the cuts, when they price out
+        members, ptr, rcs, grp = _with_cuts(
+            master, *grown_below(pi, const, -TOL * scale), other * scale, -TOL * scale
+        )
         truncated = True
         if rcs.size == 0:
             members, ptr, rcs, grp, truncated = enumerate_below(
-                pi, const, -TOL * scale, price_cap, max(1, price_cap // len(nodes))
+                pi,
+                const,
+                -TOL * scale,
+                price_cap,
+                max(1, price_cap // len(nodes)),
+                master.cut_prices(other * scale, n),
             )
         if not truncated:
             low = float(rcs.min()) if rcs.size else 0.0
             lp_bound = max(lp_bound, value * scale + k_hi * min(0.0, low))
         if rcs.size == 0 and not truncated:
-            converged = True
             lp_bound = max(lp_bound, value * scale)
+            if SUBSET_ROW_CUTS and cut_time() and master.separate():
+                continue
+            converged = True
             break
-        if deadline is not None and time.perf_counter() > deadline:
+        if out_of_time():
             break
         order = _diverse(members, ptr, rcs, batch)
         picked, picked_ptr = subsets(members, ptr, order)
@@ -331,7 +357,8 @@ def solve_priced_disruption(
             return np.asarray(sorted(master.cols), np.int64), False, snap, snap.costs["disruption"]
         _, cover, other = duals
         pi, const = duals_of(cover, other, scale)
-        members, ptr, _, grp, truncated = enumerate_below(pi, const, t, cap, cap)
+        cuts = master.cut_prices(other * scale, n)
+        members, ptr, _, grp, truncated = enumerate_below(pi, const, t, cap, cap, cuts)
         chosen = np.asarray(sorted(set(pool.add(members, ptr, grp))), np.int64)
         snap = pool.snapshot()
         return chosen, not truncated, snap, snap.costs["disruption"]
@@ -350,6 +377,25 @@ def solve_priced_disruption(
         deadline=deadline,
     )
     return result, pool.snapshot()
+
+
+def _with_cuts(
+    master: _Master,
+    members: np.ndarray,
+    ptr: np.ndarray,
+    rcs: np.ndarray,
+    grp: np.ndarray,
+    other: np.ndarray,
+    thresh: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The greedy columns still at most ``thresh`` with the master's cuts in their reduced
+    cost (they are grown without the cuts, whose duals only raise a reduced cost)."""
+    if not master.triples.shape[0] or ptr.shape[0] <= 1:
+        return members, ptr, rcs, grp
+    rcs = rcs - master.cut_penalty(members, ptr, other)
+    keep = rcs <= thresh
+    members, ptr = kept(members, ptr, keep)
+    return members, ptr, rcs[keep], grp[keep]
 
 
 def _diverse(members: np.ndarray, ptr: np.ndarray, rcs: np.ndarray, batch: int) -> np.ndarray:

@@ -23,9 +23,12 @@ from pcnopt.model.types import MAX_CANDIDATES
 #: where the Hess model left gaps of 15-20 % or no bound (benchmarks/exact_results.md, 10).
 MAX_PRICED_PRACTICES = 400
 
-#: Largest block whose disruption objective is priced on demand (its compiled search,
-#: :func:`enumerate_continuing`, has no greedy first step yet; measured to 100 practices).
-MAX_PRICED_DISRUPTION_PRACTICES = 100
+#: Largest block whose disruption objective is priced on demand, as for the compact objective.
+#: Measured on the seven sub-ICB places of 124-355 practices beyond the listing's cap (60 s
+#: each): E38000243 proven optimal (230,090 patients moved; the Hess model's plan 413,861),
+#: the others keep the starting plan with a bound (gaps 41-60 %) where the Hess model had none
+#: (benchmarks/exact_results.md, 12).
+MAX_PRICED_DISRUPTION_PRACTICES = 400
 
 TOL = 1e-7
 
@@ -93,6 +96,28 @@ def _keep_best(
     return out, limit
 
 
+@numba.njit(cache=True)
+def _cut_gain(
+    x: int, cut_ptr: np.ndarray, cut_idx: np.ndarray, cut_pen: np.ndarray, held: np.ndarray
+) -> float:
+    """What adding ``x`` to a set adds to its cuts' penalty: the cuts of which it holds one."""
+    total = 0.0
+    for t in range(cut_ptr[x], cut_ptr[x + 1]):
+        c = cut_idx[t]
+        if held[c] == 1:
+            total += cut_pen[c]
+    return total
+
+
+@numba.njit(cache=True)
+def _cut_hold(
+    x: int, cut_ptr: np.ndarray, cut_idx: np.ndarray, held: np.ndarray, step: int
+) -> None:
+    """``x`` joins (``step`` 1) or leaves (-1) the set: its cuts' counts of practices held."""
+    for t in range(cut_ptr[x], cut_ptr[x + 1]):
+        held[cut_idx[t]] += step
+
+
 @holding_sigint
 @numba.njit(cache=True)
 def enumerate_sets(
@@ -110,6 +135,9 @@ def enumerate_sets(
     thresh: float,
     deadline: float,
     least: bool,
+    cut_ptr: np.ndarray,
+    cut_idx: np.ndarray,
+    cut_pen: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """Every connected set of allowed nodes with lo <= population <= hi, each met once.
 
@@ -130,6 +158,12 @@ def enumerate_sets(
     search goes on, pruning harder. The sets returned are then those of least reduced cost
     over the whole block (at most ``cap``, every set below the final threshold), not the
     first met; the flag says that sets at or below ``thresh`` were left out.
+
+    ``cut_ptr``/``cut_idx`` list the subset-row cuts of each node (:func:`cut_lists`) and
+    ``cut_pen[c] >= 0`` is minus cut ``c``'s dual: a set holding two or more practices of a
+    cut has that added to its reduced cost. The penalty only grows as a set grows, so the
+    penalty of a partial set is added to the bound of its extensions and the pruning stays
+    exact (with no cuts, ``cut_ptr`` is zeros of n + 1).
     """
     n = pop.shape[0]
     hubs = np.flatnonzero(allowed) if priced else np.zeros(0, np.int64)
@@ -147,6 +181,8 @@ def enumerate_sets(
     pos = np.zeros(n + 1, np.int64)
     chosen = np.empty(n + 1, np.int64)
     weight = np.zeros(n + 1)
+    held = np.zeros(cut_pen.shape[0], np.int64)  # per cut, its practices in the set
+    pen = np.zeros(n + 1)  # per depth, the cut penalty of the set
     members = np.empty(4096, np.int32)
     ptr = np.empty(1025, np.int64)
     rcs = np.empty(1025)
@@ -178,6 +214,8 @@ def enumerate_sets(
         mark[v] = 0
         chosen[0] = v
         weight[0] = pop[v]
+        _cut_hold(v, cut_ptr, cut_idx, held, 1)
+        pen[0] = 0.0
         e = 0
         for t in range(adj_ptr[v], adj_ptr[v + 1]):
             u = adj_idx[t]
@@ -210,7 +248,9 @@ def enumerate_sets(
                 if weight[depth] + pop[w] > hi:
                     continue
                 nd = depth + 1
+                extra = 0.0
                 if priced:
+                    extra = _cut_gain(w, cut_ptr, cut_idx, cut_pen, held)
                     best = np.inf
                     for hh in range(nh):
                         h = hubs[hh]
@@ -220,7 +260,7 @@ def enumerate_sets(
                         acc[nd, hh] = a
                         gain[nd, hh] = g
                         best = min(best, a - reach[hh] + g)
-                    if best - mu > thresh:
+                    if best - mu + pen[depth] + extra > thresh:
                         continue
                 k = seg_hi[depth]
                 start = k
@@ -238,6 +278,8 @@ def enumerate_sets(
                 pos[nd] = 0
                 chosen[nd] = w
                 weight[nd] = weight[depth] + pop[w]
+                _cut_hold(w, cut_ptr, cut_idx, held, 1)
+                pen[nd] = pen[depth] + extra
                 depth = nd
                 if weight[nd] >= lo:
                     rc = 0.0
@@ -245,7 +287,7 @@ def enumerate_sets(
                         rc = np.inf
                         for q in range(nd + 1):
                             rc = min(rc, acc[nd, hidx[chosen[q]]])
-                        rc -= mu
+                        rc += pen[nd] - mu
                     if rc <= thresh:
                         if m >= cap:
                             if not least:
@@ -259,6 +301,7 @@ def enumerate_sets(
                     u = buf[q]
                     if mark[u] == depth:
                         mark[u] = -1
+                _cut_hold(chosen[depth], cut_ptr, cut_idx, held, -1)
                 depth -= 1
         mark[v] = -1
     return members[: ptr[m]], ptr[: m + 1], rcs[:m], dropped
@@ -371,6 +414,9 @@ def enumerate_continuing(
     const: np.ndarray,
     thresh: float,
     deadline: float,
+    cut_ptr: np.ndarray,
+    cut_idx: np.ndarray,
+    cut_pen: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
     """Every (connected set, current network it continues) column of reduced cost <= thresh.
 
@@ -397,7 +443,8 @@ def enumerate_continuing(
     A_h(S) - min(K_h - B_h(S), (hi - p(S)) r_h) - const[h], where A_h(S) = sum_{i in S}
     (c_{ih} - pi_i), K_h sums (pi_i - c_{ih})^+ over the allowed nodes above v, B_h(S) over S
     minus v, and r_h is the largest (pi_i - c_{ih})^+ / pop_i over the allowed nodes above v
-    (the room left in the band, filled at the best rate).
+    (the room left in the band, filled at the best rate). The subset-row cuts' penalties
+    (``cut_ptr``, ``cut_idx``, ``cut_pen``) are added as in :func:`enumerate_sets`.
     """
     n = pop.shape[0]
     nh = groups + 1
@@ -417,6 +464,8 @@ def enumerate_continuing(
     pos = np.zeros(n + 1, np.int64)
     chosen = np.empty(n + 1, np.int64)
     weight = np.zeros(n + 1)
+    held = np.zeros(cut_pen.shape[0], np.int64)  # per cut, its practices in the set
+    pen = np.zeros(n + 1)  # per depth, the cut penalty of the set
     members = np.empty(4096, np.int32)
     ptr = np.empty(1025, np.int64)
     rcs = np.empty(1025)
@@ -463,6 +512,8 @@ def enumerate_continuing(
         mark[v] = 0
         chosen[0] = v
         weight[0] = pop[v]
+        _cut_hold(v, cut_ptr, cut_idx, held, 1)
+        pen[0] = 0.0
         e = 0
         for t in range(adj_ptr[v], adj_ptr[v + 1]):
             u = adj_idx[t]
@@ -486,7 +537,7 @@ def enumerate_continuing(
                     if h < 0 or seen[h] == stamp:
                         continue
                     seen[h] = stamp
-                    rc = acc[depth, h] - const[h]
+                    rc = acc[depth, h] - const[h] + pen[depth]
                     if rc <= thresh:
                         if m >= cap:
                             return members[: ptr[m]], ptr[: m + 1], rcs[:m], grp[:m], True
@@ -509,6 +560,7 @@ def enumerate_continuing(
                             u = buf[q]
                             if mark[u] == d:
                                 mark[u] = -1
+                        _cut_hold(chosen[d], cut_ptr, cut_idx, held, -1)
                     break
             steps += 1
             if steps % CLOCK_STEPS == 0 and deadline < np.inf:
@@ -532,7 +584,8 @@ def enumerate_continuing(
                     acc[nd, h] = a
                     gain[nd, h] = g
                     best = min(best, a - min(reach[h] - g, room * rate[h]) - const[h])
-                if best > thresh:
+                extra = _cut_gain(x, cut_ptr, cut_idx, cut_pen, held)
+                if best + pen[depth] + extra > thresh:
                     continue
                 k = seg_hi[depth]
                 start = k
@@ -550,6 +603,8 @@ def enumerate_continuing(
                 pos[nd] = 0
                 chosen[nd] = x
                 weight[nd] = weight[depth] + pop[x]
+                _cut_hold(x, cut_ptr, cut_idx, held, 1)
+                pen[nd] = pen[depth] + extra
                 depth = nd
                 record = weight[nd] >= lo
             else:
@@ -557,9 +612,31 @@ def enumerate_continuing(
                     u = buf[q]
                     if mark[u] == depth:
                         mark[u] = -1
+                _cut_hold(chosen[depth], cut_ptr, cut_idx, held, -1)
                 depth -= 1
         mark[v] = -1
     return members[: ptr[m]], ptr[: m + 1], rcs[:m], grp[:m], cut
+
+
+def cut_lists(
+    triples: np.ndarray, pen: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cuts of each of ``n`` nodes (offsets, cut indices) and the cuts' penalties, as the
+    priced searches take them; ``triples`` holds 3 practices a cut, ``pen`` minus each dual
+    (negative duals only; others give 0)."""
+    triples = np.asarray(triples, np.int64).reshape(-1, 3)
+    pen = np.maximum(np.asarray(pen, float), 0.0)
+    node = triples.ravel()
+    cut = np.repeat(np.arange(triples.shape[0], dtype=np.int64), 3)
+    order = np.argsort(node, kind="stable")
+    ptr = np.zeros(n + 1, np.int64)
+    np.add.at(ptr, node + 1, 1)
+    return np.cumsum(ptr), cut[order], pen
+
+
+def no_cuts(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`cut_lists` of no cuts."""
+    return np.zeros(n + 1, np.int64), np.zeros(0, np.int64), np.zeros(0)
 
 
 @holding_sigint
@@ -759,6 +836,7 @@ def candidates_for(
         np.inf,
         np.inf,
         False,
+        *no_cuts(block.n),
     )
     if truncated:
         return None
