@@ -68,7 +68,9 @@ def run_stages(  # noqa: PLR0913  (keyword-only: the block, shared with partitio
         best = result.plan
         earlier_proven = status == Status.OPTIMAL
         if [name for name, _ in stage] == ["count"] and result.kind != Status.OPTIMAL:
-            reason = _fewer_may_do(len(parts(best)), result.bound)
+            reason = _fewer_may_do(
+                len(parts(best)), result.bound, practices=len(nodes), of_place=place.n
+            )
         if result.kind != Status.OPTIMAL:
             status = Status.FEASIBLE
         if s < len(stages) - 1:
@@ -93,13 +95,22 @@ def run_stages(  # noqa: PLR0913  (keyword-only: the block, shared with partitio
     )
 
 
-def _fewer_may_do(found: int, bound: float | None) -> str:
-    """What a plan of ``found`` networks, not proven the fewest, tells the commissioner."""
+def _fewer_may_do(found: int, bound: float | None, *, practices: int, of_place: int) -> str:
+    """What a plan of ``found`` networks, not proven the fewest, tells the commissioner.
+
+    ``practices`` were grouped together, of the place's ``of_place``: when the others formed
+    networks of their own (a practice above the band, an island below it), the count is said
+    to be of these practices, not of the place (E38000256: "63 networks for 355 practices"
+    beside "The 62 networks were not proven the fewest").
+    """
     least = None if bound is None else max(1, math.ceil(bound - 1e-6))
+    subject = f"The {found} networks"
+    if practices < of_place:
+        subject += f" of the {practices} practices grouped together"
     if least is None or least >= found:
-        return f"The {found} networks were not proven the fewest possible in the time."
+        return f"{subject} were not proven the fewest possible in the time."
     span = f"{least}" if least == found - 1 else f"{least} to {found - 1}"
     return (
-        f"The {found} networks were not proven the fewest possible in the time: "
+        f"{subject} were not proven the fewest possible in the time: "
         f"{span} may be enough (none fewer than {least})."
     )

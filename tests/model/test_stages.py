@@ -19,9 +19,9 @@ PLAN = [[0, 1], [2, 3]]
 FEWEST_THEN_COMPACT = [[("count", 1.0)], [("compact", 1.0)]]
 
 
-def _block(first: Stage, last: Stage):
+def _block(first: Stage, last: Stage, practices: int = 4):
     results = iter([first, last])
-    place = SimpleNamespace(options=SimpleNamespace(mip_gap=0.0))
+    place = SimpleNamespace(options=SimpleNamespace(mip_gap=0.0), n=practices)
     return run_stages(
         place,  # type: ignore[arg-type]
         [0, 1, 2, 3],
@@ -66,3 +66,15 @@ def test_an_unproven_count_is_told_with_the_fewest_that_may_do() -> None:
     assert unbounded.reason == "The 2 networks were not proven the fewest possible in the time."
     proven = _block(Stage(Status.OPTIMAL, PLAN, 2.0, 2.0), Stage(Status.FEASIBLE, PLAN, 1, 0.5))
     assert proven.reason == ""
+
+
+def test_an_unproven_count_of_some_practices_says_whose_networks_it_counts() -> None:
+    """E38000256 (355 practices, one above the band on its own): "best plan found: 63
+    networks for 355 practices" beside "The 62 networks were not proven the fewest"."""
+    block = _block(
+        Stage(Status.FEASIBLE, PLAN, 2.0, 0.4), Stage(Status.OPTIMAL, PLAN, 1.0, 1.0), practices=5
+    )
+    assert block.reason == (
+        "The 2 networks of the 4 practices grouped together were not proven the fewest possible "
+        "in the time: 1 may be enough (none fewer than 1)."
+    )
