@@ -294,3 +294,33 @@ def test_the_pricing_kernel_stops_at_its_deadline() -> None:
     )
     *_, truncated = enumerate_continuing(*args, 0.0, *no_cuts(n))  # a deadline already passed
     assert truncated
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_refresh_past_the_listed_columns_cap_is_priced_and_proven(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """E38000237 (200 practices, 4 million listed columns): no LP bound at 60 s listed, proven
+    in 18 s priced. Past ``MAX_LISTED_DISRUPTION_COLUMNS`` disruption alone is priced; a
+    lexicographic refresh (disruption, then compact), which is not priced, is still listed."""
+    monkeypatch.setattr(setpart, "MAX_LISTED_DISRUPTION_COLUMNS", 3)
+    priced: list[int] = []
+    real = setpart.solve_priced_disruption
+
+    def spied(**kw):  # type: ignore[no-untyped-def]
+        priced.append(len(kw["nodes"]))
+        return real(**kw)
+
+    monkeypatch.setattr(setpart, "solve_priced_disruption", spied)
+    graph = _place(11, seed)
+    expected = _least_disruption(graph)
+    if math.isinf(expected):
+        pytest.skip("no plan in band")
+    res = solve_place(graph, options=SolveOptions(objective="disruption"))
+    assert priced, "the refresh was listed"
+    assert res.method == PARTITION and res.status == "optimal"
+    assert res.objective == pytest.approx(expected)
+    priced.clear()
+    options = SolveOptions(objective=(("disruption", 1.0), ("compact", 1.0)), lexicographic=True)
+    lex = solve_place(graph, options=options)
+    assert not priced and lex.method == PARTITION and lex.status == "optimal"

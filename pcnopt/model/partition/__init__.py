@@ -73,6 +73,7 @@ from pcnopt.model.partition.closing import StageResult
 from pcnopt.model.partition.colgen import solve_priced, solve_stage
 from pcnopt.model.partition.continuing import solve_priced_disruption
 from pcnopt.model.partition.enumeration import (
+    MAX_LISTED_DISRUPTION_COLUMNS,
     MAX_PRICED_DISRUPTION_PRACTICES,
     MAX_PRICED_PRACTICES,
     Candidates,
@@ -85,6 +86,7 @@ from pcnopt.model.types import MAX_CANDIDATES
 
 __all__ = [
     "MAX_CANDIDATES",
+    "MAX_LISTED_DISRUPTION_COLUMNS",
     "MAX_PRICED_DISRUPTION_PRACTICES",
     "MAX_PRICED_PRACTICES",
     "Candidates",

@@ -49,6 +49,12 @@ def partition_block(
     disruption = "disruption" in place.terms
     if opts.partition_candidates == 0 or (disruption and place.current is None):
         return None
+    most_listed = opts.partition_candidates
+    if disruption and stages == [[("disruption", place.weights.get("disruption", 0.0))]]:
+        # disruption alone is priced past its own cap (other stages would go to the Hess
+        # model); every candidate gives at least one column (continuing none), so past the
+        # cap the candidates need not be listed either
+        most_listed = min(most_listed, setpart.MAX_LISTED_DISRUPTION_COLUMNS)
     cands = setpart.candidates_for(
         adj=place.adj,
         length=place.length,
@@ -60,14 +66,14 @@ def partition_block(
         together=together,
         apart=apart,
         terms=place.terms,
-        max_candidates=opts.partition_candidates,
+        max_candidates=most_listed,
     )
     current = None
     listed = 0 if cands is None else cands.count  # candidate networks, before continuations
     if cands is not None and disruption:
         current = current_index(place, nodes)
         cands = setpart.with_continuations(
-            cands, pop=place.pop, current=current, max_columns=opts.partition_candidates
+            cands, pop=place.pop, current=current, max_columns=most_listed
         )
     if cands is None:
         term = "disruption" if disruption else "compact"

@@ -30,6 +30,13 @@ MAX_PRICED_PRACTICES = 400
 #: (benchmarks/exact_results.md, 12).
 MAX_PRICED_DISRUPTION_PRACTICES = 400
 
+#: Most (candidate, current network continued) columns the disruption objective lists; a block
+#: with more is priced on demand. Measured on 11 sub-ICB refreshes whose columns passed it
+#: (60 s each): every one as fast or faster priced (E38000119 19.8 s to 1.6 s), the same optima,
+#: and E38000237 (200 practices) proven in 18 s where its 4 million listed columns left no LP
+#: bound at 60 s (benchmarks/exact_results.md, 12). At 250,000, E38000261 and 172 were slower.
+MAX_LISTED_DISRUPTION_COLUMNS = 1_000_000
+
 TOL = 1e-7
 
 #: Steps of the enumeration between two readings of the clock (a reading costs about a
