@@ -233,7 +233,8 @@ SUBSET_ROW_CUTS = True
 #: rounds of cuts are separated: the closing programs need the rest. At E38000254's refresh
 #: (67 practices) the rounds took the LP from 36,398 to 46,605 patients in 55 s of 60, and
 #: the closing programs, left 5 s, found no plan better than the start (123,943 against
-#: 70,103 with no cuts).
+#: 70,103 with no cuts); with 0.4 of the time, 97,613; with 0.2, 70,103, and E38000135 is
+#: still proven (its cuts done in 10 s; benchmarks/exact_results.md, 12a).
 CUT_SHARE = 0.2
 
 #: Share of a stage's time the search over every count at once may take, when the count can
