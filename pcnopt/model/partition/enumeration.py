@@ -35,6 +35,8 @@ MAX_PRICED_DISRUPTION_PRACTICES = 400
 #: (60 s each): every one as fast or faster priced (E38000119 19.8 s to 1.6 s), the same optima,
 #: and E38000237 (200 practices) proven in 18 s where its 4 million listed columns left no LP
 #: bound at 60 s (benchmarks/exact_results.md, 12). At 250,000, E38000261 and 172 were slower.
+#: Not right everywhere: the CCG place E38000077 (37 practices) priced ended at a 34 % gap
+#: under load, listed at 14 % (proven in 45 s on a quieter machine).
 MAX_LISTED_DISRUPTION_COLUMNS = 1_000_000
 
 TOL = 1e-7
