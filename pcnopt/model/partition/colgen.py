@@ -1008,7 +1008,9 @@ def solve_priced(
         # the greedy sets first; the exact search only when they price out (or, with them,
         # the bound is wanted and the LP has not moved)
         members, ptr, rcs = grown_below(pi, mu, -TOL * scale)
-        members, ptr, rcs = _with_cuts(master, members, ptr, rcs, other * scale, -TOL * scale)
+        members, ptr, rcs = with_cuts(
+            master, members, ptr, rcs, other=other * scale, thresh=-TOL * scale
+        )
         truncated = True
         if rcs.size == 0:
             cuts = master.cut_prices(other * scale, n)
@@ -1143,26 +1145,28 @@ def _within(
     return all(float(c[plan].sum()) <= v for c, v in limits)
 
 
-def _with_cuts(
+def with_cuts(
     master: _Master,
     members: np.ndarray,
     ptr: np.ndarray,
     rcs: np.ndarray,
+    *values: np.ndarray,
     other: np.ndarray,
     thresh: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The priced sets still at most ``thresh`` once the master's cuts are in their reduced cost.
+) -> tuple[np.ndarray, ...]:
+    """The greedy sets (and their ``values``, one entry a set) still at most ``thresh`` once
+    the master's cuts are in their reduced cost.
 
     The greedy sets are grown without the cuts; their duals (``other``, in the units of
     ``rcs``) only raise a reduced cost, so they are filtered here (the exact search prices
     the cuts itself).
     """
     if not master.triples.shape[0] or ptr.shape[0] <= 1:
-        return members, ptr, rcs
+        return (members, ptr, rcs, *values)
     rcs = rcs - master.cut_penalty(members, ptr, other)
     keep = rcs <= thresh
     members, ptr = kept(members, ptr, keep)
-    return members, ptr, rcs[keep]
+    return (members, ptr, rcs[keep], *(v[keep] for v in values))
 
 
 def _most_negative(rc: np.ndarray, in_master: np.ndarray, batch: int) -> list[int]:

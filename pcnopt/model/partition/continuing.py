@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pcnopt.model.partition.closing import IpArgs, StageResult, close_gap, share_of_time
-from pcnopt.model.partition.colgen import CUT_SHARE, SUBSET_ROW_CUTS, _Master
+from pcnopt.model.partition.colgen import CUT_SHARE, SUBSET_ROW_CUTS, _Master, with_cuts
 from pcnopt.model.partition.enumeration import (
     TOL,
     BlockArrays,
@@ -306,8 +306,8 @@ def solve_priced_disruption(
         pi, const = duals_of(cover, other, scale)
         # the greedy columns first (grown without the cuts, so filtered by them); the exact
         # search, which prices the cuts, when they price out
-        members, ptr, rcs, grp = _with_cuts(
-            master, *grown_below(pi, const, -TOL * scale), other * scale, -TOL * scale
+        members, ptr, rcs, grp = with_cuts(
+            master, *grown_below(pi, const, -TOL * scale), other=other * scale, thresh=-TOL * scale
         )
         truncated = True
         if rcs.size == 0:
@@ -377,25 +377,6 @@ def solve_priced_disruption(
         deadline=deadline,
     )
     return result, pool.snapshot()
-
-
-def _with_cuts(
-    master: _Master,
-    members: np.ndarray,
-    ptr: np.ndarray,
-    rcs: np.ndarray,
-    grp: np.ndarray,
-    other: np.ndarray,
-    thresh: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The greedy columns still at most ``thresh`` with the master's cuts in their reduced
-    cost (they are grown without the cuts, whose duals only raise a reduced cost)."""
-    if not master.triples.shape[0] or ptr.shape[0] <= 1:
-        return members, ptr, rcs, grp
-    rcs = rcs - master.cut_penalty(members, ptr, other)
-    keep = rcs <= thresh
-    members, ptr = kept(members, ptr, keep)
-    return members, ptr, rcs[keep], grp[keep]
 
 
 def _diverse(members: np.ndarray, ptr: np.ndarray, rcs: np.ndarray, batch: int) -> np.ndarray:
