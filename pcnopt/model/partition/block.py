@@ -196,8 +196,37 @@ def priced_block(
     deadline: float | None,
 ) -> Block:
     """Set partitioning for the compact objective with candidates priced on demand."""
+    res, cands = _solve_priced(
+        place,
+        nodes,
+        together=together,
+        apart=apart,
+        k_lo=k_lo,
+        k_hi=k_hi,
+        start_parts=incumbent,
+        mip_gap=place.options.mip_gap,
+        deadline=deadline,
+    )
+    return _priced_result(res, cands, weight=place.weights["compact"])
+
+
+def _solve_priced(
+    place: Place,
+    nodes: list[int],
+    *,
+    together: Sequence[tuple[int, int]],
+    apart: Sequence[tuple[int, int]],
+    k_lo: int,
+    k_hi: int,
+    start_parts: Sequence[Sequence[int]],
+    mip_gap: float,
+    deadline: float | None,
+    objective: str = "compact",
+) -> tuple[setpart.StageResult, setpart.Candidates]:
+    """:func:`~pcnopt.model.partition.colgen.solve_priced` on the block with the place's
+    arrays, band and solver."""
     opts = place.options
-    res, cands = setpart.solve_priced(
+    return setpart.solve_priced(
         adj=place.adj,
         length=place.length,
         pop=place.pop,
@@ -209,13 +238,13 @@ def priced_block(
         apart=apart,
         k_lo=k_lo,
         k_hi=k_hi,
-        start_parts=incumbent,
+        start_parts=start_parts,
         solver=opts.solver,
         threads=opts.threads,
-        mip_gap=opts.mip_gap,
+        mip_gap=mip_gap,
         deadline=deadline,
+        objective=objective,
     )
-    return _priced_result(res, cands, weight=place.weights["compact"])
 
 
 #: Share of the time the fewest networks' count stage may take when priced; the most compact
@@ -247,21 +276,14 @@ def priced_fewest_block(
 
     def solve(stage: list[tuple[str, float]], start: list[list[int]]) -> Stage:
         count = stage == [("count", 1.0)]
-        res, cands = setpart.solve_priced(
-            adj=place.adj,
-            length=place.length,
-            pop=place.pop,
-            cost=place.cost,
-            nodes=nodes,
-            lo=opts.min_size,
-            hi=opts.max_size,
+        res, cands = _solve_priced(
+            place,
+            nodes,
             together=together,
             apart=apart,
             k_lo=k_lo,
             k_hi=most[0],
             start_parts=start,
-            solver=opts.solver,
-            threads=opts.threads,
             mip_gap=0.0 if count else opts.mip_gap,
             deadline=share_of_time(deadline, COUNT_SHARE) if count else deadline,
             objective="count" if count else "compact",
