@@ -26,7 +26,8 @@ LO, HI = 20_000.0, 50_000.0
 
 
 def _stop_when_the_count_is_free(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
-    """Closing programs over a range of counts stop with no plan; the calls are recorded."""
+    """Closing programs over a range of counts stop with no plan, and so does the dive of
+    the LP over every count (:meth:`colgen._Master.dive`); the programs' calls are recorded."""
     real = closing._integer_program
     calls: list[tuple[int, int]] = []
 
@@ -37,6 +38,7 @@ def _stop_when_the_count_is_free(monkeypatch: pytest.MonkeyPatch) -> list[tuple[
         return real(cands, cols, cost=cost, start=start, ip=ip, deadline=deadline)
 
     monkeypatch.setattr(closing, "_integer_program", stopping)
+    monkeypatch.setattr(colgen._Master, "dive", lambda self, deadline: None)
     return calls
 
 

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pcnopt.model.partition.closing import IpArgs, StageResult, close_gap, share_of_time
-from pcnopt.model.partition.colgen import CUT_SHARE, SUBSET_ROW_CUTS, _Master, with_cuts
+from pcnopt.model.partition.colgen import CUT_SHARE, SUBSET_ROW_CUTS, _Master, dived, with_cuts
 from pcnopt.model.partition.enumeration import (
     TOL,
     BlockArrays,
@@ -364,6 +364,10 @@ def solve_priced_disruption(
         return chosen, not truncated, snap, snap.costs["disruption"]
 
     cands = pool.snapshot()
+    if converged:
+        start, ub = dived(
+            master, cost=cands.costs["disruption"], start=start, ub=ub, deadline=deadline
+        )
     result = close_gap(
         columns_below,
         cands=cands,
