@@ -18,7 +18,7 @@ import pytest
 from pcnopt.model import partition as setpart
 from pcnopt.model.partition import closing, colgen
 from pcnopt.model.partition.block import continued
-from pcnopt.model.partition.enumeration import candidates_for
+from pcnopt.model.partition.enumeration import Candidates, candidates_for
 from pcnopt.model.solvers import Status
 from tests.model import brute
 from tests.model.instances import place_arrays, random_place
@@ -37,24 +37,31 @@ def _arrays(graph: object) -> tuple:
     return adj, length, np.asarray(pop, float), cost
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_the_dive_gives_a_plan_and_leaves_the_lp_as_it_was(seed: int) -> None:
-    graph = random_place(12, seed=seed, mean_population=9_000.0)
+def _listed(graph: object) -> Candidates:
+    """Every connected network of the place within the band."""
     adj, length, pop, cost = _arrays(graph)
-    n = len(graph.codes)
     cands = candidates_for(
         adj=adj,
         length=length,
         pop=pop,
         cost=cost,
-        nodes=list(range(n)),
+        nodes=list(range(len(graph.codes))),
         lo=L,
         hi=U,
         together=[],
         apart=[],
         terms=("compact",),
     )
-    assert cands is not None and cands.count > 0
+    assert cands is not None
+    return cands
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_dive_gives_a_plan_and_leaves_the_lp_as_it_was(seed: int) -> None:
+    graph = random_place(12, seed=seed, mean_population=9_000.0)
+    n = len(graph.codes)
+    cands = _listed(graph)
+    assert cands.count > 0
     costs = cands.costs["compact"]
     master = colgen._Master(cands, list(range(n)), 1, n, costs, 1.0, [])
     master.add(list(range(cands.count)))
@@ -171,21 +178,8 @@ def test_with_no_closing_program_the_listed_search_is_proven_by_the_dive(
         plans = list(brute.plans(graph, L, U))
         if not plans:
             continue
-        adj, length, pop, cost = _arrays(graph)
         n = len(graph.codes)
-        cands = candidates_for(
-            adj=adj,
-            length=length,
-            pop=pop,
-            cost=cost,
-            nodes=list(range(n)),
-            lo=L,
-            hi=U,
-            together=[],
-            apart=[],
-            terms=("compact",),
-        )
-        assert cands is not None
+        cands = _listed(graph)
         index = {frozenset(cands.part(c)): c for c in range(cands.count)}
         worst = max(plans, key=lambda plan: brute.compact(graph, plan))
         optimum = min(brute.compact(graph, plan) for plan in plans)
