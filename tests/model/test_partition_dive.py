@@ -202,3 +202,61 @@ def test_with_no_closing_program_the_listed_search_is_proven_by_the_dive(
             assert res.value == pytest.approx(optimum)
             proven += brute.compact(graph, worst) > optimum * (1 + 1e-9)
     assert proven >= 1
+
+
+def test_with_no_closing_program_the_fewest_networks_are_met_by_the_dive_of_each_count(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # with the closing programs finding nothing and the LP over every count not dived (on
+    # these small places its dive meets the fewest itself), a count is met only by the dive
+    # of the LP at one count (``_least_count``: the fewest, every count below impossible)
+    monkeypatch.setattr(closing, "_integer_program", _no_closing_program)
+    relax = colgen._relax
+
+    def one_count_dived(cands: Candidates, **kw: object) -> colgen._Relaxation:
+        return relax(cands, **{**kw, "dive": kw.get("dive", False) and kw["k_lo"] == kw["k_hi"]})
+
+    monkeypatch.setattr(colgen, "_relax", one_count_dived)
+    lo, hi = 20_000.0, 50_000.0
+    met = 0
+    for seed in SEEDS:
+        graph = random_place(12, seed=seed)
+        adj, length, pop, cost = place_arrays(graph)
+        n = len(graph.codes)
+        cands = candidates_for(
+            adj=adj,
+            length=length,
+            pop=np.asarray(pop, float),
+            cost=cost,
+            nodes=list(range(n)),
+            lo=lo,
+            hi=hi,
+            together=[],
+            apart=[],
+            terms=("compact",),
+        )
+        assert cands is not None
+        every = list(brute.plans(graph, lo, hi))
+        fewest = min(len(p) for p in every)
+        most = max(every, key=len)
+        if len(most) == fewest:
+            continue
+        res = setpart.solve_stage(
+            cands,
+            nodes=list(range(n)),
+            cost=cands.costs["count"],
+            k_lo=1,
+            k_hi=n,
+            limits=[],
+            start=setpart.locate(cands, [sorted(s) for s in most]),
+            solver="cbc",
+            threads=1,
+            mip_gap=0.0,
+            deadline=None,
+            integral=True,
+        )
+        assert res.plan is not None and len(res.plan) >= fewest
+        if res.kind == Status.OPTIMAL:
+            assert len(res.plan) == fewest == res.value
+            met += 1
+    assert met >= 3, met

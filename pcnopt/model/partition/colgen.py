@@ -702,6 +702,9 @@ def _by_count(
     if not few:
         return None
     bounds.update({k: max(floor, r.bound) for k, r in relaxed.items()})
+    for r in relaxed.values():
+        if r.dived is not None and _within(r.dived, cost, ub, ip.limits):
+            best, ub = sorted(r.dived), float(cost[r.dived].sum())
 
     # each open count's closing programs, the most promising first; the time a count leaves
     # unused goes to the counts still open, in further passes
@@ -774,7 +777,8 @@ def _relax_at(
     deadline: float | None,
     batch: int,
 ) -> _Relaxation:
-    """Column generation with exactly ``k`` networks and the stage's earlier limits."""
+    """Column generation with exactly ``k`` networks and the stage's earlier limits, and the
+    dive of its LP for a plan of ``k`` networks."""
     return _relax(
         cands,
         nodes=ip.nodes,
@@ -788,6 +792,7 @@ def _relax_at(
         deadline=deadline,
         integral=False,
         batch=batch,
+        dive=True,
     )
 
 
@@ -811,11 +816,12 @@ def _least_count(
     The counts from the LP bound up to the plan's are tried in turn, each with its own
     column generation at exactly that count, guided by the compact costs: a count whose LP
     has no solution (phase I) is impossible; otherwise a plan of that count is sought (the
-    heuristic's, ``start_of_count``, then the closing programs over the columns of least
-    compact reduced cost). The first count with a plan is the fewest, since every count below
-    it was proved impossible. A count neither proved impossible nor met ends the search: the
-    result is then the plan in hand (if any) with that count as the bound. With no plan in
-    hand the counts go up to ``k_hi``: all of them impossible, the stage is infeasible.
+    heuristic's, ``start_of_count``, then the dive of that LP, then the closing programs over
+    the columns of least compact reduced cost). The first count with a plan is the fewest,
+    since every count below it was proved impossible. A count neither proved impossible nor
+    met ends the search: the result is then the plan in hand (if any) with that count as the
+    bound. With no plan in hand the counts go up to ``k_hi``: all of them impossible, the
+    stage is infeasible.
     """
     top = ip.k_hi + 1 if found.plan is None else len(found.plan)
     guide = cands.costs.get("compact", np.ones(cands.count))
@@ -847,6 +853,10 @@ def _least_count(
             continue
         if relaxed.kind is not None or not relaxed.converged:
             break
+        if relaxed.dived is not None:
+            # the dive of the LP at k networks met a plan of k: the fewest
+            plan = sorted(relaxed.dived)
+            return StageResult(Status.OPTIMAL, plan, float(k), float(k), (generated, 0))
         res = close_gap(
             _below(relaxed, cands, guide, scale),
             cands=cands,
