@@ -11,6 +11,7 @@ both priced searches still reach the brute-force optimum from the worst plan on 
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -260,3 +261,17 @@ def test_with_no_closing_program_the_fewest_networks_are_met_by_the_dive_of_each
             assert len(res.plan) == fewest == res.value
             met += 1
     assert met >= 3, met
+
+
+def test_the_dive_has_its_share_of_the_time_or_its_seconds_within_the_deadline() -> None:
+    # an LP that converges in the last seconds still gets its dive (the closing programs
+    # have no time left then); never past the stage's deadline
+    now = time.perf_counter()
+    assert colgen.dive_deadline(None) is None
+    assert colgen.dive_deadline(now + 100.0) == pytest.approx(
+        now + 100.0 * colgen.DIVE_SHARE, abs=0.5
+    )
+    assert colgen.dive_deadline(now + 5.0) == pytest.approx(now + colgen.DIVE_SECONDS, abs=0.5)
+    assert colgen.dive_deadline(now + 0.5) == now + 0.5
+    past = colgen.dive_deadline(now - 1.0)
+    assert past is not None and past <= time.perf_counter()  # no time beyond a deadline gone

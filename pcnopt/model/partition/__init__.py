@@ -52,11 +52,11 @@ Solving (column generation with exact pricing, then price-and-branch)
    phase I (minimise artificial cover) finds one or proves the LP, hence the block, infeasible.
    Once converged, the master is *dived* for a plan (``_Master.dive``): its columns at 0.99
    or more, and the largest of the others, are fixed at 1 and the LP solved again, until its
-   solution is whole (at most ``DIVE_SHARE`` of the time left). Where the LP's optimum is
-   fractional but a plan as good exists, this finds it in a few LP solves (the refresh of
-   E38000077: 54,585 patients moved, the LP bound, where the closing programs over 9,000-13,000
-   columns found nothing better than 82,966 in 60 s, under CBC or HiGHS); a plan at the bound
-   needs no step 3, a better one is its cutoff.
+   solution is whole (at most ``DIVE_SHARE`` of the time left, or ``DIVE_SECONDS``). Where the
+   LP's optimum is fractional but a plan as good exists, this finds it in a few LP solves (the
+   refresh of E38000077: 54,585 patients moved, the LP bound, where the closing programs over
+   9,000-13,000 columns found nothing better than 82,966 in 60 s, under CBC or HiGHS); a plan
+   at the bound needs no step 3, a better one is its cutoff.
 3. For any plan :math:`x`, :math:`c^\top x \ge z_{LP} + \sum_S \bar c_S x_S` with
    :math:`\bar c \ge 0`, so a plan cheaper than the incumbent :math:`z_{UB}` uses only columns
    with :math:`\bar c_S \le z_{UB} - z_{LP}`. The integer program over exactly those columns

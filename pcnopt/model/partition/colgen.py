@@ -250,8 +250,22 @@ class _Master:
 
 #: A master column's value within this of 0 or 1 counts as whole in :meth:`_Master.dive`.
 DIVE_TOL = 1e-6
-#: Share of the time left that the dive for a plan may take once the LP has converged.
+#: Share of the time left that the dive for a plan may take once the LP has converged, and
+#: the seconds it may take at least (never past the deadline): an LP that converges in the
+#: last seconds leaves the closing programs no time, and its dive is then the only way to a
+#: better plan (E38000240, 201 practices: a dive of 0.07 s gives 357,526 patients moved, 0.015 %
+#: from the bound, where the heuristic's plan moves 669,337).
 DIVE_SHARE = 0.1
+DIVE_SECONDS = 2.0
+
+
+def dive_deadline(deadline: float | None) -> float | None:
+    """When the dive must stop: ``DIVE_SHARE`` of the time left, at least ``DIVE_SECONDS``
+    within the deadline."""
+    if deadline is None:
+        return None
+    now = time.perf_counter()
+    return max(now + DIVE_SHARE * max(0.0, deadline - now), min(deadline, now + DIVE_SECONDS))
 
 
 def dived(
@@ -267,7 +281,7 @@ def dived(
     fractional but the optimum of the integer program is as good or nearly (the refresh of
     E38000077: both 54,585 patients moved), the dive finds it in a few LP solves where the
     closing programs' branch and bound may not find it in the time."""
-    plan = master.dive(share_of_time(deadline, DIVE_SHARE))
+    plan = master.dive(dive_deadline(deadline))
     if plan is None:
         return start, ub
     value = float(cost[plan].sum())
@@ -464,7 +478,7 @@ def _relax(
     if integral and math.isfinite(lp_bound):
         lp_bound = math.ceil(lp_bound - 1e-6)
     cols = np.asarray(sorted(master.cols), np.int64)
-    dived = master.dive(share_of_time(deadline, DIVE_SHARE)) if dive and converged else None
+    dived = master.dive(dive_deadline(deadline)) if dive and converged else None
     return _Relaxation(None, lp_bound, lp_value, converged, rc, cols, dived)
 
 
