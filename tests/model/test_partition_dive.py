@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -38,7 +39,7 @@ def _arrays(graph: object) -> tuple:
     return adj, length, np.asarray(pop, float), cost
 
 
-def _listed(graph: object) -> Candidates:
+def _listed(graph: object, lo: float = L, hi: float = U) -> Candidates:
     """Every connected network of the place within the band."""
     adj, length, pop, cost = _arrays(graph)
     cands = candidates_for(
@@ -47,8 +48,8 @@ def _listed(graph: object) -> Candidates:
         pop=pop,
         cost=cost,
         nodes=list(range(len(graph.codes))),
-        lo=L,
-        hi=U,
+        lo=lo,
+        hi=hi,
         together=[],
         apart=[],
         terms=("compact",),
@@ -85,6 +86,26 @@ def test_the_dive_gives_a_plan_and_leaves_the_lp_as_it_was(seed: int) -> None:
     assert value == pytest.approx(brute.compact(graph, parts))
     assert value >= optimum - 1e-6 * optimum
     assert value >= before[0] - 1e-6 * abs(before[0])
+
+
+def _compact_cases() -> Iterator[tuple[object, list, float]]:
+    """Per seed with a plan in band: the place, its least compact plan and the optimum."""
+    for seed in SEEDS:
+        graph = random_place(12, seed=seed, mean_population=9_000.0)
+        plans = list(brute.plans(graph, L, U))
+        if plans:
+            worst = max(plans, key=lambda plan: brute.compact(graph, plan))
+            yield graph, worst, min(brute.compact(graph, plan) for plan in plans)
+
+
+def _proven_from_worst(res: setpart.StageResult, graph: object, worst: list, optimum: float) -> int:
+    """1 when the search proved the optimum starting from a worse plan, else 0; never a
+    value below the optimum, nor a proof of another value."""
+    assert res.value is not None and optimum * (1 - 1e-9) <= res.value
+    if res.kind != Status.OPTIMAL:
+        return 0
+    assert res.value == pytest.approx(optimum)
+    return int(brute.compact(graph, worst) > optimum * (1 + 1e-9))
 
 
 def _worst_disruption_search(graph: object) -> tuple:
@@ -136,13 +157,7 @@ def test_with_no_closing_program_the_priced_compact_search_is_proven_by_the_dive
 ) -> None:
     monkeypatch.setattr(closing, "_integer_program", _no_closing_program)
     proven = 0
-    for seed in SEEDS:
-        graph = random_place(12, seed=seed, mean_population=9_000.0)
-        plans = list(brute.plans(graph, L, U))
-        if not plans:
-            continue
-        worst = max(plans, key=lambda plan: brute.compact(graph, plan))
-        optimum = min(brute.compact(graph, plan) for plan in plans)
+    for graph, worst, optimum in _compact_cases():
         adj, length, pop, cost = _arrays(graph)
         res, _ = setpart.solve_priced(
             adj=adj,
@@ -162,10 +177,7 @@ def test_with_no_closing_program_the_priced_compact_search_is_proven_by_the_dive
             mip_gap=0.0,
             deadline=None,
         )
-        assert res.value is not None and optimum * (1 - 1e-9) <= res.value
-        if res.kind == Status.OPTIMAL:
-            assert res.value == pytest.approx(optimum)
-            proven += brute.compact(graph, worst) > optimum * (1 + 1e-9)
+        proven += _proven_from_worst(res, graph, worst, optimum)
     assert proven >= 1
 
 
@@ -174,16 +186,9 @@ def test_with_no_closing_program_the_listed_search_is_proven_by_the_dive(
 ) -> None:
     monkeypatch.setattr(closing, "_integer_program", _no_closing_program)
     proven = 0
-    for seed in SEEDS:
-        graph = random_place(12, seed=seed, mean_population=9_000.0)
-        plans = list(brute.plans(graph, L, U))
-        if not plans:
-            continue
+    for graph, worst, optimum in _compact_cases():
         n = len(graph.codes)
         cands = _listed(graph)
-        index = {frozenset(cands.part(c)): c for c in range(cands.count)}
-        worst = max(plans, key=lambda plan: brute.compact(graph, plan))
-        optimum = min(brute.compact(graph, plan) for plan in plans)
         res = setpart.solve_stage(
             cands,
             nodes=list(range(n)),
@@ -191,17 +196,14 @@ def test_with_no_closing_program_the_listed_search_is_proven_by_the_dive(
             k_lo=1,
             k_hi=n,
             limits=[],
-            start=sorted(index[p] for p in worst),
+            start=setpart.locate(cands, [sorted(p) for p in worst]),
             solver="cbc",
             threads=1,
             mip_gap=0.0,
             deadline=None,
             by_count=False,
         )
-        assert res.value is not None and optimum * (1 - 1e-9) <= res.value
-        if res.kind == Status.OPTIMAL:
-            assert res.value == pytest.approx(optimum)
-            proven += brute.compact(graph, worst) > optimum * (1 + 1e-9)
+        proven += _proven_from_worst(res, graph, worst, optimum)
     assert proven >= 1
 
 
@@ -222,21 +224,8 @@ def test_with_no_closing_program_the_fewest_networks_are_met_by_the_dive_of_each
     met = 0
     for seed in SEEDS:
         graph = random_place(12, seed=seed)
-        adj, length, pop, cost = place_arrays(graph)
         n = len(graph.codes)
-        cands = candidates_for(
-            adj=adj,
-            length=length,
-            pop=np.asarray(pop, float),
-            cost=cost,
-            nodes=list(range(n)),
-            lo=lo,
-            hi=hi,
-            together=[],
-            apart=[],
-            terms=("compact",),
-        )
-        assert cands is not None
+        cands = _listed(graph, lo, hi)
         every = list(brute.plans(graph, lo, hi))
         fewest = min(len(p) for p in every)
         most = max(every, key=len)
