@@ -59,11 +59,15 @@ def _is_solver(pid: int) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc, SIGKILL")
 @pytest.mark.parametrize("solver", ["cbc", "PULP_CBC_CMD"], ids=["cbc", "pulp_any"])
 @pytest.mark.parametrize("threaded", [False, True], ids=["one_thread", "threads"])
-def test_a_killed_process_leaves_no_solver_running(solver: str, threaded: bool) -> None:
+def test_a_killed_process_leaves_no_solver_running(
+    solver: str, threaded: bool, tmp_path: Path
+) -> None:
+    # a killed process cannot remove its model files: they go to the test's folder, not /tmp
+    scratch = {"TMPDIR": str(tmp_path), "TMP": str(tmp_path)}
     child = subprocess.Popen(
         [sys.executable, "-c", SCRIPT.format(root=str(ROOT), solver=solver, threaded=threaded)],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), **scratch},
     )
     solvers: list[int] = []
     try:
