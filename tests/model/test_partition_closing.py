@@ -11,6 +11,7 @@ import math
 import time
 
 import numpy as np
+import pytest
 
 from pcnopt.model.partition import closing
 from pcnopt.model.solvers import Status
@@ -31,7 +32,12 @@ def _close(monkeypatch, *, complete: bool, own: np.ndarray, deadline: float | No
     monkeypatch.setattr(closing, "_integer_program", program)
     lb = 0.5 * min(per_count.values())
     closing.close_gap(
-        lambda t, cap: (np.flatnonzero(cost <= lb + t)[:5], complete, cands, cost),
+        lambda t, cap: (
+            np.flatnonzero(cost <= lb + t)[:5],
+            t if complete else -math.inf,
+            cands,
+            cost,
+        ),
         cands=cands,
         cost=cost,
         start=None,
@@ -65,3 +71,109 @@ def test_the_first_closing_program_holds_the_masters_own_columns(monkeypatch) ->
     assert len(given) > 1
     assert set(own) <= set(given[0][0].tolist())
     assert not set(own) & set(given[1][0].tolist())
+
+
+def test_a_capped_program_whose_plan_lowers_the_cutoff_is_followed(monkeypatch) -> None:
+    """A capped list's program may find a plan close to the bound; the columns up to that plan
+    are then asked for, and where they fit the plan is proven (E38000244's refresh: its capped
+    program found a plan 341 patients over the bound at t = 1,393 and the place stopped at
+    22 s of 60, 0.07 % short of a proof)."""
+    cands, nodes, per_count = _instance(1)
+    cost = cands.costs["compact"]
+    lb = 0.5 * min(per_count.values())
+    plan = [int(np.argmin(cost))]  # any columns: the stand-in program says what they cost
+    asked: list[float] = []
+
+    def columns_below(t, cap):
+        asked.append(t)
+        # more columns up to the first threshold than the cap, few up to the plan's cutoff
+        return np.arange(4), t if t < 10.0 else -math.inf, cands, cost
+
+    def program(cands, cols, *, cost, start, ip, deadline):
+        return plan, lb + 5.0, Status.OPTIMAL, lb + 5.0
+
+    monkeypatch.setattr(closing, "_integer_program", program)
+    res = closing.close_gap(
+        columns_below,
+        cands=cands,
+        cost=cost,
+        start=None,
+        ub=math.inf,
+        lb=lb,
+        converged=True,
+        own=np.arange(2),
+        ip=closing.IpArgs(
+            nodes=nodes, k_lo=1, k_hi=12, limits=(), solver="cbc", threads=1, mip_gap=0.0
+        ),
+        deadline=time.perf_counter() + 100.0,
+    )
+    assert asked[0] > 10.0  # the first threshold (0.3 % of the bound) is past the plan
+    assert asked[1:] == [pytest.approx(5.0, abs=1e-8 * lb)]  # (close_gap adds a tolerance)
+    assert res.kind == Status.OPTIMAL and res.bound == pytest.approx(lb + 5.0)
+
+
+def test_no_program_is_started_with_under_half_a_second_left(monkeypatch) -> None:
+    """With no plan, the program over every column is tried again with the time left; with
+    less than a program needs, the search stops instead of listing the columns again and again
+    until the deadline (hundreds of times in 0.4 s, seen in a refresh's compact stages)."""
+    cands, nodes, per_count = _instance(1)
+    cost = cands.costs["compact"]
+    asked: list[float] = []
+
+    def columns_below(t, cap):
+        asked.append(t)
+        return np.flatnonzero(cost <= t + cost.min()), t, cands, cost
+
+    monkeypatch.setattr(
+        closing, "_integer_program", lambda *a, **k: (None, None, Status.NO_SOLUTION, None)
+    )
+    res = closing.close_gap(
+        columns_below,
+        cands=cands,
+        cost=cost,
+        start=None,
+        ub=math.inf,
+        lb=0.5 * min(per_count.values()),
+        converged=True,
+        own=np.arange(2),
+        ip=closing.IpArgs(
+            nodes=nodes, k_lo=1, k_hi=12, limits=(), solver="cbc", threads=1, mip_gap=0.0
+        ),
+        deadline=time.perf_counter() + 0.4,  # (under closing.LEAST_PROGRAM_SECONDS)
+    )
+    assert res.kind == Status.NO_SOLUTION
+    assert len(asked) == 1
+
+
+@pytest.mark.parametrize("integral", [False, True])
+def test_a_capped_list_bounds_by_its_reach(monkeypatch, integral: bool) -> None:
+    """The program over the least columns (every column of reduced cost below ``reach``) is
+    optimal at ``value``: every plan costs at least ``value`` or ``lb + reach`` (a capped
+    list's program gave no bound before, and the place kept the LP bound)."""
+    cands, nodes, _ = _instance(1)
+    cost = cands.costs["compact"]
+    lb = 1000.0
+    plan = [int(np.argmin(cost))]
+
+    monkeypatch.setattr(
+        closing,
+        "_integer_program",
+        lambda *a, **k: (plan, lb + 50.0, Status.OPTIMAL, lb + 50.0),
+    )
+    res = closing.close_gap(
+        lambda t, cap: (np.arange(4), 20.5, cands, cost),  # capped: complete below 20.5
+        cands=cands,
+        cost=cost,
+        start=None,
+        ub=math.inf,
+        lb=lb,
+        converged=True,
+        own=np.arange(2),
+        ip=closing.IpArgs(
+            nodes=nodes, k_lo=1, k_hi=12, limits=(), solver="cbc", threads=1, mip_gap=0.0
+        ),
+        deadline=time.perf_counter() + 100.0,
+        integral=integral,
+    )
+    assert res.kind == Status.FEASIBLE and res.value == lb + 50.0
+    assert res.bound == (lb + 21.0 if integral else lb + 20.5)

@@ -138,7 +138,7 @@ def test_the_disruption_search_prices_the_cuts_and_prunes_no_column_it_should_ke
         thresh = between(list(truth.values()), q)
         members, ptr, rcs, grp, truncated = enumerate_continuing(
             adj_ptr, adj_idx, pop, np.ones(n, np.bool_), D_LO, D_HI, 10**6, 10**6, current,
-            len(names), pi, const, thresh, math.inf, *cut_lists(triples, pen, n),
+            len(names), pi, const, thresh, math.inf, False, *cut_lists(triples, pen, n),
         )  # fmt: skip
         assert not truncated
         got = {
@@ -151,7 +151,7 @@ def test_the_disruption_search_prices_the_cuts_and_prunes_no_column_it_should_ke
     # the columns of a search with a small share are columns of the full one, priced alike
     members, ptr, rcs, grp, truncated = enumerate_continuing(
         adj_ptr, adj_idx, pop, np.ones(n, np.bool_), D_LO, D_HI, 10**6, 3, current,
-        len(names), pi, const, math.inf, math.inf, *cut_lists(triples, pen, n),
+        len(names), pi, const, math.inf, math.inf, False, *cut_lists(triples, pen, n),
     )  # fmt: skip
     for s in range(rcs.size):
         key = (frozenset(int(v) for v in members[ptr[s] : ptr[s + 1]]), int(grp[s]))

@@ -8,6 +8,7 @@ current networks to new ones, found by trying every assignment) and against the 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -170,6 +171,7 @@ def test_the_pricing_kernel_lists_every_column_below_the_threshold(seed: int) ->
         const,
         thresh,
         math.inf,
+        False,
         *no_cuts(n),
     )
     assert not truncated
@@ -202,7 +204,7 @@ def test_the_pricing_kernel_lists_every_column_below_the_threshold(seed: int) ->
     # of one set kept together: at most 1 + the networks + none), "stopped early" if any was
     members, ptr, rcs, grp, truncated = enumerate_continuing(
         adj_ptr, adj_idx, pop, np.ones(n, np.bool_), L, U, 10**6, 2, current, len(names), pi,
-        const, thresh, math.inf, *no_cuts(n),
+        const, thresh, math.inf, False, *no_cuts(n),
     )  # fmt: skip
     few = [
         (frozenset(int(v) for v in members[ptr[s] : ptr[s + 1]]), int(grp[s]))
@@ -292,7 +294,7 @@ def test_the_pricing_kernel_stops_at_its_deadline() -> None:
         np.zeros(1),
         math.inf,
     )
-    *_, truncated = enumerate_continuing(*args, 0.0, *no_cuts(n))  # a deadline already passed
+    *_, truncated = enumerate_continuing(*args, 0.0, False, *no_cuts(n))  # a deadline passed
     assert truncated
 
 
@@ -324,3 +326,29 @@ def test_a_refresh_past_the_listed_columns_cap_is_priced_and_proven(
     options = SolveOptions(objective=(("disruption", 1.0), ("compact", 1.0)), lexicographic=True)
     lex = solve_place(graph, options=options)
     assert not priced and lex.method == PARTITION and lex.status == "optimal"
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.5])
+def test_the_disruption_bound_is_a_whole_number_of_patients(monkeypatch, fraction: float) -> None:
+    """Patients are counted whole, so the closing programs round the bound up and know that a
+    better plan saves a patient (E38000244: a plan one patient over the bound 464,776 was left
+    unproven); with lists of fractional patients nothing is rounded."""
+    from pcnopt.model.partition import continuing
+
+    graph = _place(11, 0)
+    graph = dataclasses.replace(graph, population=tuple(p + fraction for p in graph.population))
+    seen: list[dict] = []
+    real = continuing.close_gap
+
+    def spied(columns_below, **kw):  # type: ignore[no-untyped-def]
+        seen.append(kw)
+        return real(columns_below, **kw)
+
+    monkeypatch.setattr(continuing, "close_gap", spied)
+    res = solve_place(graph, options=SolveOptions(objective="disruption", partition_candidates=CAP))
+    assert seen, "the place was not priced"
+    assert all(kw.get("integral", False) == (fraction == 0.0) for kw in seen)
+    if fraction == 0.0:
+        assert all(kw["lb"] == math.floor(kw["lb"]) for kw in seen)
+    expected = _least_disruption(graph)
+    assert res.status == "optimal" and res.objective == pytest.approx(expected)

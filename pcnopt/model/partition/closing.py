@@ -24,6 +24,9 @@ FIRST_GAP = 0.003
 #: LP bound is reported instead of a proof.
 MAX_IP_COLUMNS = 100_000
 
+#: Least time worth giving a closing program, in seconds; with less left none is started.
+LEAST_PROGRAM_SECONDS = 0.5
+
 
 @dataclass(frozen=True)
 class StageResult:
@@ -70,7 +73,7 @@ def share_of_time(deadline: float | None, fraction: float) -> float | None:
 
 
 def close_gap(
-    columns_below: Callable[[float, int], tuple[np.ndarray, bool, Candidates, np.ndarray]],
+    columns_below: Callable[[float, int], tuple[np.ndarray, float, Candidates, np.ndarray]],
     *,
     cands: Candidates,
     cost: np.ndarray,
@@ -85,11 +88,14 @@ def close_gap(
 ) -> StageResult:
     """Integer programs over the columns of reduced cost up to t, for growing t.
 
-    ``columns_below(t, cap)`` gives every column with reduced cost at most ``t`` (and whether
-    the list is complete, i.e. not cut at ``cap``). Every plan using a column outside it costs
-    more than ``lb + t``; so once a plan of value at most ``lb + t`` is optimal over those
-    columns, it is optimal. Small ``t`` keeps the program small; ``t = ub - lb`` is the
-    classic reduced-cost filter.
+    ``columns_below(t, cap)`` gives every column with reduced cost at most ``t``, and its
+    reach: ``t`` or more when the list is complete; where more than ``cap`` columns are that
+    cheap, the ``cap`` least and the reduced cost below which every column is listed (``-inf``
+    if unknown: a list cut by a deadline). Every plan using a column outside a complete list
+    costs more than ``lb + t``; so once a plan of value at most ``lb + t`` is optimal over
+    those columns, it is optimal. Small ``t`` keeps the program small; ``t = ub - lb`` is the
+    classic reduced-cost filter. A capped list still bounds: every plan costs at least its
+    program's optimum or ``lb + reach``.
 
     ``ub`` is the value of ``start``, or, with no ``start``, a cutoff (infinite: none): a plan
     found elsewhere, so that a result with no plan and a bound at ``ub`` says that no plan here
@@ -135,12 +141,19 @@ def close_gap(
         """The least cost of a plan with a column of reduced cost above ``t_eff``."""
         return math.floor(lb + t_eff + eps) + 1.0 if integral else lb + t_eff
 
+    def from_reach(reach: float) -> float:
+        """The least cost of a plan with a column of reduced cost ``reach`` or more."""
+        if integral and math.isfinite(reach):
+            return float(math.ceil(lb + reach - eps))
+        return lb + reach
+
     while True:
         # with a cutoff ub (a plan in hand, or, when the count is branched on, a plan of
         # another count) the columns of reduced cost up to ub - lb are the last step
         whole = math.isfinite(ub) and t >= ub - step - lb
         t_eff = (ub - step - lb) if whole else t
-        chosen, complete, cands, cost = columns_below(t_eff + eps, MAX_IP_COLUMNS)
+        chosen, reach, cands, cost = columns_below(t_eff + eps, MAX_IP_COLUMNS)
+        complete = reach >= t_eff + eps
         if start is not None:
             chosen = np.union1d(chosen, np.asarray(start, np.int64))
         if not last:
@@ -162,16 +175,17 @@ def close_gap(
         )
         if plan is not None and value is not None and value < ub:
             start, ub = plan, value
-        if complete:
-            # the optimum is the program's optimum, or costs more than lb + t_eff
-            if kind == Status.OPTIMAL and value is not None:
-                bound = max(bound, min(value, beyond(t_eff)))
-            elif kind == Status.INFEASIBLE:
-                bound = max(bound, beyond(t_eff))
-            elif ip_bound is not None:
-                bound = max(bound, min(ip_bound, beyond(t_eff)))
-            if kind == Status.INFEASIBLE and start is None and not math.isfinite(t_eff):
-                return StageResult(Status.INFEASIBLE, None, None, None, (generated, last))
+        # the optimum is the program's optimum, or costs more than lb + t_eff (at least
+        # lb + reach where the list was capped)
+        above = beyond(t_eff) if complete else from_reach(reach)
+        if kind == Status.OPTIMAL and value is not None:
+            bound = max(bound, min(value, above))
+        elif kind == Status.INFEASIBLE:
+            bound = max(bound, above)
+        elif ip_bound is not None:
+            bound = max(bound, min(ip_bound, above))
+        if complete and kind == Status.INFEASIBLE and start is None and math.isinf(t_eff):
+            return StageResult(Status.INFEASIBLE, None, None, None, (generated, last))
         if start is not None and done(ub, bound):
             return StageResult(
                 Status.OPTIMAL, start, ub, ub if gap_ok == 0 else bound, (generated, last)
@@ -179,10 +193,18 @@ def close_gap(
         # with no deadline and no plan, the program over every column is not tried again (with
         # a deadline it is, with the time left: CBC may then find a plan)
         stuck = math.isinf(t_eff) and start is None and deadline is None
-        if whole or stuck or not complete:
+        if whole or stuck:
             break
-        if deadline is not None and time.perf_counter() > deadline:
-            break
+        if deadline is not None and deadline - time.perf_counter() < LEAST_PROGRAM_SECONDS:
+            break  # (the program would not start: looping on would only list columns again)
+        if not complete:
+            # the list was cut at the cap: a plan it gave lowers the cutoff below what was
+            # asked, and the columns up to that may fit (E38000244's refresh: the capped
+            # program at t = 1,393 found a plan 341 patients above the LP bound)
+            if not (math.isfinite(ub) and ub - step - lb < t_eff):
+                break
+            t = ub - step - lb
+            continue
         t = math.inf if (start is None and t > 0.1 * abs(lb)) else t * 4
     if start is None:
         return StageResult(Status.NO_SOLUTION, None, None, bound, (generated, last))
@@ -226,7 +248,7 @@ def _integer_program(
                 prob += (pulp.lpSum(group_vars) <= 1, f"continue_{g}")
     warm = None if start is None else {f"s_{s}": 1.0 for s in start}
     remaining = None if deadline is None else deadline - time.perf_counter()
-    if remaining is not None and remaining < 0.5:
+    if remaining is not None and remaining < LEAST_PROGRAM_SECONDS:
         return None, None, Status.NO_SOLUTION, None
     res = slv.solve(
         prob,

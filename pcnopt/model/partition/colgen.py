@@ -23,6 +23,7 @@ from pcnopt.model.partition.enumeration import (
     enumerate_sets,
     grow_sets,
     kept,
+    listed_reach,
     price_sets,
     subsets,
 )
@@ -484,15 +485,17 @@ def _relax(
 
 def _below(
     relaxation: _Relaxation, cands: Candidates, cost: np.ndarray, scale: float
-) -> Callable[[float, int], tuple[np.ndarray, bool, Candidates, np.ndarray]]:
+) -> Callable[[float, int], tuple[np.ndarray, float, Candidates, np.ndarray]]:
     """The columns of reduced cost up to ``t`` at the relaxation's duals (for close_gap)."""
     rc = relaxation.rc
 
-    def columns_below(t: float, cap: int) -> tuple[np.ndarray, bool, Candidates, np.ndarray]:
+    def columns_below(t: float, cap: int) -> tuple[np.ndarray, float, Candidates, np.ndarray]:
         chosen = np.flatnonzero(rc * scale <= t)
         if chosen.size > cap:
-            return np.sort(np.argsort(rc, kind="stable")[:cap]), False, cands, cost
-        return chosen, True, cands, cost
+            # the cap least, and every column below the first left out
+            order = np.argsort(rc, kind="stable")
+            return np.sort(order[:cap]), float(rc[order[cap]] * scale), cands, cost
+        return chosen, t, cands, cost
 
     return columns_below
 
@@ -1140,19 +1143,25 @@ def solve_priced(
     )
     duals = res if converged else None  # the LP is unchanged since its last solve
 
-    def columns_below(t: float, cap: int) -> tuple[np.ndarray, bool, Candidates, np.ndarray]:
+    def columns_below(t: float, cap: int) -> tuple[np.ndarray, float, Candidates, np.ndarray]:
         if duals is None:
             snap = pool.snapshot()
-            return np.asarray(sorted(master.cols), np.int64), False, snap, snap.costs[objective]
+            return (
+                np.asarray(sorted(master.cols), np.int64),
+                -math.inf,
+                snap,
+                snap.costs[objective],
+            )
         _, cover, other = duals
         pi = np.zeros(n)
         pi[list(nodes)] = cover * scale
         cuts = master.cut_prices(other * scale, n)
         mu = float(other[0]) * scale - shift
-        members, ptr, _, truncated = enumerate_below(pi, mu, t, cap, cuts)
+        members, ptr, rcs, truncated = enumerate_below(pi, mu, t, cap, cuts)
+        reach = listed_reach(rcs, thresh=t, stopped=truncated, deadline=pricer.deadline)
         chosen = np.asarray(sorted(set(pool.add(members, ptr))), np.int64)
         snap = pool.snapshot()
-        return chosen, not truncated, snap, snap.costs[objective]
+        return chosen, reach, snap, snap.costs[objective]
 
     if counting:
         # a whole number of networks, and never fewer than the band allows (the LP bound of

@@ -43,6 +43,7 @@ from pcnopt.model.partition.enumeration import (
     enumerate_continuing,
     grow_sets,
     kept,
+    listed_reach,
     rule_mask,
     subsets,
 )
@@ -138,9 +139,11 @@ class _ContinuingPricer(BlockArrays):
         cap: int,
         per_root: int,
         cuts: tuple[np.ndarray, np.ndarray, np.ndarray],
+        least: bool = False,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
-        """Every column of reduced cost at most ``thresh`` (up to the caps), the subset-row
-        cuts ``cuts`` (:meth:`~pcnopt.model.partition.colgen._Master.cut_prices`) in it."""
+        """Every column of reduced cost at most ``thresh`` (up to the caps; with ``least`` the
+        ``cap`` least), the subset-row cuts ``cuts``
+        (:meth:`~pcnopt.model.partition.colgen._Master.cut_prices`) in it."""
         members, ptr, rcs, grp, truncated = enumerate_continuing(
             self.adj_ptr,
             self.adj_idx,
@@ -156,6 +159,7 @@ class _ContinuingPricer(BlockArrays):
             const,
             thresh,
             self.stop,
+            least,
             *cuts,
         )
         members, ptr, rcs, grp = self.by_rules(members, ptr, rcs, grp)
@@ -351,36 +355,56 @@ def solve_priced_disruption(
     )
     duals = res if converged else None  # the LP is unchanged since its last solve
 
-    def columns_below(t: float, cap: int) -> tuple[np.ndarray, bool, Candidates, np.ndarray]:
+    def columns_below(t: float, cap: int) -> tuple[np.ndarray, float, Candidates, np.ndarray]:
         if duals is None:
             snap = pool.snapshot()
-            return np.asarray(sorted(master.cols), np.int64), False, snap, snap.costs["disruption"]
+            cols = np.asarray(sorted(master.cols), np.int64)
+            return cols, -math.inf, snap, snap.costs["disruption"]
         _, cover, other = duals
         pi, const = duals_of(cover, other, scale)
         cuts = master.cut_prices(other * scale, n)
-        members, ptr, _, grp, truncated = enumerate_below(pi, const, t, cap, cap, cuts)
+        # the cap least over the block (the first met all start from the lowest practices)
+        members, ptr, rcs, grp, truncated = enumerate_below(pi, const, t, cap, cap, cuts, True)
+        reach = listed_reach(rcs, thresh=t, stopped=truncated, deadline=pricer.stop)
         chosen = np.asarray(sorted(set(pool.add(members, ptr, grp))), np.int64)
         snap = pool.snapshot()
-        return chosen, not truncated, snap, snap.costs["disruption"]
+        return chosen, reach, snap, snap.costs["disruption"]
 
     cands = pool.snapshot()
     if converged:
         start, ub = dived(
             master, cost=cands.costs["disruption"], start=start, ub=ub, deadline=deadline
         )
+    lb, whole = _whole_bound(lp_bound, popf[list(nodes)])
     result = close_gap(
         columns_below,
         cands=cands,
         cost=cands.costs["disruption"],
         start=start,
         ub=ub,
-        lb=max(lp_bound, 0.0),  # disruption is never negative
+        lb=lb,
         converged=converged,
         own=np.asarray(sorted(master.cols), np.int64),
         ip=ip,
         deadline=deadline,
+        integral=whole,
     )
     return result, pool.snapshot()
+
+
+def _whole_bound(lp_bound: float, pop: np.ndarray) -> tuple[float, bool]:
+    """The disruption bound for the closing programs, and whether plans cost whole numbers.
+
+    Disruption is never negative. Where patients are counted whole a plan's disruption is a
+    whole number, so the bound rounds up (less a relative 1e-6 for the LP's error) and a
+    better plan saves at least one patient (E38000244: a plan of 464,777 moved over the bound
+    464,776 was not called optimal).
+    """
+    lb = max(lp_bound, 0.0)
+    whole = bool(np.all(np.mod(pop, 1.0) == 0.0))
+    if whole:
+        lb = float(math.ceil(lb - 1e-6 * max(1.0, lb)))
+    return lb, whole
 
 
 def _diverse(members: np.ndarray, ptr: np.ndarray, rcs: np.ndarray, batch: int) -> np.ndarray:

@@ -77,9 +77,10 @@ def _record(
 
 @numba.njit(cache=True)
 def _keep_best(
-    members: np.ndarray, ptr: np.ndarray, rcs: np.ndarray, m: int, keep: int
+    members: np.ndarray, ptr: np.ndarray, rcs: np.ndarray, grp: np.ndarray, m: int, keep: int
 ) -> tuple[int, float]:
-    """Keep the ``keep`` sets of least reduced cost (in their order), in place.
+    """Keep the ``keep`` sets of least reduced cost (in their order), in place, and their
+    entries of ``grp`` (the network each column continues; empty for plain sets).
 
     Returns the new count and the largest reduced cost kept (the search's new threshold).
     """
@@ -98,11 +99,29 @@ def _keep_best(
         for q in range(a, b):
             members[nnz + q - a] = members[q]
         rcs[out] = rcs[s]
+        if grp.shape[0] > 0:
+            grp[out] = grp[s]
         ptr[out] = nnz
         nnz += b - a
         ptr[out + 1] = nnz
         out += 1
     return out, limit
+
+
+def listed_reach(rcs: np.ndarray, *, thresh: float, stopped: bool, deadline: float) -> float:
+    """The reduced cost below which a least-first search (``least``) listed every column.
+
+    ``thresh`` when it stopped nowhere; where it kept the ``cap`` least, the largest reduced
+    cost it returns (at most its final threshold, below which nothing was dropped); ``-inf``
+    where the deadline may have stopped it (a time ``deadline`` has passed), for then columns
+    of any reduced cost may be missing. Columns dropped later for breaking a pair rule belong
+    to no plan, so the returned ``rcs`` may be those left after the rules.
+    """
+    if not stopped:
+        return thresh
+    if time.perf_counter() >= deadline or rcs.size == 0:
+        return -np.inf
+    return float(rcs.max())
 
 
 @numba.njit(cache=True)
@@ -195,6 +214,7 @@ def enumerate_sets(
     members = np.empty(4096, np.int32)
     ptr = np.empty(1025, np.int64)
     rcs = np.empty(1025)
+    nogrp = np.zeros(0, np.int64)
     ptr[0] = 0
     m = 0
     steps = 0
@@ -240,7 +260,7 @@ def enumerate_sets(
             if m >= cap:
                 if not least:
                     return members[: ptr[m]], ptr[: m + 1], rcs[:m], True
-                m, thresh = _keep_best(members, ptr, rcs, m, max(1, cap // 2))
+                m, thresh = _keep_best(members, ptr, rcs, nogrp, m, max(1, cap // 2))
                 dropped = True
             if rc <= thresh:
                 members, ptr, rcs, m = _record(members, ptr, rcs, m, chosen, 1, rc)
@@ -301,7 +321,7 @@ def enumerate_sets(
                         if m >= cap:
                             if not least:
                                 return members[: ptr[m]], ptr[: m + 1], rcs[:m], True
-                            m, thresh = _keep_best(members, ptr, rcs, m, max(1, cap // 2))
+                            m, thresh = _keep_best(members, ptr, rcs, nogrp, m, max(1, cap // 2))
                             dropped = True
                         if rc <= thresh:
                             members, ptr, rcs, m = _record(members, ptr, rcs, m, chosen, nd + 1, rc)
@@ -423,6 +443,7 @@ def enumerate_continuing(
     const: np.ndarray,
     thresh: float,
     deadline: float,
+    least: bool,
     cut_ptr: np.ndarray,
     cut_idx: np.ndarray,
     cut_pen: np.ndarray,
@@ -445,6 +466,13 @@ def enumerate_continuing(
     continues (-1: none), and whether it stopped early: at ``cap`` columns, at a root's
     ``per_root``, or past
     ``deadline`` (a ``time.perf_counter()`` value; ``math.inf``: none).
+
+    With ``least``, reaching ``cap`` does not stop the search (and ``per_root`` is not
+    applied): as in :func:`enumerate_sets`, the half of least reduced cost is kept, the
+    threshold drops to the largest kept and the search goes on, so that the columns returned
+    are the ``cap`` least over the whole block, every column below the final threshold among
+    them (a closing program over them bounds every plan; the first columns met all start from
+    the lowest practices).
 
     Branches that cannot hold a column are pruned as in :func:`enumerate_sets`, with one
     "hub" per network (and one for none) of cost ``c_{ih} = w_i - pop_i [current(i) = h]``:
@@ -484,6 +512,7 @@ def enumerate_continuing(
     steps = 0
     stamp = 0
     cut = False
+    dropped = False
     for v in range(n):
         if not allowed[v] or pop[v] > hi:
             continue
@@ -549,7 +578,12 @@ def enumerate_continuing(
                     rc = acc[depth, h] - const[h] + pen[depth]
                     if rc <= thresh:
                         if m >= cap:
-                            return members[: ptr[m]], ptr[: m + 1], rcs[:m], grp[:m], True
+                            if not least:
+                                return members[: ptr[m]], ptr[: m + 1], rcs[:m], grp[:m], True
+                            m, thresh = _keep_best(members, ptr, rcs, grp, m, max(1, cap // 2))
+                            dropped = True
+                            if rc > thresh:
+                                continue
                         members, ptr, rcs, grp, m = _record_column(
                             members,
                             ptr,
@@ -561,7 +595,7 @@ def enumerate_continuing(
                             rc,
                             -1 if h == groups else h,
                         )
-                if m - first >= per_root:
+                if not least and m - first >= per_root:
                     # this root is done: unwind the marks of every depth, on to the next root
                     cut = True
                     for d in range(depth, -1, -1):
@@ -624,7 +658,7 @@ def enumerate_continuing(
                 _cut_hold(chosen[depth], cut_ptr, cut_idx, held, -1)
                 depth -= 1
         mark[v] = -1
-    return members[: ptr[m]], ptr[: m + 1], rcs[:m], grp[:m], cut
+    return members[: ptr[m]], ptr[: m + 1], rcs[:m], grp[:m], cut or dropped
 
 
 def cut_lists(
