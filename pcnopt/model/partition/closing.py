@@ -8,13 +8,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pulp
 
 from pcnopt.model import solvers as slv
-from pcnopt.model.partition.enumeration import Candidates
+from pcnopt.model.partition.cuts import cut_incidence
+from pcnopt.model.partition.enumeration import Candidates, subsets
 from pcnopt.model.solvers import Status
 
 #: First reduced-cost threshold of the closing integer programs, relative to the LP bound.
@@ -56,6 +57,12 @@ class StageResult:
 
 @dataclass(frozen=True)
 class IpArgs:
+    """What every closing program of a stage shares: the practices to cover, the count, the
+    earlier stages' limits, the solver, and the subset-row cuts of the master LP (rows of 3
+    practices: at most one network holds two of them; valid for every plan, they start the
+    program's own LP at the master's bound, where CBC's started below it: E38000251's refresh
+    at 258,364 against the master's 258,666)."""
+
     nodes: Sequence[int]
     k_lo: int
     k_hi: int
@@ -63,6 +70,7 @@ class IpArgs:
     solver: str
     threads: int
     mip_gap: float
+    cuts: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.int64))
 
 
 def share_of_time(deadline: float | None, fraction: float) -> float | None:
@@ -139,7 +147,9 @@ def close_gap(
 
     def beyond(t_eff: float) -> float:
         """The least cost of a plan with a column of reduced cost above ``t_eff``."""
-        return math.floor(lb + t_eff + eps) + 1.0 if integral else lb + t_eff
+        if integral and math.isfinite(t_eff):
+            return math.floor(lb + t_eff + eps) + 1.0
+        return lb + t_eff
 
     def from_reach(reach: float) -> float:
         """The least cost of a plan with a column of reduced cost ``reach`` or more."""
@@ -246,6 +256,18 @@ def _integer_program(
         for g, group_vars in sorted(continuing.items()):
             if len(group_vars) > 1:
                 prob += (pulp.lpSum(group_vars) <= 1, f"continue_{g}")
+    triples = np.asarray(ip.cuts, np.int64).reshape(-1, 3)
+    if triples.shape[0] and cols.size:
+        order = np.asarray(list(x), np.int64)
+        sub, sub_ptr = subsets(cands.members, cands.ptr, order)
+        size = int(max(int(triples.max()), int(sub.max()) if sub.size else 0)) + 1
+        cut_of, col_of = cut_incidence(sub, sub_ptr, triples, size)
+        rows: dict[int, list[pulp.LpVariable]] = {}
+        for cut, j in zip(cut_of.tolist(), col_of.tolist(), strict=True):
+            rows.setdefault(cut, []).append(x[int(order[j])])
+        for cut, row_vars in sorted(rows.items()):
+            if len(row_vars) > 1:
+                prob += (pulp.lpSum(row_vars) <= 1, f"subset_row_{cut}")
     warm = None if start is None else {f"s_{s}": 1.0 for s in start}
     remaining = None if deadline is None else deadline - time.perf_counter()
     if remaining is not None and remaining < LEAST_PROGRAM_SECONDS:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -350,6 +350,8 @@ class _Relaxation:
         Candidate indices in the master, sorted.
     dived
         With ``dive``, the plan of the converged master's dive (:meth:`_Master.dive`), or None.
+    triples
+        The master's subset-row cuts (rows of 3 practices), for the closing programs.
     """
 
     kind: Status | None
@@ -359,6 +361,7 @@ class _Relaxation:
     rc: np.ndarray
     cols: np.ndarray
     dived: list[int] | None = None
+    triples: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.int64))
 
 
 def _relax(
@@ -480,7 +483,7 @@ def _relax(
         lp_bound = math.ceil(lp_bound - 1e-6)
     cols = np.asarray(sorted(master.cols), np.int64)
     dived = master.dive(dive_deadline(deadline)) if dive and converged else None
-    return _Relaxation(None, lp_bound, lp_value, converged, rc, cols, dived)
+    return _Relaxation(None, lp_bound, lp_value, converged, rc, cols, dived, master.triples)
 
 
 def _below(
@@ -580,6 +583,7 @@ def solve_stage(
         solver=solver,
         threads=threads,
         mip_gap=mip_gap,
+        cuts=free.triples,
     )
     branch = by_count and 1 < k_hi - k_lo + 1 <= MAX_COUNTS and not integral and free.converged
     fewest = by_count and integral and k_hi > k_lo and free.converged and _counts_only(cost)
@@ -1140,6 +1144,7 @@ def solve_priced(
         solver=solver,
         threads=threads,
         mip_gap=mip_gap,
+        cuts=master.triples,
     )
     duals = res if converged else None  # the LP is unchanged since its last solve
 

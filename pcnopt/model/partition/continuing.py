@@ -352,6 +352,7 @@ def solve_priced_disruption(
         solver=solver,
         threads=threads,
         mip_gap=mip_gap,
+        cuts=master.triples,
     )
     duals = res if converged else None  # the LP is unchanged since its last solve
 

@@ -155,6 +155,55 @@ def cut_penalty(
     return out
 
 
+@holding_sigint
+@numba.njit(cache=True)
+def cut_incidence(
+    members: np.ndarray, ptr: np.ndarray, triples: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (cut, network) pairs of every network holding two or more practices of a cut, as
+    two arrays of indices into ``triples`` and the networks of ``members``/``ptr``."""
+    nc = triples.shape[0]
+    deg = np.zeros(n + 1, np.int64)
+    for c in range(nc):
+        for j in range(3):
+            deg[triples[c, j] + 1] += 1
+    node_ptr = np.cumsum(deg)
+    node_cuts = np.empty(3 * nc, np.int64)
+    fill = node_ptr[:-1].copy()
+    for c in range(nc):
+        for j in range(3):
+            v = triples[c, j]
+            node_cuts[fill[v]] = c
+            fill[v] += 1
+    m = ptr.shape[0] - 1
+    count = np.zeros(nc, np.int64)
+    out_cut = np.empty(16, np.int64)
+    out_col = np.empty(16, np.int64)
+    k = 0
+    for s in range(m):
+        for q in range(ptr[s], ptr[s + 1]):
+            v = members[q]
+            if v >= n:
+                continue
+            for t in range(node_ptr[v], node_ptr[v + 1]):
+                c = node_cuts[t]
+                count[c] += 1
+                if count[c] == 2:
+                    if k == out_cut.shape[0]:
+                        out_cut = np.concatenate((out_cut, np.empty(k, np.int64)))
+                        out_col = np.concatenate((out_col, np.empty(k, np.int64)))
+                    out_cut[k] = c
+                    out_col[k] = s
+                    k += 1
+        for q in range(ptr[s], ptr[s + 1]):
+            v = members[q]
+            if v >= n:
+                continue
+            for t in range(node_ptr[v], node_ptr[v + 1]):
+                count[node_cuts[t]] = 0
+    return out_cut[:k], out_col[:k]
+
+
 def cut_rows_of(
     members: np.ndarray, ptr: np.ndarray, triples: np.ndarray, n: int
 ) -> list[list[int]]:
