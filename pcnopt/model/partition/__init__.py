@@ -63,7 +63,15 @@ Solving (column generation with exact pricing, then price-and-branch)
    (solved by the chosen solver: CBC, HiGHS...) therefore gives the proven optimum. The first
    program (the smallest threshold) also holds the master's own columns: they cannot spoil
    the proof (any plan it finds is a plan), and where the LP is weak they often hold a
-   better plan than the cheapest reduced costs (the refresh of E38000254).
+   better plan than the cheapest reduced costs (the refresh of E38000254). Every program also
+   carries the master's subset-row cuts as rows (valid for every plan), so that its own LP
+   starts at the master's bound rather than below it (E38000251's refresh: 258,364 against
+   258,666; proven with them). Where more columns are that cheap than a program may hold
+   (``MAX_IP_COLUMNS``), it holds the least of them: every plan then costs at least its
+   optimum or :math:`z_{LP}` plus the reduced cost below which every column is listed, and a
+   plan it finds lowers the cutoff for the next program. Whole-number objectives (the count,
+   and disruption in whole patients) round the bound up and ask for the columns up to
+   :math:`z_{UB} - 1 - z_{LP}`.
 4. When the count may vary (over at most ``MAX_COUNTS`` = 4 values) and step 3 has not
    proved its plan within a tenth of the time
    (``FREE_SHARE``), branch on the count: for each :math:`k`, column generation with
