@@ -18,6 +18,32 @@ from pcnopt.model.solvers import Status
 from tests.model.test_partition_by_count import _instance
 
 
+def _ip(nodes: list[int]) -> closing.IpArgs:
+    """The closing programs' arguments for seed 1's place: 1 to 12 networks, CBC, no gap."""
+    return closing.IpArgs(
+        nodes=nodes, k_lo=1, k_hi=12, limits=(), solver="cbc", threads=1, mip_gap=0.0
+    )
+
+
+def _from_nothing(
+    columns_below, *, cands, nodes, lb: float, deadline: float, integral: bool = False
+) -> closing.StageResult:
+    """``close_gap`` from no plan (no cutoff) over seed 1's place, with two own columns."""
+    return closing.close_gap(
+        columns_below,
+        cands=cands,
+        cost=cands.costs["compact"],
+        start=None,
+        ub=math.inf,
+        lb=lb,
+        converged=True,
+        own=np.arange(2),
+        ip=_ip(nodes),
+        deadline=deadline,
+        integral=integral,
+    )
+
+
 def _close(monkeypatch, *, complete: bool, own: np.ndarray, deadline: float | None):
     """``close_gap`` on seed 1's candidates, every column below each threshold offered (cut at
     the cap unless ``complete``); the columns and deadline each program was given."""
@@ -45,9 +71,7 @@ def _close(monkeypatch, *, complete: bool, own: np.ndarray, deadline: float | No
         lb=lb,
         converged=True,
         own=own,
-        ip=closing.IpArgs(
-            nodes=nodes, k_lo=1, k_hi=12, limits=(), solver="cbc", threads=1, mip_gap=0.0
-        ),
+        ip=_ip(nodes),
         deadline=deadline,
     )
     return given
@@ -93,18 +117,11 @@ def test_a_capped_program_whose_plan_lowers_the_cutoff_is_followed(monkeypatch) 
         return plan, lb + 5.0, Status.OPTIMAL, lb + 5.0
 
     monkeypatch.setattr(closing, "_integer_program", program)
-    res = closing.close_gap(
+    res = _from_nothing(
         columns_below,
         cands=cands,
-        cost=cost,
-        start=None,
-        ub=math.inf,
+        nodes=nodes,
         lb=lb,
-        converged=True,
-        own=np.arange(2),
-        ip=closing.IpArgs(
-            nodes=nodes, k_lo=1, k_hi=12, limits=(), solver="cbc", threads=1, mip_gap=0.0
-        ),
         deadline=time.perf_counter() + 100.0,
     )
     assert asked[0] > 10.0  # the first threshold (0.3 % of the bound) is past the plan
@@ -127,18 +144,11 @@ def test_no_program_is_started_with_under_half_a_second_left(monkeypatch) -> Non
     monkeypatch.setattr(
         closing, "_integer_program", lambda *a, **k: (None, None, Status.NO_SOLUTION, None)
     )
-    res = closing.close_gap(
+    res = _from_nothing(
         columns_below,
         cands=cands,
-        cost=cost,
-        start=None,
-        ub=math.inf,
+        nodes=nodes,
         lb=0.5 * min(per_count.values()),
-        converged=True,
-        own=np.arange(2),
-        ip=closing.IpArgs(
-            nodes=nodes, k_lo=1, k_hi=12, limits=(), solver="cbc", threads=1, mip_gap=0.0
-        ),
         deadline=time.perf_counter() + 0.4,  # (under closing.LEAST_PROGRAM_SECONDS)
     )
     assert res.kind == Status.NO_SOLUTION
@@ -160,18 +170,11 @@ def test_a_capped_list_bounds_by_its_reach(monkeypatch, integral: bool) -> None:
         "_integer_program",
         lambda *a, **k: (plan, lb + 50.0, Status.OPTIMAL, lb + 50.0),
     )
-    res = closing.close_gap(
+    res = _from_nothing(
         lambda t, cap: (np.arange(4), 20.5, cands, cost),  # capped: complete below 20.5
         cands=cands,
-        cost=cost,
-        start=None,
-        ub=math.inf,
+        nodes=nodes,
         lb=lb,
-        converged=True,
-        own=np.arange(2),
-        ip=closing.IpArgs(
-            nodes=nodes, k_lo=1, k_hi=12, limits=(), solver="cbc", threads=1, mip_gap=0.0
-        ),
         deadline=time.perf_counter() + 100.0,
         integral=integral,
     )
@@ -188,9 +191,7 @@ def test_a_program_with_under_half_a_second_left_is_not_even_built(monkeypatch) 
         raise AssertionError("a program was built")
 
     monkeypatch.setattr(closing.pulp, "LpProblem", refused)
-    ip = closing.IpArgs(
-        nodes=nodes, k_lo=1, k_hi=12, limits=(), solver="cbc", threads=1, mip_gap=0.0
-    )
+    ip = _ip(nodes)
     out = closing._integer_program(
         cands,
         np.arange(cands.count),

@@ -107,18 +107,10 @@ def violated_triples(
     return out, lhs[order]
 
 
-@holding_sigint
 @numba.njit(cache=True)
-def cut_penalty(
-    members: np.ndarray,
-    ptr: np.ndarray,
-    triples: np.ndarray,
-    sigma: np.ndarray,
-    n: int,
-) -> np.ndarray:
-    """Per network, the sum of ``sigma`` over the cuts it holds two or more practices of."""
+def _node_cuts(triples: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per practice (of ``n``), the cuts holding it: offsets and cut indices."""
     nc = triples.shape[0]
-    # practices -> cuts holding them
     deg = np.zeros(n + 1, np.int64)
     for c in range(nc):
         for j in range(3):
@@ -131,6 +123,21 @@ def cut_penalty(
             v = triples[c, j]
             node_cuts[fill[v]] = c
             fill[v] += 1
+    return node_ptr, node_cuts
+
+
+@holding_sigint
+@numba.njit(cache=True)
+def cut_penalty(
+    members: np.ndarray,
+    ptr: np.ndarray,
+    triples: np.ndarray,
+    sigma: np.ndarray,
+    n: int,
+) -> np.ndarray:
+    """Per network, the sum of ``sigma`` over the cuts it holds two or more practices of."""
+    nc = triples.shape[0]
+    node_ptr, node_cuts = _node_cuts(triples, n)
     m = ptr.shape[0] - 1
     out = np.zeros(m)
     count = np.zeros(nc, np.int64)
@@ -163,18 +170,7 @@ def cut_incidence(
     """The (cut, network) pairs of every network holding two or more practices of a cut, as
     two arrays of indices into ``triples`` and the networks of ``members``/``ptr``."""
     nc = triples.shape[0]
-    deg = np.zeros(n + 1, np.int64)
-    for c in range(nc):
-        for j in range(3):
-            deg[triples[c, j] + 1] += 1
-    node_ptr = np.cumsum(deg)
-    node_cuts = np.empty(3 * nc, np.int64)
-    fill = node_ptr[:-1].copy()
-    for c in range(nc):
-        for j in range(3):
-            v = triples[c, j]
-            node_cuts[fill[v]] = c
-            fill[v] += 1
+    node_ptr, node_cuts = _node_cuts(triples, n)
     m = ptr.shape[0] - 1
     count = np.zeros(nc, np.int64)
     out_cut = np.empty(16, np.int64)
@@ -207,12 +203,12 @@ def cut_incidence(
 def cut_rows_of(
     members: np.ndarray, ptr: np.ndarray, triples: np.ndarray, n: int
 ) -> list[list[int]]:
-    """Per network, the cuts (indices into ``triples``) it holds two or more practices of."""
-    out: list[list[int]] = []
-    inside = np.zeros(n, np.int64)
-    for s in range(ptr.shape[0] - 1):
-        part = members[ptr[s] : ptr[s + 1]]
-        inside[part] = 1
-        out.append([int(c) for c in np.flatnonzero(inside[triples].sum(axis=1) >= 2)])
-        inside[part] = 0
+    """Per network, the cuts (indices into ``triples``, ascending) it holds two or more
+    practices of: :func:`cut_incidence`'s pairs, by network."""
+    out: list[list[int]] = [[] for _ in range(ptr.shape[0] - 1)]
+    triples = np.asarray(triples, np.int64).reshape(-1, 3)
+    if triples.shape[0]:
+        cut_of, col_of = cut_incidence(members, ptr, triples, n)
+        for s, c in sorted(zip(col_of.tolist(), cut_of.tolist(), strict=True)):
+            out[s].append(c)
     return out
