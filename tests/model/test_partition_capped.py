@@ -84,24 +84,25 @@ def test_the_least_compact_sets_are_complete_below_their_reach(seed: int) -> Non
     rng = np.random.default_rng(seed)
     pi = rng.uniform(0, 2.0 * float(np.max(cost)), n)
 
-    members, ptr, rcs, _ = enumerate_sets(
-        adj_ptr, adj_idx, np.asarray(pop, float), np.ones(n, np.bool_), L, U, 10**6, True,
-        np.asarray(cost, float), pi, 0.0, math.inf, math.inf, True, *no_cuts(n),
-    )  # fmt: skip
-    every = {
-        frozenset(int(v) for v in members[ptr[s] : ptr[s + 1]]): float(rcs[s])
-        for s in range(rcs.size)
-    }
+    def search(cap: int) -> tuple[dict, np.ndarray, bool]:
+        """The sets up to ``cap`` (the least), with their reduced costs, and the flag."""
+        members, ptr, rcs, truncated = enumerate_sets(
+            adj_ptr, adj_idx, np.asarray(pop, float), np.ones(n, np.bool_), L, U, cap, True,
+            np.asarray(cost, float), pi, 0.0, math.inf, math.inf, True, *no_cuts(n),
+        )  # fmt: skip
+        sets = {
+            frozenset(int(v) for v in members[ptr[s] : ptr[s + 1]]): float(rcs[s])
+            for s in range(rcs.size)
+        }
+        return sets, rcs, truncated
+
+    every, _, _ = search(10**6)
     cap = max(2, len(every) // 4)
-    members, ptr, rcs, truncated = enumerate_sets(
-        adj_ptr, adj_idx, np.asarray(pop, float), np.ones(n, np.bool_), L, U, cap, True,
-        np.asarray(cost, float), pi, 0.0, math.inf, math.inf, True, *no_cuts(n),
-    )  # fmt: skip
-    least = {frozenset(int(v) for v in members[ptr[s] : ptr[s + 1]]) for s in range(rcs.size)}
+    least, rcs, truncated = search(cap)
     assert truncated and 0 < len(least) <= cap
     reach = listed_reach(rcs, thresh=math.inf, stopped=truncated, deadline=math.inf)
     assert math.isfinite(reach)
-    assert {s for s, rc in every.items() if rc < reach} <= least
+    assert {s for s, rc in every.items() if rc < reach} <= least.keys()
 
 
 def test_the_reach_of_a_search_the_deadline_may_have_cut_is_unknown() -> None:
