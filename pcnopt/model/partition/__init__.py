@@ -80,6 +80,15 @@ Solving (column generation with exact pricing, then price-and-branch)
    plan are pruned (:math:`z_k` is convex in :math:`k`), and each open count gets its own
    step 3 with the best plan of any count as cutoff. The optimum is the best plan over the
    counts, the bound the least bound over them.
+5. The fewest networks (``n_pcns="fewest"``: every network costs 1, then the most compact
+   plan of that count). In a plan of exactly :math:`k` networks of :math:`P` patients each
+   network holds what the other :math:`k - 1` leave, between :math:`\max(L, P - (k-1)U)`
+   and :math:`\min(U, P - (k-1)L)` (:func:`band_of_count`); near the least count the band
+   allows, that is far narrower than the band (E38000232: 644,640 patients in 13 networks of
+   at most 50,000, each at least 44,640). So each count tried on its own, and the compact
+   stage once the count is proven, is searched over only those networks; where the
+   candidates are priced, a count left open is listed over its narrower band (E38000135:
+   5 networks of 248,533 patients need each to hold 48,533).
 """
 
 from __future__ import annotations
@@ -92,6 +101,7 @@ from pcnopt.model.partition.enumeration import (
     MAX_PRICED_DISRUPTION_PRACTICES,
     MAX_PRICED_PRACTICES,
     Candidates,
+    band_of_count,
     candidates_for,
     locate,
     locate_continuing,
@@ -106,6 +116,7 @@ __all__ = [
     "MAX_PRICED_PRACTICES",
     "Candidates",
     "StageResult",
+    "band_of_count",
     "candidates_for",
     "locate",
     "locate_continuing",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -129,8 +131,13 @@ def partition_block(
             cost = cost + weight * cands.costs[name]
         return cost
 
+    held: list[int] = []  # the fewest networks, once proven
+
     def solve(stage: list[tuple[str, float]], start: list[int] | None) -> Stage:
         cost = stage_cost(stage)
+        count = stage == [("count", 1.0)]
+        if held and not count:
+            return solve_held(cost, start, held[0])
         res = setpart.solve_stage(
             cands,
             nodes=nodes,
@@ -143,10 +150,49 @@ def partition_block(
             threads=opts.threads,
             mip_gap=opts.mip_gap,
             deadline=deadline,
-            integral=stage == [("count", 1.0)],
+            integral=count,
             start_of_count=start_of_count,
+            of_count=of_count,
         )
+        if count and (k := proven_count(res.value, res.bound)) is not None:
+            held.append(k)
         return Stage(res.kind, res.plan, res.value, res.bound)
+
+    patients = cands.patients(place.pop)
+    total = float(np.asarray(place.pop, float)[nodes].sum())
+
+    def of_count(k: int) -> np.ndarray:
+        """The candidates a plan of exactly ``k`` networks can hold (:func:`band_of_count`)."""
+        lo, hi = setpart.band_of_count(total, k, lo=opts.min_size, hi=opts.max_size)
+        return (patients >= lo) & (patients <= hi)
+
+    def solve_held(cost: np.ndarray, start: list[int] | None, k: int) -> Stage:
+        """A later stage once the fewest networks ``k`` are proven: over the candidates that
+        can be in a plan of exactly ``k`` networks."""
+        sub, idx = cands.only(of_count(k))
+        at = np.full(cands.count, -1, np.int64)
+        at[idx] = np.arange(idx.size)
+
+        def inside(plan: list[int] | None) -> list[int] | None:
+            if plan is None or any(at[c] < 0 for c in plan):
+                return None
+            return sorted(int(at[c]) for c in plan)
+
+        res = setpart.solve_stage(
+            sub,
+            nodes=nodes,
+            cost=cost[idx],
+            k_lo=k,
+            k_hi=k,
+            limits=[(c[idx], v) for c, v in limits],
+            start=inside(start),
+            solver=opts.solver,
+            threads=opts.threads,
+            mip_gap=opts.mip_gap,
+            deadline=deadline,
+        )
+        plan = None if res.plan is None else sorted(int(idx[c]) for c in res.plan)
+        return Stage(res.kind, plan, res.value, res.bound)
 
     def fix(s: int, stage: list[tuple[str, float]], limit: float) -> None:
         limits.append((stage_cost(stage), limit))
@@ -222,18 +268,20 @@ def _solve_priced(
     mip_gap: float,
     deadline: float | None,
     objective: str = "compact",
+    band: tuple[float, float] | None = None,
 ) -> tuple[setpart.StageResult, setpart.Candidates]:
     """:func:`~pcnopt.model.partition.colgen.solve_priced` on the block with the place's
-    arrays, band and solver."""
+    arrays and solver, and its band (or ``band``, narrower)."""
     opts = place.options
+    lo, hi = (opts.min_size, opts.max_size) if band is None else band
     return setpart.solve_priced(
         adj=place.adj,
         length=place.length,
         pop=place.pop,
         cost=place.cost,
         nodes=nodes,
-        lo=opts.min_size,
-        hi=opts.max_size,
+        lo=lo,
+        hi=hi,
         together=together,
         apart=apart,
         k_lo=k_lo,
@@ -250,6 +298,10 @@ def _solve_priced(
 #: Share of the time the fewest networks' count stage may take when priced; the most compact
 #: plan of that count has the rest (all of it, once the count is proven early).
 COUNT_SHARE = 0.5
+
+#: Share of the count stage's time for the counts listed over their narrower band
+#: (:func:`fewer_by_band`) before the priced search.
+BAND_SHARE = 0.5
 
 
 def priced_fewest_block(
@@ -274,23 +326,70 @@ def priced_fewest_block(
     most = [k_hi]
     columns = [0]
 
+    held: list[int] = []  # the fewest networks, once proven
+
+    until = share_of_time(deadline, COUNT_SHARE)  # of the count stage
+
     def solve(stage: list[tuple[str, float]], start: list[list[int]]) -> Stage:
         count = stage == [("count", 1.0)]
+        band = (opts.min_size, opts.max_size)
+        if held and not count:
+            # exactly that many networks: each holds what the others leave
+            total = float(np.asarray(place.pop, float)[nodes].sum())
+            band = setpart.band_of_count(total, held[0], lo=opts.min_size, hi=opts.max_size)
+        least = k_lo
+        if count:
+            # the counts whose networks are few enough to list first: a plan of the least of
+            # them is the fewest, and those ruled out raise the priced search's least count
+            total = float(np.asarray(place.pop, float)[nodes].sum())
+            fewer, least = fewer_by_band(
+                place,
+                nodes,
+                together=together,
+                apart=apart,
+                least=max(k_lo, math.ceil(total / opts.max_size - 1e-9)),
+                found=len(start),
+                deadline=share_of_time(until, BAND_SHARE),
+            )
+            if fewer is not None or least >= len(start):
+                plan = fewer if fewer is not None else start
+                held.append(len(plan))
+                return Stage(Status.OPTIMAL, plan, float(len(plan)), float(len(plan)))
         res, cands = _solve_priced(
             place,
             nodes,
             together=together,
             apart=apart,
-            k_lo=k_lo,
+            k_lo=held[0] if held and not count else least,
             k_hi=most[0],
             start_parts=start,
             mip_gap=0.0 if count else opts.mip_gap,
-            deadline=share_of_time(deadline, COUNT_SHARE) if count else deadline,
+            deadline=until if count else deadline,
             objective="count" if count else "compact",
+            band=band,
         )
         columns[0] = max(columns[0], cands.count)
         assert res.plan is not None  # a priced search keeps its starting plan
         parts = [cands.part(c) for c in res.plan]
+        if count and res.value is not None and proven_count(res.value, res.bound) is None:
+            if res.bound is not None:
+                least = max(least, math.ceil(res.bound - 1e-6))
+            fewer, least = fewer_by_band(
+                place,
+                nodes,
+                together=together,
+                apart=apart,
+                least=least,
+                found=round(res.value),
+                deadline=until,
+            )
+            if fewer is not None:
+                parts = fewer
+            networks = float(len(parts))
+            kind = Status.OPTIMAL if least >= networks else res.kind
+            res = setpart.StageResult(kind, res.plan, networks, float(least), res.columns)
+        if count and (k := proven_count(res.value, res.bound)) is not None:
+            held.append(k)
         weight = stage[0][1]  # the stage's cost is the weighted term, as on the listed path
         value = None if res.value is None else weight * res.value
         return Stage(res.kind, parts, value, None if res.bound is None else weight * res.bound)
@@ -312,6 +411,77 @@ def priced_fewest_block(
         method=PARTITION,
     )
     return replace(block, candidates=columns[0]) if block.method == PARTITION else block
+
+
+def fewer_by_band(
+    place: Place,
+    nodes: list[int],
+    *,
+    together: Sequence[tuple[int, int]],
+    apart: Sequence[tuple[int, int]],
+    least: int,
+    found: int,
+    deadline: float | None,
+) -> tuple[list[list[int]] | None, int]:
+    """Counts from ``least`` up to (not including) ``found``, each over the networks a plan of
+    that count can hold, listed (:func:`~pcnopt.model.partition.band_of_count`).
+
+    Where the candidates of the band are too many to list, those of a count near the least the
+    band allows often are not: E38000135's 248,533 patients in 5 networks of at most 50,000
+    need each to hold at least 48,533. Returns the plan (parts) of the first count met, or
+    None, and the least count not ruled out (``found`` if every count below it is): a count
+    is ruled out when no network fits, or the LP of its networks has no solution, or its
+    programs prove it has no plan.
+    """
+    opts = place.options
+    total = float(np.asarray(place.pop, float)[nodes].sum())
+    k = least
+    while k < found:
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        lo, hi = setpart.band_of_count(total, k, lo=opts.min_size, hi=opts.max_size)
+        if lo <= opts.min_size and hi >= opts.max_size:
+            break  # no narrower than the band, whose candidates were too many
+        cands = setpart.candidates_for(
+            adj=place.adj,
+            length=place.length,
+            pop=place.pop,
+            cost=place.cost,
+            nodes=nodes,
+            lo=lo,
+            hi=hi,
+            together=together,
+            apart=apart,
+            terms=("compact",),
+            max_candidates=opts.partition_candidates,
+            deadline=deadline,
+        )
+        if cands is None:
+            break
+        if cands.count < k:
+            k += 1  # fewer networks fit than the count: no plan of it
+            continue
+        res = setpart.solve_stage(
+            cands,
+            nodes=nodes,
+            cost=cands.costs["count"],
+            k_lo=k,
+            k_hi=k,
+            limits=[],
+            start=None,
+            solver=opts.solver,
+            threads=opts.threads,
+            mip_gap=0.0,
+            deadline=deadline,
+            integral=True,
+        )
+        if res.kind == Status.INFEASIBLE:
+            k += 1
+            continue
+        if res.plan is not None:
+            return [cands.part(c) for c in res.plan], k
+        break
+    return None, k
 
 
 def priced_disruption_block(
@@ -361,6 +531,14 @@ def _priced_result(res: setpart.StageResult, cands: setpart.Candidates, *, weigh
         candidates=cands.count,
         method=PARTITION,
     )
+
+
+def proven_count(value: float | None, bound: float | None) -> int | None:
+    """The count of a count stage's plan of ``value`` networks if proven the fewest (its bound
+    reaches it: a gap allowed by ``mip_gap`` does not do, fewer could still be enough)."""
+    if value is None or bound is None or math.ceil(bound - 1e-6) < value:
+        return None
+    return round(value)
 
 
 def current_index(place: Place, nodes: Sequence[int]) -> np.ndarray:

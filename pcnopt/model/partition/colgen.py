@@ -521,6 +521,7 @@ def solve_stage(
     by_count: bool = True,
     start_of_count: Callable[[int], list[int] | None] | None = None,
     cuts: bool | None = None,
+    of_count: Callable[[int], np.ndarray] | None = None,
 ) -> StageResult:
     """Minimise ``cost`` over plans from ``cands`` (see the module docstring).
 
@@ -551,6 +552,10 @@ def solve_stage(
     cuts
         Strengthen the LP over every count with subset-row cuts (None: :data:`SUBSET_ROW_CUTS`).
         The heuristic's small programs, solved to a 1 % gap, go without.
+    of_count
+        Which candidates can be in a plan of exactly ``k`` networks (a mask; the sizes of
+        :func:`~pcnopt.model.partition.enumeration.band_of_count`), for the fewest networks
+        tried count by count; None: every candidate.
     """
     scale = max(1.0, float(np.abs(cost).max()) if cost.size else 1.0)
     free = _relax(
@@ -616,6 +621,7 @@ def solve_stage(
             deadline=deadline,
             batch=batch,
             start_of_count=start_of_count,
+            of_count=of_count,
         )
         if least.plan is not None or least.kind == Status.INFEASIBLE:
             return least
@@ -831,6 +837,7 @@ def _least_count(
     deadline: float | None,
     batch: int,
     start_of_count: Callable[[int], list[int] | None] | None,
+    of_count: Callable[[int], np.ndarray] | None = None,
 ) -> StageResult:
     """The fewest networks, count by count, when the search over every count left a gap.
 
@@ -843,6 +850,10 @@ def _least_count(
     met ends the search: the result is then the plan in hand (if any) with that count as the
     bound. With no plan in hand the counts go up to ``k_hi``: all of them impossible, the
     stage is infeasible.
+
+    With ``of_count``, each count is searched over only the candidates a plan of that count
+    can hold (a count near the least the band allows leaves each network little room:
+    E38000135's 248,533 patients in 5 networks of at most 50,000 need each to hold 48,533).
     """
     top = ip.k_hi + 1 if found.plan is None else len(found.plan)
     guide = cands.costs.get("compact", np.ones(cands.count))
@@ -857,14 +868,15 @@ def _least_count(
         plan = None if start_of_count is None else start_of_count(k)
         if plan is not None and len(plan) == k:
             return StageResult(Status.OPTIMAL, plan, float(k), float(k), (generated, 0))
+        held = _Held(cands, None if of_count is None else of_count(k))
         relaxed = _relax_at(
-            cands,
+            held.cands,
             k,
-            cost=guide,
+            cost=held.of(guide),
             scale=scale,
             ip=ip,
             start=None,
-            seed=free.cols,
+            seed=held.inside(free.cols),
             deadline=deadline,
             batch=batch,
         )
@@ -876,22 +888,26 @@ def _least_count(
             break
         if relaxed.dived is not None:
             # the dive of the LP at k networks met a plan of k: the fewest
-            plan = sorted(relaxed.dived)
+            plan = held.outside(relaxed.dived)
             return StageResult(Status.OPTIMAL, plan, float(k), float(k), (generated, 0))
         res = close_gap(
-            _below(relaxed, cands, guide, scale),
-            cands=cands,
-            cost=guide,
+            _below(relaxed, held.cands, held.of(guide), scale),
+            cands=held.cands,
+            cost=held.of(guide),
             start=None,
             ub=math.inf,
             lb=relaxed.bound,
             converged=True,
             own=relaxed.cols,
-            ip=replace(ip, k_lo=k, k_hi=k),
+            # any plan of k networks will do (the most compact is the next stage's): the
+            # programs stop at the first (E38000232: 13 networks met in 13 s, then 40 s more
+            # spent proving them the most compact, and none left for that stage)
+            ip=replace(ip, k_lo=k, k_hi=k, mip_gap=1.0),
             deadline=deadline,
         )
         if res.plan is not None:
-            return StageResult(Status.OPTIMAL, res.plan, float(k), float(k), (generated, 0))
+            plan = held.outside(res.plan)
+            return StageResult(Status.OPTIMAL, plan, float(k), float(k), (generated, 0))
         if res.kind == Status.INFEASIBLE:
             k += 1
             continue
@@ -903,6 +919,36 @@ def _least_count(
     if k >= top:
         return StageResult(Status.OPTIMAL, found.plan, found.value, found.value, found.columns)
     return replace(found, bound=float(k))
+
+
+class _Held:
+    """The candidates a plan of one count can hold (all of them without a mask), and the
+    translation of candidate indices to and from them."""
+
+    def __init__(self, cands: Candidates, keep: np.ndarray | None) -> None:
+        if keep is None or bool(np.all(keep)):
+            self.cands, self.idx = cands, None
+            return
+        self.cands, self.idx = cands.only(keep)
+        self.at = np.full(cands.count, -1, np.int64)
+        self.at[self.idx] = np.arange(self.idx.size)
+
+    def of(self, values: np.ndarray) -> np.ndarray:
+        """Per-candidate ``values`` of the held candidates."""
+        return values if self.idx is None else values[self.idx]
+
+    def inside(self, cols: np.ndarray) -> np.ndarray:
+        """The held ones of candidates ``cols``, as held indices."""
+        if self.idx is None:
+            return cols
+        at = self.at[np.asarray(cols, np.int64)]
+        return at[at >= 0]
+
+    def outside(self, plan: Sequence[int]) -> list[int]:
+        """A plan of held indices as candidate indices."""
+        if self.idx is None:
+            return sorted(int(c) for c in plan)
+        return sorted(int(self.idx[c]) for c in plan)
 
 
 class _Pool:

@@ -796,6 +796,38 @@ class Candidates:
         """Members of candidate ``s``, sorted."""
         return sorted(int(v) for v in self.members[self.ptr[s] : self.ptr[s + 1]])
 
+    def patients(self, pop: np.ndarray) -> np.ndarray:
+        """Patients of every candidate (``pop`` per practice)."""
+        if self.count == 0:
+            return np.zeros(0)
+        return np.add.reduceat(np.asarray(pop, float)[self.members], self.ptr[:-1])
+
+    def only(self, keep: np.ndarray) -> tuple[Candidates, np.ndarray]:
+        """The candidates where ``keep`` is True, and their indices here (in order)."""
+        idx = np.flatnonzero(keep).astype(np.int64)
+        members, ptr = kept(self.members, self.ptr, np.asarray(keep, np.bool_))
+        sub = Candidates(
+            members=members,
+            ptr=ptr,
+            costs={name: cost[idx] for name, cost in self.costs.items()},
+            seconds=self.seconds,
+            group=None if self.group is None else self.group[idx],
+        )
+        return sub, idx
+
+
+def band_of_count(total: float, k: int, *, lo: float, hi: float) -> tuple[float, float]:
+    r"""The sizes a network can have in a plan of exactly ``k`` networks of ``total`` patients.
+
+    The other :math:`k - 1` networks hold between :math:`(k-1)L` and :math:`(k-1)U` patients,
+    so each network holds between :math:`\max(L, P - (k-1)U)` and :math:`\min(U, P - (k-1)L)`.
+    Where the count is tight this is far narrower than the band: E38000232's 644,640 patients
+    in 13 networks of at most 50,000 leave each at least 44,640. The band is returned widened
+    by a millionth of a patient, for sums of fractional weights.
+    """
+    eps = 1e-6
+    return max(lo, total - (k - 1) * hi) - eps, min(hi, total - (k - 1) * lo) + eps
+
 
 def csr(adj: Sequence[set[int]], length: dict[tuple[int, int], float]) -> tuple[np.ndarray, ...]:
     n = len(adj)
@@ -857,10 +889,12 @@ def candidates_for(
     apart: Sequence[tuple[int, int]],
     terms: Sequence[str],
     max_candidates: int = MAX_CANDIDATES,
+    deadline: float | None = None,
 ) -> Candidates | None:
     """List every connected network of ``nodes`` within the band that respects the pair rules.
 
-    Returns None when there are more than ``max_candidates``.
+    Returns None when there are more than ``max_candidates``, or the listing meets
+    ``deadline`` (a ``time.perf_counter()`` value).
     """
     start = time.perf_counter()
     block = BlockArrays(adj=adj, length=length, nodes=nodes, together=together, apart=apart)
@@ -877,7 +911,7 @@ def candidates_for(
         np.zeros(0),
         0.0,
         np.inf,
-        np.inf,
+        np.inf if deadline is None else deadline,
         False,
         *no_cuts(block.n),
     )
