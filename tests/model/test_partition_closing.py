@@ -201,3 +201,18 @@ def test_a_program_with_under_half_a_second_left_is_not_even_built(monkeypatch) 
         deadline=time.perf_counter() + 0.3,
     )
     assert out == (None, None, Status.NO_SOLUTION, None)
+
+
+@pytest.mark.parametrize("whole", [0, 1, 37, 464_776, 10_598_317])
+def test_a_whole_bound_rounds_up_an_lp_value_but_not_its_error(whole: int) -> None:
+    """One rounding for every whole-number objective (counts, patients moved): an LP value a
+    little above a whole number proves that number; a fraction beyond its error, the next."""
+    assert closing.whole_bound(float(whole)) == whole
+    assert closing.whole_bound(whole + 1e-9 * max(1, whole)) == whole
+    for frac in (0.25, 0.75):
+        value = whole + frac
+        error = 1e-6 * max(1.0, value)  # the LP's relative error
+        if whole < 100_000:  # counts, a place's patients moved: the next whole number
+            assert closing.whole_bound(value) == whole + 1
+        # never more than the value proves, nor less than its error allows
+        assert value - error <= closing.whole_bound(value) <= math.ceil(value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -12,7 +11,7 @@ import numpy as np
 
 from pcnopt.model import heuristic as heur
 from pcnopt.model import partition as setpart
-from pcnopt.model.partition.closing import share_of_time
+from pcnopt.model.partition.closing import share_of_time, whole_bound
 from pcnopt.model.place import Block, Place, Stage
 from pcnopt.model.solvers import Status
 from pcnopt.model.stages import run_stages
@@ -136,7 +135,7 @@ def partition_block(
     def solve(stage: list[tuple[str, float]], start: list[int] | None) -> Stage:
         cost = stage_cost(stage)
         count = stage == [("count", 1.0)]
-        if held and not count:
+        if held and not count and not bool(np.all(of_count(held[0]))):
             return solve_held(cost, start, held[0])
         res = setpart.solve_stage(
             cands,
@@ -333,11 +332,14 @@ def priced_fewest_block(
     def solve(stage: list[tuple[str, float]], start: list[list[int]]) -> Stage:
         count = stage == [("count", 1.0)]
         band = (opts.min_size, opts.max_size)
-        if held and not count:
-            # exactly that many networks: each holds what the others leave
-            total = float(np.asarray(place.pop, float)[nodes].sum())
-            band = setpart.band_of_count(total, held[0], lo=opts.min_size, hi=opts.max_size)
         least = k_lo
+        if held and not count:
+            # exactly that many networks: each holds what the others leave (where that is
+            # narrower than the band; otherwise the search is the one before)
+            total = float(np.asarray(place.pop, float)[nodes].sum())
+            lo, hi = setpart.band_of_count(total, held[0], lo=opts.min_size, hi=opts.max_size)
+            if lo > opts.min_size or hi < opts.max_size:
+                band, least = (lo, hi), held[0]
         if count:
             # the counts whose networks are few enough to list first: a plan of the least of
             # them is the fewest, and those ruled out raise the priced search's least count
@@ -347,7 +349,7 @@ def priced_fewest_block(
                 nodes,
                 together=together,
                 apart=apart,
-                least=max(k_lo, math.ceil(total / opts.max_size - 1e-9)),
+                least=max(k_lo, setpart.least_count(total, hi=opts.max_size)),
                 found=len(start),
                 deadline=share_of_time(until, BAND_SHARE),
             )
@@ -360,7 +362,7 @@ def priced_fewest_block(
             nodes,
             together=together,
             apart=apart,
-            k_lo=held[0] if held and not count else least,
+            k_lo=least,
             k_hi=most[0],
             start_parts=start,
             mip_gap=0.0 if count else opts.mip_gap,
@@ -373,7 +375,7 @@ def priced_fewest_block(
         parts = [cands.part(c) for c in res.plan]
         if count and res.value is not None and proven_count(res.value, res.bound) is None:
             if res.bound is not None:
-                least = max(least, math.ceil(res.bound - 1e-6))
+                least = max(least, round(whole_bound(res.bound)))
             fewer, least = fewer_by_band(
                 place,
                 nodes,
@@ -536,7 +538,7 @@ def _priced_result(res: setpart.StageResult, cands: setpart.Candidates, *, weigh
 def proven_count(value: float | None, bound: float | None) -> int | None:
     """The count of a count stage's plan of ``value`` networks if proven the fewest (its bound
     reaches it: a gap allowed by ``mip_gap`` does not do, fewer could still be enough)."""
-    if value is None or bound is None or math.ceil(bound - 1e-6) < value:
+    if value is None or bound is None or whole_bound(bound) < value:
         return None
     return round(value)
 

@@ -29,6 +29,16 @@ MAX_IP_COLUMNS = 100_000
 LEAST_PROGRAM_SECONDS = 0.5
 
 
+def whole_bound(value: float) -> float:
+    """The least whole number an LP ``value`` proves where every plan costs a whole number
+    (a count of networks, of patients): ``value`` rounded up, or to the nearest whole number
+    when within a millionth of it, the LP's error (37.0000001 networks prove 37, not 38)."""
+    nearest = round(value)
+    if abs(value - nearest) <= 1e-6 * max(1.0, abs(value)):
+        return float(nearest)  # (rounding the value less its error up lost 10 of 10,598,317)
+    return float(math.ceil(value))
+
+
 @dataclass(frozen=True)
 class StageResult:
     """Outcome of one objective stage.

@@ -34,7 +34,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pcnopt.model.partition.closing import IpArgs, StageResult, close_gap, share_of_time
+from pcnopt.model.partition.closing import (
+    IpArgs,
+    StageResult,
+    close_gap,
+    share_of_time,
+    whole_bound,
+)
 from pcnopt.model.partition.colgen import CUT_SHARE, SUBSET_ROW_CUTS, _Master, dived, with_cuts
 from pcnopt.model.partition.enumeration import (
     TOL,
@@ -404,7 +410,7 @@ def _whole_bound(lp_bound: float, pop: np.ndarray) -> tuple[float, bool]:
     lb = max(lp_bound, 0.0)
     whole = bool(np.all(np.mod(pop, 1.0) == 0.0))
     if whole:
-        lb = float(math.ceil(lb - 1e-6 * max(1.0, lb)))
+        lb = whole_bound(lb)
     return lb, whole
 
 

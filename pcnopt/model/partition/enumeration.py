@@ -5,6 +5,7 @@ See :mod:`pcnopt.model.partition` for the method.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -814,6 +815,11 @@ class Candidates:
             group=None if self.group is None else self.group[idx],
         )
         return sub, idx
+
+
+def least_count(total: float, *, hi: float) -> int:
+    """The fewest networks of at most ``hi`` patients that can hold ``total``."""
+    return math.ceil(total / hi - 1e-9)
 
 
 def band_of_count(total: float, k: int, *, lo: float, hi: float) -> tuple[float, float]:
