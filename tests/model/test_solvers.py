@@ -262,3 +262,28 @@ def test_cbc_time_limit_counts_the_writing_of_the_model(monkeypatch) -> None:
     assert res.status in (Status.OPTIMAL, Status.FEASIBLE, Status.NO_SOLUTION)
     seconds = float(given[0][given[0].index("-sec") + 1])
     assert seconds <= 2.05
+
+
+def test_a_cbc_solution_file_cut_short_is_no_solution_not_a_crash(monkeypatch) -> None:
+    """A CBC stopped while writing its solution left a file whose lines PuLP's reader cannot
+    split (IndexError): the national run of the fewest networks stopped with a traceback. The
+    file is now read as no solution."""
+    from pcnopt.model.solvers import cbc
+
+    run = cbc._run_guarded
+
+    def cut_short(args, log_path, time_limit):  # type: ignore[no-untyped-def]
+        interrupted = run(args, log_path, time_limit)
+        sol = args[args.index("-solution") + 1]
+        with open(sol, encoding="utf-8") as handle:
+            first = handle.readline()
+        with open(sol, "w", encoding="utf-8") as handle:
+            handle.write(first + "      0 x\n")  # the status, then a line cut after its name
+        return interrupted
+
+    monkeypatch.setattr(cbc, "_run_guarded", cut_short)
+    result = solve(
+        small_mip(), solver="cbc", time_limit=None, threads=1, mip_gap=0.0, warm_start=None
+    )
+    assert result.status is Status.NO_SOLUTION
+    assert result.objective is None and not result.values

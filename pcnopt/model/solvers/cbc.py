@@ -90,9 +90,26 @@ def solve(
                 first = handle.readline()
             _, sol_status = cmd.get_status(sol)
             if sol_status in (1, 2):
-                _, raw, _, _, _, _ = cmd.readsol_MPS(sol, prob, vs, var_names, con_names)
-                values = {k: float(v) for k, v in raw.items()}
+                values = _read_values(cmd, sol, prob, vs, var_names, con_names)
     return _parse(prob, log, first, values, mip_gap=mip_gap, interrupted=interrupted)
+
+
+def _read_values(
+    cmd: pulp.PULP_CBC_CMD,
+    sol: str,
+    prob: pulp.LpProblem,
+    vs: list[pulp.LpVariable],
+    var_names: list[str],
+    con_names: list[str],
+) -> dict[str, float] | None:
+    """The variables' values in CBC's solution file, or None when the file is cut short (a
+    CBC stopped while writing it: PuLP's reader failed with an IndexError on a line of one
+    field, seen once in a national run of the fewest networks, and the whole run stopped)."""
+    try:
+        _, raw, _, _, _, _ = cmd.readsol_MPS(sol, prob, vs, var_names, con_names)
+        return {k: float(v) for k, v in raw.items()}
+    except (IndexError, ValueError, KeyError):
+        return None
 
 
 def _wait(proc: subprocess.Popen[bytes], *, seconds: float | None) -> None:
