@@ -298,6 +298,10 @@ def _solve_priced(
 #: plan of that count has the rest (all of it, once the count is proven early).
 COUNT_SHARE = 0.5
 
+#: Share of the time left the counts still open after the priced count search may take,
+#: each priced on its own from no plan (:func:`fewer_priced`).
+PRICED_COUNT_SHARE = 0.75
+
 #: Share of the count stage's time for the counts listed over their narrower band
 #: (:func:`fewer_by_band`) before the priced search.
 BAND_SHARE = 0.5
@@ -385,6 +389,18 @@ def priced_fewest_block(
                 found=round(res.value),
                 deadline=until,
             )
+            if fewer is None:
+                # each count left on its own, priced from no plan (most of the time left:
+                # the most compact plan of the count found is quick to prove here)
+                fewer, least = fewer_priced(
+                    place,
+                    nodes,
+                    together=together,
+                    apart=apart,
+                    least=least,
+                    found=round(res.value),
+                    deadline=share_of_time(deadline, PRICED_COUNT_SHARE),
+                )
             if fewer is not None:
                 parts = fewer
             networks = float(len(parts))
@@ -484,6 +500,55 @@ def fewer_by_band(
             return [cands.part(c) for c in res.plan], k
         break
     return None, k
+
+
+def fewer_priced(
+    place: Place,
+    nodes: list[int],
+    *,
+    together: Sequence[tuple[int, int]],
+    apart: Sequence[tuple[int, int]],
+    least: int,
+    found: int,
+    deadline: float | None,
+) -> tuple[list[list[int]] | None, int]:
+    """Counts from ``least`` up to (not including) ``found``, each searched on its own with
+    its candidates priced from no plan (phase I), the most compact as a guide, any plan of
+    that count wanted; each count has an equal share of the time left.
+
+    Returns the plan (parts) of the first count met, or None, and the least count not ruled
+    out (a count is ruled out when its LP has no solution or its programs prove it has no
+    plan). A count neither met nor ruled out does not end the search: a plan of the next is
+    still fewer networks (E38000016: 7 may do, 9 found).
+    """
+    opts = place.options
+    total = float(np.asarray(place.pop, float)[nodes].sum())
+    open_from: int | None = None
+    for k in range(least, found):
+        now = time.perf_counter()
+        if deadline is not None and now > deadline:
+            break
+        res, cands = _solve_priced(
+            place,
+            nodes,
+            together=together,
+            apart=apart,
+            k_lo=k,
+            k_hi=k,
+            start_parts=[],
+            mip_gap=1.0,
+            deadline=None if deadline is None else now + (deadline - now) / (found - k),
+            band=setpart.band_of_count(total, k, lo=opts.min_size, hi=opts.max_size),
+        )
+        if res.kind == Status.INFEASIBLE:
+            continue
+        if open_from is None:
+            open_from = k
+        if res.plan is not None:
+            return [cands.part(c) for c in res.plan], open_from
+    else:
+        return None, found if open_from is None else open_from
+    return None, k if open_from is None else open_from
 
 
 def priced_disruption_block(

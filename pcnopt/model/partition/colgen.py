@@ -5,10 +5,12 @@ See :mod:`pcnopt.model.partition` for the method.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 
@@ -280,10 +282,10 @@ def dived(
     master: _Master,
     *,
     cost: np.ndarray,
-    start: list[int],
+    start: list[int] | None,
     ub: float,
     deadline: float | None,
-) -> tuple[list[int], float]:
+) -> tuple[list[int] | None, float]:
     """The plan of the converged master's dive (:meth:`_Master.dive`) when it is better than
     ``start`` (of value ``ub``), else ``start``; with its value. Where the LP's optimum is
     fractional but the optimum of the integer program is as good or nearly (the refresh of
@@ -1066,6 +1068,12 @@ class _Pricer(BlockArrays):
         members, ptr, rcs = self.by_rules(members, ptr, rcs)
         return members, ptr, rcs, truncated
 
+    def costing(self, cost: np.ndarray) -> _Pricer:
+        """The same pricing with another cost matrix (zeros: phase I, the count)."""
+        other = copy.copy(self)
+        other.cost = cost
+        return other
+
     def greedy(
         self, pi: np.ndarray, mu: float, thresh: float
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -1147,16 +1155,32 @@ def solve_priced(
         return cuts_until is None or time.perf_counter() < cuts_until
 
     pool = _Pool(cost)
-    start = pool.add(
-        np.concatenate([np.asarray(p, np.int32) for p in start_parts]),
-        np.concatenate(([0], np.cumsum([len(p) for p in start_parts]))).astype(np.int64),
-    )
+    start: list[int] | None = None
+    if start_parts:
+        start = pool.add(
+            np.concatenate([np.asarray(p, np.int32) for p in start_parts]),
+            np.concatenate(([0], np.cumsum([len(p) for p in start_parts]))).astype(np.int64),
+        )
     cands = pool.snapshot()
-    ub = float(cands.costs[objective][start].sum())
-    scale = max(1.0, ub / max(1, len(start)))
+    ub = math.inf if start is None else float(cands.costs[objective][start].sum())
+    scale = max(1.0, float(np.abs(cost).max()) if start is None else ub / max(1, len(start)))
     master = _Master(cands, nodes, k_lo, k_hi, cands.costs[objective], scale, [])
-    master.add(start)
-    master.phase(first=False)
+
+    take = partial(_take, master, pool, batch=batch, objective=objective, scale=scale)
+    if start is None:
+        kind = _priced_phase_one(
+            master,
+            take,
+            phase_pricer=pricer.costing(np.zeros((n, n))),
+            n=n,
+            price_cap=price_cap,
+            out_of_time=out_of_time,
+        )
+        if kind is not None:
+            return StageResult(kind, None, None, None, (len(pool.parts), 0)), pool.snapshot()
+    else:
+        master.add(start)
+        master.phase(first=False)
     lp_bound = -math.inf
     converged = False
     while True:
@@ -1188,15 +1212,7 @@ def solve_priced(
             break
         if out_of_time():
             break
-        order = np.argsort(rcs, kind="stable")[:batch]
-        picked, picked_ptr = subsets(members, ptr, order)
-        new = pool.add(picked, picked_ptr)
-        cands = pool.snapshot()
-        master.cands = cands
-        master.cost = cands.costs[objective] / scale
-        before = len(master.cols)
-        master.add(new)
-        if len(master.cols) == before:
+        if not take(members, ptr, rcs):
             break  # numerically stuck: every priced column is already in the master
     ip = IpArgs(
         nodes=nodes,
@@ -1254,6 +1270,69 @@ def solve_priced(
         integral=counting,
     )
     return result, pool.snapshot()
+
+
+def _take(
+    master: _Master,
+    pool: _Pool,
+    members: np.ndarray,
+    ptr: np.ndarray,
+    rcs: np.ndarray,
+    *,
+    batch: int,
+    objective: str,
+    scale: float,
+) -> bool:
+    """Add the ``batch`` priced sets of least reduced cost to the pool and the master;
+    whether the master grew."""
+    order = np.argsort(rcs, kind="stable")[:batch]
+    picked, picked_ptr = subsets(members, ptr, order)
+    new = pool.add(picked, picked_ptr)
+    master.cands = pool.snapshot()
+    master.cost = master.cands.costs[objective] / scale
+    before = len(master.cols)
+    master.add(new)
+    return len(master.cols) > before
+
+
+def _priced_phase_one(
+    master: _Master,
+    take: Callable[[np.ndarray, np.ndarray, np.ndarray], bool],
+    *,
+    phase_pricer: _Pricer,
+    n: int,
+    price_cap: int,
+    out_of_time: Callable[[], bool],
+) -> Status | None:
+    """Phase I of a priced search with no starting plan: columns that make the master's LP
+    feasible (None, the master left in phase II), or a proof that none do (``INFEASIBLE``:
+    the exact search meets no set of negative reduced cost while the artificial columns are
+    still used), or ``NO_SOLUTION`` (out of time, or HiGHS failed).
+
+    Every real column costs 0 in phase I, so the searches price with a cost of 0 a practice
+    (``phase_pricer``), as the count's do.
+    """
+    master.phase(first=True)
+    while True:
+        res = master.solve()
+        if res is None:
+            return Status.NO_SOLUTION
+        value, cover, other = res
+        if value <= 1e-9:
+            break
+        pi = np.zeros(n)
+        pi[master.nodes] = cover
+        mu = float(other[0])
+        members, ptr, rcs = phase_pricer.greedy(pi, mu, -TOL)
+        if rcs.size == 0:
+            cuts = master.cut_prices(other, n)
+            members, ptr, rcs, truncated = phase_pricer.exact(pi, mu, -TOL, price_cap, cuts)
+            if rcs.size == 0 and not truncated:
+                return Status.INFEASIBLE
+        if out_of_time() or not take(members, ptr, rcs):
+            return Status.NO_SOLUTION
+    master.phase(first=False)
+    return None
 
 
 def _relax_counts(

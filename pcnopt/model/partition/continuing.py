@@ -379,9 +379,10 @@ def solve_priced_disruption(
 
     cands = pool.snapshot()
     if converged:
-        start, ub = dived(
+        plan, ub = dived(
             master, cost=cands.costs["disruption"], start=start, ub=ub, deadline=deadline
         )
+        start = start if plan is None else plan
     lb, whole = _whole_bound(lp_bound, popf[list(nodes)])
     result = close_gap(
         columns_below,
