@@ -87,8 +87,9 @@ Solving (column generation with exact pricing, then price-and-branch)
    allows, that is far narrower than the band (E38000232: 644,640 patients in 13 networks of
    at most 50,000, each at least 44,640). So each count tried on its own, and the compact
    stage once the count is proven, is searched over only those networks; where the
-   candidates are priced, a count left open is listed over its narrower band (E38000135:
-   5 networks of 248,533 patients need each to hold 48,533).
+   candidates are priced, a count left open is listed over its narrower band, then priced on
+   its own from no plan (a phase I priced by the same searches finds the LP's first columns or
+   proves the count impossible): E38000135's 5 networks, each of 48,533 to 50,000 patients.
 """
 
 from __future__ import annotations

@@ -1122,7 +1122,9 @@ def solve_priced(
     the sets whose reduced cost can be negative (:func:`enumerate_sets` with ``priced``, pruned by
     a dual bound), and the final integer program only the sets with reduced cost up to the
     gap.
-    Needs a starting plan (``start_parts``). Returns the result with candidate indices into
+    Starts from a plan (``start_parts``) or, with none, a phase I priced the same way (every
+    real column at cost 0) that finds columns making the LP feasible or proves that no plan
+    exists (``INFEASIBLE``). Returns the result with candidate indices into
     the returned pool of candidates.
 
     With ``objective="count"`` every network costs 1 (the fewest networks): the searches price
