@@ -158,39 +158,30 @@ def partition_block(
         return Stage(res.kind, res.plan, res.value, res.bound)
 
     patients = cands.patients(place.pop)
-    total = float(np.asarray(place.pop, float)[nodes].sum())
 
     def of_count(k: int) -> np.ndarray:
         """The candidates a plan of exactly ``k`` networks can hold (:func:`band_of_count`)."""
-        lo, hi = setpart.band_of_count(total, k, lo=opts.min_size, hi=opts.max_size)
+        lo, hi = _band_at(place, nodes, k)
         return (patients >= lo) & (patients <= hi)
 
     def solve_held(cost: np.ndarray, start: list[int] | None, k: int) -> Stage:
         """A later stage once the fewest networks ``k`` are proven: over the candidates that
         can be in a plan of exactly ``k`` networks."""
-        sub, idx = cands.only(of_count(k))
-        at = np.full(cands.count, -1, np.int64)
-        at[idx] = np.arange(idx.size)
-
-        def inside(plan: list[int] | None) -> list[int] | None:
-            if plan is None or any(at[c] < 0 for c in plan):
-                return None
-            return sorted(int(at[c]) for c in plan)
-
+        held = setpart.Held(cands, of_count(k))
         res = setpart.solve_stage(
-            sub,
+            held.cands,
             nodes=nodes,
-            cost=cost[idx],
+            cost=held.of(cost),
             k_lo=k,
             k_hi=k,
-            limits=[(c[idx], v) for c, v in limits],
-            start=inside(start),
+            limits=[(held.of(c), v) for c, v in limits],
+            start=held.plan_inside(start),
             solver=opts.solver,
             threads=opts.threads,
             mip_gap=opts.mip_gap,
             deadline=deadline,
         )
-        plan = None if res.plan is None else sorted(int(idx[c]) for c in res.plan)
+        plan = None if res.plan is None else held.outside(res.plan)
         return Stage(res.kind, plan, res.value, res.bound)
 
     def fix(s: int, stage: list[tuple[str, float]], limit: float) -> None:
@@ -337,13 +328,10 @@ def priced_fewest_block(
         count = stage == [("count", 1.0)]
         band = (opts.min_size, opts.max_size)
         least = k_lo
-        if held and not count:
+        if held and not count and _narrower(place, _band_at(place, nodes, held[0])):
             # exactly that many networks: each holds what the others leave (where that is
             # narrower than the band; otherwise the search is the one before)
-            total = float(np.asarray(place.pop, float)[nodes].sum())
-            lo, hi = setpart.band_of_count(total, held[0], lo=opts.min_size, hi=opts.max_size)
-            if lo > opts.min_size or hi < opts.max_size:
-                band, least = (lo, hi), held[0]
+            band, least = _band_at(place, nodes, held[0]), held[0]
         if count:
             # the counts whose networks are few enough to list first: a plan of the least of
             # them is the fewest, and those ruled out raise the priced search's least count
@@ -452,13 +440,12 @@ def fewer_by_band(
     programs prove it has no plan.
     """
     opts = place.options
-    total = float(np.asarray(place.pop, float)[nodes].sum())
     k = least
     while k < found:
         if deadline is not None and time.perf_counter() > deadline:
             break
-        lo, hi = setpart.band_of_count(total, k, lo=opts.min_size, hi=opts.max_size)
-        if lo <= opts.min_size and hi >= opts.max_size:
+        lo, hi = _band_at(place, nodes, k)
+        if not _narrower(place, (lo, hi)):
             break  # no narrower than the band, whose candidates were too many
         cands = setpart.candidates_for(
             adj=place.adj,
@@ -521,8 +508,6 @@ def fewer_priced(
     plan). A count neither met nor ruled out does not end the search: a plan of the next is
     still fewer networks (E38000016: 7 may do, 9 found).
     """
-    opts = place.options
-    total = float(np.asarray(place.pop, float)[nodes].sum())
     open_from: int | None = None
     for k in range(least, found):
         now = time.perf_counter()
@@ -538,7 +523,7 @@ def fewer_priced(
             start_parts=[],
             mip_gap=1.0,
             deadline=None if deadline is None else now + (deadline - now) / (found - k),
-            band=setpart.band_of_count(total, k, lo=opts.min_size, hi=opts.max_size),
+            band=_band_at(place, nodes, k),
         )
         if res.kind == Status.INFEASIBLE:
             continue
@@ -598,6 +583,19 @@ def _priced_result(res: setpart.StageResult, cands: setpart.Candidates, *, weigh
         candidates=cands.count,
         method=PARTITION,
     )
+
+
+def _band_at(place: Place, nodes: Sequence[int], k: int) -> tuple[float, float]:
+    """The sizes a network of ``nodes`` can have in a plan of exactly ``k`` networks within the
+    place's band (:func:`~pcnopt.model.partition.band_of_count`)."""
+    total = float(np.asarray(place.pop, float)[list(nodes)].sum())
+    opts = place.options
+    return setpart.band_of_count(total, k, lo=opts.min_size, hi=opts.max_size)
+
+
+def _narrower(place: Place, band: tuple[float, float]) -> bool:
+    """Whether ``band`` is narrower than the place's."""
+    return band[0] > place.options.min_size or band[1] < place.options.max_size
 
 
 def proven_count(value: float | None, bound: float | None) -> int | None:

@@ -27,6 +27,7 @@ from pcnopt.model.partition.enumeration import (
     TOL,
     BlockArrays,
     Candidates,
+    Held,
     cut_lists,
     enumerate_sets,
     grow_sets,
@@ -886,7 +887,7 @@ def _least_count(
         plan = None if start_of_count is None else start_of_count(k)
         if plan is not None and len(plan) == k:
             return StageResult(Status.OPTIMAL, plan, float(k), float(k), (generated, 0))
-        held = _Held(cands, None if of_count is None else of_count(k))
+        held = Held(cands, None if of_count is None else of_count(k))
         relaxed = _relax_at(
             held.cands,
             k,
@@ -937,36 +938,6 @@ def _least_count(
     if k >= top:
         return StageResult(Status.OPTIMAL, found.plan, found.value, found.value, found.columns)
     return replace(found, bound=float(k))
-
-
-class _Held:
-    """The candidates a plan of one count can hold (all of them without a mask), and the
-    translation of candidate indices to and from them."""
-
-    def __init__(self, cands: Candidates, keep: np.ndarray | None) -> None:
-        if keep is None or bool(np.all(keep)):
-            self.cands, self.idx = cands, None
-            return
-        self.cands, self.idx = cands.only(keep)
-        self.at = np.full(cands.count, -1, np.int64)
-        self.at[self.idx] = np.arange(self.idx.size)
-
-    def of(self, values: np.ndarray) -> np.ndarray:
-        """Per-candidate ``values`` of the held candidates."""
-        return values if self.idx is None else values[self.idx]
-
-    def inside(self, cols: np.ndarray) -> np.ndarray:
-        """The held ones of candidates ``cols``, as held indices."""
-        if self.idx is None:
-            return cols
-        at = self.at[np.asarray(cols, np.int64)]
-        return at[at >= 0]
-
-    def outside(self, plan: Sequence[int]) -> list[int]:
-        """A plan of held indices as candidate indices."""
-        if self.idx is None:
-            return sorted(int(c) for c in plan)
-        return sorted(int(self.idx[c]) for c in plan)
 
 
 class _Pool:

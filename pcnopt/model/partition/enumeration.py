@@ -817,6 +817,43 @@ class Candidates:
         return sub, idx
 
 
+class Held:
+    """The candidates a plan of one count can hold (all of them without a mask), and the
+    translation of candidate indices to and from them."""
+
+    def __init__(self, cands: Candidates, keep: np.ndarray | None) -> None:
+        if keep is None or bool(np.all(keep)):
+            self.cands, self.idx = cands, None
+            return
+        self.cands, self.idx = cands.only(keep)
+        self.at = np.full(cands.count, -1, np.int64)
+        self.at[self.idx] = np.arange(self.idx.size)
+
+    def of(self, values: np.ndarray) -> np.ndarray:
+        """Per-candidate ``values`` of the held candidates."""
+        return values if self.idx is None else values[self.idx]
+
+    def inside(self, cols: np.ndarray) -> np.ndarray:
+        """The held ones of candidates ``cols``, as held indices."""
+        if self.idx is None:
+            return cols
+        at = self.at[np.asarray(cols, np.int64)]
+        return at[at >= 0]
+
+    def plan_inside(self, plan: Sequence[int] | None) -> list[int] | None:
+        """A plan of candidate indices as held indices, or None if one is not held."""
+        if plan is None or self.idx is None:
+            return None if plan is None else sorted(int(c) for c in plan)
+        at = self.at[np.asarray(plan, np.int64)]
+        return None if bool(np.any(at < 0)) else sorted(int(c) for c in at)
+
+    def outside(self, plan: Sequence[int]) -> list[int]:
+        """A plan of held indices as candidate indices."""
+        if self.idx is None:
+            return sorted(int(c) for c in plan)
+        return sorted(int(self.idx[c]) for c in plan)
+
+
 def least_count(total: float, *, hi: float) -> int:
     """The fewest networks of at most ``hi`` patients that can hold ``total``."""
     return math.ceil(total / hi - 1e-9)
