@@ -418,26 +418,16 @@ def _relax(
 
     zero = np.zeros(cands.count)
 
+    def listed_negative(cover: np.ndarray, other: np.ndarray) -> bool | None:
+        """Phase I pricing over every candidate: add the most negative (False: none is)."""
+        new = _most_negative(master.reduced(zero, cover, other), master.in_master, batch)
+        if not new:
+            return False
+        master.add(new)
+        return True
+
     def phase_one() -> Status | None:
-        """Find an LP-feasible column set (None), or prove there is none (``INFEASIBLE``);
-        ``NO_SOLUTION`` when out of time or HiGHS failed. Leaves the master in phase II."""
-        master.phase(first=True)
-        while True:
-            res = master.solve()
-            if res is None:
-                return Status.NO_SOLUTION
-            value, cover, other = res
-            if value <= 1e-9:
-                break
-            rc = master.reduced(zero, cover, other)
-            new = _most_negative(rc, master.in_master, batch)
-            if not new:
-                return Status.INFEASIBLE
-            master.add(new)
-            if out_of_time():
-                return Status.NO_SOLUTION
-        master.phase(first=False)
-        return None
+        return _phase_one(master, listed_negative, out_of_time)
 
     # phase I only without a starting plan (a plan meets every row, and every cut)
     if start is None:
@@ -1268,22 +1258,18 @@ def _take(
     return len(master.cols) > before
 
 
-def _priced_phase_one(
+def _phase_one(
     master: _Master,
-    take: Callable[[np.ndarray, np.ndarray, np.ndarray], bool],
-    *,
-    phase_pricer: _Pricer,
-    n: int,
-    price_cap: int,
+    add_negative: Callable[[np.ndarray, np.ndarray], bool | None],
     out_of_time: Callable[[], bool],
 ) -> Status | None:
-    """Phase I of a priced search with no starting plan: columns that make the master's LP
-    feasible (None, the master left in phase II), or a proof that none do (``INFEASIBLE``:
-    the exact search meets no set of negative reduced cost while the artificial columns are
-    still used), or ``NO_SOLUTION`` (out of time, or HiGHS failed).
+    """Phase I of the master (artificial columns at cost 1, every real column at 0): columns
+    that make its LP feasible (None, the master left in phase II), or a proof that none do
+    (``INFEASIBLE``), or ``NO_SOLUTION`` (out of time, no column added, or HiGHS failed).
 
-    Every real column costs 0 in phase I, so the searches price with a cost of 0 a practice
-    (``phase_pricer``), as the count's do.
+    ``add_negative(cover, other)`` prices with the phase's duals and adds columns of negative
+    reduced cost to the master: True when it did, False when it proved there are none, None
+    when it found some but the master did not grow.
     """
     master.phase(first=True)
     while True:
@@ -1293,6 +1279,30 @@ def _priced_phase_one(
         value, cover, other = res
         if value <= 1e-9:
             break
+        added = add_negative(cover, other)
+        if added is False:
+            return Status.INFEASIBLE
+        if added is None or out_of_time():
+            return Status.NO_SOLUTION
+    master.phase(first=False)
+    return None
+
+
+def _priced_phase_one(
+    master: _Master,
+    take: Callable[[np.ndarray, np.ndarray, np.ndarray], bool],
+    *,
+    phase_pricer: _Pricer,
+    n: int,
+    price_cap: int,
+    out_of_time: Callable[[], bool],
+) -> Status | None:
+    """:func:`_phase_one` of a priced search with no starting plan: every real column costs 0
+    in phase I, so the searches price with a cost of 0 a practice (``phase_pricer``), as the
+    count's do; the count is proved to have no plan when the exact search meets no set of
+    negative reduced cost while the artificial columns are still used."""
+
+    def priced_negative(cover: np.ndarray, other: np.ndarray) -> bool | None:
         pi = np.zeros(n)
         pi[master.nodes] = cover
         mu = float(other[0])
@@ -1301,11 +1311,10 @@ def _priced_phase_one(
             cuts = master.cut_prices(other, n)
             members, ptr, rcs, truncated = phase_pricer.exact(pi, mu, -TOL, price_cap, cuts)
             if rcs.size == 0 and not truncated:
-                return Status.INFEASIBLE
-        if out_of_time() or not take(members, ptr, rcs):
-            return Status.NO_SOLUTION
-    master.phase(first=False)
-    return None
+                return False
+        return True if take(members, ptr, rcs) else None
+
+    return _phase_one(master, priced_negative, out_of_time)
 
 
 def _relax_counts(
