@@ -15,6 +15,7 @@ import numpy as np
 import shapely
 
 from pcnopt.model import PlaceGraph
+from pcnopt.model.partition import Candidates, candidates_for
 
 
 def random_place(
@@ -106,3 +107,23 @@ def place_arrays(
     xy = np.column_stack([graph.x, graph.y])
     cost = pop[:, None] * np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
     return adj, length, pop, cost
+
+
+def listed_candidates(graph: PlaceGraph, *, lo: float, hi: float) -> Candidates:
+    """Every candidate network of a whole place within ``[lo, hi]`` (compact costs, no pair
+    rules), as :func:`~pcnopt.model.partition.candidates_for` lists them."""
+    adj, length, pop, cost = place_arrays(graph)
+    cands = candidates_for(
+        adj=adj,
+        length=length,
+        pop=pop,
+        cost=cost,
+        nodes=list(range(len(graph.codes))),
+        lo=lo,
+        hi=hi,
+        together=[],
+        apart=[],
+        terms=("compact",),
+    )
+    assert cands is not None, "more candidates than the cap"
+    return cands

@@ -16,7 +16,7 @@ from pcnopt.model import SolveOptions, solve_place
 from pcnopt.model import partition as part
 from pcnopt.model.solvers import Status
 from tests.model import brute
-from tests.model.instances import place_arrays, random_place
+from tests.model.instances import listed_candidates, place_arrays, random_place
 from tests.model.test_partition_by_count import _stop_when_the_count_is_free
 
 LO, HI = 20_000.0, 50_000.0
@@ -155,21 +155,8 @@ def test_the_counts_are_tried_one_by_one_before_a_program_over_every_count(
     monkeypatch.setattr(closing, "_integer_program", recorded)
     monkeypatch.setattr(colgen._Master, "dive", lambda self, deadline: None)
     graph = random_place(12, seed=seed)
-    adj, length, pop, cost = place_arrays(graph)
     nodes = list(range(12))
-    cands = part.candidates_for(
-        adj=adj,
-        length=length,
-        pop=pop,
-        cost=cost,
-        nodes=nodes,
-        lo=LO,
-        hi=HI,
-        together=[],
-        apart=[],
-        terms=("compact",),
-    )
-    assert cands is not None
+    cands = listed_candidates(graph, lo=LO, hi=HI)
     every = list(brute.plans(graph, LO, HI))
     fewest = min(len(p) for p in every)
     most = max(every, key=len)

@@ -20,7 +20,7 @@ from pcnopt.model import partition as part
 from pcnopt.model.partition import band_of_count
 from pcnopt.model.solvers import Status
 from tests.model import brute
-from tests.model.instances import place_arrays, random_place
+from tests.model.instances import listed_candidates, place_arrays, random_place
 
 LO = 15_000.0
 
@@ -135,21 +135,9 @@ def test_counts_tried_one_by_one_hold_only_the_networks_of_their_count(
 
     _stop_when_the_count_is_free(monkeypatch)
     graph, hi, fewest = _tight(seed)
-    adj, length, pop, cost = place_arrays(graph)
+    _, _, pop, _ = place_arrays(graph)
     nodes = list(range(12))
-    cands = part.candidates_for(
-        adj=adj,
-        length=length,
-        pop=pop,
-        cost=cost,
-        nodes=nodes,
-        lo=LO,
-        hi=hi,
-        together=[],
-        apart=[],
-        terms=("compact",),
-    )
-    assert cands is not None
+    cands = listed_candidates(graph, lo=LO, hi=hi)
     total = float(sum(graph.population))
     patients = cands.patients(pop)
 
@@ -203,26 +191,13 @@ def test_a_priced_count_left_open_is_settled_over_the_networks_each_count_can_ho
     return the plan of most networks, and the fewest are met by their band's list."""
     graph, hi, fewest = _tight(seed)
     total = float(sum(graph.population))
-    adj, length, pop, cost = place_arrays(graph)
-    nodes = list(range(12))
+    _, _, pop, _ = place_arrays(graph)
     every = list(brute.plans(graph, LO, hi))
     most = max(every, key=len)
     if len(most) == fewest:
         pytest.skip("every plan has the same count")
     best = min(brute.compact(graph, p) for p in every if len(p) == fewest)
-    listed = part.candidates_for(
-        adj=adj,
-        length=length,
-        pop=pop,
-        cost=cost,
-        nodes=nodes,
-        lo=LO,
-        hi=hi,
-        together=[],
-        apart=[],
-        terms=("compact",),
-    )
-    assert listed is not None
+    listed = listed_candidates(graph, lo=LO, hi=hi)
     lo_k, _ = band_of_count(total, fewest, lo=LO, hi=hi)
     narrow = int(np.count_nonzero(listed.patients(pop) >= lo_k))
     assert narrow < listed.count
