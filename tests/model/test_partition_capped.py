@@ -25,6 +25,7 @@ from pcnopt.model.partition.enumeration import (
     enumerate_sets,
     listed_reach,
     no_cuts,
+    no_rules,
 )
 from tests.model.instances import place_arrays
 from tests.model.test_partition_disruption_priced import L, U, _place
@@ -88,7 +89,7 @@ def test_the_least_compact_sets_are_complete_below_their_reach(seed: int) -> Non
         """The sets up to ``cap`` (the least), with their reduced costs, and the flag."""
         members, ptr, rcs, truncated = enumerate_sets(
             adj_ptr, adj_idx, np.asarray(pop, float), np.ones(n, np.bool_), L, U, cap, True,
-            np.asarray(cost, float), pi, 0.0, math.inf, math.inf, True, *no_cuts(n),
+            np.asarray(cost, float), pi, 0.0, math.inf, math.inf, True, *no_cuts(n), *no_rules(n),
         )  # fmt: skip
         sets = {
             frozenset(int(v) for v in members[ptr[s] : ptr[s + 1]]): float(rcs[s])

@@ -25,6 +25,7 @@ from pcnopt.model.partition.enumeration import (
     enumerate_continuing,
     enumerate_sets,
     no_cuts,
+    no_rules,
 )
 from tests.model.test_partition_disruption_priced import CAP, _least_disruption, _place
 from tests.model.test_partition_disruption_priced import L as D_LO
@@ -60,7 +61,7 @@ def sets_search(prices: tuple, pop: np.ndarray, adj: tuple, cuts: tuple, **kw: o
     n = pop.shape[0]
     members, set_ptr, rcs, flag = enumerate_sets(
         ptr, idx, pop, np.ones(n, np.bool_), LO, HI, kw.get("cap", 10**7), True, cost, pi, mu,
-        kw.get("thresh", np.inf), np.inf, kw.get("least", False), *cuts,
+        kw.get("thresh", np.inf), np.inf, kw.get("least", False), *cuts, *no_rules(n),
     )  # fmt: skip
     assert kw.get("cap") or not flag
     out = {

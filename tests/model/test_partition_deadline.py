@@ -14,7 +14,7 @@ import numpy as np
 
 from pcnopt.model import SolveOptions, solve_place
 from pcnopt.model.partition import colgen
-from pcnopt.model.partition.enumeration import CLOCK_STEPS, csr, enumerate_sets, no_cuts
+from pcnopt.model.partition.enumeration import CLOCK_STEPS, csr, enumerate_sets, no_cuts, no_rules
 from tests.model.instances import random_place
 
 
@@ -54,6 +54,7 @@ def enumerate_grid(side: int, size: int, deadline: float) -> tuple[int, bool]:
         deadline,
         False,
         *no_cuts(n),
+        *no_rules(n),
     )
     return set_ptr.shape[0] - 1, stopped
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from pcnopt.model import SolveOptions, solve_place
-from pcnopt.model.partition.enumeration import csr, enumerate_sets, grow_sets, no_cuts
+from pcnopt.model.partition.enumeration import csr, enumerate_sets, grow_sets, no_cuts, no_rules
 from tests.model.instances import place_arrays, random_place
 
 LO, HI = 20_000.0, 40_000.0
@@ -62,6 +62,7 @@ def listing(
         np.inf,
         least,
         *no_cuts(n),
+        *no_rules(n),
     )
     sets = [frozenset(members[set_ptr[s] : set_ptr[s + 1]].tolist()) for s in range(rcs.size)]
     return sets, rcs, flag

@@ -95,7 +95,7 @@ Solving (column generation with exact pricing, then price-and-branch)
 from __future__ import annotations
 
 from pcnopt.model.partition.closing import StageResult
-from pcnopt.model.partition.colgen import solve_priced, solve_stage
+from pcnopt.model.partition.colgen import branch_priced_count, solve_priced, solve_stage
 from pcnopt.model.partition.continuing import solve_priced_disruption
 from pcnopt.model.partition.enumeration import (
     MAX_LISTED_DISRUPTION_COLUMNS,
@@ -121,6 +121,7 @@ __all__ = [
     "Held",
     "StageResult",
     "band_of_count",
+    "branch_priced_count",
     "candidates_for",
     "least_count",
     "locate",

@@ -289,9 +289,9 @@ def _solve_priced(
 #: plan of that count has the rest (all of it, once the count is proven early).
 COUNT_SHARE = 0.5
 
-#: Share of the time left the counts still open after the priced count search may take,
-#: each priced on its own from no plan (:func:`fewer_priced`).
-PRICED_COUNT_SHARE = 0.75
+#: Share of a count's time in :func:`fewer_priced` for its priced search from no plan; the
+#: branching on pairs of practices has the rest.
+PRICED_SHARE = 0.3
 
 #: Share of the count stage's time for the counts listed over their narrower band
 #: (:func:`fewer_by_band`) before the priced search.
@@ -345,10 +345,23 @@ def priced_fewest_block(
                 found=len(start),
                 deadline=share_of_time(until, BAND_SHARE),
             )
-            if fewer is not None or least >= len(start):
-                plan = fewer if fewer is not None else start
-                held.append(len(plan))
-                return Stage(Status.OPTIMAL, plan, float(len(plan)), float(len(plan)))
+            if fewer is None and least < len(start):
+                # each count left, from the least, settled by branch-and-price on pairs of
+                # practices (a plan of it, or a proof that it has none)
+                fewer, least = fewer_priced(
+                    place,
+                    nodes,
+                    together=together,
+                    apart=apart,
+                    least=least,
+                    found=len(start),
+                    deadline=until,
+                )
+            if fewer is not None:
+                start = fewer
+            if least >= len(start):
+                held.append(len(start))
+                return Stage(Status.OPTIMAL, start, float(len(start)), float(len(start)))
         res, cands = _solve_priced(
             place,
             nodes,
@@ -377,18 +390,6 @@ def priced_fewest_block(
                 found=round(res.value),
                 deadline=until,
             )
-            if fewer is None:
-                # each count left on its own, priced from no plan (most of the time left:
-                # the most compact plan of the count found is quick to prove here)
-                fewer, least = fewer_priced(
-                    place,
-                    nodes,
-                    together=together,
-                    apart=apart,
-                    least=least,
-                    found=round(res.value),
-                    deadline=share_of_time(deadline, PRICED_COUNT_SHARE),
-                )
             if fewer is not None:
                 parts = fewer
             networks = float(len(parts))
@@ -499,20 +500,28 @@ def fewer_priced(
     found: int,
     deadline: float | None,
 ) -> tuple[list[list[int]] | None, int]:
-    """Counts from ``least`` up to (not including) ``found``, each searched on its own with
-    its candidates priced from no plan (phase I), the most compact as a guide, any plan of
-    that count wanted; each count has an equal share of the time left.
+    """Counts from ``least`` up to (not including) ``found``, each with an equal share of the
+    time left, over the sizes that count allows: first its priced search from no plan (phase
+    I, the compact objective as a guide, any plan of that count wanted; ``PRICED_SHARE`` of
+    the count's time), then branch-and-price on pairs of practices
+    (:func:`~pcnopt.model.partition.colgen.branch_priced_count`), which settles the count.
 
     Returns the plan (parts) of the first count met, or None, and the least count not ruled
-    out (a count is ruled out when its LP has no solution or its programs prove it has no
-    plan). A count neither met nor ruled out does not end the search: a plan of the next is
-    still fewer networks (E38000016: 7 may do, 9 found).
+    out (a count is ruled out when the tree proves it has no plan). A count neither met nor
+    ruled out does not end the search: a plan of the next is still fewer networks.
+    E38000016 (49 practices, more than 4 million candidates): the count's search ends at 9
+    networks, 7 to 8 possible; the LP of 7 networks has a solution but its programs meet no
+    plan, and the tree meets one of 7 in 37 nodes (10 s).
     """
     open_from: int | None = None
     for k in range(least, found):
         now = time.perf_counter()
         if deadline is not None and now > deadline:
             break
+        until = None if deadline is None else now + (deadline - now) / (found - k)
+        band = _band_at(place, nodes, k)
+        # the priced search of that count first (the compact objective's LP and its closing
+        # programs meet a plan quickly where one is near: E38000205's 8 networks in 0.7 s)
         res, cands = _solve_priced(
             place,
             nodes,
@@ -522,15 +531,32 @@ def fewer_priced(
             k_hi=k,
             start_parts=[],
             mip_gap=1.0,
-            deadline=None if deadline is None else now + (deadline - now) / (found - k),
-            band=_band_at(place, nodes, k),
+            deadline=share_of_time(until, PRICED_SHARE),
+            band=band,
         )
         if res.kind == Status.INFEASIBLE:
             continue
+        if res.plan is not None:
+            return [cands.part(c) for c in res.plan], k if open_from is None else open_from
+        search = setpart.branch_priced_count(
+            adj=place.adj,
+            length=place.length,
+            pop=place.pop,
+            cost=place.cost,
+            nodes=nodes,
+            lo=band[0],
+            hi=band[1],
+            together=together,
+            apart=apart,
+            k=k,
+            deadline=until,
+        )
+        if search.kind == Status.INFEASIBLE:
+            continue
         if open_from is None:
             open_from = k
-        if res.plan is not None:
-            return [cands.part(c) for c in res.plan], open_from
+        if search.plan is not None:
+            return search.plan, open_from
     else:
         return None, found if open_from is None else open_from
     return None, k if open_from is None else open_from

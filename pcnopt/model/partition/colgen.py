@@ -15,6 +15,14 @@ from functools import partial
 import numpy as np
 
 from pcnopt.model.objectives import compact_costs
+from pcnopt.model.partition.branching import (
+    WHOLE,
+    NodeLp,
+    Pairs,
+    PairSearch,
+    branch_on_pairs,
+    whole_plan,
+)
 from pcnopt.model.partition.closing import (
     IpArgs,
     StageResult,
@@ -998,6 +1006,9 @@ class _Pricer(BlockArrays):
         self.pop = np.asarray(pop, float)
         self.lo, self.hi = float(lo), float(hi)
         self.deadline = math.inf if deadline is None else deadline
+        #: The exact search keeps the ``cap`` sets of least reduced cost over the whole block
+        #: (True), or stops at the first ``cap`` it meets (False: any negative set will do)
+        self.least = True
 
     def exact(
         self,
@@ -1023,16 +1034,19 @@ class _Pricer(BlockArrays):
             mu,
             thresh,
             self.deadline,
-            True,
+            self.least,
             *cuts,
+            *self.rules,
         )
         members, ptr, rcs = self.by_rules(members, ptr, rcs)
         return members, ptr, rcs, truncated
 
-    def costing(self, cost: np.ndarray) -> _Pricer:
-        """The same pricing with another cost matrix (zeros: phase I, the count)."""
+    def costing(self, cost: np.ndarray, *, least: bool = True) -> _Pricer:
+        """The same pricing with another cost matrix (zeros: phase I, the count), keeping the
+        sets of least reduced cost or the first met (``least``)."""
         other = copy.copy(self)
         other.cost = cost
+        other.least = least
         return other
 
     def greedy(
@@ -1107,7 +1121,7 @@ def solve_priced(
         apart=apart,
         deadline=deadline,
     )
-    enumerate_below, grown_below = pricer.exact, pricer.greedy
+    enumerate_below = pricer.exact
 
     def out_of_time() -> bool:
         return deadline is not None and time.perf_counter() > deadline
@@ -1144,39 +1158,18 @@ def solve_priced(
     else:
         master.add(start)
         master.phase(first=False)
-    lp_bound = -math.inf
-    converged = False
-    while True:
-        res = master.solve()
-        if res is None:
-            break
-        value, cover, other = res
-        pi = np.zeros(n)
-        pi[list(nodes)] = cover * scale
-        mu = float(other[0]) * scale - shift
-        # the greedy sets first; the exact search only when they price out (or, with them,
-        # the bound is wanted and the LP has not moved)
-        members, ptr, rcs = grown_below(pi, mu, -TOL * scale)
-        members, ptr, rcs = with_cuts(
-            master, members, ptr, rcs, other=other * scale, thresh=-TOL * scale
-        )
-        truncated = True
-        if rcs.size == 0:
-            cuts = master.cut_prices(other * scale, n)
-            members, ptr, rcs, truncated = enumerate_below(pi, mu, -TOL * scale, price_cap, cuts)
-        if not truncated:
-            low = float(rcs.min()) if rcs.size else 0.0
-            lp_bound = max(lp_bound, value * scale + k_hi * min(0.0, low))
-        if rcs.size == 0 and not truncated:
-            lp_bound = max(lp_bound, value * scale)
-            if SUBSET_ROW_CUTS and cut_time() and master.separate():
-                continue
-            converged = True
-            break
-        if out_of_time():
-            break
-        if not take(members, ptr, rcs):
-            break  # numerically stuck: every priced column is already in the master
+    res, lp_bound, converged = _priced_generation(
+        master,
+        take,
+        pricer,
+        n=n,
+        scale=scale,
+        shift=shift,
+        k_hi=k_hi,
+        price_cap=price_cap,
+        out_of_time=out_of_time,
+        cut_time=cut_time,
+    )
     ip = IpArgs(
         nodes=nodes,
         k_lo=k_lo,
@@ -1233,6 +1226,175 @@ def solve_priced(
         integral=counting,
     )
     return result, pool.snapshot()
+
+
+def _priced_generation(
+    master: _Master,
+    take: Callable[[np.ndarray, np.ndarray, np.ndarray], bool],
+    pricer: _Pricer,
+    *,
+    n: int,
+    scale: float,
+    shift: float,
+    k_hi: int,
+    price_cap: int,
+    out_of_time: Callable[[], bool],
+    cut_time: Callable[[], bool],
+) -> tuple[tuple[float, np.ndarray, np.ndarray] | None, float, bool]:
+    """Phase II of a priced search: the greedy sets, then the exact search when they price
+    out, until no set of negative reduced cost is left (then the subset-row cuts, while
+    ``cut_time()``), or out of time. Returns the last LP solve (None if HiGHS failed), the
+    bound, and whether the generation converged (the LP is unchanged since that solve)."""
+    lp_bound = -math.inf
+    converged = False
+    nodes = master.nodes
+    while True:
+        res = master.solve()
+        if res is None:
+            break
+        value, cover, other = res
+        pi = np.zeros(n)
+        pi[nodes] = cover * scale
+        mu = float(other[0]) * scale - shift
+        # the greedy sets first; the exact search only when they price out (or, with them,
+        # the bound is wanted and the LP has not moved)
+        members, ptr, rcs = pricer.greedy(pi, mu, -TOL * scale)
+        members, ptr, rcs = with_cuts(
+            master, members, ptr, rcs, other=other * scale, thresh=-TOL * scale
+        )
+        truncated = True
+        if rcs.size == 0:
+            cuts = master.cut_prices(other * scale, n)
+            members, ptr, rcs, truncated = pricer.exact(pi, mu, -TOL * scale, price_cap, cuts)
+        if not truncated:
+            low = float(rcs.min()) if rcs.size else 0.0
+            lp_bound = max(lp_bound, value * scale + k_hi * min(0.0, low))
+        if rcs.size == 0 and not truncated:
+            lp_bound = max(lp_bound, value * scale)
+            if SUBSET_ROW_CUTS and cut_time() and master.separate():
+                continue
+            converged = True
+            break
+        if out_of_time():
+            break
+        if not take(members, ptr, rcs):
+            break  # numerically stuck: every priced column is already in the master
+    return res, lp_bound, converged
+
+
+def branch_priced_count(
+    *,
+    adj: Sequence[set[int]],
+    length: dict[tuple[int, int], float],
+    pop: np.ndarray,
+    cost: np.ndarray,
+    nodes: Sequence[int],
+    lo: float,
+    hi: float,
+    together: Sequence[tuple[int, int]],
+    apart: Sequence[tuple[int, int]],
+    k: int,
+    deadline: float | None,
+    batch: int = 400,
+) -> PairSearch:
+    """Whether the block has a plan of exactly ``k`` networks of ``lo`` to ``hi`` patients,
+    by branch-and-price on pairs of practices (:func:`branching.branch_on_pairs`), every
+    node's columns priced by the compiled searches under its rules, the compact objective as
+    the guide. Returns the plan, a proof that there is none, or neither by ``deadline``."""
+    cost = np.ascontiguousarray(cost, dtype=float)
+    pricer = _Pricer(
+        adj=adj,
+        length=length,
+        pop=pop,
+        cost=cost,
+        nodes=nodes,
+        lo=lo,
+        hi=hi,
+        together=together,
+        apart=apart,
+        deadline=deadline,
+    )
+    scale = max(1.0, float(np.abs(cost).max()) if cost.size else 1.0)
+
+    def relax(
+        more_together: Pairs, more_apart: Pairs, columns: Sequence[tuple[int, ...]]
+    ) -> NodeLp:
+        return _priced_node(
+            pricer.ruled(more_together, more_apart),
+            nodes=nodes,
+            k=k,
+            scale=scale,
+            columns=columns,
+            batch=batch,
+            deadline=deadline,
+        )
+
+    return branch_on_pairs(relax, deadline=deadline)
+
+
+#: Sets a node's phase I pricing stops at: any set of negative reduced cost will do there
+#: (the search keeping the least over the whole block took up to 20 s a node).
+NODE_PRICE_CAP = 2000
+
+
+def _priced_node(
+    pricer: _Pricer,
+    *,
+    nodes: Sequence[int],
+    k: int,
+    scale: float,
+    columns: Sequence[tuple[int, ...]],
+    batch: int,
+    deadline: float | None,
+) -> NodeLp:
+    """One node of :func:`branch_priced_count`: phase I at exactly ``k`` networks from
+    ``columns``, priced under the node's rules (or a proof that the node's LP has no
+    solution), then the LP of the compact objective over the columns it found, and its
+    dive."""
+    n = pricer.n
+
+    def out_of_time() -> bool:
+        return deadline is not None and time.perf_counter() > deadline
+
+    pool = _Pool(pricer.cost)
+    seeds: list[int] = []
+    if columns:
+        seeds = pool.add(
+            np.concatenate([np.asarray(c, np.int32) for c in columns]),
+            np.concatenate(([0], np.cumsum([len(c) for c in columns]))).astype(np.int64),
+        )
+    cands = pool.snapshot()
+    master = _Master(cands, nodes, k, k, cands.costs["compact"], scale, [])
+    master.add(seeds)
+    take = partial(_take, master, pool, batch=batch, objective="compact", scale=scale)
+    kind = _priced_phase_one(
+        master,
+        take,
+        phase_pricer=pricer.costing(np.zeros((n, n)), least=False),
+        n=n,
+        price_cap=NODE_PRICE_CAP,
+        out_of_time=out_of_time,
+    )
+    if kind is not None:
+        return NodeLp(kind, None)
+    # the compact objective over the columns phase I found (no pricing: the node's LP is
+    # only to branch on, and pricing it to its optimum took 2-45 s a node at E38000016)
+    res = master.solve()
+    if res is None:
+        return NodeLp(Status.NO_SOLUTION, None)
+    x = master.primal()
+    support = tuple(
+        (tuple(int(v) for v in pool.parts[c]), float(v))
+        for c, v in zip(master.cols, x, strict=True)
+        if v > WHOLE
+    )
+    held = tuple(tuple(int(v) for v in pool.parts[c]) for c in master.cols)
+    plan = whole_plan(support)
+    if plan is None:
+        dived_cols = master.dive(dive_deadline(deadline))
+        if dived_cols is not None:
+            plan = [sorted(int(v) for v in pool.parts[c]) for c in dived_cols]
+    return NodeLp(None, plan, support, held)
 
 
 def _take(

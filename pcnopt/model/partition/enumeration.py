@@ -5,10 +5,12 @@ See :mod:`pcnopt.model.partition` for the method.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Self
 
 import numba
 import numpy as np
@@ -167,6 +169,9 @@ def enumerate_sets(
     cut_ptr: np.ndarray,
     cut_idx: np.ndarray,
     cut_pen: np.ndarray,
+    rule_ptr: np.ndarray,
+    rule_idx: np.ndarray,
+    rule_together: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """Every connected set of allowed nodes with lo <= population <= hi, each met once.
 
@@ -193,8 +198,16 @@ def enumerate_sets(
     cut has that added to its reduced cost. The penalty only grows as a set grows, so the
     penalty of a partial set is added to the bound of its extensions and the pruning stays
     exact (with no cuts, ``cut_ptr`` is zeros of n + 1).
+
+    ``rule_ptr``/``rule_idx``/``rule_together`` list each node's pair rules (:func:`rule_lists`;
+    zeros of n + 1 for none), which the search keeps to: a node is not added beside its
+    keep-apart partner, nor when its keep-together partner cannot join (below the root, or
+    not allowed), and a set is met only once it holds every keep-together partner of its
+    nodes. So ``cap`` counts only sets that keep to the rules (the branching on pairs,
+    :mod:`~pcnopt.model.partition.branching`, adds many).
     """
     n = pop.shape[0]
+    inset = np.zeros(n, np.bool_)
     hubs = np.flatnonzero(allowed) if priced else np.zeros(0, np.int64)
     nh = hubs.shape[0]
     hidx = np.full(n, -1, np.int64)
@@ -223,6 +236,8 @@ def enumerate_sets(
     for v in range(n):
         if not allowed[v] or pop[v] > hi:
             continue
+        if _barred(v, v, inset, allowed, rule_ptr, rule_idx, rule_together):
+            continue
         rc = 0.0
         if priced:
             best = np.inf
@@ -243,6 +258,7 @@ def enumerate_sets(
             rc = acc[0, hidx[v]] - mu
         mark[v] = 0
         chosen[0] = v
+        inset[v] = True
         weight[0] = pop[v]
         _cut_hold(v, cut_ptr, cut_idx, held, 1)
         pen[0] = 0.0
@@ -257,7 +273,8 @@ def enumerate_sets(
         seg_hi[0] = e
         pos[0] = 0
         depth = 0
-        if pop[v] >= lo and rc <= thresh:
+        whole = _kept_together(chosen, 1, inset, rule_ptr, rule_idx, rule_together)
+        if pop[v] >= lo and rc <= thresh and whole:
             if m >= cap:
                 if not least:
                     return members[: ptr[m]], ptr[: m + 1], rcs[:m], True
@@ -276,6 +293,8 @@ def enumerate_sets(
                 w = buf[seg_lo[depth] + pos[depth]]
                 pos[depth] += 1
                 if weight[depth] + pop[w] > hi:
+                    continue
+                if _barred(w, v, inset, allowed, rule_ptr, rule_idx, rule_together):
                     continue
                 nd = depth + 1
                 extra = 0.0
@@ -307,11 +326,14 @@ def enumerate_sets(
                 seg_hi[nd] = k
                 pos[nd] = 0
                 chosen[nd] = w
+                inset[w] = True
                 weight[nd] = weight[depth] + pop[w]
                 _cut_hold(w, cut_ptr, cut_idx, held, 1)
                 pen[nd] = pen[depth] + extra
                 depth = nd
-                if weight[nd] >= lo:
+                if weight[nd] >= lo and _kept_together(
+                    chosen, nd + 1, inset, rule_ptr, rule_idx, rule_together
+                ):
                     rc = 0.0
                     if priced:
                         rc = np.inf
@@ -332,9 +354,51 @@ def enumerate_sets(
                     if mark[u] == depth:
                         mark[u] = -1
                 _cut_hold(chosen[depth], cut_ptr, cut_idx, held, -1)
+                inset[chosen[depth]] = False
                 depth -= 1
         mark[v] = -1
     return members[: ptr[m]], ptr[: m + 1], rcs[:m], dropped
+
+
+@numba.njit(cache=True)
+def _barred(
+    w: int,
+    root: int,
+    inset: np.ndarray,
+    allowed: np.ndarray,
+    rule_ptr: np.ndarray,
+    rule_idx: np.ndarray,
+    rule_together: np.ndarray,
+) -> bool:
+    """Whether node ``w`` cannot join the set of ``inset`` rooted at ``root``: its keep-apart
+    partner is in it, or its keep-together partner can never be (below the root, or not
+    allowed)."""
+    for t in range(rule_ptr[w], rule_ptr[w + 1]):
+        u = rule_idx[t]
+        if rule_together[t]:
+            if u < root or not allowed[u]:
+                return True
+        elif inset[u]:
+            return True
+    return False
+
+
+@numba.njit(cache=True)
+def _kept_together(
+    chosen: np.ndarray,
+    size: int,
+    inset: np.ndarray,
+    rule_ptr: np.ndarray,
+    rule_idx: np.ndarray,
+    rule_together: np.ndarray,
+) -> bool:
+    """Whether the set ``chosen[:size]`` holds every keep-together partner of its nodes."""
+    for q in range(size):
+        w = chosen[q]
+        for t in range(rule_ptr[w], rule_ptr[w + 1]):
+            if rule_together[t] and not inset[rule_idx[t]]:
+                return False
+    return True
 
 
 @holding_sigint
@@ -683,6 +747,11 @@ def no_cuts(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.zeros(n + 1, np.int64), np.zeros(0, np.int64), np.zeros(0)
 
 
+def no_rules(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:meth:`BlockArrays.rule_lists` of no pair rules, for :func:`enumerate_sets`."""
+    return np.zeros(n + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.bool_)
+
+
 @holding_sigint
 @numba.njit(cache=True)
 def rule_mask(
@@ -907,6 +976,33 @@ class BlockArrays:
         rules += [(a, b, False) for a, b in apart if a in block and b in block]
         self.pairs = np.asarray([(a, b) for a, b, _ in rules] or np.zeros((0, 2)), np.int64)
         self.flags = np.asarray([t for _, _, t in rules], np.bool_)
+        self.rules = self.rule_lists()
+
+    def rule_lists(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each node's pair rules for the compiled search (:func:`enumerate_sets`): offsets
+        per node, the partner, and whether the pair is kept together (else apart)."""
+        per: list[list[tuple[int, bool]]] = [[] for _ in range(self.n)]
+        for (a, b), t in zip(self.pairs.tolist(), self.flags.tolist(), strict=True):
+            per[a].append((b, t))
+            per[b].append((a, t))
+        ptr = np.zeros(self.n + 1, np.int64)
+        ptr[1:] = np.cumsum([len(p) for p in per])
+        idx = np.asarray([u for p in per for u, _ in p], np.int64)
+        together = np.asarray([t for p in per for _, t in p], np.bool_)
+        return ptr, idx, together
+
+    def ruled(self, together: Sequence[tuple[int, int]], apart: Sequence[tuple[int, int]]) -> Self:
+        """The same block with more pairs kept together and apart (a node of the branching
+        on pairs, :mod:`~pcnopt.model.partition.branching`)."""
+        other = copy.copy(self)
+        more = [(a, b) for a, b in together] + [(a, b) for a, b in apart]
+        if more:
+            other.pairs = np.concatenate((self.pairs, np.asarray(more, np.int64).reshape(-1, 2)))
+            other.flags = np.concatenate(
+                (self.flags, np.asarray([True] * len(together) + [False] * len(apart), np.bool_))
+            )
+            other.rules = other.rule_lists()
+        return other
 
     def by_rules(
         self, members: np.ndarray, ptr: np.ndarray, *values: np.ndarray
@@ -957,6 +1053,7 @@ def candidates_for(
         np.inf if deadline is None else deadline,
         False,
         *no_cuts(block.n),
+        *block.rules,
     )
     if truncated:
         return None
